@@ -1,0 +1,212 @@
+"""Command line: ``nst-desktop-cli stylize|info|bench``. Uses the same engine as the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from nst_desktop.app_info import APP_NAME, APP_VERSION
+from nst_desktop.engine import params as P
+
+
+def _positive_int(lo: int, hi: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, not {value}")
+        return value
+
+    return parse
+
+
+def _float_range(lo: float, hi: float, what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, not {value}")
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line and exits with status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nst-desktop-cli", description=f"{APP_NAME} {APP_VERSION}: neural style transfer.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {APP_VERSION}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    st = sub.add_parser("stylize", help="paint CONTENT in the style of STYLE")
+    st.add_argument("content", type=Path, help="the photo")
+    st.add_argument("style", type=Path, help="the painting")
+    st.add_argument("-o", "--output", type=Path, required=True, help="output file (.png .jpg .webp .tif)")
+    st.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=512,
+                    help="long side of the output in px (default 512)")
+    st.add_argument("--style-strength", type=_float_range(P.MIN_STYLE_STRENGTH, P.MAX_STYLE_STRENGTH,
+                    "--style-strength"), default=1.0, help="style weight, log scale; 1 is the default look")
+    group = st.add_mutually_exclusive_group()
+    group.add_argument("--steps", type=_positive_int(P.MIN_STEPS, P.MAX_STEPS, "--steps"),
+                       help="total loss evaluations over all sizes")
+    group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
+                       help="step budget preset (default balanced)")
+    st.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
+    st.add_argument("--init", default="content", help="content, noise, or the path of a start image")
+    st.add_argument("--seed", type=_positive_int(0, 2**63 - 1, "--seed"), default=None)
+    st.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    st.add_argument("--weights", default="bundled", help="bundled, torchvision, or a weights file")
+    st.add_argument("--pooling", choices=("max", "average"), default="max")
+    st.add_argument("--tv-weight", type=_float_range(0.0, 1e6, "--tv-weight"), default=0.0)
+    st.add_argument("--no-coarse-to-fine", action="store_true", help="optimise only at the final size")
+    st.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("info", help="versions, devices and weights")
+
+    b = sub.add_parser("bench", help="time an engine step against a bare VGG19 forward+backward")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), action="append",
+                   help="long side(s) to measure (default 256 and 512)")
+    b.add_argument("--steps", type=_positive_int(2, 1000, "--steps"), default=5, help="timed steps per size")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "stylize":
+            return _cmd_stylize(args)
+        if args.command == "info":
+            return _cmd_info()
+        if args.command == "bench":
+            from nst_desktop.engine.bench import run_bench
+
+            return run_bench(args.device, args.size or [256, 512], args.steps)
+    except KeyboardInterrupt:
+        print("nst-desktop-cli: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nst_desktop.engine import EngineError, StyleParams, load_image, load_weights, save_image, stylize
+    from nst_desktop.engine.images import SAVE_FORMATS
+
+    def fail(msg: str) -> int:
+        print(f"nst-desktop-cli: error: {msg}", file=sys.stderr)
+        return 1
+
+    if args.output.suffix.lower() not in SAVE_FORMATS:
+        return fail(f"'{args.output}': unknown output type '{args.output.suffix or '(none)'}'; "
+                    "use .png, .jpg, .webp or .tif")
+    if not args.output.parent.resolve().is_dir():
+        return fail(f"cannot write '{args.output}': the folder '{args.output.parent}' does not exist")
+    init = args.init
+    if init not in P.INITS and not Path(init).is_file():
+        return fail(f"--init must be 'content', 'noise' or an image file; '{init}' is none of these")
+    params = StyleParams(
+        size=args.size,
+        style_strength=args.style_strength,
+        steps=args.steps or P.QUALITY_PRESETS[args.quality],
+        optimizer=args.optimizer,
+        init=init,
+        seed=args.seed,
+        device=args.device,
+        weights=args.weights,
+        pooling=args.pooling,
+        tv_weight=args.tv_weight,
+        coarse_to_fine=not args.no_coarse_to_fine,
+        preview_every=0,
+    )
+    cancel = threading.Event()
+    try:
+        from nst_desktop.engine.devices import resolve_device
+
+        resolve_device(params.device)
+        if init not in P.INITS:
+            load_image(init)
+        content = load_image(args.content)
+        style = load_image(args.style)
+        bar = None if args.quiet else tqdm(total=params.steps, unit="step", dynamic_ncols=True)
+
+        def progress(done: int, total: int | None) -> None:
+            if bar is not None and total:
+                bar.set_description(f"downloading weights {done * 100 // total}%")
+
+        weights = load_weights(params.weights, progress=progress)
+
+        def on_progress(p: P.Progress) -> None:
+            if bar is None or p.phase != "optimise":
+                return
+            bar.total = p.total
+            bar.n = p.step
+            h, w = p.size_hw
+            bar.set_description(f"size {w}x{h} ({p.stage + 1}/{p.stages})", refresh=False)
+            bar.set_postfix(loss=f"{p.loss:.4g}", refresh=False)
+            bar.refresh()
+
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: object) -> None:
+            cancel.set()
+            signal.signal(signal.SIGINT, previous)  # a second Ctrl+C aborts at once
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            result = stylize(content, style, params, weights, on_progress, cancel)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if bar is not None:
+                bar.close()
+        save_image(result.image, args.output, result.metadata)
+    except (EngineError, ValueError) as exc:
+        return fail(str(exc))
+    note = " (cancelled: best image so far)" if result.cancelled else ""
+    w, h = result.image.size
+    print(f"wrote {args.output} ({w}x{h}, {result.steps_done} steps, {result.elapsed_s:.1f} s, "
+          f"seed {result.metadata['params']['seed']}){note}")
+    return 0
+
+
+def _cmd_info() -> int:
+    import platform
+
+    import PIL
+    import torch
+
+    from nst_desktop.engine.devices import available_devices, resolve_device
+    from nst_desktop.engine.weights import bundled_path, torchvision_available
+    from nst_desktop.services.paths import cache_dir
+
+    print(f"{APP_NAME} {APP_VERSION}")
+    print(f"Python {platform.python_version()}, torch {torch.__version__}, Pillow {PIL.__version__}")
+    print(f"default device: {resolve_device('auto')}")
+    for d in available_devices():
+        mem = f", {d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else ""
+        print(f"  device {d.id}: {d.label}{mem}")
+    try:
+        print(f"weights bundled: {bundled_path()}")
+    except Exception as exc:  # noqa: BLE001 - report, don't crash the info command
+        print(f"weights bundled: missing ({exc})")
+    state = "downloaded" if torchvision_available(cache_dir()) else "not downloaded (548 MB on first use)"
+    print(f"weights torchvision: {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

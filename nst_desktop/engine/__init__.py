@@ -1,0 +1,39 @@
+"""The style-transfer engine: torch and Pillow only, no Qt.
+
+Public entry points: :func:`stylize`, :class:`StyleParams`, :func:`load_weights`,
+:func:`load_image`, :func:`save_image`, :func:`read_metadata`.
+"""
+
+from nst_desktop.engine.errors import (
+    DownloadCancelled,
+    DownloadError,
+    EngineError,
+    ImageError,
+    NumericalError,
+    OutOfMemory,
+    WeightsError,
+)
+from nst_desktop.engine.images import load_image, read_metadata, save_image
+from nst_desktop.engine.params import QUALITY_PRESETS, Progress, StyleParams, StyleResult
+from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.weights import VGGWeights, load_weights
+
+__all__ = [
+    "DownloadCancelled",
+    "DownloadError",
+    "EngineError",
+    "ImageError",
+    "NumericalError",
+    "OutOfMemory",
+    "QUALITY_PRESETS",
+    "Progress",
+    "StyleParams",
+    "StyleResult",
+    "VGGWeights",
+    "WeightsError",
+    "load_image",
+    "load_weights",
+    "read_metadata",
+    "save_image",
+    "stylize",
+]

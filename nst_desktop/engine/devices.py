@@ -1,0 +1,118 @@
+"""Compute devices: choosing one, listing them, CPU thread count."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A device the engine can run on. ``id`` is what :func:`resolve_device` accepts."""
+
+    id: str
+    label: str
+    memory_bytes: int | None
+
+
+def physical_cores() -> int:
+    """Number of physical CPU cores (hyper-threads not counted), at least 1."""
+    cpus = Path("/sys/devices/system/cpu")
+    cores: set[tuple[str, str]] = set()
+    try:
+        for topo in cpus.glob("cpu[0-9]*/topology"):
+            pkg = (topo / "physical_package_id").read_text().strip()
+            core = (topo / "core_id").read_text().strip()
+            cores.add((pkg, core))
+    except OSError:
+        cores = set()
+    if cores:
+        return len(cores)
+    return max(1, os.cpu_count() or 1)
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def available_devices() -> list[DeviceInfo]:
+    """CPU, then every CUDA GPU, then Apple MPS if present."""
+    total_ram = _total_ram()
+    out = [DeviceInfo("cpu", f"CPU ({physical_cores()} cores)", total_ram)]
+    if cuda_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            out.append(DeviceInfo(f"cuda:{i}", f"GPU {i}: {props.name}", int(props.total_memory)))
+    if mps_available():
+        out.append(DeviceInfo("mps", "Apple GPU (MPS)", total_ram))
+    return out
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` → first CUDA GPU, else Apple MPS, else CPU. Otherwise a validated device.
+
+    Raises ``ValueError`` with a readable message for a device that is not present.
+    """
+    name = (name or "auto").lower()
+    if name == "auto":
+        if cuda_available():
+            return torch.device("cuda", 0)
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not cuda_available():
+            raise ValueError("device 'cuda' was asked for, but no CUDA GPU is available")
+        dev = torch.device(name)
+        index = dev.index or 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device '{name}' does not exist ({torch.cuda.device_count()} GPU(s) found)")
+        return torch.device("cuda", index)
+    if name == "mps":
+        if not mps_available():
+            raise ValueError("device 'mps' was asked for, but Apple MPS is not available")
+        return torch.device("mps")
+    raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
+
+
+def configure_threads(device: torch.device) -> None:
+    """On CPU, use one thread per physical core (more only adds contention)."""
+    if device.type == "cpu":
+        n = physical_cores()
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+
+def free_memory_bytes(device: torch.device) -> int | None:
+    """Memory the engine may use on ``device`` now, in bytes (None if unknown)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    return _available_ram()
+
+
+def _total_ram() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _available_ram() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _total_ram()

@@ -1,0 +1,40 @@
+"""Error types raised by the engine. Each message names the file or setting at fault."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class ImageError(EngineError):
+    """An image could not be read or written. The message names the file and the problem."""
+
+
+class WeightsError(EngineError):
+    """Network weights are missing, corrupt or of the wrong kind."""
+
+
+class DownloadError(WeightsError):
+    """A weights download failed (connection, truncation, wrong hash, cancelled)."""
+
+
+class DownloadCancelled(DownloadError):
+    """The caller cancelled a weights download."""
+
+
+class OutOfMemory(EngineError):
+    """The device ran out of memory at some size.
+
+    ``size`` is the long side (px) that failed and ``fits`` the largest long side the
+    engine estimates would fit on that device (``None`` if no estimate is possible).
+    """
+
+    def __init__(self, message: str, size: int, fits: int | None) -> None:
+        super().__init__(message)
+        self.size = size
+        self.fits = fits
+
+
+class NumericalError(EngineError):
+    """The optimisation produced NaN or Inf and could not recover."""

@@ -1,0 +1,278 @@
+"""Image input and output.
+
+Conventions: images enter and leave the engine as Pillow images in mode ``RGB``
+(8 bits per channel, sRGB). Tensors are ``float32`` of shape ``(1, 3, H, W)``, RGB
+channel order, values in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from nst_desktop.engine.errors import ImageError
+
+#: Largest image (in pixels, width x height) the loader accepts. Bigger files are
+#: refused before decoding, as a guard against decompression bombs.
+MAX_INPUT_PIXELS = 100_000_000
+
+#: Key under which the settings that made an image are stored in its metadata.
+METADATA_KEY = "nst-desktop"
+
+#: EXIF tag ``ImageDescription``: carries the settings JSON in JPEG, WebP and TIFF.
+_EXIF_IMAGE_DESCRIPTION = 0x010E
+
+#: Output formats by file extension.
+SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+_SRGB_PROFILE = ImageCms.createProfile("sRGB")
+
+
+def _describe(path: Path) -> str:
+    return f"'{path}'"
+
+
+def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """Read an image file into an 8-bit sRGB ``RGB`` Pillow image.
+
+    EXIF orientation is applied; grayscale, palette, CMYK and 16-bit images are
+    converted; alpha is composited on white; an embedded ICC profile is converted to
+    sRGB; of an animation or multi-page file, the first frame is used.
+
+    Raises :class:`ImageError` naming the file for anything that is not a readable
+    image, a truncated file, or one larger than ``max_pixels``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(f"{_describe(p)} does not exist.")
+    if p.is_dir():
+        raise ImageError(f"{_describe(p)} is a folder, not an image file.")
+    try:
+        data = p.read_bytes()
+    except PermissionError:
+        raise ImageError(f"{_describe(p)} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise ImageError(f"{_describe(p)} cannot be read: {exc.strerror or exc}.") from None
+    return decode_image(data, name=str(p), max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """Decode encoded image bytes (as in a file) like :func:`load_image`.
+
+    ``name`` is used in error messages (a path, or a description such as "pasted image").
+    """
+    label = f"'{name}'"
+    if not data:
+        raise ImageError(f"{label} is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w <= 0 or h <= 0:
+                raise ImageError(f"{label} has no pixels ({w}x{h}).")
+            if w * h > max_pixels:
+                raise ImageError(
+                    f"{label} is too large: {w}x{h} pixels "
+                    f"(the limit is {max_pixels // 1_000_000} megapixels)."
+                )
+            img.seek(0)
+            img.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{label} is too large to open safely (decompression bomb guard).") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label} is not an image file Pillow can read.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct_error()) as exc:
+        raise ImageError(f"{label} is damaged or truncated ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow plugins raise assorted types on garbage
+        raise ImageError(f"{label} could not be decoded ({type(exc).__name__}: {exc}).") from None
+    try:
+        return to_srgb_rgb(img)
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"{label} could not be converted to RGB ({exc}).") from None
+
+
+def struct_error() -> type[Exception]:
+    import struct
+
+    return struct.error
+
+
+def to_srgb_rgb(img: Image.Image) -> Image.Image:
+    """Normalise a decoded Pillow image to 8-bit sRGB ``RGB`` (see :func:`load_image`)."""
+    img = ImageOps.exif_transpose(img) or img
+    icc = img.info.get("icc_profile")
+    if icc and img.mode in ("RGB", "RGBA", "CMYK", "L", "LA"):
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if img.mode in ("RGBA", "LA"):
+                alpha = img.getchannel("A")
+                base = img.convert("RGB" if img.mode == "RGBA" else "L")
+                conv = ImageCms.profileToProfile(base, src, _SRGB_PROFILE, outputMode="RGB")
+                conv.putalpha(alpha)
+                img = conv
+            else:
+                img = ImageCms.profileToProfile(img, src, _SRGB_PROFILE, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: keep the pixels as they are (treated as sRGB)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit integer grayscale: scale to 8 bits.
+        img = img.point(lambda v: v / 257).convert("L") if img.mode != "I" else _int32_to_l(img)
+    elif img.mode == "F":
+        img = img.convert("L")
+    if img.mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img
+
+
+def _int32_to_l(img: Image.Image) -> Image.Image:
+    lo, hi = img.getextrema()
+    scale = 255.0 / 65535.0 if hi > 255 else 1.0
+    return img.point(lambda v: v * scale).convert("L")
+
+
+def resize_long_side(img: Image.Image, long_side: int) -> Image.Image:
+    """Resize so that the longer side is ``long_side`` px, keeping the aspect ratio (Lanczos)."""
+    w, h = img.size
+    size = scaled_size((h, w), long_side)
+    if (size[1], size[0]) == (w, h):
+        return img
+    return img.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+
+
+def scaled_size(hw: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """``(height, width)`` with the longer side equal to ``long_side``, aspect kept, at least 1 px."""
+    h, w = hw
+    if h >= w:
+        return long_side, max(1, round(w * long_side / h))
+    return max(1, round(h * long_side / w)), long_side
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """RGB Pillow image → ``(1, 3, H, W)`` float32 tensor in [0, 1]."""
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    buf = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+    t = buf.view(img.size[1], img.size[0], 3).permute(2, 0, 1).unsqueeze(0)
+    return t.float().div_(255.0).contiguous()
+
+
+def tensor_to_pil(t: torch.Tensor) -> Image.Image:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] (clamped) → RGB Pillow image."""
+    if t.dim() == 4:
+        t = t[0]
+    arr = t.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().contiguous()
+    return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), arr.numpy().tobytes())
+
+
+def save_image(
+    img: Image.Image,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Save ``img`` to ``path`` in the format given by its extension (PNG, JPEG, WebP, TIFF).
+
+    ``metadata`` (JSON-serialisable) is embedded: as a PNG text chunk, or as the EXIF
+    ImageDescription in JPEG, WebP and TIFF. JPEG is written at quality 95 without
+    chroma subsampling. The file is written to a temporary file in the same folder and
+    renamed over the target only when complete, so a failure never leaves a
+    half-written file or destroys an existing one. Raises :class:`ImageError`.
+    """
+    p = Path(path)
+    fmt = SAVE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted({e for e in SAVE_FORMATS}))
+        raise ImageError(f"'{p}': unknown image type '{p.suffix or '(none)'}'; use one of {known}.")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageError(f"Cannot save '{p}': the folder '{folder}' does not exist.")
+    kwargs: dict[str, Any] = {}
+    text = json.dumps(metadata, sort_keys=True) if metadata is not None else None
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        if text is not None:
+            info.add_itxt(METADATA_KEY, text)
+        kwargs["pnginfo"] = info
+    else:
+        if text is not None:
+            exif = Image.Exif()
+            exif[_EXIF_IMAGE_DESCRIPTION] = text
+            kwargs["exif"] = exif.tobytes()
+        if fmt == "JPEG":
+            kwargs.update(quality=95, subsampling=0)
+        elif fmt == "WEBP":
+            kwargs.update(quality=95)
+        elif fmt == "TIFF":
+            kwargs.update(compression="tiff_deflate")
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            img.convert("RGB").save(fh, format=fmt, **kwargs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, p)
+        tmp_name = None
+    except PermissionError:
+        raise ImageError(f"Cannot save '{p}': permission denied (is the folder read-only?).") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ImageError(f"Cannot save '{p}': {reason}.") from None
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+    return p
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The settings embedded by :func:`save_image`, or ``None`` if the file has none.
+
+    Raises :class:`ImageError` if the file cannot be opened as an image.
+    """
+    p = Path(path)
+    try:
+        with Image.open(p) as img:
+            text = None
+            if img.format == "PNG":
+                text = img.text.get(METADATA_KEY) if hasattr(img, "text") else None
+            else:
+                text = img.getexif().get(_EXIF_IMAGE_DESCRIPTION)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ImageError(f"'{p}' cannot be read: {exc}") from None
+    if not text:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,99 @@
+"""Content, style and total-variation losses.
+
+Normalisation (why the content/style balance does not drift with image size or
+with the weights' activation scale):
+
+- Gram matrix of activations ``F`` of shape ``(C, H*W)``: ``G = F Fᵀ / (H*W)``, the
+  mean outer product over positions. It estimates a per-image statistic, so its
+  expected value does not depend on the number of pixels.
+- Content loss: ``mean((F - F_c)²) / mean(F_c²)`` at relu4_2, the squared error
+  relative to the target's energy: dimensionless, independent of size and scale.
+- Style loss per layer: ``mean((G - G_s)²) / mean(G_s²)``, likewise relative;
+  the total is the weighted mean over layers (weights sum to 1).
+- Total variation: mean squared difference of neighbouring pixels in [0, 1] RGB.
+
+The objective is ``content + style_weight * style + tv_weight * tv``, where
+``style_weight`` is the user's style strength times :data:`STYLE_WEIGHT_AT_STRENGTH_1`.
+Gram matrices and losses are computed in float32 even under autocast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+CONTENT_LAYER = "relu4_2"
+#: Style layers and their relative weights (normalised to sum to 1 in use).
+STYLE_LAYERS: dict[str, float] = {
+    "relu1_1": 1.0,
+    "relu2_1": 1.0,
+    "relu3_1": 1.0,
+    "relu4_1": 1.0,
+    "relu5_1": 1.0,
+}
+#: Style weight at style strength 1.0 (the default): gives a clearly stylised but
+#: recognisable picture with the relative losses above.
+STYLE_WEIGHT_AT_STRENGTH_1 = 10.0
+_EPS = 1e-12
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix ``F Fᵀ / (H*W)`` per batch item, shape ``(N, C, C)``, float32."""
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w).float()
+    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+
+
+@dataclass
+class StyleTargets:
+    """Precomputed targets: content activations and style Gram matrices with their energies."""
+
+    content: torch.Tensor
+    content_energy: torch.Tensor
+    grams: dict[str, torch.Tensor]
+    gram_energies: dict[str, torch.Tensor]
+
+
+def make_targets(
+    content_feats: Mapping[str, torch.Tensor],
+    style_feats: Mapping[str, torch.Tensor],
+    style_layers: Mapping[str, float] = STYLE_LAYERS,
+) -> StyleTargets:
+    """Targets from the content image's and the style image's activations."""
+    c = content_feats[CONTENT_LAYER].detach().float()
+    grams = {name: gram(style_feats[name]).detach() for name in style_layers}
+    return StyleTargets(
+        content=c,
+        content_energy=c.pow(2).mean().clamp_min(_EPS),
+        grams=grams,
+        gram_energies={k: g.pow(2).mean().clamp_min(_EPS) for k, g in grams.items()},
+    )
+
+
+def content_loss(feats: Mapping[str, torch.Tensor], targets: StyleTargets) -> torch.Tensor:
+    """Relative squared error of relu4_2 activations (dimensionless)."""
+    f = feats[CONTENT_LAYER].float()
+    return (f - targets.content).pow(2).mean() / targets.content_energy
+
+
+def style_loss(
+    feats: Mapping[str, torch.Tensor],
+    targets: StyleTargets,
+    style_layers: Mapping[str, float] = STYLE_LAYERS,
+) -> torch.Tensor:
+    """Weighted mean over layers of the relative squared Gram error (dimensionless)."""
+    total_w = sum(style_layers.values())
+    loss = torch.zeros((), device=targets.content.device)
+    for name, w in style_layers.items():
+        g = gram(feats[name])
+        loss = loss + (w / total_w) * (g - targets.grams[name]).pow(2).mean() / targets.gram_energies[name]
+    return loss
+
+
+def tv_loss(img: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean squared difference of neighbouring pixels (image in [0, 1])."""
+    dx = img[..., :, 1:] - img[..., :, :-1]
+    dy = img[..., 1:, :] - img[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()

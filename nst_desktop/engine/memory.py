@@ -1,0 +1,71 @@
+"""Peak-memory estimate of a run, and the largest size that fits a device.
+
+The model counts, per input pixel, what autograd keeps for VGG19 up to relu5_1
+(every ReLU output in float32, the max-pool indices in int64), the transient buffers
+of the backward pass, and the image-sized buffers of the optimiser. It is
+calibrated against ``torch.cuda.max_memory_allocated`` (see ``nst-desktop-cli bench``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from nst_desktop.engine.images import scaled_size
+
+_F32 = 4
+_I64 = 8
+#: float32 activations kept for backward per input pixel, by block: (channels, taps, stride).
+_BLOCKS = ((64, 2, 1), (128, 2, 2), (256, 4, 4), (512, 4, 8), (512, 1, 16))
+#: Bytes kept per input pixel (ReLU outputs + pooling indices + preprocessed input).
+_SAVED_PER_PIXEL = sum(c * n * _F32 / s**2 for c, n, s in _BLOCKS) + sum(
+    c * _I64 / (2 * s) ** 2 for c, _n, s in _BLOCKS[:4]
+) + 3 * _F32
+#: Transient buffers while the backward pass runs (two gradients at the widest layer
+#: plus a conv output during the forward pass), per input pixel.
+_TRANSIENT_PER_PIXEL = 3 * 64 * _F32
+#: Weights of the conv layers up to relu5_1 plus allocator slack, bytes.
+_FIXED_BYTES = 60 * 2**20
+#: L-BFGS history pairs kept (see stylize.py).
+LBFGS_HISTORY = 20
+
+
+def optimiser_bytes_per_pixel(optimizer: str) -> float:
+    """Image-sized float32 RGB buffers the optimiser holds, in bytes per pixel."""
+    if optimizer == "lbfgs":
+        buffers = 2 * LBFGS_HISTORY + 6  # s/y history, params, grad, direction, previous grad ...
+    else:
+        buffers = 6  # params, grad, two moments, EMA, best
+    return buffers * 3 * _F32
+
+
+def estimate_peak_bytes(height: int, width: int, optimizer: str = "lbfgs") -> int:
+    """Estimated peak device memory of one run at ``height`` x ``width`` px, in bytes."""
+    pixels = height * width
+    per_pixel = _SAVED_PER_PIXEL + _TRANSIENT_PER_PIXEL + optimiser_bytes_per_pixel(optimizer)
+    return int(_FIXED_BYTES + per_pixel * pixels)
+
+
+def estimate_for_long_side(long_side: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs") -> int:
+    """:func:`estimate_peak_bytes` for an output of long side ``long_side`` with the given aspect."""
+    h, w = scaled_size(aspect_hw, long_side)
+    return estimate_peak_bytes(h, w, optimizer)
+
+
+def largest_fitting_long_side(
+    budget_bytes: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs", multiple: int = 16
+) -> int | None:
+    """Largest long side (a multiple of ``multiple`` px) whose estimate fits ``budget_bytes``.
+
+    Returns ``None`` if not even ``multiple`` px fits.
+    """
+    h, w = aspect_hw
+    per_pixel = _SAVED_PER_PIXEL + _TRANSIENT_PER_PIXEL + optimiser_bytes_per_pixel(optimizer)
+    avail = budget_bytes - _FIXED_BYTES
+    if avail <= 0:
+        return None
+    max_pixels = avail / per_pixel
+    long_side = math.sqrt(max_pixels * max(h, w) / min(h, w))
+    lo = int(long_side // multiple) * multiple
+    while lo >= multiple and estimate_for_long_side(lo, aspect_hw, optimizer) > budget_bytes:
+        lo -= multiple
+    return lo if lo >= multiple else None

@@ -1,0 +1,130 @@
+"""Run parameters and progress reports: plain dataclasses passed down to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from PIL import Image
+
+#: Step budgets (evaluations of the loss and its gradient, summed over all sizes).
+QUALITY_PRESETS: dict[str, int] = {"fast": 150, "balanced": 300, "best": 800}
+DEFAULT_QUALITY = "balanced"
+
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise")
+
+#: Limits of the user-facing knobs.
+MIN_SIZE, MAX_SIZE = 32, 8192
+MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH = 0.01, 100.0
+MIN_STEPS, MAX_STEPS = 1, 100_000
+
+
+@dataclass
+class StyleParams:
+    """Everything that determines a stylisation (besides the two images).
+
+    size: long side of the output, px; the aspect ratio of the content is kept.
+    style_strength: multiplies the style term; 1.0 is the tuned default. Users see it
+        on a log scale (0.01 … 100).
+    steps: total budget of loss evaluations over all sizes of the schedule.
+    optimizer: "lbfgs" (strong-Wolfe line search) or "adam" (output = EMA of iterates).
+    init: "content", "noise", or the path of an image to start from.
+    seed: random seed (noise init); ``None`` picks one, which the result records.
+    device: "auto", "cpu", "cuda", "cuda:N" or "mps".
+    weights: "bundled", "torchvision" or the path of a weights file.
+    pooling: "max" or "average".
+    tv_weight: weight of the total-variation term (0 disables it).
+    coarse_to_fine: optimise at smaller sizes first (default) or only at ``size``.
+    start_size: long side of the first size of the coarse-to-fine schedule, px.
+    style_scale: the style image's long side relative to the output's (brush size).
+    preview_every: a preview image is reported every this many steps (0: never).
+    """
+
+    size: int = 512
+    style_strength: float = 1.0
+    steps: int = QUALITY_PRESETS[DEFAULT_QUALITY]
+    optimizer: str = "lbfgs"
+    init: str = "content"
+    seed: int | None = None
+    device: str = "auto"
+    weights: str = "bundled"
+    pooling: str = "max"
+    tv_weight: float = 0.0
+    coarse_to_fine: bool = True
+    start_size: int = 128
+    style_scale: float = 1.0
+    preview_every: int = 10
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a readable message for an out-of-range value."""
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, not {self.size}")
+        if not MIN_STYLE_STRENGTH <= self.style_strength <= MAX_STYLE_STRENGTH:
+            raise ValueError(
+                f"style strength must be between {MIN_STYLE_STRENGTH} and {MAX_STYLE_STRENGTH}, "
+                f"not {self.style_strength}"
+            )
+        if not MIN_STEPS <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between {MIN_STEPS} and {MAX_STEPS}, not {self.steps}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.pooling not in ("max", "average"):
+            raise ValueError(f"pooling must be 'max' or 'average', not {self.pooling!r}")
+        if not 0 <= self.tv_weight <= 1e6:
+            raise ValueError(f"tv weight must be between 0 and 1e6, not {self.tv_weight}")
+        if not 0.25 <= self.style_scale <= 4:
+            raise ValueError(f"style scale must be between 0.25 and 4, not {self.style_scale}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be between 0 and 2**63-1, not {self.seed}")
+        if not MIN_SIZE <= self.start_size <= MAX_SIZE:
+            raise ValueError(f"start size must be between {MIN_SIZE} and {MAX_SIZE} px")
+        if self.preview_every < 0:
+            raise ValueError("preview interval must be 0 or more")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    """One progress report of a run.
+
+    step/total: loss evaluations done / budgeted, over all sizes.
+    stage/stages: index (0-based) of the current size in the schedule / their number.
+    size_hw: (height, width) of the current size, px.
+    content_loss/style_loss/loss: the latest values (see :mod:`losses`).
+    elapsed_s/eta_s: seconds since the start / estimated seconds left.
+    preview: the current image as RGB Pillow image, or ``None`` on steps without one.
+    phase: "weights", "targets" or "optimise".
+    """
+
+    step: int
+    total: int
+    stage: int
+    stages: int
+    size_hw: tuple[int, int]
+    content_loss: float
+    style_loss: float
+    loss: float
+    elapsed_s: float
+    eta_s: float | None
+    preview: Image.Image | None = None
+    phase: str = "optimise"
+
+
+@dataclass
+class StyleResult:
+    """What a run returns. ``image`` is the full-resolution RGB result.
+
+    ``cancelled`` is True if the run was stopped early (``image`` is then the best so
+    far). ``metadata`` holds everything needed to reproduce it (embedded on save).
+    """
+
+    image: Image.Image
+    cancelled: bool
+    steps_done: int
+    content_loss: float
+    style_loss: float
+    elapsed_s: float
+    metadata: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Coarse-to-fine schedule: which sizes to optimise at and how many steps each gets.
+
+Sizes grow geometrically by :data:`SIZE_RATIO` from ``start`` to the target long
+side. The step budget is split in proportion to ``(target / size) ** STEP_SHARE_POWER``
+so that most steps run at the small, cheap sizes, with at least
+:data:`MIN_STEPS_PER_STAGE` at each size where the budget allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SIZE_RATIO = math.sqrt(2.0)
+STEP_SHARE_POWER = 1.0
+MIN_STEPS_PER_STAGE = 10
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One size of the schedule: long side in px and its number of loss evaluations."""
+
+    long_side: int
+    steps: int
+
+
+def stage_sizes(target: int, start: int = 128, ratio: float = SIZE_RATIO) -> list[int]:
+    """Long sides from about ``start`` up to exactly ``target`` (one size if target ≤ start·ratio)."""
+    if target <= start * ratio:
+        return [target]
+    n = math.ceil(math.log(target / start) / math.log(ratio) - 1e-9)
+    return [round(target / ratio**k) for k in range(n, 0, -1)] + [target]
+
+
+def split_steps(sizes: list[int], budget: int) -> list[int]:
+    """Split ``budget`` steps over ``sizes`` (see module docstring); sums to ``budget``."""
+    n = len(sizes)
+    if n == 1:
+        return [budget]
+    floor = min(MIN_STEPS_PER_STAGE, budget // n)
+    rest = budget - floor * n
+    shares = [(sizes[-1] / s) ** STEP_SHARE_POWER for s in sizes]
+    total = sum(shares)
+    steps = [floor + int(rest * sh / total) for sh in shares]
+    steps[0] += budget - sum(steps)
+    return steps
+
+
+def plan(target: int, budget: int, start: int = 128, coarse_to_fine: bool = True) -> list[Stage]:
+    """The schedule for a run: ends at ``target`` with all of ``budget`` steps used.
+
+    Stages that would get no step are dropped (a tiny budget runs at fewer sizes).
+    """
+    sizes = stage_sizes(target, start) if coarse_to_fine else [target]
+    while len(sizes) > 1 and budget < len(sizes):
+        sizes = sizes[1:]
+    return [Stage(s, n) for s, n in zip(sizes, split_steps(sizes, budget))]

@@ -1,0 +1,394 @@
+"""The optimisation: Gatys et al. (2016) style transfer, coarse to fine.
+
+The image is optimised directly in pixel space: an RGB tensor ``(1, 3, H, W)`` in
+[0, 1] (unconstrained during L-BFGS, clamped after each Adam step; the output is
+always clamped). At each size of the schedule the content and style targets are
+re-derived from the original images resized to that size; the image is upsampled
+(bicubic) to the next size and optimisation continues.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from nst_desktop.app_info import APP_VERSION
+from nst_desktop.engine import losses, memory, schedule
+from nst_desktop.engine.devices import configure_threads, free_memory_bytes, resolve_device
+from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
+from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
+from nst_desktop.engine.params import Progress, StyleParams, StyleResult
+from nst_desktop.engine.vgg import VGGFeatures
+from nst_desktop.engine.weights import VGGWeights, load_weights
+
+ProgressCallback = Callable[[Progress], None]
+
+#: Adam: learning rate in [0, 1] pixel units, moment decays, and the EMA decay of the output.
+ADAM_LR = 0.02
+ADAM_BETAS = (0.9, 0.99)
+EMA_DECAY = 0.95
+#: L-BFGS: curvature pairs kept (memory: see memory.py) and the restart limit after NaN/Inf.
+LBFGS_HISTORY = memory.LBFGS_HISTORY
+MAX_RESTARTS = 3
+#: Standard deviation of the noise init around mid-grey, in [0, 1] pixel units.
+NOISE_STD = 0.25
+
+
+class _Stop(Exception):
+    """Raised inside the loss closure to leave the optimiser's loop."""
+
+
+class _NonFinite(Exception):
+    """Raised inside the loss closure when the loss is NaN or Inf."""
+
+
+@dataclass
+class _Tracker:
+    """Counts loss evaluations over the whole run, reports progress, checks cancel."""
+
+    total: int
+    stages: list[schedule.Stage]
+    on_progress: ProgressCallback | None
+    cancel: threading.Event | None
+    preview_every: int
+    t0: float
+    out_hw: tuple[int, int]
+    step: int = 0
+    work_done: float = 0.0  # pixel-steps done, for the ETA
+    stage_index: int = 0
+    size_hw: tuple[int, int] = (0, 0)
+    content: float = math.nan
+    style: float = math.nan
+    loss: float = math.nan
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def eta(self) -> float | None:
+        """Seconds left, from the time per pixel-step so far and the pixel-steps to come."""
+        if self.work_done <= 0:
+            return None
+        elapsed = time.perf_counter() - self.t0
+        end = 0
+        remaining = 0.0
+        for i, st in enumerate(self.stages):
+            end += st.steps
+            if i == self.stage_index:
+                remaining += max(0, end - self.step) * self.size_hw[0] * self.size_hw[1]
+            elif i > self.stage_index:
+                h, w = scaled_size(self.out_hw, st.long_side)
+                remaining += st.steps * h * w
+        return elapsed / self.work_done * remaining
+
+    def report(self, image: Callable[[], torch.Tensor] | None = None, phase: str = "optimise") -> None:
+        if self.on_progress is None:
+            return
+        preview = None
+        if image is not None and self.preview_every and (self.step % self.preview_every == 0):
+            preview = tensor_to_pil(image())
+        self.on_progress(
+            Progress(
+                step=self.step,
+                total=self.total,
+                stage=self.stage_index,
+                stages=len(self.stages),
+                size_hw=self.size_hw,
+                content_loss=self.content,
+                style_loss=self.style,
+                loss=self.loss,
+                elapsed_s=time.perf_counter() - self.t0,
+                eta_s=self.eta(),
+                preview=preview,
+                phase=phase,
+            )
+        )
+
+
+class _Objective:
+    """Loss of an image at one size against fixed targets."""
+
+    def __init__(self, net: VGGFeatures, targets: losses.StyleTargets, style_weight: float, tv_weight: float) -> None:
+        self.net = net
+        self.targets = targets
+        self.style_weight = style_weight
+        self.tv_weight = tv_weight
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feats = self.net(x)
+        c = losses.content_loss(feats, self.targets)
+        s = losses.style_loss(feats, self.targets)
+        total = c + self.style_weight * s
+        if self.tv_weight:
+            total = total + self.tv_weight * losses.tv_loss(x)
+        return total, c, s
+
+
+def _to_device(img: Image.Image, long_side: int, device: torch.device) -> torch.Tensor:
+    return pil_to_tensor(resize_long_side(img, long_side)).to(device)
+
+
+def _initial_image(
+    params: StyleParams, content: Image.Image, hw: tuple[int, int], device: torch.device, seed: int
+) -> torch.Tensor:
+    if params.init == "content":
+        return _to_device(content, max(hw), device)
+    if params.init == "noise":
+        gen = torch.Generator().manual_seed(seed)
+        noise = torch.randn((1, 3, *hw), generator=gen) * NOISE_STD + 0.5
+        return noise.clamp_(0, 1).to(device)
+    init_img = load_image(params.init)
+    return pil_to_tensor(init_img.resize((hw[1], hw[0]), Image.Resampling.LANCZOS)).to(device)
+
+
+def stylize(
+    content: Image.Image,
+    style: Image.Image,
+    params: StyleParams,
+    weights: VGGWeights | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> StyleResult:
+    """Paint ``content`` in the style of ``style`` (both RGB Pillow images).
+
+    Runs the coarse-to-fine schedule of :mod:`schedule` within ``params.steps`` loss
+    evaluations. ``on_progress`` is called after every evaluation (with a preview
+    every ``params.preview_every`` steps) from the calling thread. Setting ``cancel``
+    from another thread stops the run within one evaluation; the best image so far
+    is returned with ``cancelled=True``.
+
+    Raises :class:`OutOfMemory` (with the largest size estimated to fit) if the
+    device runs out of memory, ``ValueError`` for bad parameters, and
+    :class:`EngineError` subclasses for bad weights or images.
+    """
+    params.validate()
+    t0 = time.perf_counter()
+    device = resolve_device(params.device)
+    configure_threads(device)
+    seed = params.seed if params.seed is not None else secrets.randbelow(2**31)
+    torch.manual_seed(seed)
+    if weights is None:
+        weights = load_weights(params.weights)
+
+    out_hw = scaled_size((content.height, content.width), params.size)
+    stages = schedule.plan(params.size, params.steps, params.start_size, params.coarse_to_fine)
+    tracker = _Tracker(
+        total=sum(s.steps for s in stages),
+        stages=stages,
+        on_progress=on_progress,
+        cancel=cancel,
+        preview_every=params.preview_every,
+        t0=t0,
+        out_hw=out_hw,
+    )
+    style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
+
+    try:
+        net = VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling).to(device)
+        x: torch.Tensor | None = None
+        stage_end = 0
+        for i, stage in enumerate(stages):
+            stage_end += stage.steps  # steps a stage leaves unused pass to the next one
+            hw = scaled_size(out_hw, stage.long_side)
+            tracker.stage_index, tracker.size_hw = i, hw
+            if tracker.cancelled():
+                break
+            tracker.report(phase="targets")
+            with torch.no_grad():
+                c_t = _to_device(content, stage.long_side, device)
+                style_long = max(16, round(stage.long_side * params.style_scale))
+                s_t = _to_device(style, style_long, device)
+                targets = losses.make_targets(net(c_t), net(s_t))
+                del s_t
+            if x is None:
+                x = _initial_image(params, content, hw, device, seed)
+            else:
+                x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
+            objective = _Objective(net, targets, style_weight, params.tv_weight)
+            runner = _run_lbfgs if params.optimizer == "lbfgs" else _run_adam
+            x = runner(objective, x, stage_end, tracker)
+            if tracker.cancelled():
+                break
+    except torch.OutOfMemoryError:
+        _empty_cache(device)
+        raise _oom_error(device, params, out_hw) from None
+    except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():
+            _empty_cache(device)
+            raise _oom_error(device, params, out_hw) from None
+        raise
+
+    if x is None:  # cancelled before the first step
+        x = _to_device(content, params.size, device)
+    x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
+    if tuple(x.shape[-2:]) != out_hw:
+        x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False).clamp(0, 1)
+    image = tensor_to_pil(x)
+    elapsed = time.perf_counter() - t0
+    meta = run_metadata(params, weights, seed, tracker.step, elapsed, tracker.cancelled())
+    return StyleResult(
+        image=image,
+        cancelled=tracker.cancelled(),
+        steps_done=tracker.step,
+        content_loss=tracker.content,
+        style_loss=tracker.style,
+        elapsed_s=elapsed,
+        metadata=meta,
+    )
+
+
+def run_metadata(
+    params: StyleParams, weights: VGGWeights, seed: int, steps_done: int, elapsed_s: float, cancelled: bool
+) -> dict[str, Any]:
+    """The settings that made an image, for embedding in the saved file."""
+    p = params.to_dict()
+    p["seed"] = seed
+    return {
+        "program": "NST Desktop",
+        "version": APP_VERSION,
+        "params": p,
+        "weights_name": weights.name,
+        "steps_done": steps_done,
+        "elapsed_s": round(elapsed_s, 2),
+        "cancelled": cancelled,
+    }
+
+
+def _run_lbfgs(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker: _Tracker) -> torch.Tensor:
+    """L-BFGS with strong-Wolfe line search until ``tracker.step`` reaches ``budget_end``.
+
+    Returns the best iterate (lowest loss) seen. If the loss becomes NaN/Inf, or the
+    optimiser stops on its own before the budget is spent, it restarts from the best
+    iterate with an empty history; after :data:`MAX_RESTARTS` restarts the stage ends.
+    """
+    best = _Best(x0)
+    restarts = 0
+    while tracker.step < budget_end and not tracker.cancelled() and restarts <= MAX_RESTARTS:
+        x = best.x.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS(
+            [x],
+            lr=1.0,
+            max_iter=2 * (budget_end - tracker.step),
+            max_eval=budget_end - tracker.step,
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+            history_size=LBFGS_HISTORY,
+            line_search_fn="strong_wolfe",
+        )
+        before = tracker.step
+        try:
+            opt.step(_LbfgsClosure(objective, x, opt, tracker, budget_end, best))
+        except _Stop:
+            break
+        except _NonFinite:
+            pass
+        if tracker.step == before:
+            break  # no progress possible at this size
+        restarts += 1
+    if not math.isfinite(best.loss) and tracker.step > 0 and not tracker.cancelled():
+        raise NumericalError("The optimisation produced NaN/Inf from the start.")
+    return best.x
+
+
+class _Best:
+    """The lowest-loss iterate seen so far (a detached copy)."""
+
+    def __init__(self, x0: torch.Tensor) -> None:
+        self.x = x0.detach().clone()
+        self.loss = math.inf
+
+    def offer(self, x: torch.Tensor, loss: float) -> None:
+        if loss < self.loss:
+            self.loss = loss
+            self.x = x.detach().clone()
+
+
+class _LbfgsClosure:
+    """Loss-and-gradient closure for ``torch.optim.LBFGS`` that also counts, reports and cancels."""
+
+    def __init__(
+        self,
+        objective: _Objective,
+        x: torch.Tensor,
+        opt: torch.optim.Optimizer,
+        tracker: _Tracker,
+        budget_end: int,
+        best: _Best,
+    ) -> None:
+        self.objective, self.x, self.opt = objective, x, opt
+        self.tracker, self.budget_end, self.best = tracker, budget_end, best
+
+    def __call__(self) -> torch.Tensor:
+        tracker, x = self.tracker, self.x
+        if tracker.cancelled() or tracker.step >= self.budget_end:
+            raise _Stop
+        self.opt.zero_grad(set_to_none=True)
+        total, c, s = self.objective(x)
+        value = float(total.detach())
+        if not math.isfinite(value):
+            raise _NonFinite
+        total.backward()
+        assert x.grad is not None
+        if not bool(torch.isfinite(x.grad).all()):
+            raise _NonFinite
+        tracker.step += 1
+        tracker.work_done += x.shape[-1] * x.shape[-2]
+        tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
+        self.best.offer(x, value)
+        tracker.report(x.detach)
+        return total
+
+
+def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker: _Tracker) -> torch.Tensor:
+    """Adam until ``tracker.step`` reaches ``budget_end``; returns the EMA of the iterates."""
+    x = x0.detach().clone().requires_grad_(True)
+    ema = x0.detach().clone()
+    opt = torch.optim.Adam([x], lr=ADAM_LR, betas=ADAM_BETAS)
+    i = 0
+    while tracker.step < budget_end and not tracker.cancelled():
+        opt.zero_grad(set_to_none=True)
+        total, c, s = objective(x)
+        value = float(total.detach())
+        if not math.isfinite(value):
+            raise NumericalError("The loss became NaN/Inf during Adam optimisation.")
+        total.backward()
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+            decay = min(EMA_DECAY, (1 + i) / (10 + i))  # debiased start
+            ema.mul_(decay).add_(x.detach(), alpha=1 - decay)
+        tracker.step += 1
+        tracker.work_done += x.shape[-1] * x.shape[-2]
+        tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
+        tracker.report(lambda: ema)
+        i += 1
+    return ema
+
+
+def _empty_cache(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int]) -> OutOfMemory:
+    free = free_memory_bytes(device)
+    fits = (
+        memory.largest_fitting_long_side(int(free * 0.9), out_hw, params.optimizer) if free else None
+    )
+    hint = f" About {fits} px (long side) should fit." if fits else ""
+    return OutOfMemory(
+        f"The {device.type.upper()} ran out of memory at {params.size} px.{hint}",
+        size=params.size,
+        fits=fits,
+    )
+
+
+__all__ = ["stylize", "run_metadata", "EngineError", "ProgressCallback"]

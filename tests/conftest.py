@@ -1,0 +1,69 @@
+"""Shared fixtures. Qt runs offscreen; per-user folders point into a temp folder."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own config and cache folders (never the real user's)."""
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+
+
+@pytest.fixture(scope="session")
+def bundled_weights():
+    from nst_desktop.engine.weights import load_bundled
+
+    return load_bundled()
+
+
+def make_content(size: tuple[int, int] = (96, 64)) -> Image.Image:
+    """A small synthetic 'photo': sky, ground, a sun and a house."""
+    w, h = size
+    img = Image.new("RGB", size, (135, 180, 235))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, h * 2 // 3, w, h), fill=(70, 140, 60))
+    d.ellipse((w // 10, h // 10, w // 10 + h // 4, h // 10 + h // 4), fill=(250, 220, 80))
+    d.rectangle((w // 2, h // 3, w * 3 // 4, h * 2 // 3), fill=(180, 60, 50))
+    return img
+
+
+def make_style(size: tuple[int, int] = (80, 80)) -> Image.Image:
+    """A small synthetic 'painting': coloured diagonal strokes."""
+    w, h = size
+    img = Image.new("RGB", size, (20, 30, 90))
+    d = ImageDraw.Draw(img)
+    colours = [(240, 210, 60), (230, 90, 40), (60, 160, 200)]
+    for i in range(-h, w, 6):
+        d.line((i, 0, i + h, h), fill=colours[(i // 6) % 3], width=3)
+    return img
+
+
+@pytest.fixture
+def content_image() -> Image.Image:
+    return make_content()
+
+
+@pytest.fixture
+def style_image() -> Image.Image:
+    return make_style()
+
+
+@pytest.fixture
+def image_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A content and a style image written to disk as PNG and JPEG."""
+    c = tmp_path / "photo.png"
+    s = tmp_path / "painting.jpg"
+    make_content().save(c)
+    make_style().save(s, quality=95)
+    return c, s
