@@ -20,6 +20,6 @@ fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e '.[test]'
 .venv/bin/ruff check nst_desktop tests packaging
 .venv/bin/python -m pytest "$@"
