@@ -1,0 +1,1 @@
+"""Application resources (the icon SVG); installed as the package ``nst_desktop.resources``."""
