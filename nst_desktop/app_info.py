@@ -14,6 +14,23 @@ APP_ID = "io.github.nst_desktop.NSTDesktop"  # reverse-DNS id: .desktop, metainf
 APP_EXECUTABLE = "nst-desktop"
 APP_SUMMARY = "Paint a photo in the style of a painting"
 ORGANIZATION = "NST Desktop"
+APP_DESCRIPTION = (
+    "Drop a photo and a painting into the window, press Stylize, watch the picture being painted, "
+    "and save it. NST Desktop implements the neural style transfer of Gatys, Ecker and Bethge on VGG19. "
+    "It works offline from the first run: the original Caffe VGG19 weights come bundled.",
+    "It runs on NVIDIA GPUs, Apple GPUs and the CPU. Every saved image carries the settings that made it "
+    "in its metadata.",
+)  # paragraphs, for the AppStream metainfo and installers
+APP_DEVELOPER = "The NST Desktop developers"
+APP_DEVELOPER_ID = "io.github.nst_desktop"  # AppStream <developer id=...>
+APP_HOMEPAGE = "https://github.com/nst-desktop/nst-desktop"  # io.github.nst_desktop <-> github.com/nst-desktop
+APP_BUGTRACKER = APP_HOMEPAGE + "/issues"
+APP_LICENSE = "MIT"  # SPDX id of the code's licence (also in pyproject.toml)
+APP_METADATA_LICENSE = "CC0-1.0"  # SPDX id of the AppStream metainfo's own licence
+APP_COPYRIGHT = "Copyright (c) 2026 The NST Desktop developers"
+APP_RELEASE_DATE = "2026-11-27"  # of APP_VERSION (YYYY-MM-DD), for the metainfo's <releases>
+APP_CATEGORIES = ("Graphics", "RasterGraphics")  # freedesktop.org main and additional categories
+APP_KEYWORDS = ("style transfer", "painting", "photo", "art", "neural", "filter")
 
 
 
