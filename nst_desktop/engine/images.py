@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -41,6 +42,10 @@ SAVE_FORMATS = {
 }
 
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
+
+#: The process umask (read once: os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def _describe(path: Path) -> str:
@@ -81,21 +86,23 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
         raise ImageError(f"{label} is empty (0 bytes).")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns from ~89 megapixels (its global MAX_IMAGE_PIXELS); our own
+            # ``max_pixels`` is the limit that counts, checked below before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w <= 0 or h <= 0:
                 raise ImageError(f"{label} has no pixels ({w}x{h}).")
             if w * h > max_pixels:
-                raise ImageError(
-                    f"{label} is too large: {w}x{h} pixels "
-                    f"(the limit is {max_pixels // 1_000_000} megapixels)."
+                limit = (
+                    f"{max_pixels / 1_000_000:g} megapixels" if max_pixels >= 1_000_000 else f"{max_pixels} pixels"
                 )
+                raise ImageError(f"{label} is too large: {w}x{h} pixels (the limit is {limit}).")
             img.seek(0)
             img.load()
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageError(f"{label} is too large to open safely (decompression bomb guard).") from None
     except UnidentifiedImageError:
         raise ImageError(f"{label} is not an image file Pillow can read.") from None
@@ -119,6 +126,18 @@ def to_srgb_rgb(img: Image.Image) -> Image.Image:
     """Normalise a decoded Pillow image to 8-bit sRGB ``RGB`` (see :func:`load_image`)."""
     img = ImageOps.exif_transpose(img) or img
     icc = img.info.get("icc_profile")
+    # First to a mode that colour management and compositing understand.
+    if img.mode.startswith("I;16"):
+        # 16-bit grayscale, any byte order: scale to 8 bits (65535 -> 255).
+        img = img.convert("I").point(lambda v: v / 257).convert("L")
+    elif img.mode == "I":
+        img = _int32_to_l(img)
+    elif img.mode in ("F", "1"):
+        img = img.convert("L")
+    elif img.mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+    elif img.mode == "PA":
+        img = img.convert("RGBA")
     if icc and img.mode in ("RGB", "RGBA", "CMYK", "L", "LA"):
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
@@ -130,15 +149,8 @@ def to_srgb_rgb(img: Image.Image) -> Image.Image:
                 img = conv
             else:
                 img = ImageCms.profileToProfile(img, src, _SRGB_PROFILE, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a broken profile: keep the pixels as they are (treated as sRGB)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16/32-bit integer grayscale: scale to 8 bits.
-        img = img.point(lambda v: v / 257).convert("L") if img.mode != "I" else _int32_to_l(img)
-    elif img.mode == "F":
-        img = img.convert("L")
-    if img.mode == "P":
-        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -232,6 +244,13 @@ def save_image(
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=folder)
+        # mkstemp creates the file readable by its owner only (0600); give the result the
+        # permissions of the file it replaces, or those a new file gets (0666 minus umask).
+        try:
+            mode = stat.S_IMODE(p.stat().st_mode) if p.is_file() else 0o666 & ~_UMASK
+            os.chmod(tmp_name, mode)
+        except OSError:
+            pass
         with os.fdopen(fd, "wb") as fh:
             img.convert("RGB").save(fh, format=fmt, **kwargs)
             fh.flush()
