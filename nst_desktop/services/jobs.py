@@ -1,0 +1,124 @@
+"""Predictions and names around one stylisation job (no Qt).
+
+- :func:`estimate_run`: memory (from the engine's model in :mod:`engine.memory`) and
+  time (pixel-steps of the coarse-to-fine schedule times a seconds-per-pixel-step
+  rate) of a run before it starts. The time is a rough estimate: the rate is a
+  built-in guess per device kind until a finished run on that device measured it.
+- :func:`measured_rate`: that rate, from a finished run.
+- :func:`suggested_output_name`: "photo-in-style-of-painting.png".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from nst_desktop.engine import memory, schedule
+from nst_desktop.engine.images import scaled_size
+
+#: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet.
+#: CPU: about 0.5 s per step at 256x256 px on 2 cores, i.e. 1.6e-5 core-seconds per
+#: pixel-step, divided by the number of physical cores. GPUs: from published step
+#: times of consumer cards (roughly 20-60 ms per step at 512 px).
+CPU_CORE_SECONDS_PER_PIXEL_STEP = 1.6e-5
+GPU_SECONDS_PER_PIXEL_STEP = 1.2e-7
+MPS_SECONDS_PER_PIXEL_STEP = 4e-7
+#: Runs with fewer pixel-steps than this are dominated by fixed costs: not used to calibrate.
+MIN_CALIBRATION_PIXEL_STEPS = 2_000_000
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Memory and time a run is expected to take.
+
+    height/width: output size, px. memory_bytes: peak device memory (engine model).
+    seconds: wall time of the optimisation. measured: True if ``seconds`` comes from
+    a rate measured on this device, False if from the built-in guess.
+    """
+
+    height: int
+    width: int
+    memory_bytes: int
+    seconds: float
+    measured: bool
+
+
+def pixel_steps(long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 128) -> int:
+    """Sum over the schedule's sizes of (pixels at that size x loss evaluations there)."""
+    total = 0
+    for st in schedule.plan(long_side, steps, start_size):
+        h, w = scaled_size(aspect_hw, st.long_side)
+        total += h * w * st.steps
+    return total
+
+
+def default_rate(device_id: str, cpu_cores: int) -> float:
+    """Built-in seconds per pixel-step for a device id ("cpu", "cuda:N", "mps")."""
+    if device_id.startswith("cuda"):
+        return GPU_SECONDS_PER_PIXEL_STEP
+    if device_id == "mps":
+        return MPS_SECONDS_PER_PIXEL_STEP
+    return CPU_CORE_SECONDS_PER_PIXEL_STEP / max(1, cpu_cores)
+
+
+def estimate_run(
+    long_side: int,
+    aspect_hw: tuple[int, int],
+    steps: int,
+    device_id: str,
+    cpu_cores: int,
+    measured_rates: dict[str, float] | None = None,
+    optimizer: str = "lbfgs",
+) -> RunEstimate:
+    """Estimate a run of ``steps`` loss evaluations ending at ``long_side`` px on ``device_id``.
+
+    ``aspect_hw`` is the content's (height, width) (any scale). ``measured_rates`` maps
+    device ids to seconds per pixel-step measured by :func:`measured_rate`.
+    """
+    h, w = scaled_size(aspect_hw, long_side)
+    rate = (measured_rates or {}).get(device_id)
+    measured = rate is not None
+    if rate is None:
+        rate = default_rate(device_id, cpu_cores)
+    seconds = pixel_steps(long_side, aspect_hw, steps) * rate
+    return RunEstimate(h, w, memory.estimate_for_long_side(long_side, aspect_hw, optimizer), seconds, measured)
+
+
+def measured_rate(long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float) -> float | None:
+    """Seconds per pixel-step of a finished run, or None if it was too small to tell."""
+    work = pixel_steps(long_side, aspect_hw, max(1, steps_done))
+    if steps_done <= 0 or elapsed_s <= 0 or work < MIN_CALIBRATION_PIXEL_STEPS:
+        return None
+    return elapsed_s / work
+
+
+def format_duration(seconds: float) -> str:
+    """'40 s', '3 min', '1 h 20 min' (rounded; for estimates)."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def format_bytes(n: int) -> str:
+    """'850 MB', '3.2 GB' (decimal units)."""
+    if n < 1_000_000_000:
+        return f"{max(1, round(n / 1_000_000))} MB"
+    return f"{n / 1_000_000_000:.1f} GB"
+
+
+def _stem(name: str) -> str:
+    stem = Path(name).stem if name else ""
+    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-.")
+    return stem or "image"
+
+
+def suggested_output_name(content_name: str, style_name: str, extension: str = ".png") -> str:
+    """File name for a result: ``<content stem>-in-style-of-<style stem><extension>``.
+
+    Names are file names or paths; characters unsafe in file names become '-'.
+    """
+    return f"{_stem(content_name)}-in-style-of-{_stem(style_name)}{extension}"

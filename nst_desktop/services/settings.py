@@ -1,0 +1,232 @@
+"""Per-user settings: a plain dataclass stored as a small versioned JSON file (no Qt).
+
+The file lives in :func:`nst_desktop.services.paths.config_dir` as ``settings.json``.
+It is written atomically (a temporary file in the same folder, then ``os.replace``),
+so a crash never leaves half a file. Reading never raises for a bad file: a missing
+file gives the defaults; an empty, unreadable, corrupt or future-version file gives
+the defaults and is kept beside it as ``settings.json.broken-<timestamp>`` for the
+user to inspect. Single values of the wrong type or out of range fall back to their
+default one by one, so one bad value does not lose the others.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nst_desktop.engine.params import (
+    DEFAULT_QUALITY,
+    MAX_SIZE,
+    MAX_STYLE_STRENGTH,
+    MIN_SIZE,
+    MIN_STYLE_STRENGTH,
+    QUALITY_PRESETS,
+)
+from nst_desktop.services import paths
+
+#: Version of the file format this code writes. A file with a higher version came
+#: from a newer NST Desktop and is not trusted (defaults, with a backup kept).
+SETTINGS_VERSION = 1
+SETTINGS_FILENAME = "settings.json"
+#: How many entries the recent-image lists keep (newest first).
+MAX_RECENT = 10
+#: Largest seed the seed box shows (it holds a signed 32-bit int).
+MAX_SEED = 2**31 - 1
+
+INITS = ("content", "noise")
+WEIGHT_SOURCES = ("bundled", "torchvision")
+
+
+@dataclass
+class Settings:
+    """Everything the app remembers between runs.
+
+    window_geometry: ``QWidget.saveGeometry()`` bytes, base64-encoded ("" = none).
+    splitters: splitter name -> sizes in logical px.
+    last_open_dir / last_save_dir: folders the file dialogs start in ("" = home).
+    size: output long side, px. style_strength: 0.01-100 (log-scale slider).
+    quality: a key of ``QUALITY_PRESETS``. init: "content" or "noise".
+    seed: 0 .. 2**31-1 (used with the noise start).
+    device: "auto", "cpu", "cuda:N" or "mps". weights: "bundled" or "torchvision".
+    recent_content / recent_style: file paths, newest first.
+    seconds_per_pixel_step: device id -> measured seconds per (pixel x loss evaluation)
+        from the last finished runs, for the time estimate.
+    zoom: "fit" or "100" (result view).
+    """
+
+    version: int = SETTINGS_VERSION
+    window_geometry: str = ""
+    splitters: dict[str, list[int]] = field(default_factory=dict)
+    last_open_dir: str = ""
+    last_save_dir: str = ""
+    size: int = 512
+    style_strength: float = 1.0
+    quality: str = DEFAULT_QUALITY
+    init: str = "content"
+    seed: int = 0
+    device: str = "auto"
+    weights: str = "bundled"
+    recent_content: list[str] = field(default_factory=list)
+    recent_style: list[str] = field(default_factory=list)
+    seconds_per_pixel_step: dict[str, float] = field(default_factory=dict)
+    zoom: str = "fit"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def settings_path() -> Path:
+    """The settings file of the current user."""
+    return paths.config_dir() / SETTINGS_FILENAME
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_settings` found.
+
+    ``problem`` is a sentence for the status bar when the file was unusable (None if
+    it was fine or absent); ``backup`` is where the unusable file was copied.
+    """
+
+    settings: Settings
+    problem: str | None = None
+    backup: Path | None = None
+
+
+def _valid_str_list(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v for v in value if v][:MAX_RECENT]
+    return None
+
+
+def _check(name: str, value: Any) -> Any:
+    """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
+    if name in ("window_geometry", "last_open_dir", "last_save_dir"):
+        return value if isinstance(value, str) else None
+    if name == "size":
+        ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE
+        return value if ok else None
+    if name == "style_strength":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if ok and MIN_STYLE_STRENGTH <= value <= MAX_STYLE_STRENGTH else None
+    if name == "quality":
+        return value if value in QUALITY_PRESETS else None
+    if name == "init":
+        return value if value in INITS else None
+    if name == "seed":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+        return value if ok else None
+    if name == "device":
+        ok = isinstance(value, str) and (value in ("auto", "cpu", "mps") or value.startswith("cuda"))
+        return value if ok else None
+    if name == "weights":
+        return value if value in WEIGHT_SOURCES else None
+    if name in ("recent_content", "recent_style"):
+        return _valid_str_list(value)
+    if name == "splitters":
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(i, int) and i >= 0 for i in v)
+            for k, v in value.items()
+        ):
+            return value
+        return None
+    if name == "seconds_per_pixel_step":
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+            for k, v in value.items()
+        ):
+            return {k: float(v) for k, v in value.items()}
+        return None
+    if name == "zoom":
+        return value if value in ("fit", "100") else None
+    return None
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Build :class:`Settings` from parsed JSON, field by field (bad or unknown values ignored)."""
+    s = Settings()
+    for f in fields(Settings):
+        if f.name == "version" or f.name not in data:
+            continue
+        value = _check(f.name, data[f.name])
+        if value is not None:
+            setattr(s, f.name, value)
+    return s
+
+
+def _keep_broken(path: Path) -> Path | None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+        n += 1
+    try:
+        shutil.copy2(path, backup)
+    except OSError:
+        return None
+    return backup
+
+
+def load_settings(path: Path | None = None) -> LoadResult:
+    """Read the settings file; never raises for a missing or bad file (see module docstring)."""
+    p = settings_path() if path is None else path
+    if not p.exists():
+        return LoadResult(Settings())
+    problem: str
+    try:
+        text = p.read_text(encoding="utf-8")
+        if not text.strip():
+            problem = "is empty"
+        else:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                problem = "does not hold a settings object"
+            else:
+                version = data.get("version")
+                if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                    problem = "has no valid version number"
+                elif version > SETTINGS_VERSION:
+                    problem = f"was written by a newer version of the app (format {version})"
+                else:
+                    return LoadResult(settings_from_dict(data))
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be read ({exc})"
+    except json.JSONDecodeError as exc:
+        problem = f"is corrupt ({exc.msg} at line {exc.lineno})"
+    backup = _keep_broken(p)
+    kept = f"; a copy was kept as '{backup.name}'" if backup else ""
+    return LoadResult(Settings(), f"The settings file '{p}' {problem}, so defaults are used{kept}.", backup)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write ``settings`` atomically; raises ``OSError`` if the folder cannot be written."""
+    p = settings_path() if path is None else path
+    p.parent.mkdir(parents=True, exist_ok=True)
+    settings.version = SETTINGS_VERSION
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(settings.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return p
+
+
+def remember_recent(items: list[str], path: str) -> list[str]:
+    """``items`` with ``path`` moved to the front, without duplicates, at most MAX_RECENT long."""
+    return [path, *[i for i in items if i != path]][:MAX_RECENT]

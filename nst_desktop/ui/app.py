@@ -1,0 +1,64 @@
+"""Application start-up: ``nst-desktop [CONTENT [STYLE]]`` opens the window with those images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from nst_desktop.app_info import APP_ID, APP_NAME, APP_VERSION, ORGANIZATION
+from nst_desktop.ui.main_window import MainWindow, app_icon
+
+
+def parse_args(args: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line left after Qt removed its own options (``-platform`` ...)."""
+    parser = argparse.ArgumentParser(
+        prog="nst-desktop", description=f"{APP_NAME}: paint a photo in the style of a painting."
+    )
+    parser.add_argument("content", nargs="?", help="content photo to open")
+    parser.add_argument("style", nargs="?", help="style image (painting) to open")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {APP_VERSION}")
+    return parser.parse_args(list(args))
+
+
+def ensure_app(args: Sequence[str] = ()) -> QApplication:
+    """The QApplication (created with ``args`` if none exists), named for settings and desktops."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "nst-desktop", *args])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(APP_VERSION)
+    app.setOrganizationName(ORGANIZATION)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def create_main_window(content: str | None = None, style: str | None = None) -> MainWindow:
+    """Build and show the main window with the given images loaded."""
+
+    window = MainWindow()
+    window.load_inputs(content, style)
+    window.show()
+    return window
+
+
+def _exec(app: QApplication) -> int:
+    return app.exec()
+
+
+def run_app(args: list[str]) -> int:
+    """Start the GUI; ``args`` are the command-line arguments after the program name.
+
+    Qt's own options (``-platform offscreen`` ...) are removed by QApplication first.
+    """
+    created = QApplication.instance() is None
+    app = ensure_app(args)
+    ns = parse_args(app.arguments()[1:] if created else args)
+    window = create_main_window(ns.content, ns.style)
+    code = _exec(app)
+    window.deleteLater()
+    return code

@@ -1,0 +1,317 @@
+"""The side panel of run settings: size, style strength, quality, start, seed, device, weights.
+
+It turns its widgets into :class:`StyleParams` and back into :class:`Settings`, shows
+an estimate of memory and time for the chosen size and device, and disables what
+does not apply with a tooltip that says why.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nst_desktop.engine import QUALITY_PRESETS, StyleParams
+from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.memory import largest_fitting_long_side
+from nst_desktop.engine.params import MAX_SIZE, MAX_STYLE_STRENGTH, MIN_SIZE, MIN_STYLE_STRENGTH
+from nst_desktop.services.jobs import estimate_run, format_bytes, format_duration
+from nst_desktop.services.settings import MAX_SEED, Settings
+
+#: Style-strength slider: integer positions, log scale. Position p means
+#: 10 ** (p / STRENGTH_TICKS_PER_DECADE) x MIN_STYLE_STRENGTH.
+STRENGTH_TICKS_PER_DECADE = 100
+_STRENGTH_DECADES = round(math.log10(MAX_STYLE_STRENGTH / MIN_STYLE_STRENGTH))
+STRENGTH_SLIDER_MAX = _STRENGTH_DECADES * STRENGTH_TICKS_PER_DECADE
+
+#: Fraction of a device's memory a run may plan to use before the size hint warns.
+MEMORY_HEADROOM = 0.9
+
+QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
+WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
+SEED_UNUSED = (
+    "The seed only matters when starting from random noise; starting from the content photo is always the same"
+)
+ONLY_CPU = "No GPU was found (CUDA or Apple MPS): the CPU is the only device"
+
+
+def strength_to_position(strength: float) -> int:
+    """Style strength (0.01-100) -> slider position (0-400), log scale."""
+    s = min(MAX_STYLE_STRENGTH, max(MIN_STYLE_STRENGTH, strength))
+    return round(math.log10(s / MIN_STYLE_STRENGTH) * STRENGTH_TICKS_PER_DECADE)
+
+
+def position_to_strength(position: int) -> float:
+    """Slider position (0-400) -> style strength (0.01-100), rounded to 3 significant digits."""
+    value = MIN_STYLE_STRENGTH * 10 ** (position / STRENGTH_TICKS_PER_DECADE)
+    return float(f"{value:.3g}")
+
+
+def auto_device_id(devices: Sequence[DeviceInfo]) -> str:
+    """What "auto" resolves to among ``devices`` (as engine.devices.resolve_device does)."""
+    ids = [d.id for d in devices]
+    for candidate in ("cuda:0", "mps"):
+        if candidate in ids:
+            return candidate
+    return "cpu"
+
+
+class ControlsPanel(QWidget):
+    """Widgets for every run setting. ``changed`` fires on any change; ``weightsChosen(str)``
+    when the user picks a weights source (the window may need to download it)."""
+
+    changed = Signal()
+    weightsChosen = Signal(str)
+
+    def __init__(
+        self, devices: Sequence[DeviceInfo], cpu_cores: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.devices = list(devices)
+        self.cpu_cores = cpu_cores
+        self._aspect_hw: tuple[int, int] | None = None
+        self._rates: dict[str, float] = {}
+        self._running = False
+        self._weights_ready: dict[str, bool] = {"bundled": True, "torchvision": False}
+
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(MIN_SIZE, MAX_SIZE)
+        self.size_spin.setSingleStep(64)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setAccelerated(True)
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setObjectName("estimateLabel")
+        self.estimate_label.setTextFormat(Qt.TextFormat.RichText)
+
+        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
+        self.strength_slider.setRange(0, STRENGTH_SLIDER_MAX)
+        self.strength_slider.setPageStep(STRENGTH_TICKS_PER_DECADE // 4)
+        self.strength_label = QLabel()
+        self.strength_label.setMinimumWidth(48)
+        self.strength_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        self.quality_combo = QComboBox()
+        for key, steps in QUALITY_PRESETS.items():
+            self.quality_combo.addItem(f"{QUALITY_LABELS.get(key, key.title())} ({steps} steps)", key)
+
+        self.init_combo = QComboBox()
+        self.init_combo.addItem("Content photo", "content")
+        self.init_combo.addItem("Random noise", "noise")
+
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, MAX_SEED)
+        self.new_seed_button = QPushButton("New seed")
+        self.new_seed_button.clicked.connect(self.new_seed)
+
+        self.device_combo = QComboBox()
+        auto = next(d for d in self.devices if d.id == auto_device_id(self.devices)) if self.devices else None
+        self.device_combo.addItem(f"Auto ({auto.label if auto else 'CPU'})", "auto")
+        for d in self.devices:
+            mem = f", {format_bytes(d.memory_bytes)}" if d.memory_bytes and d.id != "cpu" else ""
+            self.device_combo.addItem(f"{d.label}{mem}", d.id)
+
+        self.weights_combo = QComboBox()
+        self.weights_combo.addItem("Bundled VGG19 (Caffe, 8-bit)", "bundled")
+        self.weights_combo.addItem("torchvision VGG19", "torchvision")
+        self.weights_status = QLabel()
+        self.weights_status.setWordWrap(True)
+
+        for combo in (self.quality_combo, self.init_combo, self.device_combo, self.weights_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(self.strength_slider, 1)
+        strength_row.addWidget(self.strength_label)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(self.new_seed_button)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Output size", self.size_spin)
+        form.addRow(self.estimate_label)
+        form.addRow("Style strength", strength_row)
+        form.addRow("Quality", self.quality_combo)
+        form.addRow("Start from", self.init_combo)
+        form.addRow("Seed", seed_row)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Weights", self.weights_combo)
+        form.addRow(self.weights_status)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+
+        self._tips = {
+            self.size_spin: "Long side of the result in pixels; the content's aspect ratio is kept",
+            self.strength_slider: "How strongly the style is applied (log scale, 0.01× to 100×; "
+            "1× is the tuned default)",
+            self.quality_combo: "More steps paint more carefully and take longer",
+            self.init_combo: "What the painting starts from",
+            self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
+            self.new_seed_button: "Pick a new random seed",
+            self.device_combo: "Where the painting is computed; a GPU is much faster",
+            self.weights_combo: "Network that judges content and style. The bundled Caffe weights work "
+            "offline; torchvision's are a 548 MB download",
+        }
+        self.apply_settings(Settings())
+        self.size_spin.valueChanged.connect(self._on_changed)
+        self.strength_slider.valueChanged.connect(self._on_changed)
+        self.quality_combo.currentIndexChanged.connect(self._on_changed)
+        self.init_combo.currentIndexChanged.connect(self._on_changed)
+        self.seed_spin.valueChanged.connect(self._on_changed)
+        self.device_combo.currentIndexChanged.connect(self._on_changed)
+        self.weights_combo.activated.connect(self._on_weights_activated)
+
+    # --- values ----------------------------------------------------------------
+    @property
+    def style_strength(self) -> float:
+        return position_to_strength(self.strength_slider.value())
+
+    def device_id(self) -> str:
+        """The chosen device id, with "auto" resolved (for estimates)."""
+        chosen = self.device_combo.currentData()
+        return auto_device_id(self.devices) if chosen == "auto" else chosen
+
+    def params(self, preview_every: int = 10) -> StyleParams:
+        """The run parameters the widgets describe (seed only matters for the noise start)."""
+        return StyleParams(
+            size=self.size_spin.value(),
+            style_strength=self.style_strength,
+            steps=QUALITY_PRESETS[self.quality_combo.currentData()],
+            init=self.init_combo.currentData(),
+            seed=self.seed_spin.value(),
+            device=self.device_combo.currentData(),
+            weights=self.weights_combo.currentData(),
+            preview_every=preview_every,
+        )
+
+    def apply_settings(self, s: Settings) -> None:
+        """Show the values of ``s`` (unknown device/weights fall back to the first entry)."""
+        self.size_spin.setValue(s.size)
+        self.strength_slider.setValue(strength_to_position(s.style_strength))
+        _select(self.quality_combo, s.quality)
+        _select(self.init_combo, s.init)
+        self.seed_spin.setValue(s.seed)
+        _select(self.device_combo, s.device)
+        _select(self.weights_combo, s.weights)
+        self._rates = dict(s.seconds_per_pixel_step)
+        self._refresh()
+
+    def store_settings(self, s: Settings) -> None:
+        """Write the widgets' values into ``s``."""
+        s.size = self.size_spin.value()
+        s.style_strength = self.style_strength
+        s.quality = self.quality_combo.currentData()
+        s.init = self.init_combo.currentData()
+        s.seed = self.seed_spin.value()
+        s.device = self.device_combo.currentData()
+        s.weights = self.weights_combo.currentData()
+
+    def select_weights(self, source: str) -> None:
+        _select(self.weights_combo, source)
+        self._refresh()
+
+    def set_weights_ready(self, source: str, ready: bool) -> None:
+        """Tell the panel whether ``source``'s weights are on disk (changes the status line)."""
+        self._weights_ready[source] = ready
+        self._refresh()
+
+    def set_content_aspect(self, aspect_hw: tuple[int, int] | None) -> None:
+        """The content's (height, width) for the estimate (None: none loaded yet)."""
+        self._aspect_hw = aspect_hw
+        self._refresh()
+
+    def set_measured_rates(self, rates: dict[str, float]) -> None:
+        """Seconds per pixel-step measured per device (from settings)."""
+        self._rates = dict(rates)
+        self._refresh()
+
+    def set_running(self, running: bool) -> None:
+        """Lock every control while a run is going (with a tooltip saying why)."""
+        self._running = running
+        self._refresh()
+
+    @Slot()
+    def new_seed(self) -> None:
+        """Pick a fresh random seed."""
+        self.seed_spin.setValue(secrets.randbelow(MAX_SEED + 1))
+
+    # --- internals -----------------------------------------------------------
+    @Slot()
+    def _on_changed(self) -> None:
+        self._refresh()
+        self.changed.emit()
+
+    @Slot(int)
+    def _on_weights_activated(self, _index: int) -> None:
+        self._refresh()
+        self.changed.emit()
+        self.weightsChosen.emit(self.weights_combo.currentData())
+
+    def _refresh(self) -> None:
+        self.strength_label.setText(f"{self.style_strength:.3g}×")
+        for widget, tip in self._tips.items():
+            widget.setEnabled(not self._running)
+            widget.setToolTip(WHILE_RUNNING if self._running else tip)
+        if not self._running:
+            if self.init_combo.currentData() == "content":
+                for w in (self.seed_spin, self.new_seed_button):
+                    w.setEnabled(False)
+                    w.setToolTip(SEED_UNUSED)
+            if len(self.devices) <= 1:
+                self.device_combo.setEnabled(False)
+                self.device_combo.setToolTip(ONLY_CPU)
+        weights = self.weights_combo.currentData()
+        if weights == "torchvision" and not self._weights_ready.get("torchvision"):
+            self.weights_status.setText("torchvision's VGG19 is not downloaded yet (548 MB).")
+        elif weights == "torchvision":
+            self.weights_status.setText("torchvision's VGG19 is downloaded.")
+        else:
+            self.weights_status.setText("Bundled with the app; works offline.")
+        self.estimate_label.setText(self._estimate_text())
+
+    def _device_info(self, device_id: str) -> DeviceInfo | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def _estimate_text(self) -> str:
+        aspect = self._aspect_hw or (3, 4)
+        device_id = self.device_id()
+        steps = QUALITY_PRESETS[self.quality_combo.currentData()]
+        est = estimate_run(self.size_spin.value(), aspect, steps, device_id, self.cpu_cores, self._rates)
+        info = self._device_info(device_id)
+        where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
+        basis = "from your earlier runs" if est.measured else "rough estimate"
+        size_text = f"{est.width} × {est.height} px" if self._aspect_hw else f"{est.width} × {est.height} px (4:3)"
+        lines = [
+            size_text,
+            f"Memory: about {format_bytes(est.memory_bytes)}",
+            f"Time: about {format_duration(est.seconds)} on {where} ({basis})",
+        ]
+        text = "<br>".join(lines)
+        if info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
+            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect)
+            hint = f"; about {fits} px fits" if fits else ""
+            text += (
+                f"<br><span style='color:#c0392b'>May not fit in the {format_bytes(info.memory_bytes)} "
+                f"of {where}{hint}.</span>"
+            )
+        return f"<small>{text}</small>"
+
+
+def _select(combo: QComboBox, data: object) -> None:
+    index = combo.findData(data)
+    combo.setCurrentIndex(index if index >= 0 else 0)

@@ -1,0 +1,786 @@
+"""The main window: input panes, result, controls, menus, runs, saving, settings.
+
+Layout: a horizontal splitter with the Content and Style panes stacked on the left,
+the Result large in the middle and the controls in a side panel on the right.
+
+Everything that would block a test (message boxes, file dialogs) goes through the
+methods :meth:`MainWindow.ask`, :meth:`MainWindow.inform`,
+:meth:`MainWindow.ask_open_path` and :meth:`MainWindow.ask_save_path`, which tests
+replace on the instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nst_desktop.app_info import APP_NAME, IMAGE_EXTENSIONS
+from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata, save_image
+from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
+from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.weights import torchvision_available
+from nst_desktop.services import paths
+from nst_desktop.services.jobs import format_duration, measured_rate, suggested_output_name
+from nst_desktop.services.settings import Settings, load_settings, remember_recent, save_settings
+from nst_desktop.ui.about import about_html
+from nst_desktop.ui.controls import ControlsPanel
+from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
+from nst_desktop.ui.image_pane import ImagePane
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.result_view import ResultView
+from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
+
+DEFAULT_WINDOW_SIZE = QSize(1280, 800)
+RECOVERY_FILENAME = "recovery.png"
+SAVE_FILTERS = {
+    "PNG image (*.png)": "png",
+    "JPEG image (*.jpg *.jpeg)": "jpg",
+    "WebP image (*.webp)": "webp",
+    "TIFF image (*.tif *.tiff)": "tif",
+}
+NEED_BOTH = "Load a content photo and a style image first"
+NO_RESULT = "Nothing to save yet: paint a result first"
+#: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
+RATE_SMOOTHING = 0.5
+
+
+def recovery_path() -> Path:
+    """Where the latest finished result is also written (crash safety)."""
+    return paths.cache_dir() / RECOVERY_FILENAME
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``devices`` defaults to what the engine finds."""
+
+    def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        loaded = load_settings()
+        self.settings: Settings = loaded.settings
+        self.settings_problem = loaded.problem
+        self.devices = devices if devices is not None else available_devices()
+        self.preview_every = 5
+        self.torchvision_fetch: Fetch = torchvision_fetch(paths.cache_dir())
+        self._job: StyleJob | None = None
+        self._run_params_device = ""
+        self._run_size: tuple[int, int] | None = None
+        self._result: StyleResult | None = None
+        self._result_qimage: QImage | None = None
+        self._result_saved = True
+        self._weights_in_use = ""
+        self._drag_dir: Path | None = None
+        self._drag_file: Path | None = None
+
+        self.setWindowTitle(APP_NAME)
+        self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
+        self.style_pane = ImagePane("Style", "Drop a painting here,\nclick to open one, or paste")
+        self.result_view = ResultView()
+        self.controls = ControlsPanel(self.devices, physical_cores())
+
+        self.stylize_button = QPushButton("Stylize")
+        self.stylize_button.setObjectName("stylizeButton")
+        self.stylize_button.setMinimumHeight(40)
+        font = self.stylize_button.font()
+        font.setBold(True)
+        self.stylize_button.setFont(font)
+        self.stylize_button.clicked.connect(self.stylize_or_cancel)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)
+        self.progress_label = QLabel(" ")
+        self.progress_label.setWordWrap(True)
+        self.save_button = QPushButton("Save…")
+        self.save_button.clicked.connect(self.save_result)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy_result)
+
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(8, 8, 8, 8)
+        side_lay.addWidget(QLabel("<b>Settings</b>"))
+        side_lay.addWidget(self.controls)
+        side_lay.addStretch(1)
+        side_lay.addWidget(self.stylize_button)
+        side_lay.addWidget(self.progress_bar)
+        side_lay.addWidget(self.progress_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.copy_button)
+        side_lay.addLayout(buttons)
+        side_scroll = QScrollArea()
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setMinimumWidth(side.minimumSizeHint().width())
+
+        self.inputs_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.inputs_splitter.addWidget(self.content_pane)
+        self.inputs_splitter.addWidget(self.style_pane)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.inputs_splitter)
+        self.main_splitter.addWidget(self.result_view)
+        self.main_splitter.addWidget(side_scroll)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setStretchFactor(2, 0)
+        self.main_splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.main_splitter)
+        self.status_device = QLabel()
+        self.statusBar().addPermanentWidget(self.status_device)
+
+        self._build_actions()
+        self._build_menus()
+
+        for pane in (self.content_pane, self.style_pane):
+            pane.imageChanged.connect(self._on_input_changed)
+            pane.problem.connect(self._on_problem)
+            pane.openRequested.connect(self._on_open_requested)
+        self.result_view.dragOutRequested.connect(self.start_drag_out)
+        self.controls.changed.connect(self._update_state)
+        self.controls.weightsChosen.connect(self._on_weights_chosen)
+
+        self._restore_settings()
+        self._update_state()
+        if self.settings_problem:
+            self.statusBar().showMessage(self.settings_problem, 15000)
+        elif recovery_path().is_file():
+            self.statusBar().showMessage(
+                "An unsaved result from last time can be recovered: File > Recover Last Result.", 15000
+            )
+
+    # ------------------------------------------------------------------ prompts
+    def ask(self, title: str, text: str) -> bool:
+        """Yes/No question (tests replace this)."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def inform(self, title: str, text: str) -> None:
+        """Show a problem the user must see (tests replace this)."""
+        QMessageBox.warning(self, title, text)
+
+    def ask_open_path(self, title: str) -> str:
+        """File dialog for an input image; "" if cancelled (tests replace this)."""
+        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(
+            self, title, self.settings.last_open_dir, f"Images ({patterns});;All files (*)"
+        )
+        return path
+
+    def ask_save_path(self, suggested: str) -> str:
+        """Save dialog (confirms overwriting itself); "" if cancelled (tests replace this)."""
+        dialog = QFileDialog(self, "Save Result", suggested)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(list(SAVE_FILTERS))
+        dialog.setDefaultSuffix("png")
+        dialog.filterSelected.connect(self._on_save_filter)
+        self._save_dialog = dialog
+        try:
+            if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
+                return ""
+            return dialog.selectedFiles()[0]
+        finally:
+            self._save_dialog = None
+
+    @Slot(str)
+    def _on_save_filter(self, name_filter: str) -> None:
+        if self._save_dialog is not None and name_filter in SAVE_FILTERS:
+            self._save_dialog.setDefaultSuffix(SAVE_FILTERS[name_filter])
+
+    # ------------------------------------------------------------------ actions and menus
+    def _action(self, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        SK = QKeySequence.StandardKey
+        self.open_content_action = self._action("Open &Content Image…", self.open_content, SK.Open,
+                                                "Choose the photo to paint")
+        self.open_style_action = self._action("Open &Style Image…", self.open_style, "Ctrl+Shift+O",
+                                              "Choose the painting whose style is used")
+        self.save_action = self._action("&Save Result…", self.save_result, SK.Save,
+                                        "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
+        self.recover_action = self._action("&Recover Last Result", self.recover_last_result, None,
+                                           "Open the last finished result that was not saved")
+        self.quit_action = self._action("&Quit", self.close, SK.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.paste_action = self._action("&Paste Image", self.paste, SK.Paste,
+                                         "Paste into the selected pane (Content if none is selected)")
+        self.paste_style_action = self._action("Paste as St&yle", self.paste_style, "Ctrl+Shift+V",
+                                               "Paste the clipboard image as the style image")
+        self.copy_action = self._action("&Copy Result", self.copy_result, SK.Copy,
+                                        "Copy the full-resolution result to the clipboard")
+        self.stylize_action = self._action("S&tylize", self.start_run, "Ctrl+Return", "Paint the content in the style")
+        self.cancel_action = self._action("Stop &Painting", self.cancel_run, "Esc",
+                                          "Stop the run, keeping the best so far")
+        self.new_seed_action = self._action("&New Seed", self.controls.new_seed, None, "Pick a new random seed")
+        self.fit_action = self._action("Zoom to &Fit", self.result_view.zoom_fit, "Ctrl+0")
+        self.actual_action = self._action("&Actual Size (100%)", self.result_view.zoom_actual, "Ctrl+1")
+        self.zoom_in_action = self._action("Zoom &In", self.result_view.zoom_in, SK.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &Out", self.result_view.zoom_out, SK.ZoomOut)
+        self.about_action = self._action(f"&About {APP_NAME}", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_qt_action = self._action("About &Qt", QApplication.aboutQt)
+        self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_content_action)
+        file_menu.addAction(self.open_style_action)
+        self.recent_content_menu = file_menu.addMenu("Recent Content Images")
+        self.recent_style_menu = file_menu.addMenu("Recent Style Images")
+        self.recent_content_menu.aboutToShow.connect(self._fill_recent_content)
+        self.recent_style_menu.aboutToShow.connect(self._fill_recent_style)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.recover_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.paste_action)
+        edit_menu.addAction(self.paste_style_action)
+        edit_menu.addAction(self.copy_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.stylize_action)
+        edit_menu.addAction(self.cancel_action)
+        edit_menu.addAction(self.new_seed_action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.fit_action)
+        view_menu.addAction(self.actual_action)
+        view_menu.addAction(self.zoom_in_action)
+        view_menu.addAction(self.zoom_out_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        help_menu.addAction(self.about_qt_action)
+
+    def _fill_recent(self, menu: QMenu, items: list[str]) -> None:
+        menu.clear()
+        existing = [p for p in items if Path(p).is_file()]
+        if not existing:
+            act = menu.addAction("(none)")
+            act.setEnabled(False)
+            return
+        for path in existing:
+            act = menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.setData(path)
+            act.triggered.connect(self._on_recent_triggered)
+
+    @Slot()
+    def _fill_recent_content(self) -> None:
+        self._fill_recent(self.recent_content_menu, self.settings.recent_content)
+
+    @Slot()
+    def _fill_recent_style(self) -> None:
+        self._fill_recent(self.recent_style_menu, self.settings.recent_style)
+
+    @Slot()
+    def _on_recent_triggered(self) -> None:
+        act = self.sender()
+        if isinstance(act, QAction):
+            pane = self.style_pane if act.parent() is self.recent_style_menu else self.content_pane
+            pane.load_path(act.data())
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.resize(DEFAULT_WINDOW_SIZE)
+        self.main_splitter.setSizes([300, 660, 320])
+        self.inputs_splitter.setSizes([400, 400])
+        if s.window_geometry:
+            try:
+                self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
+            except (ValueError, TypeError):
+                pass
+        for name, splitter in self._splitters().items():
+            sizes = s.splitters.get(name)
+            if sizes and len(sizes) == splitter.count() and sum(sizes) > 0:
+                splitter.setSizes(sizes)
+        self.controls.apply_settings(s)
+        self.controls.set_weights_ready("torchvision", torchvision_available(paths.cache_dir()))
+        if s.zoom == "100":
+            self.result_view.zoom_actual()
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        return {"main": self.main_splitter, "inputs": self.inputs_splitter}
+
+    def store_settings(self) -> None:
+        """Copy the window's state into :attr:`settings` (not yet written)."""
+        s = self.settings
+        s.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
+        s.splitters = {name: list(sp.sizes()) for name, sp in self._splitters().items()}
+        s.zoom = "100" if self.result_view.zoom == 1.0 else "fit"
+        self.controls.store_settings(s)
+
+    def write_settings(self) -> None:
+        """Store and write the settings file; a failure is reported in the status bar only."""
+        self.store_settings()
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Settings could not be saved: {exc}", 10000)
+
+    # ------------------------------------------------------------------ inputs
+    def load_inputs(self, content: str | None, style: str | None) -> None:
+        """Load images given on the command line (problems show in the panes)."""
+        if content:
+            self.content_pane.load_path(content)
+        if style:
+            self.style_pane.load_path(style)
+
+    def _open_into(self, pane: ImagePane) -> None:
+        path = self.ask_open_path(f"Open {pane.role} Image")
+        if path:
+            pane.load_path(path)
+
+    @Slot()
+    def open_content(self) -> None:
+        self._open_into(self.content_pane)
+
+    @Slot()
+    def open_style(self) -> None:
+        self._open_into(self.style_pane)
+
+    @Slot()
+    def _on_open_requested(self) -> None:
+        pane = self.sender()
+        if isinstance(pane, ImagePane):
+            self._open_into(pane)
+
+    @Slot()
+    def paste(self) -> None:
+        """Paste into the pane that has the keyboard focus, else into Content."""
+        focus = QGuiApplication.focusObject()
+        target = self.content_pane
+        if isinstance(focus, QWidget) and (focus is self.style_pane or self.style_pane.isAncestorOf(focus)):
+            target = self.style_pane
+        target.paste()
+
+    @Slot()
+    def paste_style(self) -> None:
+        self.style_pane.paste()
+
+    @Slot()
+    def _on_input_changed(self) -> None:
+        pane = self.sender()
+        if isinstance(pane, ImagePane) and pane.loaded is not None:
+            loaded = pane.loaded
+            if loaded.path is not None:
+                path = str(loaded.path.resolve())
+                self.settings.last_open_dir = str(loaded.path.resolve().parent)
+                if pane is self.content_pane:
+                    self.settings.recent_content = remember_recent(self.settings.recent_content, path)
+                else:
+                    self.settings.recent_style = remember_recent(self.settings.recent_style, path)
+            self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
+        content = self.content_pane.loaded
+        self.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
+        self._update_state()
+
+    @Slot(str)
+    def _on_problem(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
+    # ------------------------------------------------------------------ state
+    def is_running(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    def has_unsaved_result(self) -> bool:
+        return self._result is not None and not self._result_saved
+
+    @property
+    def result(self) -> StyleResult | None:
+        """The current full-resolution result (None before the first run)."""
+        return self._result
+
+    @Slot()
+    def _update_state(self) -> None:
+        running = self.is_running()
+        both = self.content_pane.loaded is not None and self.style_pane.loaded is not None
+        if running:
+            self.stylize_button.setText("Cancel")
+            self.stylize_button.setEnabled(True)
+            self.stylize_button.setToolTip("Stop painting and keep the best result so far (Esc)")
+        else:
+            self.stylize_button.setText("Stylize")
+            self.stylize_button.setEnabled(both)
+            self.stylize_button.setToolTip("Paint the content in the style (Ctrl+Return)" if both else NEED_BOTH)
+        self.stylize_action.setEnabled(both and not running)
+        self.cancel_action.setEnabled(running)
+        has_result = self._result is not None
+        for w in (self.save_button, self.copy_button):
+            w.setEnabled(has_result)
+        self.save_button.setToolTip("Save the full-resolution result (Ctrl+S)" if has_result else NO_RESULT)
+        self.copy_button.setToolTip("Copy the full-resolution result to the clipboard" if has_result else NO_RESULT)
+        self.save_action.setEnabled(has_result)
+        self.copy_action.setEnabled(has_result)
+        self.recover_action.setEnabled(not running and recovery_path().is_file())
+        for pane in (self.content_pane, self.style_pane):
+            pane.setEnabled(not running)
+            pane.setToolTip("Inputs cannot change while painting" if running else "")
+        self.paste_action.setEnabled(not running)
+        self.paste_style_action.setEnabled(not running)
+        self.open_content_action.setEnabled(not running)
+        self.open_style_action.setEnabled(not running)
+        self.result_view.set_drag_enabled(has_result and not running)
+        self.controls.set_running(running)
+        self._update_title()
+        self._update_device_label()
+
+    def _update_title(self) -> None:
+        names = [p.loaded.name for p in (self.content_pane, self.style_pane) if p.loaded is not None]
+        title = " + ".join(names) + "[*] — " + APP_NAME if names else APP_NAME + "[*]"
+        self.setWindowTitle(title)
+        self.setWindowModified(self.has_unsaved_result())
+
+    def _device_text(self) -> str:
+        chosen = self.controls.device_id()
+        info = next((d for d in self.devices if d.id == chosen), None)
+        return info.label if info else chosen
+
+    def _weights_text(self) -> str:
+        if self._weights_in_use:
+            return self._weights_in_use
+        return self.controls.weights_combo.currentText()
+
+    def _update_device_label(self) -> None:
+        self.status_device.setText(f"{self._device_text()} · {self._weights_text()}")
+
+    # ------------------------------------------------------------------ weights download
+    @Slot(str)
+    def _on_weights_chosen(self, source: str) -> None:
+        if source == "torchvision" and not torchvision_available(paths.cache_dir()):
+            self.download_torchvision()
+
+    def download_torchvision(self) -> bool:
+        """Download torchvision's VGG19 with a progress dialog; on failure or cancel go back to bundled."""
+        dialog = DownloadDialog(
+            self.torchvision_fetch,
+            "Download VGG19 Weights",
+            f"Downloading torchvision's VGG19 weights ({TORCHVISION_DOWNLOAD_BYTES // 1_000_000} MB) "
+            f"into {paths.cache_dir()}. They are kept for later runs.",
+            self,
+        )
+        self._download_dialog = dialog
+        try:
+            dialog.exec()
+            outcome = dialog.outcome
+        finally:
+            self._download_dialog = None
+        ok = outcome == "succeeded"
+        self.controls.set_weights_ready("torchvision", ok or torchvision_available(paths.cache_dir()))
+        if not ok:
+            self.controls.select_weights("bundled")
+            reason = dialog.error or "Download cancelled."
+            self.statusBar().showMessage(f"{reason} Using the bundled weights.", 15000)
+        self._update_state()
+        return ok
+
+    # ------------------------------------------------------------------ running
+    @Slot()
+    def stylize_or_cancel(self) -> None:
+        if self.is_running():
+            self.cancel_run()
+        else:
+            self.start_run()
+
+    @Slot()
+    def start_run(self) -> bool:
+        """Start painting with the current inputs and settings; False if it could not start."""
+        content, style = self.content_pane.loaded, self.style_pane.loaded
+        if self.is_running():
+            return False
+        if content is None or style is None:
+            self.statusBar().showMessage(NEED_BOTH + ".", 5000)
+            return False
+        params = self.controls.params(preview_every=self.preview_every)
+        if params.weights == "torchvision" and not torchvision_available(paths.cache_dir()):
+            if not self.download_torchvision():
+                return False
+            params = self.controls.params(preview_every=self.preview_every)
+        request = StyleRequest(content.image, style.image, params, paths.cache_dir(), recovery_path())
+        job = StyleJob(request, self)
+        job.progressed.connect(self._on_progress)
+        job.previewReady.connect(self._on_preview)
+        job.status.connect(self._on_status)
+        job.finished.connect(self._on_finished)
+        job.cancelled.connect(self._on_cancelled)
+        job.failed.connect(self._on_failed)
+        job.ended.connect(self._update_state)
+        self._job = job
+        self._run_params_device = self.controls.device_id()
+        self._run_size = scaled_size((content.image.height, content.image.width), params.size)
+        self.result_view.set_before(pil_to_qimage(content.image))
+        self.progress_bar.setRange(0, params.steps)
+        self.progress_bar.setValue(0)
+        self.progress_label.setText("Starting…")
+        job.start()
+        self._update_state()
+        return True
+
+    @Slot()
+    def cancel_run(self) -> None:
+        if self._job is not None and self.is_running():
+            self._job.cancel()
+            self.progress_label.setText("Stopping…")
+            self.stylize_button.setEnabled(False)
+
+    def stop_run(self) -> None:
+        """Cancel a run and wait for its thread to end (used when closing)."""
+        if self._job is not None:
+            self._job.stop()
+            self._job = None
+
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.progress_label.setText(text)
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        self.progress_bar.setRange(0, max(1, p.total))
+        self.progress_bar.setValue(p.step)
+        h, w = p.size_hw
+        stage = f" (size {p.stage + 1} of {p.stages})" if p.stages > 1 else ""
+        if p.phase == "targets":
+            self.progress_label.setText(f"Preparing {w} × {h} px{stage}…")
+            return
+        eta = f" · about {format_duration(p.eta_s)} left" if p.eta_s is not None and math.isfinite(p.eta_s) else ""
+        self.progress_label.setText(f"Step {p.step} of {p.total} · {w} × {h} px{stage}{eta}")
+
+    @Slot(QImage)
+    def _on_preview(self, image: QImage) -> None:
+        size = QSize(self._run_size[1], self._run_size[0]) if self._run_size else None
+        self.result_view.show_image(image, size)
+        self.result_view.set_caption(f"Preview · {image.width()} × {image.height()} px")
+
+    def _take_outcome(self, outcome: RunOutcome, stopped: bool) -> None:
+        res = outcome.result
+        self._result = res
+        self._result_qimage = outcome.qimage
+        self._result_saved = False
+        self._drag_file = None
+        self._weights_in_use = outcome.weights_name
+        self.result_view.show_image(outcome.qimage)
+        w, h = res.image.size
+        what = f"Stopped after {res.steps_done} steps" if stopped else f"{res.steps_done} steps"
+        self.result_view.set_caption(f"Result · {w} × {h} px · {what} in {format_duration(res.elapsed_s)} · not saved")
+
+    @Slot(object)
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        self._take_outcome(outcome, stopped=False)
+        self.progress_label.setText(f"Done in {format_duration(outcome.result.elapsed_s)}.")
+        self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
+        self._calibrate(outcome.result)
+        self.write_settings()
+
+    def _calibrate(self, res: StyleResult) -> None:
+        if self._run_size is None:
+            return
+        rate = measured_rate(max(self._run_size), self._run_size, res.steps_done, res.elapsed_s)
+        if rate is None:
+            return
+        rates = self.settings.seconds_per_pixel_step
+        old = rates.get(self._run_params_device)
+        rates[self._run_params_device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
+        self.controls.set_measured_rates(rates)
+
+    @Slot(object)
+    def _on_cancelled(self, outcome: RunOutcome | None) -> None:
+        if outcome is not None:
+            self._take_outcome(outcome, stopped=True)
+            self.progress_label.setText(f"Stopped after {outcome.result.steps_done} steps; the best so far is shown.")
+        else:
+            self._show_current_result()
+            self.progress_label.setText("Stopped before painting began.")
+        self.statusBar().showMessage("Painting stopped.", 5000)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._show_current_result()
+        self.progress_label.setText("Failed.")
+        self.statusBar().showMessage(message, 20000)
+        self.inform("Painting failed", message)
+
+    def _show_current_result(self) -> None:
+        if self._result_qimage is not None:
+            self.result_view.show_image(self._result_qimage)
+        else:
+            self.result_view.clear()
+
+    # ------------------------------------------------------------------ saving and export
+    def suggested_name(self, extension: str = ".png") -> str:
+        content, style = self.content_pane.loaded, self.style_pane.loaded
+        return suggested_output_name(content.name if content else "result", style.name if style else "style",
+                                     extension)
+
+    @Slot()
+    def save_result(self) -> bool:
+        """Ask where, then save the full-resolution result. True if saved."""
+        if self._result is None:
+            return False
+        folder = self.settings.last_save_dir or self.settings.last_open_dir or str(Path.home())
+        path = self.ask_save_path(str(Path(folder) / self.suggested_name()))
+        if not path:
+            return False
+        # The dialog has already confirmed replacing an existing file.
+        return self.save_result_to(path, confirm_overwrite=False)
+
+    def save_result_to(self, path: str | Path, confirm_overwrite: bool = True) -> bool:
+        """Save the full-resolution result with its settings embedded; format from the extension.
+
+        Asks before replacing an existing file when ``confirm_overwrite``. A failure is
+        shown (status bar and a message) and the result is kept. True if saved.
+        """
+        if self._result is None:
+            return False
+        p = Path(path)
+        if confirm_overwrite and p.exists():
+            if not self.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
+                return False
+        try:
+            save_image(self._result.image, p, self._result.metadata)
+        except (ImageError, OSError, ValueError) as exc:
+            message = str(exc) if isinstance(exc, ImageError) else f"Cannot save '{p}': {exc}"
+            self.statusBar().showMessage(f"Not saved. {message}", 20000)
+            self.inform("Could not save the result", f"{message}\n\nThe result is kept; choose another folder or name.")
+            return False
+        self._result_saved = True
+        self.settings.last_save_dir = str(p.resolve().parent)
+        self._discard_recovery()
+        w, h = self._result.image.size
+        self.result_view.set_caption(f"Result · {w} × {h} px · saved as {p.name}")
+        self.statusBar().showMessage(f"Saved {p}", 10000)
+        self._update_state()
+        return True
+
+    def _discard_recovery(self) -> None:
+        try:
+            recovery_path().unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    @Slot()
+    def copy_result(self) -> None:
+        """Put the full-resolution result on the clipboard."""
+        if self._result_qimage is not None:
+            QGuiApplication.clipboard().setImage(self._result_qimage)
+            self.statusBar().showMessage("Result copied to the clipboard.", 5000)
+
+    def drag_mime_data(self) -> QMimeData | None:
+        """Mime data for dragging the result out: a temporary PNG file URL plus the image."""
+        if self._result is None or self._result_qimage is None:
+            return None
+        if self._drag_file is None or not self._drag_file.is_file():
+            if self._drag_dir is None:
+                self._drag_dir = Path(tempfile.mkdtemp(prefix="nst-desktop-drag-"))
+            target = self._drag_dir / self.suggested_name()
+            try:
+                save_image(self._result.image, target, self._result.metadata)
+            except ImageError as exc:
+                self.statusBar().showMessage(str(exc), 10000)
+                return None
+            self._drag_file = target
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(self._drag_file))])
+        mime.setImageData(self._result_qimage)
+        return mime
+
+    @Slot()
+    def start_drag_out(self) -> None:
+        mime = self.drag_mime_data()
+        if mime is None:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        assert self._result_qimage is not None
+        thumb = self._result_qimage.scaled(
+            160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        drag.setPixmap(QPixmap.fromImage(thumb))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    @Slot()
+    def recover_last_result(self) -> bool:
+        """Show the result saved for crash recovery as an unsaved result."""
+        path = recovery_path()
+        try:
+            image = load_image(path)
+            meta = read_metadata(path) or {}
+        except ImageError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+            return False
+        steps = int(meta.get("steps_done", 0)) if isinstance(meta.get("steps_done", 0), int) else 0
+        elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
+        res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
+        self._take_outcome(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))), stopped=False)
+        self._update_state()
+        return True
+
+    # ------------------------------------------------------------------ help
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    def about_text(self) -> str:
+        return about_html(self._device_text(), self._weights_text())
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.is_running():
+            if not self.ask("Stop painting?", "A painting is in progress. Stop it and quit?"):
+                event.ignore()
+                return
+            self.stop_run()
+        elif self.has_unsaved_result():
+            if not self.ask("Quit without saving?", "The result has not been saved. Quit anyway?"):
+                event.ignore()
+                return
+            self._discard_recovery()
+        else:
+            self.stop_run()
+        self.write_settings()
+        if self._drag_dir is not None:
+            shutil.rmtree(self._drag_dir, ignore_errors=True)
+            self._drag_dir = None
+        event.accept()
+
+
+def app_icon() -> QIcon:
+    """The application icon (empty icon if the SVG is missing)."""
+    from nst_desktop.app_info import icon_svg_path
+
+    try:
+        path = icon_svg_path()
+    except (ModuleNotFoundError, OSError):
+        return QIcon()
+    return QIcon(str(path)) if path.is_file() else QIcon()

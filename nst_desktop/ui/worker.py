@@ -1,0 +1,252 @@
+"""Background work in a QThread: the stylisation run (weights loading included).
+
+Threading rules followed here (PySide6 6.12, see docs in shared/reference):
+- the worker is a QObject moved to its own QThread; its ``run`` is a ``@Slot`` started by
+  ``QThread.started``, so it runs in the worker thread;
+- its signals are received only by ``@Slot`` methods of :class:`StyleJob`, a QObject of
+  the GUI thread (a signal connected to a lambda or plain function would run it in
+  the worker thread);
+- the worker builds QImages (allowed off the GUI thread), never QPixmaps;
+- a QThread is ended with ``quit()`` then ``wait()`` before it is released.
+
+The GUI thread never runs torch: the worker loads the weights and calls
+:func:`nst_desktop.engine.stylize`.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from nst_desktop.engine import (
+    EngineError,
+    ImageError,
+    OutOfMemory,
+    Progress,
+    StyleParams,
+    StyleResult,
+    load_weights,
+    save_image,
+    stylize,
+)
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+
+
+def start_in_thread(worker: QObject, name: str) -> QThread:
+    """Move ``worker`` (which must have a ``run`` slot) to a new QThread and start it."""
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    thread.start()
+    return thread
+
+
+def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
+    """``quit()`` then ``wait()``; True once the thread has ended (or there was none)."""
+    if thread is None:
+        return True
+    thread.quit()
+    if timeout_ms is None:
+        return thread.wait()
+    return thread.wait(timeout_ms)
+
+
+@dataclass
+class StyleRequest:
+    """One run: the two full-resolution RGB images, the parameters, and where files go.
+
+    cache_dir: folder of downloaded weights (torchvision). recovery_path: where the
+    finished result is also written as PNG (crash safety), or None.
+    """
+
+    content: Image.Image
+    style: Image.Image
+    params: StyleParams
+    cache_dir: Path | None = None
+    recovery_path: Path | None = None
+
+
+@dataclass
+class RunOutcome:
+    """A run's result with its QImage (made in the worker, full resolution)."""
+
+    result: StyleResult
+    qimage: QImage
+    weights_name: str
+
+
+class StyleWorker(QObject):
+    """Runs one stylisation in its thread and reports through signals.
+
+    progressed(Progress): after every loss evaluation (its ``preview`` is always None;
+        previews come through ``previewReady``).
+    previewReady(QImage): the current image every ``params.preview_every`` steps.
+    status(str): a phase the progress numbers do not show ("Loading weights...").
+    finished(RunOutcome) / cancelled(RunOutcome | None) / failed(str): exactly one of
+        these ends every run; ``cancelled`` carries the best image so far (None if the
+        run was stopped before it began).
+    """
+
+    progressed = Signal(object)
+    previewReady = Signal(QImage)
+    status = Signal(str)
+    finished = Signal(object)
+    cancelled = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, request: StyleRequest) -> None:
+        super().__init__()
+        self._request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the run to stop (thread-safe; takes effect within one loss evaluation)."""
+        self._cancel.set()
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.preview is not None:
+            self.previewReady.emit(pil_to_qimage(p.preview))
+            p = replace(p, preview=None)
+        self.progressed.emit(p)
+
+    @Slot()
+    def run(self) -> None:
+        req = self._request
+        try:
+            self.status.emit("Loading weights…")
+            weights = load_weights(req.params.weights, cache_dir=req.cache_dir, allow_download=False)
+            if self._cancel.is_set():
+                self.cancelled.emit(None)
+                return
+            self.status.emit("Painting…")
+            result = stylize(req.content, req.style, req.params, weights, self._on_progress, self._cancel)
+            outcome = RunOutcome(result, pil_to_qimage(result.image), weights.name)
+        except OutOfMemory as exc:
+            self.failed.emit(str(exc))
+            return
+        except (EngineError, ValueError) as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - anything else must still end the run visibly
+            traceback.print_exc()
+            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}")
+            return
+        if result.cancelled:
+            self.cancelled.emit(outcome)
+            return
+        if req.recovery_path is not None:
+            try:
+                req.recovery_path.parent.mkdir(parents=True, exist_ok=True)
+                save_image(result.image, req.recovery_path, result.metadata)
+            except (ImageError, OSError):
+                pass  # recovery is a nicety; the result itself is in memory
+        self.finished.emit(outcome)
+
+
+class StyleJob(QObject):
+    """GUI-thread owner of one :class:`StyleWorker` and its QThread.
+
+    Re-emits the worker's signals (same names and meanings) from the GUI thread and
+    emits ``ended`` after the terminal one, once the thread has been joined.
+    """
+
+    progressed = Signal(object)
+    previewReady = Signal(QImage)
+    status = Signal(str)
+    finished = Signal(object)
+    cancelled = Signal(object)
+    failed = Signal(str)
+    ended = Signal()
+
+    def __init__(self, request: StyleRequest, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker: StyleWorker | None = StyleWorker(request)
+        self._thread: QThread | None = None
+        self._running = False
+        self._muted = False  # after stop(): late queued signals are dropped
+        w = self._worker
+        w.progressed.connect(self._on_progressed)
+        w.previewReady.connect(self._on_preview)
+        w.status.connect(self._on_status)
+        w.finished.connect(self._on_finished)
+        w.cancelled.connect(self._on_cancelled)
+        w.failed.connect(self._on_failed)
+
+    def start(self) -> None:
+        """Start the run in a new thread."""
+        assert self._worker is not None and self._thread is None, "a StyleJob runs once"
+        self._running = True
+        self._thread = start_in_thread(self._worker, "nst-stylize")
+
+    def is_running(self) -> bool:
+        """True from :meth:`start` until the terminal signal has been handled."""
+        return self._running
+
+    def cancel(self) -> None:
+        """Ask the run to stop; ``cancelled`` follows with the best image so far."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Cancel, wait for the thread to end and drop any late signals (for closing).
+
+        Returns False if the thread was still running after ``timeout_ms``.
+        """
+        self._muted = True
+        self.cancel()
+        done = join_thread(self._thread, timeout_ms)
+        if done:
+            self._release()
+        return done
+
+    def _release(self) -> None:
+        self._running = False
+        self._thread = None
+        self._worker = None
+
+    def _end(self) -> None:
+        join_thread(self._thread)
+        self._release()
+
+    @Slot(object)
+    def _on_progressed(self, p: Progress) -> None:
+        if not self._muted:
+            self.progressed.emit(p)
+
+    @Slot(QImage)
+    def _on_preview(self, img: QImage) -> None:
+        if not self._muted:
+            self.previewReady.emit(img)
+
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        if not self._muted:
+            self.status.emit(text)
+
+    @Slot(object)
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        self._end()
+        if not self._muted:
+            self.finished.emit(outcome)
+            self.ended.emit()
+
+    @Slot(object)
+    def _on_cancelled(self, outcome: RunOutcome | None) -> None:
+        self._end()
+        if not self._muted:
+            self.cancelled.emit(outcome)
+            self.ended.emit()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end()
+        if not self._muted:
+            self.failed.emit(message)
+            self.ended.emit()
