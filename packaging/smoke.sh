@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Packaging smoke test (on demand, not in CI; a few minutes): build the .deb, install it, run the
+# installed app's self-test offline, start the installed GUI from its .desktop Exec= line under
+# Xvfb with two images, take a screenshot, close the app, uninstall.
+#
+#   bash packaging/smoke.sh                 # build with $PYTHON (default /work/pkgvenv/bin/python), then test
+#   bash packaging/smoke.sh --skip-build    # test the newest packaging/dist/nst-desktop_*.deb
+#
+# As root it installs with apt/dpkg (and runs the app without network: unshare -n); otherwise it
+# unpacks the .deb with dpkg -x into a temporary root. Needs: dpkg, xvfb, xauth, xdotool,
+# imagemagick (see packaging/README.md). Screenshot: packaging/build/smoke-screenshot.png
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+PY=${PYTHON:-/work/pkgvenv/bin/python}
+[ -x "$PY" ] || PY=python3
+OUT=$REPO/packaging/build
+SHOT=$OUT/smoke-screenshot.png
+mkdir -p "$OUT"
+TMP=$(mktemp -d /tmp/nst-smoke.XXXXXX)
+XVFB_PID=""
+APP_PID=""
+cleanup() {
+    if [ -n "$APP_PID" ]; then kill -9 "$APP_PID" 2>/dev/null || true; fi
+    if [ -n "$XVFB_PID" ]; then kill "$XVFB_PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+step() { printf '\n=== %s\n' "$*"; }
+fail() { printf 'SMOKE FAILED: %s\n' "$*" >&2; exit 1; }
+
+for tool in dpkg-deb Xvfb xdotool import convert; do
+    command -v "$tool" >/dev/null || fail "missing $tool (apt-get install dpkg xvfb xauth xdotool imagemagick)"
+done
+
+if [ "${1:-}" != "--skip-build" ]; then
+    step "build the .deb"
+    "$PY" packaging/build.py --format deb
+fi
+DEB=$(find packaging/dist -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)
+[ -n "$DEB" ] || fail "no packaging/dist/nst-desktop_*.deb"
+APP_ID=$(dpkg-deb -c "$DEB" | sed -n 's|.*/usr/share/applications/\(.*\)\.desktop$|\1|p' | head -n 1)
+echo "package: $DEB ($(du -h "$DEB" | cut -f1)), app id: $APP_ID"
+
+# A fresh user: own HOME, config and cache (nothing of the build machine's user leaks in).
+export HOME=$TMP/home XDG_CONFIG_HOME=$TMP/home/.config XDG_CACHE_HOME=$TMP/home/.cache
+mkdir -p "$HOME"
+OFFLINE=()
+if [ "$(id -u)" = 0 ]; then
+    step "install with apt (dependencies) / dpkg"
+    if command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$REPO/$DEB" >"$TMP/apt.log" 2>&1 \
+            || { cat "$TMP/apt.log"; fail "apt-get install of the .deb"; }
+        tail -n 2 "$TMP/apt.log"
+    else
+        dpkg -i "$DEB"
+    fi
+    ROOT=""
+    dpkg -s nst-desktop | grep -E '^(Version|Installed-Size|Depends):'
+    if unshare -n true 2>/dev/null; then OFFLINE=(unshare -n); fi   # no network at all
+    BIN=/usr/bin
+else
+    step "unpack with dpkg -x (not root)"
+    ROOT=$TMP/root
+    dpkg -x "$DEB" "$ROOT"
+    BIN=$TMP/bin
+    mkdir -p "$BIN"
+    for exe in nst-desktop nst-desktop-cli; do   # launchers pointing into the temporary root
+        printf '#!/bin/sh\nexec "%s" "$@"\n' "$ROOT/opt/nst-desktop/$exe" >"$BIN/$exe"
+        chmod 755 "$BIN/$exe"
+    done
+fi
+DESKTOP=$ROOT/usr/share/applications/$APP_ID.desktop
+METAINFO=$ROOT/usr/share/metainfo/$APP_ID.metainfo.xml
+for f in "$DESKTOP" "$METAINFO" "$ROOT/usr/share/icons/hicolor/scalable/apps/$APP_ID.svg" \
+    "$ROOT/usr/share/icons/hicolor/256x256/apps/$APP_ID.png" "$ROOT/opt/nst-desktop/nst-desktop"; do
+    [ -e "$f" ] || fail "not installed: $f"
+done
+if command -v desktop-file-validate >/dev/null; then
+    desktop-file-validate "$DESKTOP" && echo "desktop-file-validate: OK"
+fi
+if command -v appstreamcli >/dev/null; then
+    appstreamcli validate --no-net "$METAINFO"
+fi
+
+step "self-test of the installed app${OFFLINE:+ (no network)}"
+PATH="$BIN:$PATH" QT_QPA_PLATFORM=offscreen "${OFFLINE[@]}" "$BIN/nst-desktop" --self-test | tee "$TMP/selftest.txt"
+grep -q "self-test OK" "$TMP/selftest.txt" || fail "self-test"
+
+step "start the GUI from the .desktop Exec= line under Xvfb, with two images"
+convert -size 480x320 gradient:'#87b4eb'-'#467a3c' -fill '#fadc50' -draw 'circle 90,80 90,40' \
+    -fill '#b43c32' -draw 'rectangle 240,120 360,240' "$TMP/photo.png"
+convert -size 320x320 xc:'#141e5a' -stroke '#f0d23c' -strokewidth 6 \
+    -draw 'line 0,0 320,320' -draw 'line 0,80 240,320' -draw 'line 80,0 320,240' -stroke '#e65a28' \
+    -draw 'line 0,160 160,320' -draw 'line 160,0 320,160' "$TMP/painting.jpg"
+EXEC=$(sed -n 's/^Exec=//p' "$DESKTOP")
+[ "${EXEC##* }" = "%F" ] || fail "Exec= does not end in %F: $EXEC"
+# Exec= quoting follows the desktop entry spec, a subset of the shell's double quotes.
+eval "CMD=(${EXEC% %F})"
+echo "Exec=$EXEC  ->  ${CMD[*]} $TMP/photo.png $TMP/painting.jpg"
+export DISPLAY=:97
+Xvfb "$DISPLAY" -screen 0 1280x860x24 -nolisten tcp >"$TMP/xvfb.log" 2>&1 &
+XVFB_PID=$!
+for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.2; done
+unset QT_QPA_PLATFORM
+T0=$(date +%s)
+PATH="$BIN:$PATH" "${OFFLINE[@]}" "${CMD[@]}" "$TMP/photo.png" "$TMP/painting.jpg" >"$TMP/app.log" 2>&1 &
+APP_PID=$!
+WID=""
+for _ in $(seq 120); do
+    kill -0 "$APP_PID" 2>/dev/null || { cat "$TMP/app.log"; fail "the app exited early"; }
+    WID=$(xdotool search --onlyvisible --pid "$APP_PID" 2>/dev/null | tail -n 1 || true)
+    [ -n "$WID" ] && break
+    sleep 0.5
+done
+[ -n "$WID" ] || { cat "$TMP/app.log"; fail "no window within 60 s"; }
+echo "window $WID after $(($(date +%s) - T0)) s: '$(xdotool getwindowname "$WID")'," \
+    "$(xprop -id "$WID" WM_CLASS 2>/dev/null || echo 'WM_CLASS ?')"
+sleep 4   # let it lay out and paint the two images
+import -window root "$SHOT"
+echo "screenshot: $SHOT ($(identify -format '%wx%h' "$SHOT"))"
+
+step "close the app"
+xdotool windowfocus --sync "$WID" 2>/dev/null || true
+xdotool key --clearmodifiers ctrl+q
+HOW="Ctrl+Q"
+for _ in $(seq 20); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$APP_PID" 2>/dev/null; then
+    HOW="SIGTERM (Ctrl+Q did not close it within 10 s)"
+    kill -TERM "$APP_PID"
+    for _ in $(seq 20); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.5; done
+fi
+kill -0 "$APP_PID" 2>/dev/null && fail "the app did not exit on Ctrl+Q or SIGTERM"
+set +e
+wait "$APP_PID"
+RC=$?
+set -e
+APP_PID=""
+echo "closed by $HOW, exit status $RC"
+if grep -q "Traceback" "$TMP/app.log"; then cat "$TMP/app.log"; fail "Python traceback in the app's output"; fi
+[ -s "$TMP/app.log" ] && { echo "--- app output:"; tail -n 20 "$TMP/app.log"; }
+
+if [ -z "$ROOT" ]; then
+    step "uninstall"
+    dpkg -r nst-desktop
+    for f in /opt/nst-desktop /usr/bin/nst-desktop "$DESKTOP"; do
+        [ ! -e "$f" ] || fail "left after dpkg -r: $f"
+    done
+    echo "removed: /opt/nst-desktop, /usr/bin/nst-desktop, $DESKTOP"
+fi
+printf '\nSMOKE OK (%s; closed by %s; screenshot %s)\n' "$(cat "$TMP/selftest.txt")" "$HOW" "$SHOT"
