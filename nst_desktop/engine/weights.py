@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import pickle
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,13 +124,17 @@ def _torch_load(path: Path) -> object:
     except PermissionError:
         raise WeightsError(f"Weights file '{path}' cannot be read: permission denied.") from None
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+        text = str(exc)
+        # torch's weights-only unpickler says "Weights only load failed" both for a file
+        # that asks to import/call Python code ("Unsupported global ...") and for bytes
+        # that are not a pickle at all ("Unsupported operand ..."); only the first is a refusal.
+        if ("weights only" in text.lower() or "weights_only" in text) and "unsupported operand" not in text.lower():
             raise WeightsError(
                 f"Weights file '{path}' was refused: it holds Python objects or code, "
                 "not only tensors, and is never executed."
             ) from None
         raise WeightsError(f"Weights file '{path}' is corrupt or not a PyTorch file.") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - torch.load raises assorted types (KeyError, EOFError ...) on garbage
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise WeightsError(f"Weights file '{path}' is corrupt or truncated ({msg[:200]}).") from None
 
