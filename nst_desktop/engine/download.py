@@ -37,7 +37,9 @@ def sha256_of(path: Path) -> str:
 def hash_matches(digest: str, expected: str) -> bool:
     """True if the hex ``digest`` equals ``expected``, or starts with it when ``expected``
     is a prefix (torchvision's file names carry the first 8 hex digits of the SHA-256)."""
-    expected = expected.lower()
+    expected = expected.strip().lower()
+    if not expected or any(ch not in "0123456789abcdef" for ch in expected):
+        return False  # an empty or malformed expectation must not accept every file
     return digest == expected if len(expected) == 64 else digest.startswith(expected)
 
 
@@ -50,11 +52,11 @@ def download(
     timeout_s: float = _TIMEOUT_S,
 ) -> Path:
     """Download ``url`` to ``dest``, checking its SHA-256 (full hex or a hex prefix)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     h = hashlib.sha256()
     received = 0
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         req = urllib.request.Request(url, headers={"User-Agent": "nst-desktop"})
         with urllib.request.urlopen(req, timeout=timeout_s) as resp, open(part, "wb") as out:
             length = resp.headers.get("Content-Length")
@@ -101,5 +103,5 @@ def download(
 def _remove(path: Path) -> None:
     try:
         path.unlink()
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # not there (or its folder is not): nothing to clean up
