@@ -583,7 +583,8 @@ class MainWindow(QMainWindow):
         self.result_view.show_image(image, size)
         self.result_view.set_caption(f"Preview · {image.width()} × {image.height()} px")
 
-    def _take_outcome(self, outcome: RunOutcome, stopped: bool) -> None:
+    def show_result(self, outcome: RunOutcome, stopped: bool = False) -> None:
+        """Make ``outcome`` the current, not yet saved result (``stopped``: a cancelled run's best)."""
         res = outcome.result
         self._result = res
         self._result_qimage = outcome.qimage
@@ -594,10 +595,11 @@ class MainWindow(QMainWindow):
         w, h = res.image.size
         what = f"Stopped after {res.steps_done} steps" if stopped else f"{res.steps_done} steps"
         self.result_view.set_caption(f"Result · {w} × {h} px · {what} in {format_duration(res.elapsed_s)} · not saved")
+        self._update_state()
 
     @Slot(object)
     def _on_finished(self, outcome: RunOutcome) -> None:
-        self._take_outcome(outcome, stopped=False)
+        self.show_result(outcome, stopped=False)
         self.progress_label.setText(f"Done in {format_duration(outcome.result.elapsed_s)}.")
         self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
         self._calibrate(outcome.result)
@@ -617,7 +619,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_cancelled(self, outcome: RunOutcome | None) -> None:
         if outcome is not None:
-            self._take_outcome(outcome, stopped=True)
+            self.show_result(outcome, stopped=True)
             self.progress_label.setText(f"Stopped after {outcome.result.steps_done} steps; the best so far is shown.")
         else:
             self._show_current_result()
@@ -742,8 +744,7 @@ class MainWindow(QMainWindow):
         steps = int(meta.get("steps_done", 0)) if isinstance(meta.get("steps_done", 0), int) else 0
         elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
         res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
-        self._take_outcome(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))), stopped=False)
-        self._update_state()
+        self.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
         return True
 
     # ------------------------------------------------------------------ help

@@ -1,0 +1,172 @@
+"""Settings file: defaults, round trip, broken files kept aside, atomic writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nst_desktop.services import settings as S
+from nst_desktop.services.settings import (
+    MAX_RECENT,
+    SETTINGS_VERSION,
+    Settings,
+    load_settings,
+    remember_recent,
+    save_settings,
+    settings_path,
+)
+
+
+def test_settings_file_is_in_the_config_dir(tmp_path: Path) -> None:
+    # conftest points XDG_CONFIG_HOME into a temp folder.
+    assert settings_path().name == "settings.json"
+    assert "config" in str(settings_path())
+
+
+def test_missing_file_gives_defaults_without_problem() -> None:
+    res = load_settings()
+    assert res.settings == Settings()
+    assert res.problem is None and res.backup is None
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    s = Settings(
+        window_geometry="AAEC",
+        splitters={"main": [300, 600, 320], "inputs": [1, 2]},
+        last_open_dir="/pictures",
+        last_save_dir="/out",
+        size=1024,
+        style_strength=3.16,
+        quality="best",
+        init="noise",
+        seed=123456,
+        device="cpu",
+        weights="torchvision",
+        recent_content=["/a.png", "/b.jpg"],
+        recent_style=["/s.png"],
+        seconds_per_pixel_step={"cpu": 1.2e-5},
+        zoom="100",
+    )
+    p = save_settings(s)
+    assert p == settings_path()
+    data = json.loads(p.read_text())
+    assert data["version"] == SETTINGS_VERSION
+    back = load_settings()
+    assert back.problem is None
+    assert back.settings == s
+
+
+@pytest.mark.parametrize(
+    ("content", "word"),
+    [
+        ("{not json", "corrupt"),
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("[1, 2, 3]", "settings object"),
+        (json.dumps({"size": 100}), "version"),
+        (json.dumps({"version": SETTINGS_VERSION + 1, "size": 100}), "newer version"),
+    ],
+)
+def test_broken_file_gives_defaults_and_is_kept(content: str, word: str) -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    p.write_text(content)
+    res = load_settings()
+    assert res.settings == Settings()
+    assert res.problem is not None and word in res.problem and str(p) in res.problem
+    assert res.backup is not None and res.backup.name.startswith("settings.json.broken-")
+    assert res.backup.parent == p.parent
+    assert res.backup.read_text() == content
+    # Loading again keeps a second copy instead of overwriting the first.
+    res2 = load_settings()
+    assert res2.backup is not None and res2.backup != res.backup and res.backup.exists()
+
+
+def test_binary_garbage_is_handled() -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"\xff\xfe\x00\x81garbage")
+    res = load_settings()
+    assert res.settings == Settings() and res.problem and res.backup and res.backup.exists()
+
+
+def test_bad_values_fall_back_one_by_one() -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    p.write_text(
+        json.dumps(
+            {
+                "version": SETTINGS_VERSION,
+                "size": 10,  # below the minimum
+                "style_strength": 2.5,  # fine
+                "quality": "ultra",
+                "seed": -1,
+                "device": 7,
+                "weights": "torchvision",  # fine
+                "recent_content": "not a list",
+                "recent_style": ["/x.png", 3],
+                "splitters": {"main": [1, -5]},
+                "seconds_per_pixel_step": {"cpu": -1},
+                "zoom": "200",
+                "unknown_key": 1,
+            }
+        )
+    )
+    res = load_settings()
+    d = Settings()
+    s = res.settings
+    assert res.problem is None
+    assert s.style_strength == 2.5 and s.weights == "torchvision"
+    assert (s.size, s.quality, s.seed, s.device) == (d.size, d.quality, d.seed, d.device)
+    assert s.recent_content == [] and s.recent_style == [] and s.splitters == {}
+    assert s.seconds_per_pixel_step == {} and s.zoom == "fit"
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(monkeypatch: pytest.MonkeyPatch) -> None:
+    save_settings(Settings(size=640))
+    p = settings_path()
+    before = p.read_text()
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(S.os, "replace", boom)
+    with pytest.raises(OSError):
+        save_settings(Settings(size=2048))
+    assert p.read_text() == before
+    assert sorted(os.listdir(p.parent)) == ["settings.json"]
+
+
+def test_remember_recent_moves_to_front_and_caps() -> None:
+    items: list[str] = []
+    for i in range(MAX_RECENT + 5):
+        items = remember_recent(items, f"/img{i}.png")
+    assert len(items) == MAX_RECENT and items[0] == f"/img{MAX_RECENT + 4}.png"
+    items = remember_recent(items, items[3])
+    assert items[0] == f"/img{MAX_RECENT + 1}.png" and len(set(items)) == len(items)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(32, 8192),
+    strength=st.floats(0.01, 100, allow_nan=False),
+    quality=st.sampled_from(["fast", "balanced", "best"]),
+    seed=st.integers(0, 2**31 - 1),
+    recent=st.lists(st.text(min_size=1, max_size=30), max_size=MAX_RECENT),
+    geometry=st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()),
+)
+def test_round_trip_property(
+    tmp_path_factory: pytest.TempPathFactory, size: int, strength: float, quality: str, seed: int,
+    recent: list[str], geometry: str,
+) -> None:
+    path = tmp_path_factory.mktemp("prop") / "settings.json"
+    s = Settings(size=size, style_strength=strength, quality=quality, seed=seed, recent_content=recent,
+                 window_geometry=geometry)
+    save_settings(s, path)
+    assert load_settings(path).settings == s

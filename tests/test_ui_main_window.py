@@ -1,0 +1,435 @@
+"""The main window: loading, a real run, cancel, close mid-run, saving, settings, prompts."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_content
+from PIL import Image
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QGuiApplication
+from ui_helpers import drag_and_drop
+
+from nst_desktop.engine import OutOfMemory, StyleResult, load_image, read_metadata
+from nst_desktop.engine import images as engine_images
+from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.services import paths
+from nst_desktop.services.settings import load_settings, settings_path
+from nst_desktop.ui import worker as worker_mod
+from nst_desktop.ui.main_window import MainWindow, recovery_path
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.worker import RunOutcome
+
+CPU_ONLY = [DeviceInfo("cpu", "CPU (2 cores)", 8_000_000_000)]
+
+
+class Prompts:
+    """Records the window's questions and messages; answers questions with ``answer``."""
+
+    def __init__(self) -> None:
+        self.answer = True
+        self.asked: list[tuple[str, str]] = []
+        self.informed: list[tuple[str, str]] = []
+
+    def ask(self, title: str, text: str) -> bool:
+        self.asked.append((title, text))
+        return self.answer
+
+    def inform(self, title: str, text: str) -> None:
+        self.informed.append((title, text))
+
+
+def make_window(qtbot, prompts: Prompts | None = None) -> MainWindow:
+    w = MainWindow(devices=CPU_ONLY)
+    p = prompts or Prompts()
+    w.ask = p.ask  # type: ignore[method-assign]
+    w.inform = p.inform  # type: ignore[method-assign]
+    w.prompts = p  # type: ignore[attr-defined]
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    return make_window(qtbot)
+
+
+def few_steps(window: MainWindow, monkeypatch: pytest.MonkeyPatch, steps: int, size: int = 48) -> None:
+    """Make the window's runs tiny (the quality presets start at 150 steps)."""
+    original = window.controls.params
+
+    def params(preview_every: int = 10):
+        return dataclasses.replace(original(preview_every), steps=steps, size=size, device="cpu")
+
+    monkeypatch.setattr(window.controls, "params", params)
+    window.preview_every = 3
+
+
+def load_both(window: MainWindow, image_files: tuple[Path, Path]) -> None:
+    content, style = image_files
+    assert window.content_pane.load_path(content)
+    assert window.style_pane.load_path(style)
+
+
+def inject_result(window: MainWindow, img: Image.Image) -> StyleResult:
+    res = StyleResult(img, False, 10, 0.0, 0.0, 1.5, {"program": "NST Desktop", "params": {"seed": 7}})
+    window.show_result(RunOutcome(res, pil_to_qimage(img), "test weights"))
+    return res
+
+
+# ----------------------------------------------------------------------------- inputs and state
+def test_initial_state_disables_what_cannot_work_yet(window: MainWindow) -> None:
+    assert not window.stylize_button.isEnabled()
+    assert "content photo and a style image" in window.stylize_button.toolTip()
+    assert not window.save_button.isEnabled() and "Nothing to save" in window.save_button.toolTip()
+    assert not window.save_action.isEnabled() and not window.copy_action.isEnabled()
+    assert window.windowTitle().replace("[*]", "") == "NST Desktop"
+    assert (window.width(), window.height()) == (1280, 800)
+
+
+def test_dropping_files_on_both_panes_updates_title_and_recent(window: MainWindow, image_files) -> None:
+    content, style = image_files
+    for pane, path in ((window.content_pane, content), (window.style_pane, style)):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        assert drag_and_drop(pane, mime)
+    assert window.stylize_button.isEnabled()
+    assert "photo.png" in window.windowTitle() and "painting.jpg" in window.windowTitle()
+    assert window.settings.recent_content[0] == str(content.resolve())
+    assert window.settings.recent_style[0] == str(style.resolve())
+    assert window.settings.last_open_dir == str(content.parent.resolve())
+    assert "96 × 64" in window.controls.estimate_label.text() or "512 × 341" in window.controls.estimate_label.text()
+
+
+def test_dropped_non_image_shows_in_status_bar(window: MainWindow, image_files, tmp_path: Path) -> None:
+    load_both(window, image_files)
+    bad = tmp_path / "readme.txt"
+    bad.write_text("hello")
+    assert not window.style_pane.load_path(bad)
+    assert "readme.txt" in window.statusBar().currentMessage()
+    assert window.style_pane.loaded is not None and window.style_pane.loaded.name == "painting.jpg"
+
+
+def test_paste_goes_to_the_focused_pane(window: MainWindow, qtbot) -> None:
+    QGuiApplication.clipboard().setImage(pil_to_qimage(make_content((30, 20))))
+    window.activateWindow()
+    window.style_pane.setFocus()
+    qtbot.waitUntil(lambda: window.style_pane.hasFocus(), timeout=2000)
+    window.paste()
+    assert window.style_pane.loaded is not None and window.content_pane.loaded is None
+    window.content_pane.setFocus()
+    qtbot.waitUntil(lambda: window.content_pane.hasFocus(), timeout=2000)
+    window.paste_action.trigger()
+    assert window.content_pane.loaded is not None
+
+
+def test_open_dialog_result_is_loaded(window: MainWindow, image_files) -> None:
+    content, _ = image_files
+    window.ask_open_path = lambda title: str(content)  # type: ignore[method-assign]
+    window.content_pane.open_button.click()
+    assert window.content_pane.loaded is not None and window.content_pane.loaded.path == content
+
+
+# ----------------------------------------------------------------------------- real runs
+def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, monkeypatch, bundled_weights) -> None:
+    few_steps(window, monkeypatch, steps=9)
+    load_both(window, image_files)
+    qtbot.mouseClick(window.stylize_button, Qt.MouseButton.LeftButton)
+    job = window._job
+    assert job is not None and window.is_running()
+    assert window.stylize_button.text() == "Cancel"
+    assert not window.controls.size_spin.isEnabled()
+    assert "while painting" in window.controls.size_spin.toolTip()
+    previews = []
+    job.previewReady.connect(previews.append)
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    assert len(previews) >= 2
+    assert window.result is not None and window.result.image.size == (48, 32)
+    assert window.stylize_button.text() == "Stylize" and window.controls.size_spin.isEnabled()
+    assert window.save_button.isEnabled() and window.isWindowModified()
+    assert "48 × 32 px" in window.result_view.caption.text()
+    assert "Done" in window.progress_label.text()
+    assert window.progress_bar.value() == 9
+    assert recovery_path().is_file()
+
+
+def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qtbot, monkeypatch,
+                                             bundled_weights) -> None:
+    few_steps(window, monkeypatch, steps=400)
+    load_both(window, image_files)
+    window.stylize_button.click()
+    job = window._job
+    qtbot.waitUntil(lambda: window.progress_bar.value() >= 2, timeout=60_000)
+    with qtbot.waitSignal(job.ended, timeout=30_000):
+        window.stylize_button.click()  # now "Cancel"
+    assert window.result is not None and window.result.cancelled
+    assert "Stopped after" in window.result_view.caption.text()
+    assert not window.is_running() and window.stylize_button.text() == "Stylize"
+
+
+def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, monkeypatch, bundled_weights) -> None:
+    window = make_window(qtbot)
+    few_steps(window, monkeypatch, steps=400)
+    load_both(window, image_files)
+    assert window.start_run()
+    job = window._job
+    qtbot.waitUntil(lambda: window.progress_bar.value() >= 1, timeout=60_000)
+    thread = job._thread
+    assert thread is not None and thread.isRunning()
+    t0 = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - t0 < 20
+    assert thread.isFinished()
+    assert window._job is None and not window.isVisible()
+    assert window.prompts.asked and "Stop painting" in window.prompts.asked[0][0]
+    assert settings_path().is_file()  # settings written on the way out
+
+
+def test_closing_mid_run_can_be_declined(qtbot, image_files, monkeypatch, bundled_weights) -> None:
+    window = make_window(qtbot)
+    few_steps(window, monkeypatch, steps=400)
+    load_both(window, image_files)
+    window.start_run()
+    window.prompts.answer = False
+    assert not window.close()
+    assert window.is_running() and window.isVisible()
+    window.prompts.answer = True
+    assert window.close()
+    assert not window.is_running()
+
+
+def test_engine_failure_is_shown_and_previous_result_kept(window: MainWindow, image_files, qtbot,
+                                                          monkeypatch) -> None:
+    load_both(window, image_files)
+    old = inject_result(window, make_content((50, 40)))
+
+    def oom(*args, **kwargs):
+        raise OutOfMemory("The CPU ran out of memory at 512 px. About 256 px (long side) should fit.", 512, 256)
+
+    monkeypatch.setattr(worker_mod, "stylize", oom)
+    window.start_run()
+    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+        pass
+    assert window.prompts.informed and "256 px" in window.prompts.informed[-1][1]
+    assert "ran out of memory" in window.statusBar().currentMessage()
+    assert window.result is old
+
+
+# ----------------------------------------------------------------------------- saving
+def test_save_writes_full_resolution_with_metadata(window: MainWindow, image_files, tmp_path: Path) -> None:
+    load_both(window, image_files)
+    big = make_content((1500, 1000))  # larger than the view: the screen shows a reduced copy
+    res = inject_result(window, big)
+    window.result_view.zoom_fit()
+    offered = []
+    target_dir = tmp_path / "out"
+    target_dir.mkdir()
+
+    def ask_save_path(suggested: str) -> str:
+        offered.append(suggested)
+        return str(target_dir / Path(suggested).name)
+
+    window.ask_save_path = ask_save_path  # type: ignore[method-assign]
+    assert window.isWindowModified()
+    assert window.save_result()
+    assert Path(offered[0]).name == "photo-in-style-of-painting.png"
+    saved = target_dir / "photo-in-style-of-painting.png"
+    back = load_image(saved)
+    assert back.size == (1500, 1000) and back.tobytes() == res.image.tobytes()
+    assert read_metadata(saved)["params"]["seed"] == 7
+    assert not window.isWindowModified()
+    assert window.settings.last_save_dir == str(target_dir.resolve())
+    assert "saved as" in window.result_view.caption.text()
+
+
+@pytest.mark.parametrize(("ext", "fmt"), [(".jpg", "JPEG"), (".webp", "WEBP"), (".tiff", "TIFF"), (".png", "PNG")])
+def test_format_follows_the_extension(window: MainWindow, tmp_path: Path, ext: str, fmt: str) -> None:
+    inject_result(window, make_content((64, 48)))
+    path = tmp_path / f"out{ext}"
+    assert window.save_result_to(path)
+    with Image.open(path) as im:
+        assert im.format == fmt and im.size == (64, 48)
+
+
+def test_overwrite_needs_confirmation(window: MainWindow, tmp_path: Path) -> None:
+    inject_result(window, make_content((64, 48)))
+    path = tmp_path / "exists.png"
+    path.write_bytes(b"old")
+    window.prompts.answer = False
+    assert not window.save_result_to(path)
+    assert path.read_bytes() == b"old"
+    assert "Replace" in window.prompts.asked[-1][0]
+    window.prompts.answer = True
+    assert window.save_result_to(path)
+    assert load_image(path).size == (64, 48)
+
+
+def test_save_into_missing_folder_reports_and_keeps_result(window: MainWindow, tmp_path: Path) -> None:
+    # Tests run as root, where chmod cannot make a folder read-only; a "folder" that is
+    # really a file (and a missing folder) fails for every user.
+    res = inject_result(window, make_content((64, 48)))
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for path in (not_a_dir / "out.png", tmp_path / "missing" / "out.png"):
+        assert not window.save_result_to(path)
+        assert str(path.parent) in window.prompts.informed[-1][1]
+        assert "Not saved" in window.statusBar().currentMessage()
+        assert window.result is res and window.isWindowModified() and window.save_button.isEnabled()
+        assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [(PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+     (OSError(errno.ENOSPC, "No space left on device"), "No space left on device")],
+)
+def test_read_only_folder_or_full_disk_reports_and_keeps_result(
+    window: MainWindow, tmp_path: Path, monkeypatch, error: OSError, words: str
+) -> None:
+    # Simulated at the final rename of the engine's atomic save (root ignores chmod).
+    res = inject_result(window, make_content((64, 48)))
+
+    def fail(src, dst):
+        raise error
+
+    monkeypatch.setattr(engine_images.os, "replace", fail)
+    path = tmp_path / "out.png"
+    assert not window.save_result_to(path)
+    assert words in window.prompts.informed[-1][1] and "out.png" in window.prompts.informed[-1][1]
+    assert window.result is res and window.isWindowModified()
+    assert not path.exists() and list(tmp_path.iterdir()) == []  # no temp file left behind
+
+
+def test_copy_puts_full_resolution_on_the_clipboard(window: MainWindow) -> None:
+    inject_result(window, make_content((300, 200)))
+    window.copy_action.trigger()
+    img = QGuiApplication.clipboard().image()
+    assert (img.width(), img.height()) == (300, 200)
+
+
+def test_drag_out_offers_a_png_file_and_the_image(window: MainWindow, image_files) -> None:
+    load_both(window, image_files)
+    res = inject_result(window, make_content((200, 100)))
+    mime = window.drag_mime_data()
+    assert mime is not None and mime.hasUrls() and mime.hasImage()
+    path = Path(mime.urls()[0].toLocalFile())
+    assert path.name == "photo-in-style-of-painting.png"
+    assert load_image(path).tobytes() == res.image.tobytes()
+    assert window.result_view.canvas.drag_enabled
+    drag_dir = path.parent
+    window.prompts.answer = True
+    window.close()
+    assert not drag_dir.exists()  # the temporary folder goes with the window
+
+
+# ----------------------------------------------------------------------------- quitting and settings
+def test_unsaved_result_asks_before_quitting(qtbot) -> None:
+    window = make_window(qtbot)
+    inject_result(window, make_content((64, 48)))
+    window.prompts.answer = False
+    assert not window.close()
+    assert window.isVisible() and "without saving" in window.prompts.asked[-1][0]
+    window.prompts.answer = True
+    assert window.close()
+
+
+def test_saved_result_quits_without_asking(qtbot, tmp_path: Path) -> None:
+    window = make_window(qtbot)
+    inject_result(window, make_content((64, 48)))
+    assert window.save_result_to(tmp_path / "r.png")
+    assert window.close()
+    assert window.prompts.asked == []
+
+
+def test_settings_survive_a_restart(qtbot, image_files) -> None:
+    w1 = make_window(qtbot)
+    load_both(w1, image_files)
+    c = w1.controls
+    c.size_spin.setValue(704)
+    c.strength_slider.setValue(300)  # 10x
+    c.quality_combo.setCurrentIndex(c.quality_combo.findData("best"))
+    c.init_combo.setCurrentIndex(c.init_combo.findData("noise"))
+    c.seed_spin.setValue(4242)
+    w1.resize(790, 640)  # the offscreen screen is 800 x 800 px; restoring clamps to it
+    w1.main_splitter.setSizes([200, 290, 300])
+    w1.result_view.zoom_actual()
+    sizes = w1.main_splitter.sizes()
+    assert w1.close()
+
+    data = json.loads(settings_path().read_text())
+    assert data["size"] == 704 and data["seed"] == 4242 and data["window_geometry"]
+
+    w2 = make_window(qtbot)
+    c2 = w2.controls
+    assert c2.size_spin.value() == 704
+    assert c2.style_strength == pytest.approx(10.0)
+    assert c2.quality_combo.currentData() == "best" and c2.init_combo.currentData() == "noise"
+    assert c2.seed_spin.value() == 4242 and c2.seed_spin.isEnabled()
+    assert (w2.width(), w2.height()) == (790, 640)
+    assert w2.main_splitter.sizes() == sizes
+    assert w2.result_view.zoom == 1.0
+    assert w2.settings.recent_content == [str(image_files[0].resolve())]
+    w2._fill_recent_content()
+    assert [a.text() for a in w2.recent_content_menu.actions()] == ["photo.png"]
+    w2.recent_content_menu.actions()[0].trigger()
+    assert w2.content_pane.loaded is not None and w2.content_pane.loaded.name == "photo.png"
+
+
+def test_corrupt_settings_file_starts_with_defaults(qtbot) -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    p.write_text('{"version": 1, "size": ')
+    window = make_window(qtbot)
+    assert window.controls.size_spin.value() == 512
+    assert "corrupt" in window.statusBar().currentMessage()
+    backups = list(p.parent.glob("settings.json.broken-*"))
+    assert len(backups) == 1 and backups[0].read_text() == '{"version": 1, "size": '
+    window.close()
+    assert load_settings().problem is None  # a good file was written over it
+
+
+def test_recovered_result_can_be_saved(qtbot, tmp_path: Path) -> None:
+    from nst_desktop.engine import save_image
+
+    rec = recovery_path()
+    rec.parent.mkdir(parents=True, exist_ok=True)
+    save_image(make_content((80, 60)), rec, {"steps_done": 33, "elapsed_s": 2.0, "weights_name": "w"})
+    window = make_window(qtbot)
+    assert window.recover_action.isEnabled()
+    assert "recovered" in window.statusBar().currentMessage()
+    assert window.recover_last_result()
+    assert window.result is not None and window.result.image.size == (80, 60) and window.isWindowModified()
+    assert window.save_result_to(tmp_path / "back.png")
+    assert not rec.exists() and not window.recover_action.isEnabled()
+
+
+def test_about_names_versions_device_and_weights(window: MainWindow) -> None:
+    import torch
+    from PySide6.QtCore import qVersion
+
+    text = window.about_text()
+    assert torch.__version__ in text and qVersion() in text
+    assert "CPU (2 cores)" in text and "Bundled VGG19" in text
+    assert "0.1" in text
+
+
+def test_menus_use_standard_shortcuts(window: MainWindow) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    assert window.save_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    assert window.paste_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Paste)
+    assert window.copy_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
+    assert window.open_content_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "Edit", "View", "Help"]
+
+
+def test_cache_dir_is_per_test() -> None:
+    assert "cache" in str(paths.cache_dir())
