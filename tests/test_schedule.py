@@ -1,0 +1,88 @@
+"""Coarse-to-fine schedule: sizes ascending to the target, the whole step budget used,
+every stage at least one step, most steps at the small sizes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nst_desktop.engine import schedule
+from nst_desktop.engine.schedule import Stage, plan, split_steps, stage_sizes
+
+
+def test_default_plan_at_512() -> None:
+    stages = plan(512, 300)
+    assert [s.long_side for s in stages] == [128, 181, 256, 362, 512]
+    assert sum(s.steps for s in stages) == 300
+    steps = [s.steps for s in stages]
+    assert steps == sorted(steps, reverse=True)
+    assert steps[0] > steps[-1]
+
+
+def test_small_target_is_one_stage() -> None:
+    assert plan(64, 50) == [Stage(64, 50)]
+    assert plan(128, 300) == [Stage(128, 300)]
+    assert plan(181, 300) == [Stage(181, 300)]  # up to start * sqrt(2)
+
+
+def test_without_coarse_to_fine() -> None:
+    assert plan(2048, 300, coarse_to_fine=False) == [Stage(2048, 300)]
+
+
+def test_tiny_budget_drops_the_smallest_sizes() -> None:
+    assert plan(1024, 1) == [Stage(1024, 1)]
+    stages = plan(1024, 3)
+    assert [s.long_side for s in stages][-1] == 1024
+    assert len(stages) == 3 and all(s.steps == 1 for s in stages)
+
+
+def test_start_size() -> None:
+    stages = plan(96, 40, start=32)
+    assert stages[-1].long_side == 96
+    assert stages[0].long_side <= 32
+    assert sum(s.steps for s in stages) == 40
+
+
+def test_split_steps_sums_to_budget() -> None:
+    assert split_steps([100], 7) == [7]
+    assert sum(split_steps([128, 181, 256], 100)) == 100
+    assert split_steps([128, 256], 2) == [1, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    target=st.integers(min_value=32, max_value=8192),
+    budget=st.integers(min_value=1, max_value=5000),
+    start=st.integers(min_value=32, max_value=512),
+)
+def test_plan_properties(target: int, budget: int, start: int) -> None:
+    stages = plan(target, budget, start)
+    sizes = [s.long_side for s in stages]
+    steps = [s.steps for s in stages]
+    assert sizes[-1] == target
+    assert all(a < b for a, b in zip(sizes, sizes[1:])), sizes  # strictly ascending
+    assert sum(steps) == budget
+    assert all(n >= 1 for n in steps), steps
+    assert steps == sorted(steps, reverse=True), steps  # never more steps at a bigger size
+    if len(stages) > 1:
+        assert sum(steps[:-1]) >= steps[-1]  # most steps at the smaller sizes
+        if budget >= schedule.MIN_STEPS_PER_STAGE * len(stages) * 2:
+            assert steps[0] > steps[-1]
+        for a, b in zip(sizes, sizes[1:]):
+            assert 1.2 < b / a < 1.6, sizes  # about sqrt(2) apart
+    full = stage_sizes(target, start)
+    if target > start * math.sqrt(2):
+        assert start / math.sqrt(2) - 1 <= full[0] <= start, full
+        assert sizes == full[len(full) - len(sizes):]  # a small budget only drops the smallest sizes
+    else:
+        assert full == [target]
+
+
+@pytest.mark.parametrize("budget", [150, 300, 800])
+def test_quality_presets_fit_a_4k_schedule(budget: int) -> None:
+    stages = plan(4096, budget)
+    assert stages[-1] == Stage(4096, stages[-1].steps)
+    assert all(s.steps >= schedule.MIN_STEPS_PER_STAGE for s in stages)
