@@ -29,7 +29,7 @@ APP_LICENSE = "MIT"  # SPDX id of the code's licence (also in pyproject.toml)
 APP_METADATA_LICENSE = "CC0-1.0"  # SPDX id of the AppStream metainfo's own licence
 APP_COPYRIGHT = "Copyright (c) 2026 The NST Desktop developers"
 APP_RELEASE_DATE = "2026-11-27"  # of APP_VERSION (YYYY-MM-DD), for the metainfo's <releases>
-APP_CATEGORIES = ("Graphics", "RasterGraphics")  # freedesktop.org main and additional categories
+APP_CATEGORIES = ("Graphics", "2DGraphics", "RasterGraphics")  # freedesktop.org main and additional categories
 APP_KEYWORDS = ("style transfer", "painting", "photo", "art", "neural", "filter")
 
 
