@@ -1,0 +1,196 @@
+"""Content, style and total-variation losses: Gram matrices, zero at the targets, and the
+normalisation that keeps the content/style balance independent of pixel count and scale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+from conftest import make_content, make_style
+from PIL import Image
+
+from nst_desktop.engine import losses
+from nst_desktop.engine.images import pil_to_tensor
+from nst_desktop.engine.vgg import VGGFeatures
+from nst_desktop.engine.weights import VGGWeights
+
+TAPS = [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    """One CPU thread: on a small machine shared with other test runs, two threads contend badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def net(bundled_weights: VGGWeights) -> VGGFeatures:
+    return VGGFeatures(bundled_weights, TAPS)
+
+
+def _feats(seed: int, hw: tuple[int, int] = (6, 5), scale: float = 1.0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {name: torch.rand(1, 4 + i, *hw, generator=g) * scale for i, name in enumerate(TAPS)}
+
+
+# --- Gram matrix ------------------------------------------------------------------------------------
+
+
+def test_gram_known_values() -> None:
+    f = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 1, 2)  # 2 channels, 2 positions
+    g = losses.gram(f)
+    assert g.shape == (1, 2, 2)
+    expected = torch.tensor([[1 + 4, 3 + 8], [3 + 8, 9 + 16]]) / 2.0
+    assert torch.allclose(g[0], expected)
+
+
+def test_gram_is_symmetric_and_batched() -> None:
+    f = torch.rand(3, 5, 4, 7)
+    g = losses.gram(f)
+    assert g.shape == (3, 5, 5)
+    assert torch.allclose(g, g.transpose(1, 2))
+    assert torch.allclose(g[1], losses.gram(f[1:2])[0])
+
+
+def test_gram_is_a_mean_over_positions() -> None:
+    """Tiling a feature map (more pixels, same statistics) leaves the Gram matrix unchanged."""
+    f = torch.rand(1, 8, 5, 6)
+    assert torch.allclose(losses.gram(f.repeat(1, 1, 3, 2)), losses.gram(f), atol=1e-6)
+
+
+def test_gram_is_float32_for_half_input() -> None:
+    f = torch.rand(1, 4, 3, 3).to(torch.bfloat16)
+    assert losses.gram(f).dtype == torch.float32
+
+
+# --- losses at their targets ----------------------------------------------------------------------------
+
+
+def test_losses_are_zero_at_the_targets() -> None:
+    c, s = _feats(1), _feats(2)
+    t = losses.make_targets(c, s)
+    assert float(losses.content_loss(c, t)) == 0.0
+    assert float(losses.style_loss(s, t)) == pytest.approx(0.0, abs=1e-10)
+    assert float(losses.content_loss(s, t)) > 0
+    assert float(losses.style_loss(c, t)) > 0
+
+
+def test_targets_are_detached() -> None:
+    c = {k: v.requires_grad_(True) for k, v in _feats(1).items()}
+    t = losses.make_targets(c, c)
+    assert not t.content.requires_grad
+    assert all(not g.requires_grad for g in t.grams.values())
+
+
+def test_losses_are_relative_to_the_targets_energy() -> None:
+    """Scaling all activations (e.g. other weights, other preprocessing) does not change the losses."""
+    c, s, x = _feats(1), _feats(2), _feats(3)
+    t = losses.make_targets(c, s)
+    k = 37.0
+    tk = losses.make_targets({n: v * k for n, v in c.items()}, {n: v * k for n, v in s.items()})
+    xk = {n: v * k for n, v in x.items()}
+    assert float(losses.content_loss(xk, tk)) == pytest.approx(float(losses.content_loss(x, t)), rel=1e-4)
+    assert float(losses.style_loss(xk, tk)) == pytest.approx(float(losses.style_loss(x, t)), rel=1e-4)
+
+
+def test_losses_do_not_depend_on_pixel_count() -> None:
+    """The same feature statistics over 4x the positions give the same losses."""
+    c, s, x = _feats(1), _feats(2), _feats(3)
+    t = losses.make_targets(c, s)
+    t4 = losses.make_targets({n: v.repeat(1, 1, 2, 2) for n, v in c.items()}, s)
+    x4 = {n: v.repeat(1, 1, 2, 2) for n, v in x.items()}
+    assert float(losses.content_loss(x4, t4)) == pytest.approx(float(losses.content_loss(x, t)), rel=1e-5)
+    assert float(losses.style_loss(x4, t4)) == pytest.approx(float(losses.style_loss(x, t)), rel=1e-5)
+
+
+def test_style_target_of_another_size_and_aspect() -> None:
+    """A style image of another shape than the output: only its statistics matter."""
+    x = _feats(3, (6, 5))
+    style = {n: v.repeat(1, 1, 3, 1) for n, v in x.items()}  # 18 x 5: same statistics as x
+    t = losses.make_targets(x, style)
+    assert float(losses.style_loss(x, t)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_style_layer_weights_are_normalised() -> None:
+    c, s, x = _feats(1), _feats(2), _feats(3)
+    t = losses.make_targets(c, s)
+    one = float(losses.style_loss(x, t, {"relu3_1": 1.0}))
+    assert float(losses.style_loss(x, t, {"relu3_1": 5.0})) == pytest.approx(one, rel=1e-6)
+    a = float(losses.style_loss(x, t, {"relu1_1": 1.0}))
+    both = float(losses.style_loss(x, t, {"relu1_1": 1.0, "relu3_1": 1.0}))
+    assert both == pytest.approx((a + one) / 2, rel=1e-6)
+
+
+def test_style_loss_has_a_gradient() -> None:
+    c, s = _feats(1), _feats(2)
+    x = {n: v.clone().requires_grad_(True) for n, v in _feats(3).items()}
+    t = losses.make_targets(c, s)
+    (losses.content_loss(x, t) + losses.style_loss(x, t)).backward()
+    assert all(v.grad is not None and bool(torch.isfinite(v.grad).all()) for v in x.values())
+
+
+# --- total variation -------------------------------------------------------------------------------------
+
+
+def test_tv_loss() -> None:
+    assert float(losses.tv_loss(torch.full((1, 3, 8, 8), 0.3))) == 0.0
+    stripes = torch.zeros(1, 3, 4, 4)
+    stripes[..., :, 1::2] = 1.0  # vertical stripes: every horizontal neighbour differs by 1
+    assert float(losses.tv_loss(stripes)) == pytest.approx(1.0)
+    assert float(losses.tv_loss(torch.rand(1, 3, 16, 16))) > 0.05
+
+
+# --- with the real network --------------------------------------------------------------------------------
+
+
+def _third_image(size: tuple[int, int]) -> Image.Image:
+    """Neither the content nor the style: the scene mirrored under noise."""
+    noise = Image.effect_noise(size, 40).convert("RGB")
+    return Image.blend(make_content(size).transpose(Image.Transpose.FLIP_LEFT_RIGHT), noise, 0.3)
+
+
+def _ratio(net: VGGFeatures, content: torch.Tensor, style: torch.Tensor, x: torch.Tensor) -> float:
+    with torch.no_grad():
+        t = losses.make_targets(net(content), net(style))
+        f = net(x)
+        return float(losses.content_loss(f, t)) / float(losses.style_loss(f, t))
+
+
+def test_content_style_balance_same_at_64_and_128_px(net: VGGFeatures) -> None:
+    """content_loss / style_loss of one image pair at 64 px and at 128 px differ by less than 2x.
+
+    The 128 px images are the 64 px ones tiled 2 x 2, so the picture statistics are the
+    same and only the number of pixels changes (a plain resize also changes what the
+    picture looks like to the network, e.g. thin strokes blur away). A loss summed
+    instead of averaged over positions would move the ratio by 4x.
+    """
+    content = pil_to_tensor(make_content((64, 48)))
+    style = pil_to_tensor(make_style((48, 48)))
+    x = pil_to_tensor(_third_image((64, 48)))
+    r64 = _ratio(net, content, style, x)
+    r128 = _ratio(net, *(t.repeat(1, 1, 2, 2) for t in (content, style, x)))
+    assert 0.5 < r64 / r128 < 2.0, (r64, r128)
+    assert 0.8 < r64 / r128 < 1.25, (r64, r128)  # in fact the two agree closely
+
+
+def test_real_losses_are_finite_and_ordered(net: VGGFeatures) -> None:
+    content = pil_to_tensor(make_content((96, 64)))
+    style = pil_to_tensor(make_style((80, 80)))
+    with torch.no_grad():
+        t = losses.make_targets(net(content), net(style))
+        fc, fs = net(content), net(style)
+        fx = net(pil_to_tensor(_third_image((96, 64))))
+    assert float(losses.content_loss(fc, t)) == 0.0
+    assert float(losses.style_loss(fs, t)) < 1e-6
+    for f in (fc, fx):
+        assert torch.isfinite(losses.content_loss(f, t))
+    for f in (fc, fs, fx):
+        assert torch.isfinite(losses.style_loss(f, t))
+    # Relative losses are dimensionless and of order one for unrelated pictures.
+    assert 0.05 < float(losses.style_loss(fc, t)) < 100
+    assert 0.05 < float(losses.content_loss(fx, t)) < 100
+
