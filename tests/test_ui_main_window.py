@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import time
@@ -60,14 +59,10 @@ def window(qtbot) -> MainWindow:
     return make_window(qtbot)
 
 
-def few_steps(window: MainWindow, monkeypatch: pytest.MonkeyPatch, steps: int, size: int = 48) -> None:
+def few_steps(window: MainWindow, steps: int, size: int = 48) -> None:
     """Make the window's runs tiny (the quality presets start at 150 steps)."""
-    original = window.controls.params
-
-    def params(preview_every: int = 10):
-        return dataclasses.replace(original(preview_every), steps=steps, size=size, device="cpu")
-
-    monkeypatch.setattr(window.controls, "params", params)
+    window.steps_override = steps
+    window.controls.size_spin.setValue(size)
     window.preview_every = 3
 
 
@@ -138,7 +133,7 @@ def test_open_dialog_result_is_loaded(window: MainWindow, image_files) -> None:
 
 # ----------------------------------------------------------------------------- real runs
 def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, monkeypatch, bundled_weights) -> None:
-    few_steps(window, monkeypatch, steps=9)
+    few_steps(window, steps=9)
     load_both(window, image_files)
     qtbot.mouseClick(window.stylize_button, Qt.MouseButton.LeftButton)
     job = window._job
@@ -162,7 +157,7 @@ def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, mon
 
 def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qtbot, monkeypatch,
                                              bundled_weights) -> None:
-    few_steps(window, monkeypatch, steps=400)
+    few_steps(window, steps=400)
     load_both(window, image_files)
     window.stylize_button.click()
     job = window._job
@@ -176,7 +171,7 @@ def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qt
 
 def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, monkeypatch, bundled_weights) -> None:
     window = make_window(qtbot)
-    few_steps(window, monkeypatch, steps=400)
+    few_steps(window, steps=400)
     load_both(window, image_files)
     assert window.start_run()
     job = window._job
@@ -194,7 +189,7 @@ def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, mo
 
 def test_closing_mid_run_can_be_declined(qtbot, image_files, monkeypatch, bundled_weights) -> None:
     window = make_window(qtbot)
-    few_steps(window, monkeypatch, steps=400)
+    few_steps(window, steps=400)
     load_both(window, image_files)
     window.start_run()
     window.prompts.answer = False

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from nst_desktop.app_info import APP_ID, APP_NAME, APP_VERSION, ORGANIZATION
-from nst_desktop.ui.main_window import MainWindow, app_icon
+from nst_desktop.app_info import APP_ID, APP_NAME, APP_VERSION, ORGANIZATION, icon_svg_path
+
+if TYPE_CHECKING:  # the window imports torch: only when it is built, so --version/--help stay quick
+    from nst_desktop.ui.main_window import MainWindow
 
 
 def parse_args(args: Sequence[str]) -> argparse.Namespace:
@@ -21,6 +25,15 @@ def parse_args(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("style", nargs="?", help="style image (painting) to open")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {APP_VERSION}")
     return parser.parse_args(list(args))
+
+
+def app_icon() -> QIcon:
+    """The application icon (an empty icon if the SVG is missing)."""
+    try:
+        path = icon_svg_path()
+    except (ModuleNotFoundError, OSError):
+        return QIcon()
+    return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def ensure_app(args: Sequence[str] = ()) -> QApplication:
@@ -39,6 +52,8 @@ def ensure_app(args: Sequence[str] = ()) -> QApplication:
 
 def create_main_window(content: str | None = None, style: str | None = None) -> MainWindow:
     """Build and show the main window with the given images loaded."""
+    from nst_desktop.ui.main_window import MainWindow
+
 
     window = MainWindow()
     window.load_inputs(content, style)

@@ -114,6 +114,7 @@ class ControlsPanel(QWidget):
 
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, MAX_SEED)
+        self.seed_spin.setMinimumWidth(60)  # narrower than ten digits; grows with the panel
         self.new_seed_button = QPushButton("New seed")
         self.new_seed_button.clicked.connect(self.new_seed)
 
@@ -132,7 +133,7 @@ class ControlsPanel(QWidget):
 
         for combo in (self.quality_combo, self.init_combo, self.device_combo, self.weights_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(8)
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)

@@ -12,13 +12,14 @@ replace on the instance.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import shutil
 import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -79,7 +80,11 @@ class MainWindow(QMainWindow):
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
         self.devices = devices if devices is not None else available_devices()
+        #: A preview image is sent every this many steps.
         self.preview_every = 5
+        #: Steps of a run instead of the quality preset's (None: use the preset). For the
+        #: screenshot script and tests, which need short real runs.
+        self.steps_override: int | None = None
         self.torchvision_fetch: Fetch = torchvision_fetch(paths.cache_dir())
         self._job: StyleJob | None = None
         self._run_params_device = ""
@@ -120,7 +125,7 @@ class MainWindow(QMainWindow):
         side_lay.setContentsMargins(8, 8, 8, 8)
         side_lay.addWidget(QLabel("<b>Settings</b>"))
         side_lay.addWidget(self.controls)
-        side_lay.addStretch(1)
+        side_lay.addSpacing(12)
         side_lay.addWidget(self.stylize_button)
         side_lay.addWidget(self.progress_bar)
         side_lay.addWidget(self.progress_label)
@@ -128,6 +133,7 @@ class MainWindow(QMainWindow):
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.copy_button)
         side_lay.addLayout(buttons)
+        side_lay.addStretch(1)
         side_scroll = QScrollArea()
         side_scroll.setWidget(side)
         side_scroll.setWidgetResizable(True)
@@ -523,11 +529,14 @@ class MainWindow(QMainWindow):
         if content is None or style is None:
             self.statusBar().showMessage(NEED_BOTH + ".", 5000)
             return False
-        params = self.controls.params(preview_every=self.preview_every)
-        if params.weights == "torchvision" and not torchvision_available(paths.cache_dir()):
+        if self.controls.weights_combo.currentData() == "torchvision" and not torchvision_available(
+            paths.cache_dir()
+        ):
             if not self.download_torchvision():
                 return False
-            params = self.controls.params(preview_every=self.preview_every)
+        params = self.controls.params(preview_every=self.preview_every)
+        if self.steps_override is not None:
+            params = dataclasses.replace(params, steps=self.steps_override)
         request = StyleRequest(content.image, style.image, params, paths.cache_dir(), recovery_path())
         job = StyleJob(request, self)
         job.progressed.connect(self._on_progress)
@@ -774,14 +783,3 @@ class MainWindow(QMainWindow):
             shutil.rmtree(self._drag_dir, ignore_errors=True)
             self._drag_dir = None
         event.accept()
-
-
-def app_icon() -> QIcon:
-    """The application icon (empty icon if the SVG is missing)."""
-    from nst_desktop.app_info import icon_svg_path
-
-    try:
-        path = icon_svg_path()
-    except (ModuleNotFoundError, OSError):
-        return QIcon()
-    return QIcon(str(path)) if path.is_file() else QIcon()

@@ -7,7 +7,7 @@ drawn at the output's size so the view does not jump when the next size starts.
 
 Comparison: the left ``split`` fraction of the image shows the content photo
 ("before"), the rest the result ("after"); the slider sets it, and holding the
-"Hold to compare" button shows the whole photo.
+"Compare" button shows the whole photo.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ from PySide6.QtWidgets import (
 from nst_desktop.ui.image_canvas import ScaledPixmapCache, fit_rect
 
 ZOOM_STEP = 1.25
+NOTHING_TO_COMPARE = "Nothing to compare yet: paint a result first"
+COMPARE_TIPS = {
+    False: "Slide to show the content photo (before) left of the line and the result (after) right of it",
+    True: "Press and hold to see the content photo instead of the result",
+}
 MIN_ZOOM, MAX_ZOOM = 1 / 16, 16.0
 
 
@@ -107,7 +112,25 @@ class ResultCanvas(QWidget):
             if split < 1:
                 p.setPen(QPen(QColor(255, 255, 255, 220), 2))
                 p.drawLine(QPointF(cut, rect.top()), QPointF(cut, rect.bottom()))
+            self._draw_tag(p, "Before", rect, left=True)
+            if split < 1:
+                self._draw_tag(p, "After", rect, left=False)
         p.end()
+
+    def _draw_tag(self, p: QPainter, text: str, rect: QRectF, left: bool) -> None:
+        """A small label in a top corner of the visible part of the image."""
+        visible = rect.intersected(QRectF(self.visibleRegion().boundingRect()))
+        if visible.isEmpty():
+            return
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
+        x = visible.left() + 8 if left else visible.right() - 8 - w
+        box = QRectF(x, visible.top() + 8, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 140))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _draw(self, p: QPainter, cache: ScaledPixmapCache, rect: QRectF, dpr: float) -> None:
         if self.zoom is None:
@@ -170,34 +193,30 @@ class ResultView(QWidget):
         self.actual_button.clicked.connect(self.zoom_actual)
         self.compare_slider = QSlider(Qt.Orientation.Horizontal)
         self.compare_slider.setRange(0, 100)
-        self.compare_slider.setMinimumWidth(60)
-        self.compare_slider.setMaximumWidth(200)
+        self.compare_slider.setMinimumWidth(70)
+        self.compare_slider.setMaximumWidth(220)
         self.compare_slider.valueChanged.connect(self._on_split)
-        self.hold_button = QPushButton("Hold to compare")
+        self.hold_button = QPushButton("Compare")
         self.hold_button.pressed.connect(self._on_hold)
         self.hold_button.released.connect(self._on_release)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(title)
         head.addStretch(1)
+        head.addWidget(self.compare_slider, 1)
+        head.addWidget(self.hold_button)
+        head.addSpacing(6)
         head.addWidget(self.fit_button)
         head.addWidget(self.actual_button)
 
         self.caption = QLabel(" ")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        foot = QHBoxLayout()
-        foot.setContentsMargins(0, 0, 0, 0)
-        foot.addWidget(self.caption, 1)
-        foot.addWidget(QLabel("Before"))
-        foot.addWidget(self.compare_slider, 1)
-        foot.addWidget(QLabel("After"))
-        foot.addWidget(self.hold_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(4)
         lay.addLayout(head)
         lay.addWidget(self.scroll, 1)
-        lay.addLayout(foot)
+        lay.addWidget(self.caption)
         self._update_controls()
 
     # --- content -------------------------------------------------------------
@@ -301,10 +320,7 @@ class ResultView(QWidget):
         can_compare = has and self.canvas.before.pixmap is not None
         for w in (self.compare_slider, self.hold_button):
             w.setEnabled(can_compare)
-            w.setToolTip(
-                "Compare the result with the content photo" if can_compare
-                else "Nothing to compare yet: paint a result first"
-            )
+            w.setToolTip(COMPARE_TIPS[w is self.hold_button] if can_compare else NOTHING_TO_COMPARE)
         self.fit_button.setChecked(self.canvas.zoom is None)
         self.actual_button.setChecked(self.canvas.zoom == 1.0)
         for w in (self.fit_button, self.actual_button):

@@ -1,0 +1,124 @@
+"""Render the main window offscreen with two inputs and a finished result, save it as PNG.
+
+Usage: ``python -m nst_desktop.ui.screenshot OUT.png [CONTENT STYLE] [--size PX] [--steps N]``
+
+Without CONTENT and STYLE it paints two generated pictures (a landscape and a
+"painting" of strokes), so it needs no files. The run is a real, short stylisation
+with the bundled weights on the machine's default device. The window uses a
+temporary settings folder, so the user's settings are neither read nor changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+WINDOW_SIZE = (1280, 800)
+
+
+def demo_content(size: tuple[int, int] = (640, 440)) -> Image.Image:
+    """A generated landscape: sky gradient, sun, hills, a lake and a small house."""
+    w, h = size
+    img = Image.new("RGB", size)
+    d = ImageDraw.Draw(img)
+    for y in range(h):
+        t = y / h
+        d.line((0, y, w, y), fill=(int(90 + 120 * t), int(150 + 70 * t), int(230 - 30 * t)))
+    d.ellipse((w * 0.68, h * 0.10, w * 0.80, h * 0.10 + w * 0.12), fill=(255, 226, 120))
+    for k, (base, colour) in enumerate(((0.55, (86, 140, 80)), (0.65, (60, 115, 60)))):
+        pts = [(x, h * base + 28 * math.sin(x / (70 + 25 * k) + k)) for x in range(0, w + 10, 10)]
+        d.polygon([(0, h), *pts, (w, h)], fill=colour)
+    d.rectangle((0, h * 0.80, w, h), fill=(70, 120, 170))
+    hx, hy = w * 0.28, h * 0.52
+    d.rectangle((hx, hy, hx + 90, hy + 70), fill=(200, 80, 60))
+    d.polygon([(hx - 10, hy), (hx + 45, hy - 45), (hx + 100, hy)], fill=(110, 50, 40))
+    d.rectangle((hx + 35, hy + 30, hx + 55, hy + 70), fill=(80, 50, 30))
+    return img.filter(ImageFilter.GaussianBlur(1.2))
+
+
+def demo_style(size: tuple[int, int] = (480, 480), seed: int = 3) -> Image.Image:
+    """A generated "painting": swirls of thick coloured strokes on a dark ground."""
+    rng = random.Random(seed)
+    w, h = size
+    img = Image.new("RGB", size, (24, 32, 80))
+    d = ImageDraw.Draw(img)
+    palette = [(245, 205, 70), (235, 120, 40), (70, 160, 210), (30, 70, 150), (250, 240, 200)]
+    for _ in range(900):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        angle = math.atan2(cy - h / 2, cx - w / 2) + math.pi / 2 + rng.uniform(-0.3, 0.3)
+        length = rng.uniform(12, 34)
+        dx, dy = math.cos(angle) * length, math.sin(angle) * length
+        d.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=rng.choice(palette), width=rng.randint(3, 7))
+    return img
+
+
+def render(out: Path, content: str | None, style: str | None, size: int, steps: int) -> Path:
+    """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = tempfile.mkdtemp(prefix="nst-screenshot-")
+    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+    os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from nst_desktop.ui.app import ensure_app
+    from nst_desktop.ui.image_pane import LoadedImage
+    from nst_desktop.ui.main_window import MainWindow
+
+    app = ensure_app([])
+    window = MainWindow()
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    if content and style:
+        window.load_inputs(content, style)
+    else:
+        window.content_pane.set_loaded(LoadedImage(demo_content(), "landscape.png"))
+        window.style_pane.set_loaded(LoadedImage(demo_style(), "swirls.png"))
+    if window.content_pane.loaded is None or window.style_pane.loaded is None:
+        raise SystemExit("could not load the input images")
+    window.controls.size_spin.setValue(size)
+    window.steps_override = steps
+    if not window.start_run() or window._job is None:
+        raise SystemExit("the run did not start")
+    loop = QEventLoop()
+    window._job.ended.connect(loop.quit)
+    loop.exec()
+    if window.result is None:
+        raise SystemExit(f"the run did not finish: {window.progress_label.text()}")
+    window.result_view.compare_slider.setValue(35)
+    window.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.")
+    QTimer.singleShot(0, loop.quit)
+    loop.exec()  # let layouts and paints settle
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out), "PNG"):
+        raise SystemExit(f"could not write {out}")
+    window.ask = lambda *_: True  # type: ignore[method-assign] - quit without the unsaved-result prompt
+    window.close()
+    app.processEvents()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nst_desktop.ui.screenshot", description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="PNG file to write")
+    parser.add_argument("content", nargs="?", help="content image (default: a generated landscape)")
+    parser.add_argument("style", nargs="?", help="style image (default: generated strokes)")
+    parser.add_argument("--size", type=int, default=320, help="output long side in px (default 320)")
+    parser.add_argument("--steps", type=int, default=60, help="loss evaluations (default 60)")
+    ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if bool(ns.content) != bool(ns.style):
+        parser.error("give both CONTENT and STYLE, or neither")
+    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
