@@ -132,7 +132,7 @@ def test_open_dialog_result_is_loaded(window: MainWindow, image_files) -> None:
 
 
 # ----------------------------------------------------------------------------- real runs
-def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, monkeypatch, bundled_weights) -> None:
+def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, bundled_weights) -> None:
     few_steps(window, steps=9)
     load_both(window, image_files)
     qtbot.mouseClick(window.stylize_button, Qt.MouseButton.LeftButton)
@@ -155,8 +155,7 @@ def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, mon
     assert recovery_path().is_file()
 
 
-def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qtbot, monkeypatch,
-                                             bundled_weights) -> None:
+def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qtbot, bundled_weights) -> None:
     few_steps(window, steps=400)
     load_both(window, image_files)
     window.stylize_button.click()
@@ -169,7 +168,7 @@ def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qt
     assert not window.is_running() and window.stylize_button.text() == "Stylize"
 
 
-def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, monkeypatch, bundled_weights) -> None:
+def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=400)
     load_both(window, image_files)
@@ -187,7 +186,7 @@ def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, mo
     assert settings_path().is_file()  # settings written on the way out
 
 
-def test_closing_mid_run_can_be_declined(qtbot, image_files, monkeypatch, bundled_weights) -> None:
+def test_closing_mid_run_can_be_declined(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=400)
     load_both(window, image_files)
@@ -205,16 +204,35 @@ def test_engine_failure_is_shown_and_previous_result_kept(window: MainWindow, im
     load_both(window, image_files)
     old = inject_result(window, make_content((50, 40)))
 
+    def broken(*args, **kwargs):
+        from nst_desktop.engine import NumericalError
+
+        raise NumericalError("The optimisation produced NaN/Inf from the start.")
+
+    monkeypatch.setattr(worker_mod, "stylize", broken)
+    window.start_run()
+    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+        pass
+    assert window.prompts.informed and "NaN" in window.prompts.informed[-1][1]
+    assert "NaN" in window.statusBar().currentMessage()
+    assert window.result is old and not window.is_running()
+
+
+def test_out_of_memory_offers_a_size_that_fits(window: MainWindow, image_files, qtbot, monkeypatch) -> None:
+    load_both(window, image_files)
+    window.controls.size_spin.setValue(1024)
+
     def oom(*args, **kwargs):
-        raise OutOfMemory("The CPU ran out of memory at 512 px. About 256 px (long side) should fit.", 512, 256)
+        raise OutOfMemory("The CPU ran out of memory at 1024 px. About 384 px (long side) should fit.", 1024, 384)
 
     monkeypatch.setattr(worker_mod, "stylize", oom)
     window.start_run()
     with qtbot.waitSignal(window._job.ended, timeout=30_000):
         pass
-    assert window.prompts.informed and "256 px" in window.prompts.informed[-1][1]
+    title, text = window.prompts.asked[-1]
+    assert title == "Out of memory" and "384 px" in text
+    assert window.controls.size_spin.value() == 384
     assert "ran out of memory" in window.statusBar().currentMessage()
-    assert window.result is old
 
 
 # ----------------------------------------------------------------------------- saving

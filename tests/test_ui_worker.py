@@ -96,6 +96,7 @@ def test_bad_weights_fail_with_a_message(qtbot, tmp_path: Path) -> None:
     with qtbot.waitSignal(job.failed, timeout=30_000) as sig:
         job.start()
     assert "missing.pth" in sig.args[0] and "not found" in sig.args[0]
+    assert sig.args[1] is None  # only an out-of-memory failure suggests a size
     assert ended == [True] and not job.is_running()
 
 

@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self._weights_in_use = ""
         self._drag_dir: Path | None = None
         self._drag_file: Path | None = None
+        self._save_dialog: QFileDialog | None = None
+        self._download_dialog: DownloadDialog | None = None
 
         self.setWindowTitle(APP_NAME)
         self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
@@ -538,6 +540,8 @@ class MainWindow(QMainWindow):
         if self.steps_override is not None:
             params = dataclasses.replace(params, steps=self.steps_override)
         request = StyleRequest(content.image, style.image, params, paths.cache_dir(), recovery_path())
+        if self._job is not None:
+            self._job.deleteLater()  # the previous run's thread has ended (not running)
         job = StyleJob(request, self)
         job.progressed.connect(self._on_progress)
         job.previewReady.connect(self._on_preview)
@@ -635,12 +639,16 @@ class MainWindow(QMainWindow):
             self.progress_label.setText("Stopped before painting began.")
         self.statusBar().showMessage("Painting stopped.", 5000)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(str, object)
+    def _on_failed(self, message: str, fits: int | None) -> None:
         self._show_current_result()
         self.progress_label.setText("Failed.")
         self.statusBar().showMessage(message, 20000)
-        self.inform("Painting failed", message)
+        if fits is not None and fits < self.controls.size_spin.value():
+            if self.ask("Out of memory", f"{message}\n\nSet the output size to {fits} px?"):
+                self.controls.size_spin.setValue(max(self.controls.size_spin.minimum(), fits))
+        else:
+            self.inform("Painting failed", message)
 
     def _show_current_result(self) -> None:
         if self._result_qimage is not None:

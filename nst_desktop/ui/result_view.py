@@ -31,6 +31,7 @@ from nst_desktop.ui.image_canvas import ScaledPixmapCache, fit_rect
 
 ZOOM_STEP = 1.25
 NOTHING_TO_COMPARE = "Nothing to compare yet: paint a result first"
+NOTHING_TO_ZOOM = "Nothing to zoom yet: paint a result first"
 COMPARE_TIPS = {
     False: "Slide to show the content photo (before) left of the line and the result (after) right of it",
     True: "Press and hold to see the content photo instead of the result",
@@ -185,11 +186,9 @@ class ResultView(QWidget):
         title = QLabel("<b>Result</b>")
         self.fit_button = QToolButton(text="Fit")
         self.fit_button.setCheckable(True)
-        self.fit_button.setToolTip("Zoom to fit the view")
         self.fit_button.clicked.connect(self.zoom_fit)
         self.actual_button = QToolButton(text="100%")
         self.actual_button.setCheckable(True)
-        self.actual_button.setToolTip("Show one image pixel per screen pixel")
         self.actual_button.clicked.connect(self.zoom_actual)
         self.compare_slider = QSlider(Qt.Orientation.Horizontal)
         self.compare_slider.setRange(0, 100)
@@ -323,5 +322,7 @@ class ResultView(QWidget):
             w.setToolTip(COMPARE_TIPS[w is self.hold_button] if can_compare else NOTHING_TO_COMPARE)
         self.fit_button.setChecked(self.canvas.zoom is None)
         self.actual_button.setChecked(self.canvas.zoom == 1.0)
+        self.fit_button.setToolTip("Zoom to fit the view" if has else NOTHING_TO_ZOOM)
+        self.actual_button.setToolTip("Show one image pixel per screen pixel" if has else NOTHING_TO_ZOOM)
         for w in (self.fit_button, self.actual_button):
             w.setEnabled(has)

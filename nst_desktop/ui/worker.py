@@ -89,9 +89,10 @@ class StyleWorker(QObject):
         previews come through ``previewReady``).
     previewReady(QImage): the current image every ``params.preview_every`` steps.
     status(str): a phase the progress numbers do not show ("Loading weights...").
-    finished(RunOutcome) / cancelled(RunOutcome | None) / failed(str): exactly one of
-        these ends every run; ``cancelled`` carries the best image so far (None if the
-        run was stopped before it began).
+    finished(RunOutcome) / cancelled(RunOutcome | None) / failed(str, int | None): exactly
+        one of these ends every run; ``cancelled`` carries the best image so far (None if
+        the run was stopped before it began); ``failed`` carries the message and, when the
+        device ran out of memory, the largest long side (px) estimated to fit (else None).
     """
 
     progressed = Signal(object)
@@ -99,7 +100,7 @@ class StyleWorker(QObject):
     status = Signal(str)
     finished = Signal(object)
     cancelled = Signal(object)
-    failed = Signal(str)
+    failed = Signal(str, object)
 
     def __init__(self, request: StyleRequest) -> None:
         super().__init__()
@@ -129,14 +130,14 @@ class StyleWorker(QObject):
             result = stylize(req.content, req.style, req.params, weights, self._on_progress, self._cancel)
             outcome = RunOutcome(result, pil_to_qimage(result.image), weights.name)
         except OutOfMemory as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), exc.fits)
             return
         except (EngineError, ValueError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), None)
             return
         except Exception as exc:  # noqa: BLE001 - anything else must still end the run visibly
             traceback.print_exc()
-            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}")
+            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", None)
             return
         if result.cancelled:
             self.cancelled.emit(outcome)
@@ -162,7 +163,7 @@ class StyleJob(QObject):
     status = Signal(str)
     finished = Signal(object)
     cancelled = Signal(object)
-    failed = Signal(str)
+    failed = Signal(str, object)
     ended = Signal()
 
     def __init__(self, request: StyleRequest, parent: QObject | None = None) -> None:
@@ -244,9 +245,9 @@ class StyleJob(QObject):
             self.cancelled.emit(outcome)
             self.ended.emit()
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(str, object)
+    def _on_failed(self, message: str, fits: int | None) -> None:
         self._end()
         if not self._muted:
-            self.failed.emit(message)
+            self.failed.emit(message, fits)
             self.ended.emit()
