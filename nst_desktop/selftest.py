@@ -39,8 +39,8 @@ def run_self_test() -> int:
             save_image(result.image, out, result.metadata)
             back = load_image(out)
             meta = read_metadata(out)
-        if back.size != result.image.size or not meta or meta["params"]["seed"] != 0:
-            raise RuntimeError("the saved result did not read back as written")
+        if back.tobytes() != result.image.tobytes() or not meta or meta["params"]["seed"] != 0:
+            raise RuntimeError("the saved result did not read back as written")  # PNG is lossless
     except Exception as exc:  # noqa: BLE001 - the self-test reports any failure in one line
         print(f"{APP_NAME} {APP_VERSION} self-test FAILED: {type(exc).__name__}: {exc}")
         return 1
