@@ -157,3 +157,18 @@ def test_qimage_conversion_round_trip_and_alpha() -> None:
     transparent = QImage(4, 4, QImage.Format.Format_ARGB32)
     transparent.fill(0x00000000)
     assert qimage_to_pil(transparent).getpixel((1, 1)) == (255, 255, 255)
+
+
+def test_drag_over_highlights_the_pane(pane: ImagePane, image_files) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = file_mime(image_files[0])
+    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(pane, enter)
+    assert enter.isAccepted() and pane.property("dragActive") is True
+    QApplication.sendEvent(pane, QDragLeaveEvent())
+    assert pane.property("dragActive") is False
+    assert pane.loaded is None  # leaving drops nothing

@@ -32,6 +32,9 @@ from nst_desktop.ui.qimage_convert import pil_to_qimage, qimage_to_pil
 #: Long side (px) of the copy shown on screen; the full image is kept for the engine.
 DISPLAY_LONG_SIDE = 2048
 
+#: Dashed frame while something is dragged over a pane.
+DRAG_HIGHLIGHT_STYLE = 'ImagePane[dragActive="true"] { border: 2px dashed palette(highlight); border-radius: 4px; }'
+
 #: Mime types of encoded image data we try, in order, before a plain QImage.
 _PREFERRED_IMAGE_MIME = ("image/png", "image/webp", "image/jpeg", "image/tiff", "image/bmp", "image/gif")
 
@@ -104,6 +107,7 @@ class ImagePane(QFrame):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setProperty("dragActive", False)
+        self.setStyleSheet(DRAG_HIGHLIGHT_STYLE)
 
         title = QLabel(f"<b>{role}</b>")
         self.open_button = QToolButton(text="Open…")
