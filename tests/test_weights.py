@@ -75,9 +75,10 @@ def test_bundled_weights_load(bundled_weights: W.VGGWeights) -> None:
 
 
 def test_bundled_load_is_cached(bundled_weights: W.VGGWeights) -> None:
-    again = W.load_bundled()
-    assert again.state_dict is bundled_weights.state_dict
-    assert W.load_weights("bundled").state_dict is bundled_weights.state_dict
+    first = W.load_bundled()
+    assert W.load_bundled().state_dict is first.state_dict  # dequantised once, not on every run
+    assert W.load_weights("bundled").state_dict is first.state_dict
+    assert all(torch.equal(first.state_dict[k], v) for k, v in bundled_weights.state_dict.items())
 
 
 def test_bundled_weights_give_finite_features(bundled_weights: W.VGGWeights) -> None:
