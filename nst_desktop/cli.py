@@ -134,6 +134,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         preview_every=0,
     )
     cancel = threading.Event()
+    bar: tqdm | None = None
     try:
         from nst_desktop.engine.devices import resolve_device
 
@@ -160,22 +161,32 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{p.loss:.4g}", refresh=False)
             bar.refresh()
 
-        previous = signal.getsignal(signal.SIGINT)
+        # Signal handlers can only be set from the main thread (main() may run in another).
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGINT) if in_main else None
 
         def on_sigint(signum: int, frame: object) -> None:
             cancel.set()
             signal.signal(signal.SIGINT, previous)  # a second Ctrl+C aborts at once
 
-        signal.signal(signal.SIGINT, on_sigint)
+        if in_main:
+            signal.signal(signal.SIGINT, on_sigint)
         try:
             result = stylize(content, style, params, weights, on_progress, cancel)
         finally:
-            signal.signal(signal.SIGINT, previous)
-            if bar is not None:
-                bar.close()
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+            bar = None
         save_image(result.image, args.output, result.metadata)
-    except (EngineError, ValueError) as exc:
-        return fail(str(exc))
+    except BaseException as exc:
+        if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
+            bar.leave = False
+            bar.close()
+        if isinstance(exc, (EngineError, ValueError)):
+            return fail(str(exc))
+        raise
     note = " (cancelled: best image so far)" if result.cancelled else ""
     w, h = result.image.size
     print(f"wrote {args.output} ({w}x{h}, {result.steps_done} steps, {result.elapsed_s:.1f} s, "

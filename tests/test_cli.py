@@ -325,6 +325,34 @@ def test_missing_weights_file(pair: tuple[Path, Path], tmp_path: Path, capsys: p
     assert str(w) in line and "not found" in line
 
 
+def test_error_after_the_progress_bar_started_gets_its_own_line(
+    pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --quiet the bar is on screen when the weights fail to load: the message must not be glued to it."""
+    c, s = pair
+    w = tmp_path / "vgg.pth"
+    assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--weights", str(w)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n"), repr(err)
+    visible = err.rstrip("\n").rsplit("\r", 1)[-1]  # what a terminal shows on the last line
+    assert visible.startswith("nst-desktop-cli: error:") and str(w) in visible, repr(err)
+
+
+def test_main_in_another_thread(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Only the main thread may install signal handlers; main() elsewhere must still work."""
+    import threading
+
+    c, s = pair
+    out = tmp_path / "r.png"
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(
+        cli.main(["stylize", str(c), str(s), "-o", str(out), "--size", "32", "--steps", "1", "--quiet"])))
+    thread.start()
+    thread.join(120)
+    assert codes == [0]
+    assert out.is_file()
+
+
 def test_corrupt_weights_file(pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     c, s = pair
     w = tmp_path / "vgg.pth"
