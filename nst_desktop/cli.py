@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), action="append",
                    help="long side(s) to measure (default 256 and 512)")
     b.add_argument("--steps", type=_positive_int(2, 1000, "--steps"), default=5, help="timed steps per size")
+    b.add_argument("--preset", choices=sorted(P.QUALITY_PRESETS), action="append",
+                   help="also time a whole run with this quality preset (repeatable)")
+    b.add_argument("--reference", action="store_true",
+                   help="also run the slow reference (single-size L-BFGS, 300 steps) and compare losses")
+    b.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
+    b.add_argument("--precision", choices=P.PRECISIONS, default="auto")
+    b.add_argument("--content", help="photo for whole runs (default: a generated image)")
+    b.add_argument("--style", help="painting for whole runs (default: a generated image)")
     return parser
 
 
@@ -94,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from nst_desktop.engine.bench import run_bench
 
-            return run_bench(args.device, args.size or [256, 512], args.steps)
+            return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
+                             args.reference, args.precision, args.content, args.style)
     except KeyboardInterrupt:
         print("nst-desktop-cli: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ DEFAULT_QUALITY = "balanced"
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
+PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 
 #: Limits of the user-facing knobs.
 MIN_SIZE, MAX_SIZE = 32, 8192
@@ -39,6 +40,8 @@ class StyleParams:
     start_size: long side of the first size of the coarse-to-fine schedule, px.
     style_scale: the style image's long side relative to the output's (brush size).
     preview_every: a preview image is reported every this many steps (0: never).
+    precision: "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"
+        (bfloat16 autocast for the network on GPUs that support it; losses stay fp32).
     """
 
     size: int = 512
@@ -55,6 +58,7 @@ class StyleParams:
     start_size: int = 128
     style_scale: float = 1.0
     preview_every: int = 10
+    precision: str = "auto"
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""
@@ -79,6 +83,8 @@ class StyleParams:
             raise ValueError(f"seed must be between 0 and 2**63-1, not {self.seed}")
         if not MIN_SIZE <= self.start_size <= MAX_SIZE:
             raise ValueError(f"start size must be between {MIN_SIZE} and {MAX_SIZE} px")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.preview_every < 0:
             raise ValueError("preview interval must be 0 or more")
 

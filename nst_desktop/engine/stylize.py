@@ -116,20 +116,75 @@ class _Tracker:
 class _Objective:
     """Loss of an image at one size against fixed targets."""
 
-    def __init__(self, net: VGGFeatures, targets: losses.StyleTargets, style_weight: float, tv_weight: float) -> None:
+    def __init__(
+        self,
+        net: VGGFeatures,
+        targets: losses.StyleTargets,
+        style_weight: float,
+        tv_weight: float,
+        precision: Precision,
+    ) -> None:
         self.net = net
         self.targets = targets
         self.style_weight = style_weight
         self.tv_weight = tv_weight
+        self.precision = precision
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feats = self.net(x)
+        feats = self.precision.features(self.net, x)
         c = losses.content_loss(feats, self.targets)
         s = losses.style_loss(feats, self.targets)
         total = c + self.style_weight * s
         if self.tv_weight:
             total = total + self.tv_weight * losses.tv_loss(x)
         return total, c, s
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the network runs on a device: memory format and autocast dtype.
+
+    On CUDA the network runs channels-last with cuDNN autotuning and TF32 matmuls,
+    optionally under bfloat16 autocast. Gram matrices and losses are always computed
+    in float32 (see :mod:`losses`). The optimised image stays float32, contiguous
+    NCHW (L-BFGS flattens it); it is converted on the way into the network.
+    """
+
+    device: torch.device
+    autocast_dtype: torch.dtype | None
+    channels_last: bool
+
+    @staticmethod
+    def choose(precision: str, device: torch.device) -> Precision:
+        """``precision`` is "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"."""
+        cuda = device.type == "cuda"
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+            tf32 = precision in ("auto", "tf32", "bf16")
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            torch.backends.cudnn.allow_tf32 = tf32
+        bf16 = precision == "bf16" and bf16_supported(device)
+        return Precision(device, torch.bfloat16 if bf16 else None, channels_last=cuda)
+
+    def prepare(self, net: VGGFeatures) -> VGGFeatures:
+        net = net.to(self.device)
+        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+
+    def features(self, net: VGGFeatures, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.autocast_dtype is None:
+            return net(x)
+        with torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype):
+            return net(x)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """True where bfloat16 autocast is fast: CUDA GPUs of compute capability 8.0 (Ampere) and newer."""
+    if device.type != "cuda":
+        return False
+    major, _minor = torch.cuda.get_device_capability(device)
+    return major >= 8
 
 
 def _to_device(img: Image.Image, long_side: int, device: torch.device) -> torch.Tensor:
@@ -192,7 +247,8 @@ def stylize(
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
 
     try:
-        net = VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling).to(device)
+        precision = Precision.choose(params.precision, device)
+        net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
         x: torch.Tensor | None = None
         stage_end = 0
         for i, stage in enumerate(stages):
@@ -206,13 +262,13 @@ def stylize(
                 c_t = _to_device(content, stage.long_side, device)
                 style_long = max(16, round(stage.long_side * params.style_scale))
                 s_t = _to_device(style, style_long, device)
-                targets = losses.make_targets(net(c_t), net(s_t))
+                targets = losses.make_targets(precision.features(net, c_t), precision.features(net, s_t))
                 del s_t
             if x is None:
                 x = _initial_image(params, content, hw, device, seed)
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
-            objective = _Objective(net, targets, style_weight, params.tv_weight)
+            objective = _Objective(net, targets, style_weight, params.tv_weight, precision)
             runner = _run_lbfgs if params.optimizer == "lbfgs" else _run_adam
             x = runner(objective, x, stage_end, tracker)
             if tracker.cancelled():
@@ -392,3 +448,32 @@ def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int
 
 
 __all__ = ["stylize", "run_metadata", "EngineError", "ProgressCallback"]
+
+
+def evaluate(
+    image: Image.Image,
+    content: Image.Image,
+    style: Image.Image,
+    params: StyleParams,
+    weights: VGGWeights,
+) -> tuple[float, float, float]:
+    """Losses of a finished ``image`` at its own size: (content, style, total objective).
+
+    The targets are derived as :func:`stylize` derives them at its final size, so
+    results of different schedules or optimisers can be compared on one scale.
+    """
+    device = resolve_device(params.device)
+    precision = Precision.choose("fp32", device)
+    net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
+    long_side = max(image.size)
+    with torch.no_grad():
+        c_t = _to_device(content, long_side, device)
+        s_t = _to_device(style, max(16, round(long_side * params.style_scale)), device)
+        targets = losses.make_targets(net(c_t), net(s_t))
+        objective = _Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
+                               params.tv_weight, precision)
+        x = pil_to_tensor(image).to(device)
+        if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):
+            x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)
+        total, c, s = objective(x)
+    return float(c), float(s), float(total)
