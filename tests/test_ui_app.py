@@ -65,3 +65,19 @@ def test_module_entry_point_reports_its_version(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert f"{APP_NAME} {APP_VERSION}" in out.stdout
+
+
+def test_screenshot_script_renders_a_finished_window(tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "nst_desktop.ui.screenshot", str(out), "--size", "32", "--steps", "3"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.format == "PNG" and im.size == (1280, 800)
+        # Not a blank grab: the window has many colours (images, widgets).
+        assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 200

@@ -62,10 +62,13 @@ def demo_style(size: tuple[int, int] = (480, 480), seed: int = 3) -> Image.Image
 def render(out: Path, content: str | None, style: str | None, size: int, steps: int) -> Path:
     """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = tempfile.mkdtemp(prefix="nst-screenshot-")
-    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
-    os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+    with tempfile.TemporaryDirectory(prefix="nst-screenshot-") as tmp:
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+        return _render(out, content, style, size, steps)
 
+
+def _render(out: Path, content: str | None, style: str | None, size: int, steps: int) -> Path:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from nst_desktop.ui.app import ensure_app
