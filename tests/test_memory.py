@@ -68,17 +68,9 @@ def test_largest_fitting_fits_the_budget(budget: int, h: int, w: int, optimizer:
     assert estimate_for_long_side(fits, (h, w), optimizer) <= budget
 
 
-_KNOWN_SHORTFALL = pytest.mark.xfail(
-    strict=True,
-    reason="memory.largest_fitting_long_side starts from the continuous solution and only steps down; "
-    "when the short side rounds down the next multiple also fits (fix: also step up while it fits)",
-)
-
-
 @pytest.mark.parametrize(
     "aspect",
-    [(1, 1), (3, 4), (4, 3), (9, 16), pytest.param((2, 3), marks=_KNOWN_SHORTFALL),
-     pytest.param((1, 10), marks=_KNOWN_SHORTFALL)],
+    [(1, 1), (3, 4), (4, 3), (9, 16), (2, 3), (1, 10)],
 )
 def test_largest_fitting_is_the_largest(aspect: tuple[int, int]) -> None:
     """The estimate at the answer fits; at the next multiple of 16 it does not."""
@@ -88,7 +80,6 @@ def test_largest_fitting_is_the_largest(aspect: tuple[int, int]) -> None:
         assert estimate_for_long_side(fits, aspect) <= budget < estimate_for_long_side(fits + 16, aspect), budget
 
 
-@_KNOWN_SHORTFALL
 def test_largest_fitting_portrait_example() -> None:
     budget = 736_100_352  # a 2:3 portrait: 592 px is returned, 608 px fits too
     fits = largest_fitting_long_side(budget, (3, 2))

@@ -253,13 +253,6 @@ def test_without_coarse_to_fine(bundled_weights: VGGWeights) -> None:
     assert r.image.size == (90, 60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="stylize.py bug: a stage whose short side is under 16 px (a panorama beyond 8:1 at the 128 px "
-    "first stage, or such a style image) reaches relu5_1's max-pool with a 1-px map and raises a bare "
-    "RuntimeError ('Output size is too small') instead of running or raising an EngineError/ValueError",
-)
 @pytest.mark.parametrize("which", ["content", "style"])
 def test_extreme_aspect_ratio(bundled_weights: VGGWeights, which: str) -> None:
     wide = Image.effect_noise((400, 40), 60).convert("RGB")

@@ -86,11 +86,23 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def configure_threads(device: torch.device) -> None:
-    """On CPU, use one thread per physical core (more only adds contention)."""
-    if device.type == "cpu":
+    """On CPU, use one thread per physical core (more only adds contention).
+
+    An explicit ``OMP_NUM_THREADS`` (or ``NST_NUM_THREADS``) wins: on a busy machine
+    fewer threads can be much faster than spin-waiting ones.
+    """
+    if device.type != "cpu":
+        return
+    explicit = os.environ.get("NST_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if explicit:
+        try:
+            n = max(1, int(explicit))
+        except ValueError:
+            n = physical_cores()
+    else:
         n = physical_cores()
-        if torch.get_num_threads() != n:
-            torch.set_num_threads(n)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def free_memory_bytes(device: torch.device) -> int | None:

@@ -66,6 +66,9 @@ def largest_fitting_long_side(
     max_pixels = avail / per_pixel
     long_side = math.sqrt(max_pixels * max(h, w) / min(h, w))
     lo = int(long_side // multiple) * multiple
+    # The continuous answer is close; rounding of the short side can move it either way.
     while lo >= multiple and estimate_for_long_side(lo, aspect_hw, optimizer) > budget_bytes:
         lo -= multiple
+    while estimate_for_long_side(lo + multiple, aspect_hw, optimizer) <= budget_bytes:
+        lo += multiple
     return lo if lo >= multiple else None

@@ -39,6 +39,8 @@ EMA_DECAY = 0.95
 #: L-BFGS: curvature pairs kept (memory: see memory.py) and the restart limit after NaN/Inf.
 LBFGS_HISTORY = memory.LBFGS_HISTORY
 MAX_RESTARTS = 3
+#: Smallest side (px) the network is run at: relu5_1 is 16x smaller than the input.
+MIN_SIDE = 16
 #: Standard deviation of the noise init around mid-grey, in [0, 1] pixel units.
 NOISE_STD = 0.25
 
@@ -187,6 +189,32 @@ def bf16_supported(device: torch.device) -> bool:
     return major >= 8
 
 
+def working_hw(hw: tuple[int, int]) -> tuple[int, int]:
+    """``hw`` enlarged (aspect kept) so that its short side is at least :data:`MIN_SIDE` px.
+
+    VGG19 halves the image four times before relu5_1, so a narrower image has no
+    deep features; such a panorama is optimised larger and resized at the end.
+    """
+    h, w = hw
+    short = min(h, w)
+    if short >= MIN_SIDE:
+        return hw
+    return (MIN_SIDE, round(w * MIN_SIDE / h)) if h < w else (round(h * MIN_SIDE / w), MIN_SIDE)
+
+
+def _style_long_side(style: Image.Image, long_side: int, style_scale: float) -> int:
+    """Long side to resize the style image to: ``long_side * style_scale``, short side at least MIN_SIDE."""
+    target = max(1, round(long_side * style_scale))
+    return max(working_hw(scaled_size((style.height, style.width), target)))
+
+
+def _resized_to_device(img: Image.Image, hw: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """``img`` resized to exactly ``hw`` (Lanczos) as a tensor on ``device``."""
+    if (img.height, img.width) != hw:
+        img = img.resize((hw[1], hw[0]), Image.Resampling.LANCZOS)
+    return pil_to_tensor(img).to(device)
+
+
 def _to_device(img: Image.Image, long_side: int, device: torch.device) -> torch.Tensor:
     return pil_to_tensor(resize_long_side(img, long_side)).to(device)
 
@@ -195,7 +223,7 @@ def _initial_image(
     params: StyleParams, content: Image.Image, hw: tuple[int, int], device: torch.device, seed: int
 ) -> torch.Tensor:
     if params.init == "content":
-        return _to_device(content, max(hw), device)
+        return _resized_to_device(content, hw, device)
     if params.init == "noise":
         gen = torch.Generator().manual_seed(seed)
         noise = torch.randn((1, 3, *hw), generator=gen) * NOISE_STD + 0.5
@@ -253,15 +281,14 @@ def stylize(
         stage_end = 0
         for i, stage in enumerate(stages):
             stage_end += stage.steps  # steps a stage leaves unused pass to the next one
-            hw = scaled_size(out_hw, stage.long_side)
+            hw = working_hw(scaled_size(out_hw, stage.long_side))
             tracker.stage_index, tracker.size_hw = i, hw
             if tracker.cancelled():
                 break
             tracker.report(phase="targets")
             with torch.no_grad():
-                c_t = _to_device(content, stage.long_side, device)
-                style_long = max(16, round(stage.long_side * params.style_scale))
-                s_t = _to_device(style, style_long, device)
+                c_t = _resized_to_device(content, hw, device)
+                s_t = _to_device(style, _style_long_side(style, max(hw), params.style_scale), device)
                 targets = losses.make_targets(precision.features(net, c_t), precision.features(net, s_t))
                 del s_t
             if x is None:
@@ -283,10 +310,10 @@ def stylize(
         raise
 
     if x is None:  # cancelled before the first step
-        x = _to_device(content, params.size, device)
+        x = _resized_to_device(content, out_hw, device)
     x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
     if tuple(x.shape[-2:]) != out_hw:
-        x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False).clamp(0, 1)
+        x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
     image = tensor_to_pil(x)
     elapsed = time.perf_counter() - t0
     meta = run_metadata(params, weights, seed, tracker.step, elapsed, tracker.cancelled())
@@ -467,8 +494,8 @@ def evaluate(
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
     long_side = max(image.size)
     with torch.no_grad():
-        c_t = _to_device(content, long_side, device)
-        s_t = _to_device(style, max(16, round(long_side * params.style_scale)), device)
+        c_t = _resized_to_device(content, working_hw((image.height, image.width)), device)
+        s_t = _to_device(style, _style_long_side(style, long_side, params.style_scale), device)
         targets = losses.make_targets(net(c_t), net(s_t))
         objective = _Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
                                params.tv_weight, precision)
