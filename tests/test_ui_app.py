@@ -81,3 +81,42 @@ def test_screenshot_script_renders_a_finished_window(tmp_path: Path) -> None:
         assert im.format == "PNG" and im.size == (1280, 800)
         # Not a blank grab: the window has many colours (images, widgets).
         assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 200
+
+
+CLOSE_MID_RUN = r"""
+import sys
+from PySide6.QtCore import QTimer
+from nst_desktop.ui import app as A
+from nst_desktop.ui.main_window import MainWindow
+
+def exec_and_close_mid_run(app):
+    w = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    w.steps_override = 400
+    w.controls.size_spin.setValue(48)
+    w.ask = lambda *a: True  # "Stop painting and quit?" -> yes
+    assert w.start_run()
+    def poll():
+        if w.progress_bar.value() >= 1:
+            w.close()
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(50)
+    return app.exec()
+
+A._exec = exec_and_close_mid_run
+print("exit", A.run_app(sys.argv[1:3]), flush=True)
+"""
+
+
+def test_whole_app_quits_cleanly_when_closed_mid_run(image_files, tmp_path: Path) -> None:
+    """The real process: start a run, close the window mid-run; it must exit normally, not
+    abort with "QThread: Destroyed while thread is still running" or hang."""
+    content, style = image_files
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-c", CLOSE_MID_RUN, str(content), str(style)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "exit 0" in proc.stdout
+    assert "QThread" not in proc.stderr and "Traceback" not in proc.stderr
