@@ -121,7 +121,7 @@ def desktop_entry(exec_path: str = PKG) -> str:
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"
-        "Version=1.5\n"
+        "Version=1.4\n"  # 1.5 is newer than Debian 12's desktop-file-validate
         f"Name={ai.APP_NAME}\n"
         "GenericName=Style Transfer\n"
         f"Comment={ai.APP_SUMMARY}\n"
@@ -145,8 +145,11 @@ def metainfo_xml() -> str:
     ET.SubElement(c, "project_license").text = ai.APP_LICENSE
     ET.SubElement(c, "name").text = ai.APP_NAME
     ET.SubElement(c, "summary").text = ai.APP_SUMMARY
+    # <developer> is AppStream 1.0's form; <developer_name> what older software centres
+    # (e.g. Debian 12's) read. Validators note one or the other as info, not a warning.
     dev = ET.SubElement(c, "developer", id=ai.APP_DEVELOPER_ID)
     ET.SubElement(dev, "name").text = ai.APP_DEVELOPER
+    ET.SubElement(c, "developer_name").text = ai.APP_DEVELOPER
     desc = ET.SubElement(c, "description")
     for para in ai.APP_DESCRIPTION:
         ET.SubElement(desc, "p").text = para
@@ -362,8 +365,9 @@ def linux_system_libraries(folder: Path) -> tuple[set[str], set[str]]:
 def deb_depends(folder: Path) -> str:
     """``Depends:`` from the Debian packages that own the system libraries the bundle links to."""
     system, missing = linux_system_libraries(folder)
-    # Qt loads these at run time (not visible to ldd), and needs one font through fontconfig.
-    wanted = {"libgl1", "libegl1", "libfontconfig1"}
+    # Qt loads these at run time (not visible to ldd), and needs one font through fontconfig;
+    # Qt's Wayland plugin links libwayland-cursor/-egl (tiny, on every Wayland desktop).
+    wanted = {"libgl1", "libegl1", "libfontconfig1", "libwayland-cursor0", "libwayland-egl1"}
     if missing:
         log("not found on this machine (only a problem if the code that needs them runs): "
             + ", ".join(sorted(missing)))
@@ -449,14 +453,9 @@ def build_deb(folder: Path, pngs: dict[int, Path], compression: str) -> Path:
     out.unlink(missing_ok=True)
     cmd = ["dpkg-deb", "--root-owner-group", f"-Z{compression}"]
     if compression == "xz":
-        cmd += ["-z6", "--threads-max=0"] if _dpkg_supports_threads() else ["-z6"]
+        cmd.append("-z6")  # dpkg-deb (>= 1.21.9) compresses with all cores by itself
     run([*cmd, "--build", stage, out])
     return out
-
-
-def _dpkg_supports_threads() -> bool:
-    res = subprocess.run(["dpkg-deb", "--help"], capture_output=True, text=True)
-    return "--threads-max" in res.stdout
 
 
 # -------------------------------------------------------------------------- tar

@@ -5,6 +5,7 @@
 #
 #   bash packaging/smoke.sh                 # build with $PYTHON (default /work/pkgvenv/bin/python), then test
 #   bash packaging/smoke.sh --skip-build    # test the newest packaging/dist/nst-desktop_*.deb
+# It also tests the per-user install of the .tar.gz when one newer than the .deb is there.
 #
 # As root it installs with apt/dpkg (and runs the app without network: unshare -n); otherwise it
 # unpacks the .deb with dpkg -x into a temporary root. Needs: dpkg, xvfb, xauth, xdotool,
@@ -34,8 +35,8 @@ for tool in dpkg-deb Xvfb xdotool import convert; do
 done
 
 if [ "${1:-}" != "--skip-build" ]; then
-    step "build the .deb"
-    "$PY" packaging/build.py --format deb
+    step "build the .deb and .tar.gz (gzip-compressed .deb to save minutes; SMOKE_DEB_COMPRESSION=xz for the release one)"
+    "$PY" packaging/build.py --format all --deb-compression "${SMOKE_DEB_COMPRESSION:-gzip}"
 fi
 DEB=$(find packaging/dist -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)
 [ -n "$DEB" ] || fail "no packaging/dist/nst-desktop_*.deb"
@@ -148,4 +149,24 @@ if [ -z "$ROOT" ]; then
     done
     echo "removed: /opt/nst-desktop, /usr/bin/nst-desktop, $DESKTOP"
 fi
-printf '\nSMOKE OK (%s; closed by %s; screenshot %s)\n' "$(cat "$TMP/selftest.txt")" "$HOW" "$SHOT"
+TAR=$(find packaging/dist -maxdepth 1 -name 'nst-desktop-*-linux-*.tar.gz' -newer "$DEB" 2>/dev/null | head -n 1)
+if [ -n "$TAR" ]; then
+    step "per-user install from $(basename "$TAR") (install.sh, self-test, uninstall.sh)"
+    mkdir -p "$TMP/tar" "$TMP/user"
+    tar xzf "$TAR" -C "$TMP/tar"
+    (
+        unset XDG_DATA_HOME NST_BIN_DIR
+        export HOME=$TMP/user
+        "$TMP/tar/$(basename "$TAR" .tar.gz)/install.sh"
+        D=$HOME/.local/share
+        desktop-file-validate "$D/applications/$APP_ID.desktop" && grep '^Exec=' "$D/applications/$APP_ID.desktop"
+        [ -f "$D/icons/hicolor/48x48/apps/$APP_ID.png" ] && [ -f "$D/metainfo/$APP_ID.metainfo.xml" ]
+        QT_QPA_PLATFORM=offscreen "$HOME/.local/bin/nst-desktop" --self-test
+        "$D/nst-desktop/uninstall.sh"
+        left=$(find "$HOME" -type f)
+        [ -z "$left" ] || { echo "left after uninstall: $left"; exit 1; }
+    ) || fail "per-user install from the .tar.gz"
+    rm -rf "$TMP/tar"
+    TAR_OK=", tar.gz install/uninstall OK"
+fi
+printf '\nSMOKE OK (%s; closed by %s%s; screenshot %s)\n' "$(cat "$TMP/selftest.txt")" "$HOW" "${TAR_OK:-}" "$SHOT"
