@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox
 
 from nst_desktop.engine import DownloadCancelled
 from nst_desktop.engine.devices import DeviceInfo
@@ -80,8 +80,12 @@ def test_cancel_stops_the_download(qtbot) -> None:
     assert dialog.result() == DownloadDialog.DialogCode.Rejected and not dialog.is_running()
 
 
-def _close_dialog_when_done(window: MainWindow) -> QTimer:
-    """The dialog runs modally; this closes it once the download has ended (like a user would)."""
+def choose_torchvision(window: MainWindow, fetch) -> QComboBox:
+    """Pick torchvision weights as a user would; ``fetch`` stands in for the download.
+
+    The dialog runs modally; a timer closes it once the download has ended (as a user would).
+    """
+    window.torchvision_fetch = fetch
     timer = QTimer(window)
     timer.setInterval(50)
 
@@ -92,7 +96,11 @@ def _close_dialog_when_done(window: MainWindow) -> QTimer:
 
     timer.timeout.connect(poke)
     timer.start()
-    return timer
+    combo = window.controls.weights_combo
+    combo.setCurrentIndex(combo.findData("torchvision"))
+    combo.activated.emit(combo.currentIndex())
+    timer.stop()
+    return combo
 
 
 def test_window_falls_back_to_bundled_when_download_fails(qtbot) -> None:
@@ -104,12 +112,7 @@ def test_window_falls_back_to_bundled_when_download_fails(qtbot) -> None:
 
         raise DownloadError("Download of https://example/vgg19.pth failed: no network.")
 
-    window.torchvision_fetch = failing
-    timer = _close_dialog_when_done(window)
-    combo = window.controls.weights_combo
-    combo.setCurrentIndex(combo.findData("torchvision"))
-    combo.activated.emit(combo.currentIndex())
-    timer.stop()
+    combo = choose_torchvision(window, failing)
     assert combo.currentData() == "bundled"
     assert "no network" in window.statusBar().currentMessage()
     assert "bundled" in window.statusBar().currentMessage()
@@ -125,11 +128,6 @@ def test_window_keeps_torchvision_after_a_download(qtbot) -> None:
         progress(10, 10)
         path.write_bytes(b"placeholder")
 
-    window.torchvision_fetch = fake_download
-    timer = _close_dialog_when_done(window)
-    combo = window.controls.weights_combo
-    combo.setCurrentIndex(combo.findData("torchvision"))
-    combo.activated.emit(combo.currentIndex())
-    timer.stop()
+    combo = choose_torchvision(window, fake_download)
     assert combo.currentData() == "torchvision"
     assert "is downloaded" in window.controls.weights_status.text()

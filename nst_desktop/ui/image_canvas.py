@@ -24,6 +24,14 @@ def fit_rect(image_w: float, image_h: float, area: QRectF) -> QRectF:
     return QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
 
 
+def paint_placeholder(p: QPainter, widget: QWidget, text: str) -> None:
+    """Centred, wrapped hint text in the palette's placeholder colour (nothing for "")."""
+    if text:
+        p.setPen(widget.palette().color(QPalette.ColorRole.PlaceholderText))
+        p.drawText(QRectF(widget.rect()).adjusted(12, 12, -12, -12),
+                   Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+
+
 class ScaledPixmapCache:
     """One pixmap and a cached copy of it scaled to a size in device pixels."""
 
@@ -101,8 +109,6 @@ class ImageCanvas(QWidget):
         scaled = self._cache.scaled(rect, self.devicePixelRatioF())
         if scaled is not None:
             p.drawPixmap(rect.topLeft(), scaled)
-        elif self._placeholder:
-            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            p.drawText(QRectF(self.rect()).adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter
-                       | Qt.TextFlag.TextWordWrap, self._placeholder)
+        else:
+            paint_placeholder(p, self, self._placeholder)
         p.end()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 
 
 def pil_to_qimage(img: Image.Image) -> QImage:
@@ -28,8 +28,6 @@ def qimage_to_pil(qimg: QImage) -> Image.Image:
     if qimg.hasAlphaChannel():
         flat = QImage(qimg.size(), QImage.Format.Format_RGB888)
         flat.fill(0xFFFFFFFF)
-        from PySide6.QtGui import QPainter
-
         p = QPainter(flat)
         p.drawImage(0, 0, qimg)
         p.end()

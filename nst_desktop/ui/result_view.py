@@ -13,7 +13,7 @@ Comparison: the left ``split`` fraction of the image shows the content photo
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nst_desktop.ui.image_canvas import ScaledPixmapCache, fit_rect
+from nst_desktop.ui.image_canvas import ScaledPixmapCache, fit_rect, paint_placeholder
 
 ZOOM_STEP = 1.25
 NOTHING_TO_COMPARE = "Nothing to compare yet: paint a result first"
@@ -95,10 +95,7 @@ class ResultCanvas(QWidget):
         p = QPainter(self)
         rect = self.image_rect()
         if rect.isEmpty():
-            if self.placeholder:
-                p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-                p.drawText(QRectF(self.rect()).adjusted(12, 12, -12, -12),
-                           Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            paint_placeholder(p, self, self.placeholder)
             p.end()
             return
         dpr = self.devicePixelRatioF()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
 from nst_desktop.engine import (
@@ -231,23 +231,21 @@ class StyleJob(QObject):
         if not self._muted:
             self.status.emit(text)
 
-    @Slot(object)
-    def _on_finished(self, outcome: RunOutcome) -> None:
+    def _terminate(self, signal: SignalInstance, *args: object) -> None:
+        """Join the thread, then (unless stopped) emit the terminal ``signal`` and ``ended``."""
         self._end()
         if not self._muted:
-            self.finished.emit(outcome)
+            signal.emit(*args)
             self.ended.emit()
+
+    @Slot(object)
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        self._terminate(self.finished, outcome)
 
     @Slot(object)
     def _on_cancelled(self, outcome: RunOutcome | None) -> None:
-        self._end()
-        if not self._muted:
-            self.cancelled.emit(outcome)
-            self.ended.emit()
+        self._terminate(self.cancelled, outcome)
 
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
-        self._end()
-        if not self._muted:
-            self.failed.emit(message, fits)
-            self.ended.emit()
+        self._terminate(self.failed, message, fits)
