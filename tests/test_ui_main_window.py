@@ -430,7 +430,9 @@ def test_about_names_versions_device_and_weights(window: MainWindow) -> None:
     text = window.about_text()
     assert torch.__version__ in text and qVersion() in text
     assert "CPU (2 cores)" in text and "Bundled VGG19" in text
-    assert "0.1" in text
+    assert "0.1" in text and "last run" not in text
+    inject_result(window, make_content((20, 20)))
+    assert "last run: test weights" in window.about_text()
 
 
 def test_menus_use_standard_shortcuts(window: MainWindow) -> None:

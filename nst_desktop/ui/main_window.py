@@ -476,13 +476,8 @@ class MainWindow(QMainWindow):
         info = next((d for d in self.devices if d.id == chosen), None)
         return info.label if info else chosen
 
-    def _weights_text(self) -> str:
-        if self._weights_in_use:
-            return self._weights_in_use
-        return self.controls.weights_combo.currentText()
-
     def _update_device_label(self) -> None:
-        self.status_device.setText(f"{self._device_text()} · {self._weights_text()}")
+        self.status_device.setText(f"{self._device_text()} · {self.controls.weights_combo.currentText()}")
 
     # ------------------------------------------------------------------ weights download
     @Slot(str)
@@ -770,7 +765,10 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
 
     def about_text(self) -> str:
-        return about_html(self._device_text(), self._weights_text())
+        weights = self.controls.weights_combo.currentText()
+        if self._weights_in_use:
+            weights += f" (last run: {self._weights_in_use})"
+        return about_html(self._device_text(), weights)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
