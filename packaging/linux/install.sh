@@ -44,6 +44,13 @@ uninstall() {
     done
     rm -rf -- "$APPDIR"
     refresh_caches
+    # A MIME cache that now lists no application is ours alone: remove it and the folders left empty.
+    if ! ls "$DATA"/applications/*.desktop >/dev/null 2>&1; then
+        rm -f -- "$DATA/applications/mimeinfo.cache"
+    fi
+    for d in "$DATA/applications" "$DATA/metainfo" "$DATA/icons/hicolor" "$DATA/icons"; do
+        rmdir "$d" 2>/dev/null || true
+    done
     echo "NST Desktop removed (your settings in ~/.config/NST Desktop and downloads in ~/.cache/NST Desktop are kept)."
 }
 
@@ -62,8 +69,8 @@ if [ ! -x "$SRC/$NAME/$NAME" ] || [ ! -d "$SRC/share" ]; then
     exit 1
 fi
 case "$BINDIR$APPDIR" in
-    *\"* | *\\* | *\`* | *\$*)
-        echo "Cannot install into a path with quotes, backslashes or dollar signs: $APPDIR / $BINDIR" >&2
+    *\"* | *\\* | *\`* | *\$* | *\|* | *\&*)
+        echo "Cannot install into a path with quotes, backslashes, dollar signs, | or &: $APPDIR / $BINDIR" >&2
         exit 1
         ;;
 esac
