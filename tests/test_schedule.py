@@ -15,7 +15,7 @@ from nst_desktop.engine.schedule import Stage, plan, split_steps, stage_sizes
 
 def test_default_plan_at_512() -> None:
     stages = plan(512, 300)
-    assert [s.long_side for s in stages] == [128, 181, 256, 362, 512]
+    assert [s.long_side for s in stages] == [256, 362, 512]
     assert sum(s.steps for s in stages) == 300
     steps = [s.steps for s in stages]
     assert steps == sorted(steps, reverse=True)
@@ -24,8 +24,8 @@ def test_default_plan_at_512() -> None:
 
 def test_small_target_is_one_stage() -> None:
     assert plan(64, 50) == [Stage(64, 50)]
-    assert plan(128, 300) == [Stage(128, 300)]
-    assert plan(181, 300) == [Stage(181, 300)]  # up to start * sqrt(2)
+    assert plan(256, 300) == [Stage(256, 300)]
+    assert plan(362, 300) == [Stage(362, 300)]  # up to start * sqrt(2)
 
 
 def test_without_coarse_to_fine() -> None:

@@ -23,8 +23,11 @@ _SAVED_PER_PIXEL = sum(c * n * _F32 / s**2 for c, n, s in _BLOCKS) + sum(
 #: Transient buffers while the backward pass runs (two gradients at the widest layer
 #: plus a conv output during the forward pass), per input pixel.
 _TRANSIENT_PER_PIXEL = 3 * 64 * _F32
-#: Weights of the conv layers up to relu5_1 plus allocator slack, bytes.
-_FIXED_BYTES = 60 * 2**20
+#: Weights of the conv layers up to relu5_1, cuDNN workspace and allocator slack, bytes.
+#: Calibrated on an H100 (torch 2.11, TF32, after cuDNN autotuning): measured peak vs
+#: this estimate was 296/288 MiB at 256x192, 671/672 at 512x384, 2121/2209 at
+#: 1024x768 and 8051/8356 at 2048x1536 (``nst-desktop-cli bench``).
+_FIXED_BYTES = 160 * 2**20
 #: L-BFGS history pairs kept (see stylize.py).
 LBFGS_HISTORY = 20
 

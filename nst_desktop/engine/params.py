@@ -55,7 +55,7 @@ class StyleParams:
     pooling: str = "max"
     tv_weight: float = 0.0
     coarse_to_fine: bool = True
-    start_size: int = 128
+    start_size: int = 256
     style_scale: float = 1.0
     preview_every: int = 10
     precision: str = "auto"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.params import StyleParams
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet.
 #: CPU: about 0.5 s per step at 256x256 px on 2 cores, i.e. 1.6e-5 core-seconds per
@@ -44,7 +45,9 @@ class RunEstimate:
     measured: bool
 
 
-def pixel_steps(long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 128) -> int:
+def pixel_steps(
+    long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = StyleParams.start_size
+) -> int:
     """Sum over the schedule's sizes of (pixels at that size x loss evaluations there)."""
     total = 0
     for st in schedule.plan(long_side, steps, start_size):
