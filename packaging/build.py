@@ -531,20 +531,21 @@ def build_dmg() -> Path:
 
 
 def _size(p: Path) -> int:
-    if p.is_file():
-        return p.stat().st_size
-    return sum(f.lstat().st_size for f in p.rglob("*") if not f.is_dir())
+    """Bytes on disk; a symbolic link counts as itself, not as its target (counted where it lies)."""
+    if p.is_symlink() or p.is_file():
+        return p.lstat().st_size
+    return sum(f.lstat().st_size for f in p.rglob("*") if f.is_symlink() or not f.is_dir())
 
 
 def report_sizes(folder: Path, outputs: list[Path]) -> None:
     mb = 1024 * 1024
-    log(f"app folder {folder.relative_to(ROOT)}: {_size(folder) / mb:.0f} MB")
+    log(f"app folder {folder.relative_to(ROOT)}: {_size(folder) / mb:.0f} MiB")
     inner = folder / "_internal" if (folder / "_internal").is_dir() else folder
-    parts = sorted(((_size(p), p) for p in inner.iterdir()), reverse=True)[:8]
+    parts = sorted(((_size(p), p) for p in inner.iterdir()), reverse=True)[:10]
     for size, p in parts:
-        log(f"    {size / mb:7.1f} MB  {p.relative_to(folder)}")
+        log(f"    {size / mb:7.1f} MiB  {p.relative_to(folder)}")
     for o in outputs:
-        log(f"{o.relative_to(ROOT)}: {_size(o) / mb:.0f} MB")
+        log(f"{o.relative_to(ROOT)}: {_size(o) / mb:.0f} MiB")
 
 
 # ------------------------------------------------------------------------- main
