@@ -197,7 +197,10 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     if t.dim() == 4:
         t = t[0]
     arr = t.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().contiguous()
-    return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), arr.numpy().tobytes())
+    # Copy through a bytearray rather than .numpy(): NumPy is not a dependency.
+    buf = bytearray(arr.numel())
+    torch.frombuffer(buf, dtype=torch.uint8).copy_(arr.reshape(-1))
+    return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), bytes(buf))
 
 
 def save_image(
