@@ -6,37 +6,35 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nst_desktop.app_info import APP_NAME, APP_VERSION
 from nst_desktop.engine import params as P
 
 
-def _positive_int(lo: int, hi: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, not {value}")
-        return value
+def _ranged(kind: type[int] | type[float], lo: float, hi: float, what: str) -> Callable[[str], float]:
+    """argparse type: parse ``kind`` and require ``lo <= value <= hi`` (NaN and Inf are out of range)."""
+    noun = "a whole number" if kind is int else "a number"
 
-    return parse
-
-
-def _float_range(lo: float, hi: float, what: str):
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{what} must be {noun}, not {text!r}") from None
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, not {value}")
         return value
 
     return parse
+
+
+def _positive_int(lo: int, hi: int, what: str) -> Callable[[str], float]:
+    return _ranged(int, lo, hi, what)
+
+
+def _float_range(lo: float, hi: float, what: str) -> Callable[[str], float]:
+    return _ranged(float, lo, hi, what)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One CPU thread for torch (engine.devices.configure_threads honours this, and test
+# subprocesses inherit it): on a 2-core machine shared with other work, two spinning
+# OpenMP threads per process were several times slower.
+os.environ.setdefault("NST_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ["NST_NUM_THREADS"]))
 
 from pathlib import Path  # noqa: E402
 

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,9 @@ from PIL import Image
 import nst_desktop.engine as engine
 from nst_desktop import cli
 from nst_desktop.app_info import APP_NAME, APP_VERSION
-from nst_desktop.engine import devices
 from nst_desktop.engine.images import load_image, read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One CPU thread in-process: on a small machine shared with other test runs, two threads contend badly."""
-    before = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(devices, "physical_cores", lambda: 1)
-        torch.set_num_threads(1)
-        yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

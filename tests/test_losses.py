@@ -3,8 +3,6 @@ normalisation that keeps the content/style balance independent of pixel count an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from conftest import make_content, make_style
@@ -16,15 +14,6 @@ from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
 
 TAPS = [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One CPU thread: on a small machine shared with other test runs, two threads contend badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,27 +15,13 @@ import torch
 from conftest import make_content, make_style
 from PIL import Image, ImageChops, ImageStat
 
-from nst_desktop.engine import devices, losses, schedule
+from nst_desktop.engine import losses, schedule
 from nst_desktop.engine.errors import EngineError, ImageError
 from nst_desktop.engine.images import pil_to_tensor, read_metadata, resize_long_side, save_image, scaled_size
 from nst_desktop.engine.params import Progress, StyleParams, StyleResult
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One CPU thread: on a small machine shared with other test runs, two threads contend badly.
-
-    stylize() sets the thread count to the number of physical cores; pretend there is one.
-    """
-    before = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(devices, "physical_cores", lambda: 1)
-        torch.set_num_threads(1)
-        yield
-    torch.set_num_threads(before)
 
 
 def _params(**kwargs: object) -> StyleParams:

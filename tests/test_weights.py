@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,6 @@ import torch
 from nst_desktop.engine import weights as W
 from nst_desktop.engine.errors import WeightsError
 from nst_desktop.engine.vgg import RELU_INDEX, TAP_CHANNELS, Preprocess, VGGFeatures
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One CPU thread: on a small machine shared with other test runs, two threads contend badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def torchvision_state_dict(bundled: W.VGGWeights, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
