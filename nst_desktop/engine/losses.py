@@ -19,7 +19,7 @@ Gram matrices and losses are computed in float32 even under autocast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -58,12 +58,29 @@ class StyleTargets:
 
 def make_targets(
     content_feats: Mapping[str, torch.Tensor],
-    style_feats: Mapping[str, torch.Tensor],
+    style_feats: Mapping[str, torch.Tensor] | Sequence[Mapping[str, torch.Tensor]],
     style_layers: Mapping[str, float] = STYLE_LAYERS,
+    style_weights: Sequence[float] | None = None,
 ) -> StyleTargets:
-    """Targets from the content image's and the style image's activations."""
+    """Targets from the content image's and the style image(s)' activations.
+
+    With several style images the Gram targets are their weighted mean,
+    ``G = sum w_i G_i / sum w_i`` (``style_weights`` default to equal; a single
+    image with weight w gives exactly its own Gram matrices).
+    """
     c = content_feats[CONTENT_LAYER].detach().float()
-    grams = {name: gram(style_feats[name]).detach() for name in style_layers}
+    feats_list = [style_feats] if isinstance(style_feats, Mapping) else list(style_feats)
+    ws = [1.0] * len(feats_list) if style_weights is None else [float(w) for w in style_weights]
+    if not feats_list or len(ws) != len(feats_list) or sum(ws) <= 0:
+        raise ValueError("make_targets needs at least one style with a positive total weight")
+    if len(feats_list) == 1:
+        grams = {name: gram(feats_list[0][name]).detach() for name in style_layers}
+    else:
+        total = sum(ws)
+        grams = {
+            name: sum((w / total) * gram(f[name]).detach() for f, w in zip(feats_list, ws, strict=True))
+            for name in style_layers
+        }
     return StyleTargets(
         content=c,
         content_energy=c.pow(2).mean().clamp_min(_EPS),

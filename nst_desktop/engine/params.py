@@ -14,6 +14,10 @@ DEFAULT_QUALITY = "balanced"
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
+#: Colour preservation methods (see :mod:`nst_desktop.engine.color`).
+PRESERVE_COLORS = ("none", "luminance", "match")
+#: Limits of the style scale (style image long side / output long side).
+MIN_STYLE_SCALE, MAX_STYLE_SCALE = 0.25, 4.0
 
 #: Limits of the user-facing knobs.
 MIN_SIZE, MAX_SIZE = 32, 8192
@@ -42,6 +46,9 @@ class StyleParams:
     preview_every: a preview image is reported every this many steps (0: never).
     precision: "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"
         (bfloat16 autocast for the network on GPUs that support it; losses stay fp32).
+    preserve_colors: "none"; "luminance" (style transferred on luma only, the photo's
+        chroma kept); or "match" (the style's colour mean and covariance matched to the
+        photo's before the run). See :mod:`nst_desktop.engine.color`.
     """
 
     size: int = 512
@@ -59,6 +66,7 @@ class StyleParams:
     style_scale: float = 1.0
     preview_every: int = 10
     precision: str = "auto"
+    preserve_colors: str = "none"
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""
@@ -77,8 +85,14 @@ class StyleParams:
             raise ValueError(f"pooling must be 'max' or 'average', not {self.pooling!r}")
         if not 0 <= self.tv_weight <= 1e6:
             raise ValueError(f"tv weight must be between 0 and 1e6, not {self.tv_weight}")
-        if not 0.25 <= self.style_scale <= 4:
-            raise ValueError(f"style scale must be between 0.25 and 4, not {self.style_scale}")
+        if not MIN_STYLE_SCALE <= self.style_scale <= MAX_STYLE_SCALE:
+            raise ValueError(
+                f"style scale must be between {MIN_STYLE_SCALE:g} and {MAX_STYLE_SCALE:g}, not {self.style_scale}"
+            )
+        if self.preserve_colors not in PRESERVE_COLORS:
+            raise ValueError(
+                f"preserve colours must be one of {', '.join(PRESERVE_COLORS)}, not {self.preserve_colors!r}"
+            )
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be between 0 and 2**63-1, not {self.seed}")
         if not MIN_SIZE <= self.start_size <= MAX_SIZE:

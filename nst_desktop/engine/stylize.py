@@ -13,7 +13,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from nst_desktop.app_info import APP_VERSION
-from nst_desktop.engine import losses, memory, schedule
+from nst_desktop.engine import color, losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, free_memory_bytes, resolve_device
 from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
 from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
-from nst_desktop.engine.params import Progress, StyleParams, StyleResult
+from nst_desktop.engine.params import INITS, Progress, StyleParams, StyleResult
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
@@ -202,10 +202,19 @@ def working_hw(hw: tuple[int, int]) -> tuple[int, int]:
     return (MIN_SIDE, round(w * MIN_SIDE / h)) if h < w else (round(h * MIN_SIDE / w), MIN_SIDE)
 
 
-def _style_long_side(style: Image.Image, long_side: int, style_scale: float) -> int:
+#: A style image as the optimisation sees it: an RGB Pillow image, or a ``(1, 3, H, W)``
+#: float tensor (colour-matched styles stay unclamped floats; see :func:`prepare_inputs`).
+StyleSource = Image.Image | torch.Tensor
+
+
+def _hw_of(img: StyleSource) -> tuple[int, int]:
+    return (img.height, img.width) if isinstance(img, Image.Image) else (int(img.shape[-2]), int(img.shape[-1]))
+
+
+def _style_long_side(style: StyleSource, long_side: int, style_scale: float) -> int:
     """Long side to resize the style image to: ``long_side * style_scale``, short side at least MIN_SIDE."""
     target = max(1, round(long_side * style_scale))
-    return max(working_hw(scaled_size((style.height, style.width), target)))
+    return max(working_hw(scaled_size(_hw_of(style), target)))
 
 
 def _resized_to_device(img: Image.Image, hw: tuple[int, int], device: torch.device) -> torch.Tensor:
@@ -215,13 +224,26 @@ def _resized_to_device(img: Image.Image, hw: tuple[int, int], device: torch.devi
     return pil_to_tensor(img).to(device)
 
 
-def _to_device(img: Image.Image, long_side: int, device: torch.device) -> torch.Tensor:
-    return pil_to_tensor(resize_long_side(img, long_side)).to(device)
+def _to_device(img: StyleSource, long_side: int, device: torch.device) -> torch.Tensor:
+    """``img`` resized to ``long_side`` (Lanczos for Pillow images, antialiased bicubic for tensors)."""
+    if isinstance(img, Image.Image):
+        return pil_to_tensor(resize_long_side(img, long_side)).to(device)
+    hw = scaled_size(_hw_of(img), long_side)
+    if hw != _hw_of(img):
+        img = F.interpolate(img, size=hw, mode="bicubic", align_corners=False, antialias=True)
+    return img.to(device)
 
 
 def _initial_image(
-    params: StyleParams, content: Image.Image, hw: tuple[int, int], device: torch.device, seed: int
+    params: StyleParams,
+    content: Image.Image,
+    hw: tuple[int, int],
+    device: torch.device,
+    seed: int,
+    init_image: Image.Image | None = None,
 ) -> torch.Tensor:
+    if init_image is not None:
+        return _resized_to_device(init_image, hw, device)
     if params.init == "content":
         return _resized_to_device(content, hw, device)
     if params.init == "noise":
@@ -232,15 +254,96 @@ def _initial_image(
     return pil_to_tensor(init_img.resize((hw[1], hw[0]), Image.Resampling.LANCZOS)).to(device)
 
 
+def normalize_styles(
+    style: Image.Image | Sequence[Image.Image], style_weights: Sequence[float] | None = None
+) -> tuple[list[Image.Image], list[float]]:
+    """One or several style images and their weights, checked: ``(images, weights)``.
+
+    ``style_weights`` defaults to 1 for each image. Weights must be finite, >= 0, with
+    a positive sum; they are relative (the Gram targets are ``sum w_i G_i / sum w_i``).
+    Raises ``ValueError``.
+    """
+    styles = [style] if isinstance(style, Image.Image) else list(style)
+    if not styles:
+        raise ValueError("at least one style image is needed")
+    weights = [1.0] * len(styles) if style_weights is None else [float(w) for w in style_weights]
+    if len(weights) != len(styles):
+        raise ValueError(f"{len(styles)} style images but {len(weights)} style weights")
+    if any(not math.isfinite(w) or w < 0 for w in weights):
+        raise ValueError(f"style weights must be finite and 0 or more, not {weights}")
+    if sum(weights) <= 0:
+        raise ValueError("at least one style weight must be above 0")
+    return styles, weights
+
+
+def prepare_inputs(
+    content: Image.Image,
+    styles: Sequence[Image.Image],
+    preserve_colors: str,
+    init_image: Image.Image | None = None,
+) -> tuple[Image.Image, list[StyleSource], Image.Image | None]:
+    """The images the optimisation actually sees, after colour preservation.
+
+    "luminance": content, styles (luma matched to the content's mean/std) and init image
+    become grey luma images; "match": the styles' colours are matched to the content's,
+    kept as unclamped float tensors (VGG accepts values outside [0, 1]; clamping a
+    saturated painting to the RGB cube would move its covariance by up to ~20%);
+    "none": unchanged. See :mod:`nst_desktop.engine.color`.
+    """
+    if preserve_colors == "luminance":
+        grey_init = color.luminance_image(init_image) if init_image is not None else None
+        return color.luminance_image(content), [color.luminance_image(s, like=content) for s in styles], grey_init
+    if preserve_colors == "match":
+        content_t = pil_to_tensor(content)
+        return content, [color.match_color_tensor(pil_to_tensor(s), content_t) for s in styles], init_image
+    return content, list(styles), init_image
+
+
+def _style_targets(
+    net: VGGFeatures,
+    precision: Precision,
+    content_t: torch.Tensor,
+    styles: Sequence[StyleSource],
+    style_weights: Sequence[float],
+    long_side: int,
+    style_scale: float,
+    device: torch.device,
+) -> losses.StyleTargets:
+    """Targets at one size: content activations and the weighted mean of the styles' Gram matrices."""
+    style_feats = []
+    used_weights = []
+    for img, w in zip(styles, style_weights, strict=True):
+        if w <= 0:
+            continue  # contributes nothing; skipping it also keeps (1, 0) identical to one style
+        s_t = _to_device(img, _style_long_side(img, long_side, style_scale), device)
+        style_feats.append(precision.features(net, s_t))
+        used_weights.append(w)
+        del s_t
+    return losses.make_targets(precision.features(net, content_t), style_feats, style_weights=used_weights)
+
+
 def stylize(
     content: Image.Image,
-    style: Image.Image,
+    style: Image.Image | Sequence[Image.Image],
     params: StyleParams,
     weights: VGGWeights | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    *,
+    style_weights: Sequence[float] | None = None,
+    init_image: Image.Image | None = None,
 ) -> StyleResult:
-    """Paint ``content`` in the style of ``style`` (both RGB Pillow images).
+    """Paint ``content`` in the style of ``style`` (RGB Pillow images).
+
+    ``style`` is one image or several; with several, ``style_weights`` (default: equal)
+    blend them: the style targets are the weighted mean of their Gram matrices,
+    ``G = sum w_i G_i / sum w_i`` (a weight of 0 leaves that image out entirely).
+
+    ``init_image`` (RGB) replaces ``params.init`` as the starting image, resized to the
+    first size of the schedule: to *continue* from an earlier result, pass it here
+    (usually with ``coarse_to_fine=False``, so that optimisation goes on at the final
+    size). The optimiser starts afresh (a new L-BFGS history); its state is not kept
+    between runs. ``params.preserve_colors`` applies as described in :mod:`color`.
 
     Runs the coarse-to-fine schedule of :mod:`schedule` within ``params.steps`` loss
     evaluations. ``on_progress`` is called after every evaluation (with a preview
@@ -253,6 +356,12 @@ def stylize(
     :class:`EngineError` subclasses for bad weights or images.
     """
     params.validate()
+    styles, style_weights = normalize_styles(style, style_weights)
+    original_content = content
+    continued = init_image is not None
+    if init_image is None and params.init not in INITS:
+        init_image = load_image(params.init)  # a start image file: colour-preserved like the others
+    content, styles, init_image = prepare_inputs(content, styles, params.preserve_colors, init_image)
     t0 = time.perf_counter()
     device = resolve_device(params.device)
     configure_threads(device)
@@ -288,11 +397,10 @@ def stylize(
             tracker.report(phase="targets")
             with torch.no_grad():
                 c_t = _resized_to_device(content, hw, device)
-                s_t = _to_device(style, _style_long_side(style, max(hw), params.style_scale), device)
-                targets = losses.make_targets(precision.features(net, c_t), precision.features(net, s_t))
-                del s_t
+                targets = _style_targets(net, precision, c_t, styles, style_weights, max(hw), params.style_scale,
+                                         device)
             if x is None:
-                x = _initial_image(params, content, hw, device, seed)
+                x = _initial_image(params, content, hw, device, seed, init_image)
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
             objective = _Objective(net, targets, style_weight, params.tv_weight, precision)
@@ -314,9 +422,13 @@ def stylize(
     x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
     if tuple(x.shape[-2:]) != out_hw:
         x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    if params.preserve_colors == "luminance":
+        x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
     image = tensor_to_pil(x)
     elapsed = time.perf_counter() - t0
     meta = run_metadata(params, weights, seed, tracker.step, elapsed, tracker.cancelled())
+    meta["style_weights"] = list(style_weights)
+    meta["continued"] = continued
     return StyleResult(
         image=image,
         cancelled=tracker.cancelled(),
@@ -474,32 +586,38 @@ def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int
     )
 
 
-__all__ = ["stylize", "run_metadata", "EngineError", "ProgressCallback"]
+__all__ = ["stylize", "evaluate", "normalize_styles", "prepare_inputs", "run_metadata", "EngineError",
+           "ProgressCallback"]
 
 
 def evaluate(
     image: Image.Image,
     content: Image.Image,
-    style: Image.Image,
+    style: Image.Image | Sequence[Image.Image],
     params: StyleParams,
     weights: VGGWeights,
+    style_weights: Sequence[float] | None = None,
 ) -> tuple[float, float, float]:
     """Losses of a finished ``image`` at its own size: (content, style, total objective).
 
-    The targets are derived as :func:`stylize` derives them at its final size, so
-    results of different schedules or optimisers can be compared on one scale.
+    The targets are derived as :func:`stylize` derives them at its final size (style
+    blend and colour preservation included; with "luminance" the image's luma is
+    judged), so results of different schedules, optimisers or continued runs can be
+    compared on one scale.
     """
     device = resolve_device(params.device)
     precision = Precision.choose("fp32", device)
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
-    long_side = max(image.size)
+    styles, style_weights = normalize_styles(style, style_weights)
+    content, styles, image_seen = prepare_inputs(content, styles, params.preserve_colors, image)
+    assert image_seen is not None
+    long_side = max(image_seen.size)
     with torch.no_grad():
-        c_t = _resized_to_device(content, working_hw((image.height, image.width)), device)
-        s_t = _to_device(style, _style_long_side(style, long_side, params.style_scale), device)
-        targets = losses.make_targets(net(c_t), net(s_t))
+        c_t = _resized_to_device(content, working_hw((image_seen.height, image_seen.width)), device)
+        targets = _style_targets(net, precision, c_t, styles, style_weights, long_side, params.style_scale, device)
         objective = _Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
                                params.tv_weight, precision)
-        x = pil_to_tensor(image).to(device)
+        x = pil_to_tensor(image_seen).to(device)
         if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):
             x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)
         total, c, s = objective(x)
