@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -37,6 +38,19 @@ def _float_range(lo: float, hi: float, what: str) -> Callable[[str], float]:
     return _ranged(float, lo, hi, what)
 
 
+def _weights_list(text: str) -> list[float]:
+    """argparse type: comma-separated finite numbers >= 0 ("1,2")."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--style-weights must be numbers separated by commas, not {text!r}") from None
+    if any(not math.isfinite(v) or v < 0 for v in values) or sum(values) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"--style-weights must be 0 or more with at least one above 0, not {text!r}"
+        )
+    return values
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument in one line and exits with status 2."""
 
@@ -51,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stylize", help="paint CONTENT in the style of STYLE")
     st.add_argument("content", type=Path, help="the photo")
-    st.add_argument("style", type=Path, help="the painting")
+    st.add_argument("style", type=Path, nargs="+", metavar="STYLE",
+                    help="the painting; give several to blend their styles (see --style-weights)")
     st.add_argument("-o", "--output", type=Path, required=True, help="output file (.png .jpg .webp .tif)")
     st.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=512,
                     help="long side of the output in px (default 512)")
@@ -70,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--pooling", choices=("max", "average"), default="max")
     st.add_argument("--tv-weight", type=_float_range(0.0, 1e6, "--tv-weight"), default=0.0)
     st.add_argument("--no-coarse-to-fine", action="store_true", help="optimise only at the final size")
+    st.add_argument("--preserve-colors", choices=P.PRESERVE_COLORS, default="none",
+                    help="keep the photo's colours: 'luminance' transfers the style on brightness only; "
+                    "'match' first gives the painting the photo's colour mean and covariance (default none)")
+    st.add_argument("--style-scale", type=_float_range(P.MIN_STYLE_SCALE, P.MAX_STYLE_SCALE, "--style-scale"),
+                    default=1.0, help="size of the painting's brush strokes: the painting's long side relative "
+                    "to the output's (0.25-4, default 1)")
+    st.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
+                    help="relative weights of the STYLE images, one per image (default: equal)")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("info", help="versions, devices and weights")
@@ -98,14 +121,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "info":
             return _cmd_info()
         if args.command == "bench":
-            from nst_desktop.engine.bench import run_bench
-
-            return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
-                             args.reference, args.precision, args.content, args.style)
+            return _cmd_bench(args)
     except KeyboardInterrupt:
         print("nst-desktop-cli: interrupted", file=sys.stderr)
         return 130
     return 2
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from nst_desktop.engine import EngineError, load_image
+    from nst_desktop.engine.bench import run_bench
+    from nst_desktop.engine.devices import resolve_device
+
+    if bool(args.content) != bool(args.style):
+        print("nst-desktop-cli bench: error: --content and --style must be given together", file=sys.stderr)
+        return 2
+    try:
+        resolve_device(args.device)
+        for path in (args.content, args.style):
+            if path:
+                load_image(path)
+        return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
+                         args.reference, args.precision, args.content, args.style)
+    except (EngineError, ValueError) as exc:
+        print(f"nst-desktop-cli: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
@@ -139,7 +179,12 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         tv_weight=args.tv_weight,
         coarse_to_fine=not args.no_coarse_to_fine,
         preview_every=0,
+        style_scale=args.style_scale,
+        preserve_colors=args.preserve_colors,
     )
+    if args.style_weights is not None and len(args.style_weights) != len(args.style):
+        return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} STYLE images "
+                    "were given")
     cancel = threading.Event()
     bar: tqdm | None = None
     try:
@@ -149,7 +194,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         if init not in P.INITS:
             load_image(init)
         content = load_image(args.content)
-        style = load_image(args.style)
+        styles = [load_image(path) for path in args.style]
         bar = None if args.quiet else tqdm(total=params.steps, unit="step", dynamic_ncols=True)
 
         def progress(done: int, total: int | None) -> None:
@@ -179,13 +224,17 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         if in_main:
             signal.signal(signal.SIGINT, on_sigint)
         try:
-            result = stylize(content, style, params, weights, on_progress, cancel)
+            style_arg = styles[0] if len(styles) == 1 else styles
+            blend = {} if args.style_weights is None else {"style_weights": args.style_weights}
+            result = stylize(content, style_arg, params, weights, on_progress, cancel, **blend)
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
             bar = None
+        result.metadata["inputs"] = {"content": str(args.content.resolve()),
+                                     "styles": [str(p.resolve()) for p in args.style]}
         save_image(result.image, args.output, result.metadata)
     except BaseException as exc:
         if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
