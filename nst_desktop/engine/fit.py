@@ -1,0 +1,68 @@
+"""Run at the requested size, or at the largest size that fits after an out-of-memory error.
+
+The engine's memory estimate (:mod:`memory`) is checked before a run by the callers
+that show it; this module handles the case where the device still runs out (other
+programs took memory, fragmentation, an estimate that was low): the run is retried
+once per smaller size the estimate suggests, and the caller is told.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from PIL import Image
+
+from nst_desktop.engine.errors import OutOfMemory
+from nst_desktop.engine.params import StyleParams, StyleResult
+from nst_desktop.engine.stylize import ProgressCallback, stylize
+from nst_desktop.engine.weights import VGGWeights
+
+#: Retries at smaller sizes before giving up with the OutOfMemory error.
+MAX_RETRIES = 2
+#: Each retry is at most this fraction of the size that failed (guards against an
+#: estimate that keeps suggesting a size just below the failing one).
+MAX_RETRY_FRACTION = 0.9
+
+
+def stylize_fitting(
+    content: Image.Image,
+    style: Image.Image | Sequence[Image.Image],
+    params: StyleParams,
+    weights: VGGWeights | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    on_retry: Callable[[str, int], None] | None = None,
+    run: Callable[..., StyleResult] = stylize,
+    **options: Any,
+) -> StyleResult:
+    """:func:`stylize`, retried at a smaller size if the device runs out of memory.
+
+    ``options`` are passed on to :func:`stylize` (``style_weights``, ``init_image``).
+
+    ``on_retry(message, new_size)`` is called before each retry with a sentence for
+    the user. The result's metadata records ``requested_size`` when it differs from
+    the size actually made. Raises the last :class:`OutOfMemory` when no smaller
+    size is known to fit or :data:`MAX_RETRIES` retries also failed.
+    """
+    requested = params.size
+    current = params
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            result = run(content, style, current, weights, on_progress, cancel, **options)
+        except OutOfMemory as exc:
+            limit = int(current.size * MAX_RETRY_FRACTION)
+            fits = min(exc.fits, limit) if exc.fits else None
+            if attempt == MAX_RETRIES or fits is None or fits < 32 or (cancel is not None and cancel.is_set()):
+                raise
+            message = f"Out of memory at {current.size} px; retrying at {fits} px, the largest size that fits."
+            if on_retry is not None:
+                on_retry(message, fits)
+            current = replace(current, size=fits)
+            continue
+        if current.size != requested:
+            result.metadata["requested_size"] = requested
+        return result
+    raise AssertionError("unreachable")

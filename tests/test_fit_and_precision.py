@@ -1,0 +1,116 @@
+"""Out-of-memory retry at a smaller size, and precision choices per device (no GPU needed)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+
+import pytest
+import torch
+from conftest import make_content, make_style
+
+from nst_desktop.engine import OutOfMemory, StyleParams, stylize
+from nst_desktop.engine.fit import MAX_RETRIES, stylize_fitting
+from nst_desktop.engine.stylize import Precision, bf16_supported
+
+# The module, not the function of the same name that nst_desktop.engine exports.
+stylize_module = importlib.import_module("nst_desktop.engine.stylize")
+
+
+def _params(**kw: object) -> StyleParams:
+    base = StyleParams(size=96, steps=4, device="cpu", seed=0, preview_every=0)
+    return replace(base, **kw)
+
+
+def test_simulated_oom_retries_at_a_smaller_size_and_says_so(bundled_weights, monkeypatch) -> None:
+    """A real run whose objective raises torch's OOM error above 80 px ends at a size that fits."""
+    real_call = stylize_module._Objective.__call__
+
+    def call(self, x: torch.Tensor):
+        if max(x.shape[-2:]) > 80:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_call(self, x)
+
+    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    notes: list[tuple[str, int]] = []
+    result = stylize_fitting(make_content((96, 64)), make_style(), _params(coarse_to_fine=False), bundled_weights,
+                             on_retry=lambda msg, size: notes.append((msg, size)))
+    sizes = [s for _m, s in notes]
+    assert sizes == [86, 77]  # 0.9x the failing size each time (the CPU "fits" estimate is larger)
+    assert all("Out of memory" in m and f"{s} px" in m for m, s in notes)
+    assert result.image.size == (77, 51)
+    assert result.metadata["requested_size"] == 96
+    assert result.metadata["params"]["size"] == 77
+
+
+def test_oom_gives_up_after_the_retries(bundled_weights, monkeypatch) -> None:
+    def call(self, x: torch.Tensor):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    notes: list[int] = []
+    with pytest.raises(OutOfMemory) as info:
+        stylize_fitting(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights,
+                        on_retry=lambda msg, size: notes.append(size))
+    assert len(notes) == MAX_RETRIES
+    assert "ran out of memory" in str(info.value)
+
+
+def test_no_retry_without_a_smaller_size() -> None:
+    calls: list[int] = []
+
+    def run(content, style, params, *args, **kw):
+        calls.append(params.size)
+        raise OutOfMemory("out of memory", size=params.size, fits=None)
+
+    with pytest.raises(OutOfMemory):
+        stylize_fitting(make_content(), make_style(), _params(), run=run)
+    assert calls == [96]
+
+
+def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
+    calls: list[int] = []
+
+    def run(content, style, params, *args, **kw):
+        calls.append(params.size)
+        if params.size > 40:
+            raise OutOfMemory("out of memory", size=params.size, fits=40)
+        return stylize(content, style, params)
+
+    result = stylize_fitting(make_content(), make_style(), _params(steps=2), run=run)
+    assert calls == [96, 40]
+    assert max(result.image.size) == 40
+
+
+def test_cpu_runs_plain_fp32_even_when_bf16_is_asked() -> None:
+    cpu = torch.device("cpu")
+    for name in ("auto", "fp32", "tf32", "bf16"):
+        p = Precision.choose(name, cpu)
+        assert p.autocast_dtype is None and not p.channels_last
+    assert not bf16_supported(cpu)
+
+
+@pytest.mark.parametrize(("capability", "expected"), [((7, 5), False), ((8, 0), True), ((9, 0), True)])
+def test_bf16_only_on_gpus_that_support_it(monkeypatch, capability, expected) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    cuda = torch.device("cuda", 0)
+    assert bf16_supported(cuda) is expected
+    prec = Precision.choose("bf16", cuda)
+    assert (prec.autocast_dtype == torch.bfloat16) is expected
+    assert prec.channels_last
+    assert Precision.choose("auto", cuda).autocast_dtype is None  # TF32 by default, not bf16
+
+
+def test_tf32_is_off_when_fp32_is_asked() -> None:
+    cuda = torch.device("cuda", 0)
+    try:
+        Precision.choose("fp32", cuda)
+        assert torch.backends.cuda.matmul.allow_tf32 is False
+        assert torch.backends.cudnn.allow_tf32 is False
+        Precision.choose("auto", cuda)
+        assert torch.backends.cuda.matmul.allow_tf32 is True
+        assert torch.backends.cudnn.allow_tf32 is True
+    finally:  # torch's defaults
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = False
