@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,7 +28,14 @@ from PySide6.QtWidgets import (
 from nst_desktop.engine import QUALITY_PRESETS, StyleParams
 from nst_desktop.engine.devices import DeviceInfo
 from nst_desktop.engine.memory import largest_fitting_long_side
-from nst_desktop.engine.params import MAX_SIZE, MAX_STYLE_STRENGTH, MIN_SIZE, MIN_STYLE_STRENGTH
+from nst_desktop.engine.params import (
+    MAX_SIZE,
+    MAX_STYLE_SCALE,
+    MAX_STYLE_STRENGTH,
+    MIN_SIZE,
+    MIN_STYLE_SCALE,
+    MIN_STYLE_STRENGTH,
+)
 from nst_desktop.services.jobs import estimate_run, format_bytes, format_duration
 from nst_desktop.services.settings import MAX_SEED, Settings
 
@@ -39,6 +47,16 @@ STRENGTH_SLIDER_MAX = _STRENGTH_DECADES * STRENGTH_TICKS_PER_DECADE
 
 #: Fraction of a device's memory a run may plan to use before the size hint warns.
 MEMORY_HEADROOM = 0.9
+
+#: Preserve-colours choices: (label, StyleParams.preserve_colors value).
+PRESERVE_COLOR_CHOICES = (
+    ("Off (painting's colours)", "none"),
+    ("Keep photo's colours (luminance only)", "luminance"),
+    ("Match painting to photo's colours", "match"),
+)
+#: Blend slider: 0 = only the first style, 100 = only the second.
+BLEND_MAX = 100
+NO_SECOND_STYLE = "Load a second style image to blend two styles"
 
 QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
@@ -104,6 +122,26 @@ class ControlsPanel(QWidget):
         self.strength_label.setMinimumWidth(48)
         self.strength_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
+        self.preserve_combo = QComboBox()
+        for label, value in PRESERVE_COLOR_CHOICES:
+            self.preserve_combo.addItem(label, value)
+
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(MIN_STYLE_SCALE, MAX_STYLE_SCALE)
+        self.scale_spin.setSingleStep(0.25)
+        self.scale_spin.setDecimals(2)
+        self.scale_spin.setSuffix("×")
+        self.scale_spin.setValue(1.0)
+
+        self.blend_slider = QSlider(Qt.Orientation.Horizontal)
+        self.blend_slider.setRange(0, BLEND_MAX)
+        self.blend_slider.setPageStep(10)
+        self.blend_slider.setValue(BLEND_MAX // 2)
+        self.blend_label = QLabel()
+        self.blend_label.setMinimumWidth(64)
+        self.blend_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._has_second_style = False
+
         self.quality_combo = QComboBox()
         for key, steps in QUALITY_PRESETS.items():
             self.quality_combo.addItem(f"{QUALITY_LABELS.get(key, key.title())} ({steps} steps)", key)
@@ -131,12 +169,16 @@ class ControlsPanel(QWidget):
         self.weights_status = QLabel()
         self.weights_status.setWordWrap(True)
 
-        for combo in (self.quality_combo, self.init_combo, self.device_combo, self.weights_combo):
+        for combo in (self.quality_combo, self.init_combo, self.device_combo, self.weights_combo,
+                      self.preserve_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)
+        blend_row = QHBoxLayout()
+        blend_row.addWidget(self.blend_slider, 1)
+        blend_row.addWidget(self.blend_label)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.new_seed_button)
@@ -146,6 +188,9 @@ class ControlsPanel(QWidget):
         form.addRow("Output size", self.size_spin)
         form.addRow(self.estimate_label)
         form.addRow("Style strength", strength_row)
+        form.addRow("Colours", self.preserve_combo)
+        form.addRow("Brush scale", self.scale_spin)
+        form.addRow("Style blend", blend_row)
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)
@@ -160,6 +205,11 @@ class ControlsPanel(QWidget):
             self.size_spin: "Long side of the result in pixels; the content's aspect ratio is kept",
             self.strength_slider: "How strongly the style is applied (log scale, 0.01× to 100×; "
             "1× is the tuned default)",
+            self.preserve_combo: "Keep the photo's colours: 'luminance only' paints brightness and keeps the "
+            "photo's hues; 'match' recolours the painting with the photo's colour palette first",
+            self.scale_spin: "Size of the brush strokes: the painting's size relative to the result "
+            "(larger = coarser strokes)",
+            self.blend_slider: "Mix of the two styles: left = only the first, right = only the second",
             self.quality_combo: "More steps paint more carefully and take longer",
             self.init_combo: "What the painting starts from",
             self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
@@ -172,6 +222,9 @@ class ControlsPanel(QWidget):
         self.size_spin.valueChanged.connect(self._on_changed)
         self.strength_slider.valueChanged.connect(self._on_changed)
         self.quality_combo.currentIndexChanged.connect(self._on_changed)
+        self.preserve_combo.currentIndexChanged.connect(self._on_changed)
+        self.scale_spin.valueChanged.connect(self._on_changed)
+        self.blend_slider.valueChanged.connect(self._on_changed)
         self.init_combo.currentIndexChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.device_combo.currentIndexChanged.connect(self._on_changed)
@@ -187,11 +240,62 @@ class ControlsPanel(QWidget):
         chosen = self.device_combo.currentData()
         return auto_device_id(self.devices) if chosen == "auto" else chosen
 
+    def style_weights(self) -> tuple[float, float]:
+        """Weights of the first and second style from the blend slider (they sum to 1)."""
+        b = self.blend_slider.value() / BLEND_MAX
+        return (1.0 - b, b)
+
+    def set_second_style(self, loaded: bool) -> None:
+        """Whether a second style image is loaded (enables the blend slider)."""
+        self._has_second_style = loaded
+        self._refresh()
+
+    def apply_run_params(self, p: dict[str, object], style_weights: Sequence[float] | None = None) -> list[str]:
+        """Show the settings of a saved run (``metadata["params"]``); returns the names of those
+        that could not be restored (out of range or unknown). Device and weights are kept."""
+        skipped: list[str] = []
+
+        def number(key: str, lo: float, hi: float) -> float | None:
+            v = p.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi:
+                return float(v)
+            if key in p:
+                skipped.append(key)
+            return None
+
+        if (v := number("size", MIN_SIZE, MAX_SIZE)) is not None:
+            self.size_spin.setValue(int(v))
+        if (v := number("style_strength", MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH)) is not None:
+            self.strength_slider.setValue(strength_to_position(v))
+        if (v := number("style_scale", MIN_STYLE_SCALE, MAX_STYLE_SCALE)) is not None:
+            self.scale_spin.setValue(v)
+        if (v := number("seed", 0, MAX_SEED)) is not None:
+            self.seed_spin.setValue(int(v))
+        for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo)):
+            if key in p:
+                index = combo.findData(p[key])
+                if index >= 0:
+                    combo.setCurrentIndex(index)
+                else:
+                    skipped.append(key)
+        steps = p.get("steps")
+        preset = next((k for k, n in QUALITY_PRESETS.items() if n == steps), None)
+        if preset is not None:
+            _select(self.quality_combo, preset)
+        elif "steps" in p:
+            skipped.append("steps")
+        if style_weights is not None and len(style_weights) == 2 and sum(style_weights) > 0:
+            self.blend_slider.setValue(round(BLEND_MAX * style_weights[1] / sum(style_weights)))
+        self._refresh()
+        return skipped
+
     def params(self, preview_every: int = 10) -> StyleParams:
         """The run parameters the widgets describe (seed only matters for the noise start)."""
         return StyleParams(
             size=self.size_spin.value(),
             style_strength=self.style_strength,
+            style_scale=self.scale_spin.value(),
+            preserve_colors=self.preserve_combo.currentData(),
             steps=QUALITY_PRESETS[self.quality_combo.currentData()],
             init=self.init_combo.currentData(),
             seed=self.seed_spin.value(),
@@ -265,6 +369,8 @@ class ControlsPanel(QWidget):
 
     def _refresh(self) -> None:
         self.strength_label.setText(f"{self.style_strength:.3g}×")
+        w1, w2 = self.style_weights()
+        self.blend_label.setText(f"{round(100 * w1)} : {round(100 * w2)}")
         for widget, tip in self._tips.items():
             widget.setEnabled(not self._running)
             widget.setToolTip(WHILE_RUNNING if self._running else tip)
@@ -273,6 +379,9 @@ class ControlsPanel(QWidget):
                 for w in (self.seed_spin, self.new_seed_button):
                     w.setEnabled(False)
                     w.setToolTip(SEED_UNUSED)
+            if not self._has_second_style:
+                self.blend_slider.setEnabled(False)
+                self.blend_slider.setToolTip(NO_SECOND_STYLE)
             if len(self.devices) <= 1:
                 self.device_combo.setEnabled(False)
                 self.device_combo.setToolTip(ONLY_CPU)

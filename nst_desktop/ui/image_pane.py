@@ -162,6 +162,15 @@ class ImagePane(QFrame):
         self.show_message("")
         self.imageChanged.emit()
 
+    def clear(self) -> None:
+        """Remove the image (the pane shows its hint again); emits ``imageChanged``."""
+        self._loaded = None
+        self.canvas.set_image(None)
+        self.info.setText(" ")
+        self.info.setToolTip("")
+        self.show_message("")
+        self.imageChanged.emit()
+
     def show_message(self, text: str) -> None:
         """Show (or with "" hide) a problem message under the image."""
         self.message.setText(text)

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
@@ -97,10 +98,17 @@ class MainWindow(QMainWindow):
         self._drag_file: Path | None = None
         self._save_dialog: QFileDialog | None = None
         self._download_dialog: DownloadDialog | None = None
+        #: The request of the latest run (for tests and the screenshot script).
+        self.last_request: StyleRequest | None = None
 
         self.setWindowTitle(APP_NAME)
         self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
         self.style_pane = ImagePane("Style", "Drop a painting here,\nclick to open one, or paste")
+        self.style2_pane = ImagePane("Style 2", "Optional: drop a second painting\nto blend two styles")
+        self.remove_style2_button = QPushButton("Remove")
+        self.remove_style2_button.setToolTip("Remove the second style image (paint with one style)")
+        self.remove_style2_button.clicked.connect(self.style2_pane.clear)
+        self.style2_pane.layout().addWidget(self.remove_style2_button)
         self.result_view = ResultView()
         self.controls = ControlsPanel(self.devices, physical_cores())
 
@@ -119,6 +127,10 @@ class MainWindow(QMainWindow):
         self.progress_label.setWordWrap(True)
         self.save_button = QPushButton("Save…")
         self.save_button.clicked.connect(self.save_result)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setToolTip("Paint more steps starting from the current result (at the current size)")
+        self.continue_button.clicked.connect(self.continue_run)
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.copy_result)
 
@@ -129,6 +141,7 @@ class MainWindow(QMainWindow):
         side_lay.addWidget(self.controls)
         side_lay.addSpacing(12)
         side_lay.addWidget(self.stylize_button)
+        side_lay.addWidget(self.continue_button)
         side_lay.addWidget(self.progress_bar)
         side_lay.addWidget(self.progress_label)
         buttons = QHBoxLayout()
@@ -146,6 +159,7 @@ class MainWindow(QMainWindow):
         self.inputs_splitter = QSplitter(Qt.Orientation.Vertical)
         self.inputs_splitter.addWidget(self.content_pane)
         self.inputs_splitter.addWidget(self.style_pane)
+        self.inputs_splitter.addWidget(self.style2_pane)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(self.inputs_splitter)
         self.main_splitter.addWidget(self.result_view)
@@ -161,7 +175,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
 
-        for pane in (self.content_pane, self.style_pane):
+        for pane in (self.content_pane, self.style_pane, self.style2_pane):
             pane.imageChanged.connect(self._on_input_changed)
             pane.problem.connect(self._on_problem)
             pane.openRequested.connect(self._on_open_requested)
@@ -237,6 +251,9 @@ class MainWindow(QMainWindow):
                                               "Choose the painting whose style is used")
         self.save_action = self._action("&Save Result…", self.save_result, SK.Save,
                                         "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
+        self.open_settings_action = self._action("Open Settings from &Image…", self.open_settings_from_image, None,
+                                                 "Restore the settings (and inputs, where found) that made a saved "
+                                                 "result")
         self.recover_action = self._action("&Recover Last Result", self.recover_last_result, None,
                                            "Open the last finished result that was not saved")
         self.quit_action = self._action("&Quit", self.close, SK.Quit)
@@ -272,6 +289,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.recover_action)
+        file_menu.addAction(self.open_settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -324,7 +342,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.resize(DEFAULT_WINDOW_SIZE)
         self.main_splitter.setSizes([300, 660, 320])
-        self.inputs_splitter.setSizes([400, 400])
+        self.inputs_splitter.setSizes([320, 320, 160])
         if s.window_geometry:
             try:
                 self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
@@ -411,6 +429,8 @@ class MainWindow(QMainWindow):
                 else:
                     self.settings.recent_style = remember_recent(self.settings.recent_style, path)
             self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
+        self.controls.set_second_style(self.style2_pane.loaded is not None)
+        self.remove_style2_button.setEnabled(self.style2_pane.loaded is not None)
         content = self.content_pane.loaded
         self.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
         self._update_state()
@@ -453,7 +473,13 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(has_result)
         self.copy_action.setEnabled(has_result)
         self.recover_action.setEnabled(not running and recovery_path().is_file())
-        for pane in (self.content_pane, self.style_pane):
+        self.open_settings_action.setEnabled(not running)
+        self.continue_button.setEnabled(both and has_result and not running)
+        self.continue_button.setToolTip(
+            "Paint more steps starting from the current result (at the current size)" if has_result
+            else "Paint a result first; Continue then refines it further"
+        )
+        for pane in (self.content_pane, self.style_pane, self.style2_pane):
             pane.setEnabled(not running)
             pane.setToolTip("Inputs cannot change while painting" if running else "")
         self.paste_action.setEnabled(not running)
@@ -518,8 +544,40 @@ class MainWindow(QMainWindow):
             self.start_run()
 
     @Slot()
-    def start_run(self) -> bool:
-        """Start painting with the current inputs and settings; False if it could not start."""
+    def continue_run(self) -> bool:
+        """Go on from the current result: a new run (fresh L-BFGS, no coarse-to-fine) starting from it,
+        at the current size setting (larger than the result: it is upsampled first)."""
+        if self._result is None:
+            return False
+        return self.start_run(continue_from=self._result.image)
+
+    def style_inputs(self) -> tuple[list, list[float] | None]:
+        """The style image(s) and weights for a run: one style, or two blended by the slider."""
+        first = self.style_pane.loaded
+        second = self.style2_pane.loaded
+        assert first is not None
+        if second is None:
+            return [first.image], None
+        w1, w2 = self.controls.style_weights()
+        return [first.image, second.image], [w1, w2]
+
+    def input_paths(self) -> dict[str, object]:
+        """Where the inputs came from (None for pasted/dropped data), for the result's metadata."""
+        def where(pane: ImagePane) -> str | None:
+            loaded = pane.loaded
+            return str(loaded.path.resolve()) if loaded is not None and loaded.path is not None else None
+
+        styles = [where(self.style_pane)]
+        if self.style2_pane.loaded is not None:
+            styles.append(where(self.style2_pane))
+        return {"content": where(self.content_pane), "styles": styles}
+
+    @Slot()
+    def start_run(self, continue_from: Image.Image | None = None) -> bool:
+        """Start painting with the current inputs and settings; False if it could not start.
+
+        ``continue_from``: start from this image (Continue) instead of the chosen start.
+        """
         content, style = self.content_pane.loaded, self.style_pane.loaded
         if self.is_running():
             return False
@@ -534,7 +592,13 @@ class MainWindow(QMainWindow):
         params = self.controls.params(preview_every=self.preview_every)
         if self.steps_override is not None:
             params = dataclasses.replace(params, steps=self.steps_override)
-        request = StyleRequest(content.image, style.image, params, paths.cache_dir(), recovery_path())
+        if continue_from is not None:
+            params = dataclasses.replace(params, coarse_to_fine=False)
+        styles, weights = self.style_inputs()
+        request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
+                               recovery_path(), style_weights=weights, init_image=continue_from,
+                               inputs=self.input_paths())
+        self.last_request = request
         if self._job is not None:
             self._job.deleteLater()  # the previous run's thread has ended (not running)
         job = StyleJob(request, self)
@@ -757,6 +821,51 @@ class MainWindow(QMainWindow):
         elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
         res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
         self.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
+        return True
+
+    # ------------------------------------------------------------------ provenance
+    @Slot()
+    def open_settings_from_image(self) -> bool:
+        """Ask for a saved result and restore its settings, and its input files where they still exist."""
+        path = self.ask_open_path("Open Settings from Image")
+        return self.restore_settings_from(path) if path else False
+
+    def restore_settings_from(self, path: str | Path) -> bool:
+        """Restore the controls (and inputs whose files exist) from the metadata of ``path``. True if found."""
+        try:
+            meta = read_metadata(path)
+        except ImageError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+            return False
+        params = meta.get("params") if meta else None
+        if not isinstance(params, dict):
+            self.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
+            return False
+        weights = meta.get("style_weights") if meta else None
+        ok_weights = isinstance(weights, list) and all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)
+        skipped = self.controls.apply_run_params(params, weights if ok_weights else None)
+        inputs = meta.get("inputs") if meta else None
+        missing: list[str] = []
+        if isinstance(inputs, dict):
+            styles = inputs.get("styles") if isinstance(inputs.get("styles"), list) else []
+            wanted = [(self.content_pane, inputs.get("content"))]
+            wanted += list(zip((self.style_pane, self.style2_pane), styles, strict=False))
+            for pane, file in wanted:
+                if isinstance(file, str) and Path(file).is_file():
+                    pane.load_path(file)
+                elif file:
+                    missing.append(str(file))
+            if len(styles) < 2 and self.style2_pane.loaded is not None:
+                self.style2_pane.clear()
+        notes = []
+        if skipped:
+            notes.append("not restored: " + ", ".join(skipped))
+        if missing:
+            notes.append("input files not found: " + ", ".join(Path(m).name for m in missing))
+        self.statusBar().showMessage(
+            f"Settings restored from {Path(path).name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
+        self._update_state()
         return True
 
     # ------------------------------------------------------------------ help

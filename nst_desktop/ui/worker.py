@@ -60,17 +60,24 @@ def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
 
 @dataclass
 class StyleRequest:
-    """One run: the two full-resolution RGB images, the parameters, and where files go.
+    """One run: the full-resolution RGB images, the parameters, and where files go.
 
+    style: one image, or a list to blend with ``style_weights`` (relative, one each).
     cache_dir: folder of downloaded weights (torchvision). recovery_path: where the
     finished result is also written as PNG (crash safety), or None.
+    init_image: start from this image instead of ``params.init`` (Continue).
+    inputs: where the inputs came from (``{"content": path, "styles": [path, ...]}``,
+    None for pasted images), stored in the result's metadata under "inputs".
     """
 
     content: Image.Image
-    style: Image.Image
+    style: Image.Image | list[Image.Image]
     params: StyleParams
     cache_dir: Path | None = None
     recovery_path: Path | None = None
+    style_weights: list[float] | None = None
+    init_image: Image.Image | None = None
+    inputs: dict[str, object] | None = None
 
 
 @dataclass
@@ -127,7 +134,14 @@ class StyleWorker(QObject):
                 self.cancelled.emit(None)
                 return
             self.status.emit("Painting…")
-            result = stylize(req.content, req.style, req.params, weights, self._on_progress, self._cancel)
+            extra: dict[str, object] = {}
+            if req.style_weights is not None:
+                extra["style_weights"] = req.style_weights
+            if req.init_image is not None:
+                extra["init_image"] = req.init_image
+            result = stylize(req.content, req.style, req.params, weights, self._on_progress, self._cancel, **extra)
+            if req.inputs is not None:
+                result.metadata["inputs"] = req.inputs
             outcome = RunOutcome(result, pil_to_qimage(result.image), weights.name)
         except OutOfMemory as exc:
             self.failed.emit(str(exc), exc.fits)
