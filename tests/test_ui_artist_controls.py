@@ -1,0 +1,137 @@
+"""The artist's controls in the window (offscreen): each is driven through its widget and
+what reaches the engine (the StyleRequest / StyleParams the worker gets) is checked; one
+short real run for Continue and for saving and restoring the settings from an image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_content, make_style
+from PySide6.QtCore import Qt
+from test_ui_main_window import few_steps, load_both, make_window
+
+from nst_desktop.engine.images import read_metadata
+from nst_desktop.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    return make_window(qtbot)
+
+
+@pytest.fixture
+def second_style(tmp_path: Path) -> Path:
+    p = tmp_path / "second.png"
+    make_content((80, 80)).save(p)
+    return p
+
+
+def _run(qtbot, window: MainWindow, start=None) -> None:
+    assert (start or window.start_run)()
+    assert window._job is not None
+    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+        pass
+
+
+def test_colour_and_scale_controls_reach_the_params(window: MainWindow) -> None:
+    c = window.controls
+    assert c.params().preserve_colors == "none" and c.params().style_scale == 1.0  # off by default
+    for value in ("luminance", "match", "none"):
+        c.preserve_combo.setCurrentIndex(c.preserve_combo.findData(value))
+        assert c.params().preserve_colors == value
+    c.scale_spin.setValue(2.5)
+    assert c.params().style_scale == 2.5
+    c.scale_spin.setValue(99)
+    assert c.params().style_scale == 4.0  # clamped to the engine's range
+
+
+def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_files: tuple[Path, Path],
+                                              second_style: Path) -> None:
+    few_steps(window, 2, size=32)
+    load_both(window, image_files)
+    c = window.controls
+    assert not c.blend_slider.isEnabled()  # only one style yet
+    c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("luminance"))
+    c.scale_spin.setValue(2.0)
+    _run(qtbot, window)
+    req = window.last_request
+    assert req is not None and req.style_weights is None and not isinstance(req.style, list)
+    assert (req.params.preserve_colors, req.params.style_scale) == ("luminance", 2.0)
+    assert req.inputs == {"content": str(image_files[0].resolve()), "styles": [str(image_files[1].resolve())]}
+
+    assert window.style2_pane.load_path(second_style)
+    assert c.blend_slider.isEnabled()
+    c.blend_slider.setValue(25)
+    assert c.blend_label.text() == "75 : 25"
+    _run(qtbot, window)
+    req = window.last_request
+    assert isinstance(req.style, list) and len(req.style) == 2
+    assert req.style_weights == pytest.approx([0.75, 0.25])
+    assert window.result is not None and window.result.metadata["style_weights"] == pytest.approx([0.75, 0.25])
+
+    qtbot.mouseClick(window.remove_style2_button, Qt.MouseButton.LeftButton)
+    assert window.style2_pane.loaded is None and not c.blend_slider.isEnabled()
+
+
+def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
+    few_steps(window, 3, size=32)
+    load_both(window, image_files)
+    assert not window.continue_button.isEnabled()  # nothing to continue yet
+    _run(qtbot, window)
+    first = window.result
+    assert first is not None and window.continue_button.isEnabled()
+    window.controls.size_spin.setValue(48)  # continue at a larger size
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    req = window.last_request
+    assert req is not None and req.init_image is first.image and req.params.coarse_to_fine is False
+    assert window.result is not first and max(window.result.image.size) == 48
+    assert window.result.metadata["continued"] is True
+
+
+def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
+    few_steps(window, 2, size=32)
+    load_both(window, image_files)
+    c = window.controls
+    c.init_combo.setCurrentIndex(c.init_combo.findData("noise"))
+    c.seed_spin.setValue(7)
+    c.new_seed_button.click()
+    seed = c.seed_spin.value()
+    _run(qtbot, window)
+    assert window.last_request.params.seed == seed
+    assert window.result.metadata["params"]["seed"] == seed
+
+
+def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_files: tuple[Path, Path],
+                                              second_style: Path, tmp_path: Path) -> None:
+    few_steps(window, 2, size=32)
+    load_both(window, image_files)
+    window.style2_pane.load_path(second_style)
+    c = window.controls
+    c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("match"))
+    c.scale_spin.setValue(1.5)
+    c.blend_slider.setValue(30)
+    c.init_combo.setCurrentIndex(c.init_combo.findData("noise"))
+    c.seed_spin.setValue(1234)
+    _run(qtbot, window)
+    out = tmp_path / "saved.png"
+    assert window.save_result_to(out)
+    meta = read_metadata(out)
+    assert meta is not None and len(meta["inputs"]["styles"]) == 2
+
+    fresh = make_window(qtbot)
+    fresh.ask_open_path = lambda title: str(out)  # type: ignore[method-assign]
+    fresh.open_settings_action.trigger()
+    f = fresh.controls
+    assert f.preserve_combo.currentData() == "match" and f.scale_spin.value() == 1.5
+    assert f.blend_slider.value() == 30 and f.seed_spin.value() == 1234
+    assert f.init_combo.currentData() == "noise" and f.size_spin.value() == 32
+    assert fresh.content_pane.loaded is not None and fresh.content_pane.loaded.path == image_files[0].resolve()
+    assert fresh.style2_pane.loaded is not None
+
+
+def test_restoring_from_an_image_without_settings_says_so(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.png"
+    make_style().save(plain)
+    assert not window.restore_settings_from(plain)
+    assert window.prompts.informed and "no NST Desktop settings" in window.prompts.informed[0][1]
