@@ -1,6 +1,10 @@
 """Render the main window offscreen with two inputs and a finished result, save it as PNG.
 
-Usage: ``python -m nst_desktop.ui.screenshot OUT.png [CONTENT STYLE] [--size PX] [--steps N]``
+Usage: ``python -m nst_desktop.ui.screenshot OUT.png [CONTENT STYLE] [--size PX] [--steps N]
+[--preserve-colors none|luminance|match] [--blend PERCENT]``
+
+``--blend`` loads a second generated painting into the Style 2 pane and sets the blend
+slider to PERCENT (weight of the second style).
 
 Without CONTENT and STYLE it paints two generated pictures (a landscape and a
 "painting" of strokes), so it needs no files. The run is a real, short stylisation
@@ -59,16 +63,31 @@ def demo_style(size: tuple[int, int] = (480, 480), seed: int = 3) -> Image.Image
     return img
 
 
-def render(out: Path, content: str | None, style: str | None, size: int, steps: int) -> Path:
+def render(out: Path, content: str | None, style: str | None, size: int, steps: int,
+           preserve_colors: str = "none", blend: int | None = None) -> Path:
     """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="nst-screenshot-") as tmp:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
-        return _render(out, content, style, size, steps)
+        return _render(out, content, style, size, steps, preserve_colors, blend)
 
 
-def _render(out: Path, content: str | None, style: str | None, size: int, steps: int) -> Path:
+def demo_style2(size: tuple[int, int] = (480, 480)) -> Image.Image:
+    """A second generated "painting": a pale checker of soft pastel blocks."""
+    w, h = size
+    img = Image.new("RGB", size, (240, 235, 220))
+    d = ImageDraw.Draw(img)
+    palette = [(220, 120, 150), (120, 200, 170), (250, 200, 120)]
+    for i, x in enumerate(range(0, w, 40)):
+        for j, y in enumerate(range(0, h, 40)):
+            if (i + j) % 2:
+                d.rectangle((x + 4, y + 4, x + 36, y + 36), fill=palette[(i * 3 + j) % 3])
+    return img.filter(ImageFilter.GaussianBlur(1.5))
+
+
+def _render(out: Path, content: str | None, style: str | None, size: int, steps: int,
+            preserve_colors: str = "none", blend: int | None = None) -> Path:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from nst_desktop.ui.app import ensure_app
@@ -87,6 +106,11 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
     if window.content_pane.loaded is None or window.style_pane.loaded is None:
         raise SystemExit("could not load the input images")
     window.controls.size_spin.setValue(size)
+    combo = window.controls.preserve_combo
+    combo.setCurrentIndex(max(0, combo.findData(preserve_colors)))
+    if blend is not None:
+        window.style2_pane.set_loaded(LoadedImage(demo_style2(), "pastel.png"))
+        window.controls.blend_slider.setValue(blend)
     window.steps_override = steps
     if not window.start_run() or window._job is None:
         raise SystemExit("the run did not start")
@@ -115,10 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("style", nargs="?", help="style image (default: generated strokes)")
     parser.add_argument("--size", type=int, default=320, help="output long side in px (default 320)")
     parser.add_argument("--steps", type=int, default=60, help="loss evaluations (default 60)")
+    parser.add_argument("--preserve-colors", choices=("none", "luminance", "match"), default="none")
+    parser.add_argument("--blend", type=int, default=None, help="load a second painting; its weight in percent")
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if bool(ns.content) != bool(ns.style):
         parser.error("give both CONTENT and STYLE, or neither")
-    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps)
+    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps, ns.preserve_colors, ns.blend)
     print(f"wrote {path}")
     return 0
 
