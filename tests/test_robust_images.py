@@ -287,8 +287,9 @@ GUI_CASES = ["declared-100000x100000.png", "drawing.svg", "empty.png", "folder.p
 
 
 def test_gui_content_pane_keeps_the_previous_image(qtbot, tmp_path: Path) -> None:
-    from nst_desktop.ui.main_window import MainWindow
     from test_ui_main_window import CPU_ONLY
+
+    from nst_desktop.ui.main_window import MainWindow
 
     window = MainWindow(devices=CPU_ONLY)
     qtbot.addWidget(window)

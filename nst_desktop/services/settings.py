@@ -117,9 +117,9 @@ def _check(name: str, value: Any) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         return float(value) if ok and MIN_STYLE_STRENGTH <= value <= MAX_STYLE_STRENGTH else None
     if name == "quality":
-        return value if value in QUALITY_PRESETS else None
+        return value if isinstance(value, str) and value in QUALITY_PRESETS else None
     if name == "init":
-        return value if value in INITS else None
+        return value if isinstance(value, str) and value in INITS else None
     if name == "seed":
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
         return value if ok else None
@@ -127,7 +127,7 @@ def _check(name: str, value: Any) -> Any:
         ok = isinstance(value, str) and (value in ("auto", "cpu", "mps") or value.startswith("cuda"))
         return value if ok else None
     if name == "weights":
-        return value if value in WEIGHT_SOURCES else None
+        return value if isinstance(value, str) and value in WEIGHT_SOURCES else None
     if name in ("recent_content", "recent_style"):
         return _valid_str_list(value)
     if name == "splitters":
@@ -139,13 +139,14 @@ def _check(name: str, value: Any) -> Any:
         return None
     if name == "seconds_per_pixel_step":
         if isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v) and v > 0
             for k, v in value.items()
         ):
             return {k: float(v) for k, v in value.items()}
         return None
     if name == "zoom":
-        return value if value in ("fit", "100") else None
+        return value if isinstance(value, str) and value in ("fit", "100") else None
     return None
 
 
@@ -201,6 +202,9 @@ def load_settings(path: Path | None = None) -> LoadResult:
         problem = f"cannot be read ({exc})"
     except json.JSONDecodeError as exc:
         problem = f"is corrupt ({exc.msg} at line {exc.lineno})"
+    except (ValueError, RecursionError) as exc:
+        # json raises these for a number of over 4300 digits and for nesting too deep to parse.
+        problem = f"is corrupt ({type(exc).__name__}: {str(exc)[:120]})"
     backup = _keep_broken(p)
     kept = f"; a copy was kept as '{backup.name}'" if backup else ""
     return LoadResult(Settings(), f"The settings file '{p}' {problem}, so defaults are used{kept}.", backup)
