@@ -152,6 +152,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nst_desktop.engine import EngineError, StyleParams, load_image, load_weights, save_image, stylize
+    from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.images import SAVE_FORMATS
 
     def fail(msg: str) -> int:
@@ -226,7 +227,15 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         try:
             style_arg = styles[0] if len(styles) == 1 else styles
             blend = {} if args.style_weights is None else {"style_weights": args.style_weights}
-            result = stylize(content, style_arg, params, weights, on_progress, cancel, **blend)
+            def on_retry(message: str, size: int) -> None:
+                if bar is not None:
+                    bar.write(message, file=sys.stderr)
+                else:
+                    print(message, file=sys.stderr)
+
+            result = stylize_fitting(
+                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend
+            )
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)

@@ -35,6 +35,7 @@ from nst_desktop.engine import (
     save_image,
     stylize,
 )
+from nst_desktop.engine.fit import stylize_fitting
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 
@@ -124,6 +125,10 @@ class StyleWorker(QObject):
             p = replace(p, preview=None)
         self.progressed.emit(p)
 
+    def _on_retry(self, message: str, size: int) -> None:
+        """Out of memory: the run goes on at ``size`` px; tell the user why."""
+        self.status.emit(message)
+
     @Slot()
     def run(self) -> None:
         req = self._request
@@ -139,7 +144,10 @@ class StyleWorker(QObject):
                 extra["style_weights"] = req.style_weights
             if req.init_image is not None:
                 extra["init_image"] = req.init_image
-            result = stylize(req.content, req.style, req.params, weights, self._on_progress, self._cancel, **extra)
+            result = stylize_fitting(
+                req.content, req.style, req.params, weights, self._on_progress, self._cancel,
+                on_retry=self._on_retry, run=stylize, **extra,
+            )
             if req.inputs is not None:
                 result.metadata["inputs"] = req.inputs
             outcome = RunOutcome(result, pil_to_qimage(result.image), weights.name)
