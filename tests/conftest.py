@@ -75,3 +75,41 @@ def image_files(tmp_path: Path) -> tuple[Path, Path]:
     make_content().save(c)
     make_style().save(s, quality=95)
     return c, s
+
+
+# ----------------------------------------------------------------------------- no network
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _loopback_only(address: object) -> None:
+    host = address[0] if isinstance(address, tuple) and address else address
+    if isinstance(host, str) and not host.startswith(_LOOPBACK) and host not in ("", "0.0.0.0"):
+        raise ConnectionRefusedError(f"tests may only connect to 127.0.0.1, not {host!r}")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach beyond 127.0.0.1: other addresses are refused (and DNS is not asked)."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_create = socket.create_connection
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            _loopback_only(address)
+        return real_connect(self, address)
+
+    def create_connection(address: object, *args: object, **kwargs: object) -> socket.socket:
+        _loopback_only(address)
+        return real_create(address, *args, **kwargs)
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if host is not None:
+            _loopback_only((host,))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

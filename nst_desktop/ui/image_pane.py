@@ -10,6 +10,7 @@ carries it to the status bar too.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,9 +128,13 @@ class ImagePane(QFrame):
         self.canvas.setCursor(Qt.CursorShape.PointingHandCursor)
         self.canvas.setToolTip(f"Click to open a {role.lower()} image, or drop or paste one here")
         self.canvas.clicked.connect(self.openRequested)
+        # File names and error messages are user data: always shown as plain text, never
+        # interpreted as rich text (a file named "<img src=...>.png" must show literally).
         self.info = QLabel(" ")
+        self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
         self.message.setObjectName("paneMessage")
         self.message.setStyleSheet("color: #c0392b;")
@@ -158,7 +163,8 @@ class ImagePane(QFrame):
         self.canvas.set_image(pil_to_qimage(shown))
         w, h = loaded.image.size
         self.info.setText(f"{loaded.name} · {w} × {h} px")
-        self.info.setToolTip(str(loaded.path) if loaded.path else loaded.name)
+        tip = str(loaded.path) if loaded.path else loaded.name
+        self.info.setToolTip(f"<p style='white-space:pre'>{html.escape(tip)}</p>")  # literal, never markup
         self.show_message("")
         self.imageChanged.emit()
 

@@ -67,6 +67,14 @@ NO_RESULT = "Nothing to save yet: paint a result first"
 RATE_SMOOTHING = 0.5
 
 
+def plain_message_box(parent: QWidget, icon: QMessageBox.Icon, title: str, text: str,
+                      buttons: QMessageBox.StandardButton) -> QMessageBox:
+    """A message box that shows ``text`` literally (messages carry file names: never rich text)."""
+    box = QMessageBox(icon, title, text, buttons, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box
+
+
 def recovery_path() -> Path:
     """Where the latest finished result is also written (crash safety)."""
     return paths.cache_dir() / RECOVERY_FILENAME
@@ -125,6 +133,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setTextVisible(False)
         self.progress_label = QLabel(" ")
         self.progress_label.setWordWrap(True)
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.save_button = QPushButton("Save…")
         self.save_button.clicked.connect(self.save_result)
         self.continue_button = QPushButton("Continue")
@@ -195,12 +204,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ prompts
     def ask(self, title: str, text: str) -> bool:
         """Yes/No question (tests replace this)."""
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes
+        SB = QMessageBox.StandardButton
+        box = plain_message_box(self, QMessageBox.Icon.Question, title, text, SB.Yes | SB.No)
+        return box.exec() == SB.Yes
 
     def inform(self, title: str, text: str) -> None:
         """Show a problem the user must see (tests replace this)."""
-        QMessageBox.warning(self, title, text)
+        plain_message_box(self, QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok).exec()
 
     def ask_open_path(self, title: str) -> str:
         """File dialog for an input image; "" if cancelled (tests replace this)."""

@@ -206,6 +206,7 @@ class ResultView(QWidget):
         head.addWidget(self.actual_button)
 
         self.caption = QLabel(" ")
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # it carries file names
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
