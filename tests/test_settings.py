@@ -170,3 +170,17 @@ def test_round_trip_property(
                  window_geometry=geometry)
     save_settings(s, path)
     assert load_settings(path).settings == s
+
+
+def test_artist_controls_round_trip_and_fall_back_one_by_one() -> None:
+    s = Settings(preserve_colors="match", style_scale=2.25, blend=0.3)
+    save_settings(s)
+    assert load_settings().settings == s
+    p = settings_path()
+    for bad in ({"preserve_colors": "sepia", "style_scale": 9.0, "blend": 1.5},
+                {"preserve_colors": 1, "style_scale": True, "blend": float("nan")},
+                {"preserve_colors": None, "style_scale": "2", "blend": -0.1}):
+        p.write_text(json.dumps({"version": SETTINGS_VERSION, "size": 640, **bad}))
+        back = load_settings().settings
+        assert back.size == 640  # the good value survives
+        assert (back.preserve_colors, back.style_scale, back.blend) == ("none", 1.0, 0.5)

@@ -135,3 +135,18 @@ def test_restoring_from_an_image_without_settings_says_so(qtbot, window: MainWin
     make_style().save(plain)
     assert not window.restore_settings_from(plain)
     assert window.prompts.informed and "no NST Desktop settings" in window.prompts.informed[0][1]
+
+
+def test_artist_controls_survive_a_restart(qtbot) -> None:
+    w1 = make_window(qtbot)
+    c = w1.controls
+    c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("luminance"))
+    c.scale_spin.setValue(2.5)
+    c.blend_slider.setValue(30)
+    assert w1.close()
+    w2 = make_window(qtbot)
+    c2 = w2.controls
+    assert c2.preserve_combo.currentData() == "luminance"
+    assert c2.scale_spin.value() == 2.5
+    assert c2.blend_slider.value() == 30 and c2.style_weights() == pytest.approx((0.7, 0.3))
+    assert (w2.settings.preserve_colors, w2.settings.style_scale, w2.settings.blend) == ("luminance", 2.5, 0.3)

@@ -24,9 +24,12 @@ from typing import Any
 from nst_desktop.engine.params import (
     DEFAULT_QUALITY,
     MAX_SIZE,
+    MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
     MIN_SIZE,
+    MIN_STYLE_SCALE,
     MIN_STYLE_STRENGTH,
+    PRESERVE_COLORS,
     QUALITY_PRESETS,
 )
 from nst_desktop.services import paths
@@ -59,6 +62,9 @@ class Settings:
     seconds_per_pixel_step: device id -> measured seconds per (pixel x loss evaluation)
         from the last finished runs, for the time estimate.
     zoom: "fit" or "100" (result view).
+    preserve_colors: "none", "luminance" or "match" (the Colours control).
+    style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
+    blend: share of the second style when two are blended, 0.0 .. 1.0.
     """
 
     version: int = SETTINGS_VERSION
@@ -77,6 +83,9 @@ class Settings:
     recent_style: list[str] = field(default_factory=list)
     seconds_per_pixel_step: dict[str, float] = field(default_factory=dict)
     zoom: str = "fit"
+    preserve_colors: str = "none"
+    style_scale: float = 1.0
+    blend: float = 0.5
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -147,6 +156,12 @@ def _check(name: str, value: Any) -> Any:
         return None
     if name == "zoom":
         return value if isinstance(value, str) and value in ("fit", "100") else None
+    if name == "preserve_colors":
+        return value if isinstance(value, str) and value in PRESERVE_COLORS else None
+    if name in ("style_scale", "blend"):
+        lo, hi = (MIN_STYLE_SCALE, MAX_STYLE_SCALE) if name == "style_scale" else (0.0, 1.0)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if ok and lo <= value <= hi else None
     return None
 
 

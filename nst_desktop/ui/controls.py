@@ -313,6 +313,9 @@ class ControlsPanel(QWidget):
         self.seed_spin.setValue(s.seed)
         _select(self.device_combo, s.device)
         _select(self.weights_combo, s.weights)
+        _select(self.preserve_combo, s.preserve_colors)
+        self.scale_spin.setValue(s.style_scale)
+        self.blend_slider.setValue(round(BLEND_MAX * s.blend))
         self._rates = dict(s.seconds_per_pixel_step)
         self._refresh()
 
@@ -325,6 +328,9 @@ class ControlsPanel(QWidget):
         s.seed = self.seed_spin.value()
         s.device = self.device_combo.currentData()
         s.weights = self.weights_combo.currentData()
+        s.preserve_colors = self.preserve_combo.currentData()
+        s.style_scale = self.scale_spin.value()
+        s.blend = self.blend_slider.value() / BLEND_MAX
 
     def select_weights(self, source: str) -> None:
         _select(self.weights_combo, source)
