@@ -161,15 +161,17 @@ class StyleWorker(QObject):
             traceback.print_exc()
             self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", None)
             return
-        if result.cancelled:
-            self.cancelled.emit(outcome)
-            return
-        if req.recovery_path is not None:
+        # Crash safety: the window shows a stopped run's best image as the (unsaved) result
+        # too, so it is the one to recover; a run stopped before its first step painted nothing.
+        if req.recovery_path is not None and (not result.cancelled or result.steps_done > 0):
             try:
                 req.recovery_path.parent.mkdir(parents=True, exist_ok=True)
                 save_image(result.image, req.recovery_path, result.metadata)
             except (ImageError, OSError):
                 pass  # recovery is a nicety; the result itself is in memory
+        if result.cancelled:
+            self.cancelled.emit(outcome)
+            return
         self.finished.emit(outcome)
 
 
