@@ -1,0 +1,44 @@
+"""The layers import only downwards: engine (torch + Pillow) → services → ui (Qt)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "nst_desktop"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _files(folder: str) -> list[Path]:
+    return sorted((PKG / folder).glob("*.py"))
+
+
+@pytest.mark.parametrize("path", _files("engine"), ids=lambda p: p.name)
+def test_engine_imports_no_qt_services_or_ui(path: Path) -> None:
+    bad = {n for n in _imports(path) if n.split(".")[0] == "PySide6"
+           or n.startswith(("nst_desktop.services", "nst_desktop.ui"))}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", _files("services"), ids=lambda p: p.name)
+def test_services_import_no_qt_or_ui(path: Path) -> None:
+    bad = {n for n in _imports(path) if n.split(".")[0] == "PySide6" or n.startswith("nst_desktop.ui")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_the_check_sees_imports() -> None:
+    """Guard against a check that passes because it finds nothing."""
+    assert "torch" in _imports(PKG / "engine" / "stylize.py")
+    assert any(n.startswith("PySide6") for n in _imports(PKG / "ui" / "worker.py"))
