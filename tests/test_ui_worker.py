@@ -16,7 +16,7 @@ from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 
 def small_request(steps: int, tmp_path: Path | None = None, **kw) -> StyleRequest:
-    params = StyleParams(size=48, steps=steps, device="cpu", seed=0, preview_every=3, **kw)
+    params = StyleParams(size=64, steps=steps, device="cpu", seed=0, preview_every=3, **kw)
     return StyleRequest(
         make_content((72, 48)), make_style((40, 40)), params,
         recovery_path=tmp_path / "recovery.png" if tmp_path else None,
@@ -49,8 +49,8 @@ def test_real_run_reports_progress_previews_and_finishes(qtbot, bundled_weights,
     outcome = sig.args[0]
     assert isinstance(outcome, RunOutcome)
     assert not outcome.result.cancelled and outcome.result.steps_done == 12
-    assert outcome.result.image.size == (48, 32)
-    assert (outcome.qimage.width(), outcome.qimage.height()) == (48, 32)
+    assert outcome.result.image.size == (64, 43)
+    assert (outcome.qimage.width(), outcome.qimage.height()) == (64, 43)
     assert "bundled" in outcome.weights_name
     # Torch ran in the worker thread, never the GUI thread, and the GUI thread kept running.
     assert threads and threads[0] is not threading.main_thread()
@@ -64,8 +64,8 @@ def test_real_run_reports_progress_previews_and_finishes(qtbot, bundled_weights,
     # The thread is gone and the recovery copy was written with metadata.
     assert not job.is_running() and job._thread is None
     rec = tmp_path / "recovery.png"
-    assert load_image(rec).size == (48, 32)
-    assert read_metadata(rec)["params"]["size"] == 48
+    assert load_image(rec).size == (64, 43)
+    assert read_metadata(rec)["params"]["size"] == 64
 
 
 def test_cancel_stops_within_a_step_and_keeps_best_so_far(qtbot, bundled_weights) -> None:
@@ -81,7 +81,7 @@ def test_cancel_stops_within_a_step_and_keeps_best_so_far(qtbot, bundled_weights
     outcome = sig.args[0]
     assert outcome is not None and outcome.result.cancelled
     assert 2 <= outcome.result.steps_done < 500
-    assert outcome.result.image.size == (48, 32)
+    assert outcome.result.image.size == (64, 43)
     # One step at 48 px takes well under a second on an idle core; allow for a busy machine.
     assert latency < 10, latency
     qtbot.waitUntil(lambda: not job.is_running(), timeout=5000)
