@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "to the output's (0.25-4, default 1)")
     st.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                     help="relative weights of the STYLE images, one per image (default: equal)")
+    st.add_argument("--mask", type=Path, action="append", default=None, metavar="PATH",
+                    help="where to paint each STYLE: one image per STYLE, in their order (white = paint this "
+                    "style here, black = not; resized to the content). Pixels no mask covers keep the photo")
+    st.add_argument("--keep-mask", type=Path, default=None, metavar="PATH",
+                    help="where to keep the photo unchanged (white = keep; resized to the content)")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("info", help="versions, devices and weights")
@@ -186,6 +191,9 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if args.style_weights is not None and len(args.style_weights) != len(args.style):
         return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} STYLE images "
                     "were given")
+    if args.mask is not None and len(args.mask) != len(args.style):
+        return fail(f"{len(args.mask)} --mask files but {len(args.style)} STYLE images were given: "
+                    "give one mask per style, in the same order")
     cancel = threading.Event()
     bar: tqdm | None = None
     try:
@@ -196,6 +204,11 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             load_image(init)
         content = load_image(args.content)
         styles = [load_image(path) for path in args.style]
+        regions: dict[str, object] = {}
+        if args.mask is not None:
+            regions["masks"] = [_load_mask(path, "--mask") for path in args.mask]
+        if args.keep_mask is not None:
+            regions["keep_mask"] = _load_mask(args.keep_mask, "--keep-mask")
         bar = None if args.quiet else tqdm(total=params.steps, unit="step", dynamic_ncols=True)
 
         def progress(done: int, total: int | None) -> None:
@@ -234,7 +247,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                     print(message, file=sys.stderr)
 
             result = stylize_fitting(
-                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend
+                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend, **regions
             )
         finally:
             if in_main:
@@ -244,6 +257,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             bar = None
         result.metadata["inputs"] = {"content": str(args.content.resolve()),
                                      "styles": [str(p.resolve()) for p in args.style]}
+        if args.mask is not None:
+            result.metadata["inputs"]["masks"] = [str(p.resolve()) for p in args.mask]
+        if args.keep_mask is not None:
+            result.metadata["inputs"]["keep_mask"] = str(args.keep_mask.resolve())
         save_image(result.image, args.output, result.metadata)
     except BaseException as exc:
         if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
@@ -257,6 +274,16 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({w}x{h}, {result.steps_done} steps, {result.elapsed_s:.1f} s, "
           f"seed {result.metadata['params']['seed']}){note}")
     return 0
+
+
+def _load_mask(path: Path, option: str):  # noqa: ANN202 - Pillow is imported lazily
+    """A mask image file as a grey Pillow image; a bad file raises ImageError naming the option and the file."""
+    from nst_desktop.engine import ImageError, load_image
+
+    try:
+        return load_image(path).convert("L")
+    except ImageError as exc:
+        raise ImageError(f"{option}: {exc}") from None
 
 
 def _cmd_info() -> int:

@@ -11,6 +11,9 @@ with the weights' activation scale):
 - Style loss per layer: ``mean((G - G_s)²) / mean(G_s²)``, likewise relative;
   the total is the weighted mean over layers (weights sum to 1).
 - Total variation: mean squared difference of neighbouring pixels in [0, 1] RGB.
+- Spatial control (Gatys et al. 2017, guided Gram matrices): see :func:`guided_gram`
+  and :class:`Region`. Each region's loss is relative like the global one, and the
+  regions' losses are averaged with weights proportional to their areas.
 
 The objective is ``content + style_weight * style + tv_weight * tv``, where
 ``style_weight`` is the user's style strength times :data:`STYLE_WEIGHT_AT_STRENGTH_1`.
@@ -46,14 +49,94 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return torch.bmm(f, f.transpose(1, 2)) / (h * w)
 
 
+def guided_gram(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Gram matrix of ``features`` guided by ``mask`` (Gatys et al. 2017, eq. 6-7).
+
+    ``mask`` has shape ``(N, 1, H, W)`` (the features' size), values in [0, 1]. With
+    ``F_m = F * m`` (each position weighted by the mask),
+    ``G = F_m F_mᵀ / sum(m²)``: for a binary mask, the mean outer product over the
+    region's positions, so it is on the same scale as :func:`gram` of a whole image
+    (a mask of all ones gives exactly ``gram(features)``). Shape ``(N, C, C)``, float32.
+    """
+    n, c, h, w = features.shape
+    m = mask.reshape(n, 1, h * w).float()
+    f = features.reshape(n, c, h * w).float() * m
+    return torch.bmm(f, f.transpose(1, 2)) / m.pow(2).sum(dim=2, keepdim=True).clamp_min(_EPS)
+
+
+@dataclass
+class Region:
+    """One region of a spatially controlled run: where (a mask per style layer, at
+    that layer's resolution) and what (the Gram targets of that region's style).
+
+    ``weight`` is the region's share of the style loss (its mean mask value times the
+    style's weight, normalised over the regions).
+    """
+
+    masks: dict[str, torch.Tensor]
+    grams: dict[str, torch.Tensor]
+    gram_energies: dict[str, torch.Tensor]
+    weight: float
+
+
 @dataclass
 class StyleTargets:
-    """Precomputed targets: content activations and style Gram matrices with their energies."""
+    """Precomputed targets: content activations and style Gram matrices with their energies.
+
+    With ``regions`` (spatial control) the style loss uses the regions' guided Gram
+    matrices instead of ``grams``.
+    """
 
     content: torch.Tensor
     content_energy: torch.Tensor
     grams: dict[str, torch.Tensor]
     gram_energies: dict[str, torch.Tensor]
+    regions: list[Region] | None = None
+
+
+def masks_at_layers(
+    feats: Mapping[str, torch.Tensor], mask: torch.Tensor, style_layers: Mapping[str, float] = STYLE_LAYERS
+) -> dict[str, torch.Tensor]:
+    """``mask`` ``(1, 1, H, W)`` area-averaged down to each style layer's resolution."""
+    return {
+        name: torch.nn.functional.interpolate(mask.float(), size=feats[name].shape[-2:], mode="area").detach()
+        for name in style_layers
+    }
+
+
+def make_region_targets(
+    content_feats: Mapping[str, torch.Tensor],
+    style_feats: Sequence[Mapping[str, torch.Tensor]],
+    masks: Sequence[torch.Tensor],
+    style_layers: Mapping[str, float] = STYLE_LAYERS,
+    style_weights: Sequence[float] | None = None,
+) -> StyleTargets:
+    """Targets for spatial control: style ``i`` is matched inside ``masks[i]`` only.
+
+    ``masks[i]`` is ``(1, 1, H, W)`` in [0, 1] at the size of the image fed to the
+    network; it is downsampled to each style layer's resolution by area averaging
+    (the fraction of each feature cell's pixels that belong to the region). Each
+    region's target is the ordinary Gram matrix of its whole style image. Regions
+    with an empty mask or weight 0 are left out; if none is left, the style loss is 0.
+    """
+    c = content_feats[CONTENT_LAYER].detach().float()
+    ws = [1.0] * len(style_feats) if style_weights is None else [float(w) for w in style_weights]
+    if len(ws) != len(style_feats) or len(masks) != len(style_feats):
+        raise ValueError("make_region_targets needs one mask and one weight per style")
+    regions = []
+    for feats, mask, w in zip(style_feats, masks, ws, strict=True):
+        area = float(mask.float().mean())
+        if area <= 0 or w <= 0:
+            continue
+        layer_masks = masks_at_layers(content_feats, mask, style_layers)
+        grams = {name: gram(feats[name]).detach() for name in style_layers}
+        regions.append(Region(layer_masks, grams, {k: g.pow(2).mean().clamp_min(_EPS) for k, g in grams.items()},
+                              area * w))
+    total = sum(r.weight for r in regions)
+    for r in regions:
+        r.weight /= total
+    return StyleTargets(content=c, content_energy=c.pow(2).mean().clamp_min(_EPS), grams={}, gram_energies={},
+                        regions=regions)
 
 
 def make_targets(
@@ -100,9 +183,19 @@ def style_loss(
     targets: StyleTargets,
     style_layers: Mapping[str, float] = STYLE_LAYERS,
 ) -> torch.Tensor:
-    """Weighted mean over layers of the relative squared Gram error (dimensionless)."""
+    """Weighted mean over layers of the relative squared Gram error (dimensionless).
+
+    With regions, the weighted mean over regions of the same with guided Gram matrices.
+    """
     total_w = sum(style_layers.values())
     loss = torch.zeros((), device=targets.content.device)
+    if targets.regions is not None:
+        for r in targets.regions:
+            for name, w in style_layers.items():
+                g = guided_gram(feats[name], r.masks[name])
+                err = (g - r.grams[name]).pow(2).mean() / r.gram_energies[name]
+                loss = loss + r.weight * (w / total_w) * err
+        return loss
     for name, w in style_layers.items():
         g = gram(feats[name])
         loss = loss + (w / total_w) * (g - targets.grams[name]).pow(2).mean() / targets.gram_energies[name]

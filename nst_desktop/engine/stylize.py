@@ -115,6 +115,14 @@ class _Tracker:
         )
 
 
+def _composite(x: torch.Tensor, keep: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """``x`` with the keep-the-photo pixels replaced by the photo (``keep = (mask, photo)``)."""
+    if keep is None:
+        return x
+    mask, photo = keep
+    return x * (1 - mask) + photo * mask
+
+
 class _Objective:
     """Loss of an image at one size against fixed targets."""
 
@@ -125,14 +133,20 @@ class _Objective:
         style_weight: float,
         tv_weight: float,
         precision: Precision,
+        keep: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.net = net
         self.targets = targets
         self.style_weight = style_weight
         self.tv_weight = tv_weight
         self.precision = precision
+        self.keep = keep
+
+    def compose(self, x: torch.Tensor) -> torch.Tensor:
+        return _composite(x, self.keep)
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.compose(x)
         feats = self.precision.features(self.net, x)
         c = losses.content_loss(feats, self.targets)
         s = losses.style_loss(feats, self.targets)
@@ -299,6 +313,58 @@ def prepare_inputs(
     return content, list(styles), init_image
 
 
+@dataclass
+class Masks:
+    """Spatial control at the content's resolution: ``styles`` ``(S, 1, H, W)`` (style i's
+    region, with the keep-the-photo region already removed) and ``keep`` ``(1, 1, H, W)``
+    (pixels that keep the photo: the explicit keep mask, and wherever no style mask
+    reaches). ``styles`` is None when only a keep mask was given (the styles, blended as
+    usual, then apply wherever the photo is not kept)."""
+
+    styles: torch.Tensor | None
+    keep: torch.Tensor
+
+    def at(self, hw: tuple[int, int], device: torch.device) -> Masks:
+        def resize(m: torch.Tensor) -> torch.Tensor:
+            if tuple(m.shape[-2:]) != hw:
+                m = F.interpolate(m, size=hw, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+            return m.to(device)
+
+        return Masks(None if self.styles is None else resize(self.styles), resize(self.keep))
+
+
+def mask_tensor(mask: Image.Image, hw: tuple[int, int]) -> torch.Tensor:
+    """A mask image (white = 1, black = 0; any mode, converted to grey) as ``(1, 1, H, W)``
+    in [0, 1], resized to ``hw`` (no matter its aspect ratio)."""
+    if not isinstance(mask, Image.Image):
+        raise ValueError(f"a mask must be an image, not {type(mask).__name__}")
+    grey = mask.convert("L")
+    if (grey.height, grey.width) != hw:
+        grey = grey.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
+    data = torch.frombuffer(bytearray(grey.tobytes()), dtype=torch.uint8)
+    return (data.to(torch.float32) / 255.0).reshape(1, 1, *hw)
+
+
+def prepare_masks(
+    content_hw: tuple[int, int],
+    n_styles: int,
+    masks: Sequence[Image.Image] | None,
+    keep_mask: Image.Image | None,
+) -> Masks | None:
+    """Checked masks at the content's size (see :class:`Masks`); None without any mask."""
+    if masks is None and keep_mask is None:
+        return None
+    keep = mask_tensor(keep_mask, content_hw) if keep_mask is not None else torch.zeros(1, 1, *content_hw)
+    if masks is None:
+        return Masks(None, keep)
+    masks = list(masks)
+    if len(masks) != n_styles:
+        raise ValueError(f"{n_styles} style images but {len(masks)} masks: give one mask per style")
+    styles = torch.cat([mask_tensor(m, content_hw) for m in masks]) * (1 - keep)
+    covered = styles.amax(dim=0, keepdim=True)
+    return Masks(styles, torch.maximum(keep, 1 - covered))
+
+
 def _style_targets(
     net: VGGFeatures,
     precision: Precision,
@@ -308,18 +374,35 @@ def _style_targets(
     long_side: int,
     style_scale: float,
     device: torch.device,
+    masks: Masks | None = None,
 ) -> losses.StyleTargets:
-    """Targets at one size: content activations and the weighted mean of the styles' Gram matrices."""
+    """Targets at one size: content activations and the weighted mean of the styles' Gram
+    matrices; with ``masks`` (at this size), one guided region per style (see :mod:`losses`)."""
     style_feats = []
     used_weights = []
-    for img, w in zip(styles, style_weights, strict=True):
+    used_masks = []
+    for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
         if w <= 0:
             continue  # contributes nothing; skipping it also keeps (1, 0) identical to one style
         s_t = _to_device(img, _style_long_side(img, long_side, style_scale), device)
         style_feats.append(precision.features(net, s_t))
         used_weights.append(w)
+        if masks is not None and masks.styles is not None:
+            used_masks.append(masks.styles[i : i + 1])
         del s_t
-    return losses.make_targets(precision.features(net, content_t), style_feats, style_weights=used_weights)
+    content_feats = precision.features(net, content_t)
+    if masks is not None and masks.styles is not None:
+        return losses.make_region_targets(content_feats, style_feats, used_masks, style_weights=used_weights)
+    targets = losses.make_targets(content_feats, style_feats, style_weights=used_weights)
+    if masks is not None:  # only a keep mask: the blend applies where the photo is not kept
+        apply = 1 - masks.keep
+        if float(apply.mean()) > 0:
+            region = losses.Region(losses.masks_at_layers(content_feats, apply), targets.grams,
+                                   targets.gram_energies, 1.0)
+            targets.regions = [region]
+        else:
+            targets.regions = []
+    return targets
 
 
 def stylize(
@@ -332,6 +415,8 @@ def stylize(
     *,
     style_weights: Sequence[float] | None = None,
     init_image: Image.Image | None = None,
+    masks: Sequence[Image.Image] | None = None,
+    keep_mask: Image.Image | None = None,
 ) -> StyleResult:
     """Paint ``content`` in the style of ``style`` (RGB Pillow images).
 
@@ -344,6 +429,16 @@ def stylize(
     (usually with ``coarse_to_fine=False``, so that optimisation goes on at the final
     size). The optimiser starts afresh (a new L-BFGS history); its state is not kept
     between runs. ``params.preserve_colors`` applies as described in :mod:`color`.
+
+    Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
+    (white = paint this style here, black = not; any mode, resized to the content);
+    style ``i`` is then matched only inside its mask, with guided Gram matrices (see
+    :func:`losses.guided_gram`), and ``style_weights`` scale the regions' shares of the
+    style loss. ``keep_mask`` (white = keep) marks pixels that keep the photo; so do
+    pixels that no style mask covers. Keeping is done by compositing, during the
+    optimisation (the network sees ``x * (1 - keep) + photo * keep``, so kept pixels
+    get no gradient and the stylised regions are judged next to the real photo) and
+    in the output, so kept pixels equal the photo (up to resampling at soft edges).
 
     Runs the coarse-to-fine schedule of :mod:`schedule` within ``params.steps`` loss
     evaluations. ``on_progress`` is called after every evaluation (with a preview
@@ -361,6 +456,7 @@ def stylize(
     continued = init_image is not None
     if init_image is None and params.init not in INITS:
         init_image = load_image(params.init)  # a start image file: colour-preserved like the others
+    region_masks = prepare_masks((content.height, content.width), len(styles), masks, keep_mask)
     content, styles, init_image = prepare_inputs(content, styles, params.preserve_colors, init_image)
     t0 = time.perf_counter()
     device = resolve_device(params.device)
@@ -397,13 +493,15 @@ def stylize(
             tracker.report(phase="targets")
             with torch.no_grad():
                 c_t = _resized_to_device(content, hw, device)
+                stage_masks = region_masks.at(hw, device) if region_masks is not None else None
                 targets = _style_targets(net, precision, c_t, styles, style_weights, max(hw), params.style_scale,
-                                         device)
+                                         device, stage_masks)
+                keep = (stage_masks.keep, c_t) if stage_masks is not None else None
             if x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
-            objective = _Objective(net, targets, style_weight, params.tv_weight, precision)
+            objective = _Objective(net, targets, style_weight, params.tv_weight, precision, keep)
             runner = _run_lbfgs if params.optimizer == "lbfgs" else _run_adam
             x = runner(objective, x, stage_end, tracker)
             if tracker.cancelled():
@@ -422,6 +520,8 @@ def stylize(
     x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
     if tuple(x.shape[-2:]) != out_hw:
         x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    if region_masks is not None:
+        x = _composite(x, (region_masks.at(out_hw, device).keep, _resized_to_device(content, out_hw, device)))
     if params.preserve_colors == "luminance":
         x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
     image = tensor_to_pil(x)
@@ -429,6 +529,8 @@ def stylize(
     meta = run_metadata(params, weights, seed, tracker.step, elapsed, tracker.cancelled())
     meta["style_weights"] = list(style_weights)
     meta["continued"] = continued
+    if region_masks is not None:
+        meta["regions"] = {"style_masks": 0 if masks is None else len(list(masks)), "keep_mask": keep_mask is not None}
     return StyleResult(
         image=image,
         cancelled=tracker.cancelled(),
@@ -538,7 +640,7 @@ class _LbfgsClosure:
         tracker.work_done += x.shape[-1] * x.shape[-2]
         tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
         self.best.offer(x, value)
-        tracker.report(x.detach)
+        tracker.report(lambda: self.objective.compose(x.detach()))
         return total
 
 
@@ -563,7 +665,7 @@ def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker:
         tracker.step += 1
         tracker.work_done += x.shape[-1] * x.shape[-2]
         tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
-        tracker.report(lambda: ema)
+        tracker.report(lambda: objective.compose(ema))
         i += 1
     return ema
 
@@ -586,8 +688,8 @@ def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int
     )
 
 
-__all__ = ["stylize", "evaluate", "normalize_styles", "prepare_inputs", "run_metadata", "EngineError",
-           "ProgressCallback"]
+__all__ = ["stylize", "evaluate", "normalize_styles", "prepare_inputs", "prepare_masks", "mask_tensor",
+           "run_metadata", "EngineError", "ProgressCallback"]
 
 
 def evaluate(
