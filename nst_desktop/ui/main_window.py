@@ -49,6 +49,7 @@ from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.image_pane import ImagePane
+from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
@@ -142,12 +143,21 @@ class MainWindow(QMainWindow):
         self.continue_button.clicked.connect(self.continue_run)
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.copy_result)
+        self.region_editor = RegionEditor(self)
+        self.region_editor.changed.connect(self._update_regions_label)
+        self.regions_button = QPushButton("Paint Regions…")
+        self.regions_button.setToolTip("Paint where each style goes and where the photo stays as it is")
+        self.regions_button.clicked.connect(self.edit_regions)
+        self.regions_label = QLabel()
+        self.regions_label.setWordWrap(True)
 
         side = QWidget()
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(8, 8, 8, 8)
         side_lay.addWidget(QLabel("<b>Settings</b>"))
         side_lay.addWidget(self.controls)
+        side_lay.addWidget(self.regions_button)
+        side_lay.addWidget(self.regions_label)
         side_lay.addSpacing(12)
         side_lay.addWidget(self.stylize_button)
         side_lay.addWidget(self.continue_button)
@@ -193,6 +203,7 @@ class MainWindow(QMainWindow):
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
         self._restore_settings()
+        self._update_regions_label()
         self._update_state()
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
@@ -439,6 +450,10 @@ class MainWindow(QMainWindow):
                 else:
                     self.settings.recent_style = remember_recent(self.settings.recent_style, path)
             self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
+        if pane is self.content_pane:
+            self.region_editor.set_photo(pane.loaded.image if pane.loaded is not None else None)
+            self._update_regions_label()
+        self.region_editor.set_second_style(self.style2_pane.loaded is not None)
         self.controls.set_second_style(self.style2_pane.loaded is not None)
         self.remove_style2_button.setEnabled(self.style2_pane.loaded is not None)
         content = self.content_pane.loaded
@@ -561,6 +576,25 @@ class MainWindow(QMainWindow):
             return False
         return self.start_run(continue_from=self._result.image)
 
+    @Slot()
+    def edit_regions(self) -> None:
+        """Show the region painter (not modal)."""
+        self.region_editor.show()
+        self.region_editor.raise_()
+        self.region_editor.activateWindow()
+
+    @Slot()
+    def _update_regions_label(self) -> None:
+        self.regions_button.setEnabled(self.content_pane.loaded is not None)
+        masks, keep = self.region_editor.canvas.engine_masks(2)
+        if masks is None and keep is None:
+            text = "Regions: none (the whole photo is stylised)"
+        elif masks is None:
+            text = "Regions: part of the photo is kept"
+        else:
+            text = "Regions: painted (unpainted pixels keep the photo)"
+        self.regions_label.setText(f"<small>{text}</small>")
+
     def style_inputs(self) -> tuple[list, list[float] | None]:
         """The style image(s) and weights for a run: one style, or two blended by the slider."""
         first = self.style_pane.loaded
@@ -605,9 +639,12 @@ class MainWindow(QMainWindow):
         if continue_from is not None:
             params = dataclasses.replace(params, coarse_to_fine=False)
         styles, weights = self.style_inputs()
+        masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles))
+        if masks is not None:
+            weights = None  # with regions each style paints its own region instead of a blend
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
                                recovery_path(), style_weights=weights, init_image=continue_from,
-                               inputs=self.input_paths())
+                               inputs=self.input_paths(), masks=masks, keep_mask=keep_mask)
         self.last_request = request
         if self._job is not None:
             self._job.deleteLater()  # the previous run's thread has ended (not running)

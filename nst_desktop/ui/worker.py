@@ -69,6 +69,8 @@ class StyleRequest:
     init_image: start from this image instead of ``params.init`` (Continue).
     inputs: where the inputs came from (``{"content": path, "styles": [path, ...]}``,
     None for pasted images), stored in the result's metadata under "inputs".
+    masks / keep_mask: regions (one grey mask per style / where to keep the photo), see
+    :func:`nst_desktop.engine.stylize`; None for an ordinary run.
     """
 
     content: Image.Image
@@ -79,6 +81,8 @@ class StyleRequest:
     style_weights: list[float] | None = None
     init_image: Image.Image | None = None
     inputs: dict[str, object] | None = None
+    masks: list[Image.Image] | None = None
+    keep_mask: Image.Image | None = None
 
 
 @dataclass
@@ -144,6 +148,10 @@ class StyleWorker(QObject):
                 extra["style_weights"] = req.style_weights
             if req.init_image is not None:
                 extra["init_image"] = req.init_image
+            if req.masks is not None:
+                extra["masks"] = req.masks
+            if req.keep_mask is not None:
+                extra["keep_mask"] = req.keep_mask
             result = stylize_fitting(
                 req.content, req.style, req.params, weights, self._on_progress, self._cancel,
                 on_retry=self._on_retry, run=stylize, **extra,
