@@ -64,13 +64,16 @@ def demo_style(size: tuple[int, int] = (480, 480), seed: int = 3) -> Image.Image
 
 
 def render(out: Path, content: str | None, style: str | None, size: int, steps: int,
-           preserve_colors: str = "none", blend: int | None = None) -> Path:
-    """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``."""
+           preserve_colors: str = "none", blend: int | None = None, mask: bool = False) -> Path:
+    """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``.
+
+    ``mask``: paint regions first (style on the left, the photo kept on the right; with
+    ``blend``, the second style in the middle) and show the region painter beside the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="nst-screenshot-") as tmp:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
-        return _render(out, content, style, size, steps, preserve_colors, blend)
+        return _render(out, content, style, size, steps, preserve_colors, blend, mask)
 
 
 def demo_style2(size: tuple[int, int] = (480, 480)) -> Image.Image:
@@ -87,8 +90,9 @@ def demo_style2(size: tuple[int, int] = (480, 480)) -> Image.Image:
 
 
 def _render(out: Path, content: str | None, style: str | None, size: int, steps: int,
-            preserve_colors: str = "none", blend: int | None = None) -> Path:
-    from PySide6.QtCore import QEventLoop, QTimer
+            preserve_colors: str = "none", blend: int | None = None, mask: bool = False) -> Path:
+    from PySide6.QtCore import QEventLoop, QPointF, QTimer
+    from PySide6.QtGui import QImage, QPainter
 
     from nst_desktop.ui.app import ensure_app
     from nst_desktop.ui.image_pane import LoadedImage
@@ -112,6 +116,23 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
         window.style2_pane.set_loaded(LoadedImage(demo_style2(), "pastel.png"))
         window.controls.blend_slider.setValue(blend)
     window.steps_override = steps
+    if mask:
+        from nst_desktop.ui.mask_editor import KEEP, STYLE1, STYLE2
+
+        editor = window.region_editor
+        editor.resize(420, 360)
+        window.edit_regions()
+        canvas = editor.canvas
+        assert canvas.labels is not None
+        w, h = canvas.labels.width(), canvas.labels.height()
+        canvas.brush = max(4, h // 5)
+        bands = [(STYLE1, 0.15), (STYLE2, 0.5), (KEEP, 0.85)] if blend is not None else [(STYLE1, 0.25), (KEEP, 0.8)]
+        for tool, fx in bands:
+            canvas.tool = tool
+            for fy in (0.1, 0.3, 0.5, 0.7, 0.9):
+                canvas._stroke(QPointF(w * (fx - 0.15), h * fy), QPointF(w * (fx + 0.15), h * fy))
+        editor.set_tool(KEEP)
+        canvas._changed()
     if not window.start_run() or window._job is None:
         raise SystemExit("the run did not start")
     loop = QEventLoop()
@@ -119,12 +140,23 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
     loop.exec()
     if window.result is None:
         raise SystemExit(f"the run did not finish: {window.progress_label.text()}")
-    window.result_view.compare_slider.setValue(35)
+    window.result_view.compare_slider.setValue(4 if mask else 35)
     window.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.")
     QTimer.singleShot(0, loop.quit)
     loop.exec()  # let layouts and paints settle
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out), "PNG"):
+    shot = window.grab().toImage()
+    if mask:  # the region painter to the right of the window
+        side = window.region_editor.grab().toImage()
+        both = QImage(shot.width() + side.width(), max(shot.height(), side.height()), QImage.Format.Format_RGB32)
+        both.setDevicePixelRatio(shot.devicePixelRatio())
+        both.fill(window.palette().window().color())
+        p = QPainter(both)
+        p.drawImage(0, 0, shot)
+        p.drawImage(shot.width() / shot.devicePixelRatio(), 0, side)
+        p.end()
+        shot = both
+    if not shot.save(str(out), "PNG"):
         raise SystemExit(f"could not write {out}")
     window.ask = lambda *_: True  # type: ignore[method-assign] - quit without the unsaved-result prompt
     window.close()
@@ -141,10 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=60, help="loss evaluations (default 60)")
     parser.add_argument("--preserve-colors", choices=("none", "luminance", "match"), default="none")
     parser.add_argument("--blend", type=int, default=None, help="load a second painting; its weight in percent")
+    parser.add_argument("--mask", action="store_true",
+                        help="paint regions first and show the region painter beside the window")
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if bool(ns.content) != bool(ns.style):
         parser.error("give both CONTENT and STYLE, or neither")
-    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps, ns.preserve_colors, ns.blend)
+    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps, ns.preserve_colors, ns.blend, ns.mask)
     print(f"wrote {path}")
     return 0
 
