@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import struct
 import tempfile
 import warnings
 from pathlib import Path
@@ -89,6 +90,7 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
             # Pillow warns from ~89 megapixels (its global MAX_IMAGE_PIXELS); our own
             # ``max_pixels`` is the limit that counts, checked below before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w <= 0 or h <= 0:
@@ -106,20 +108,17 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
         raise ImageError(f"{label} is too large to open safely (decompression bomb guard).") from None
     except UnidentifiedImageError:
         raise ImageError(f"{label} is not an image file Pillow can read.") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct_error()) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise ImageError(f"{label} is damaged or truncated ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - Pillow plugins raise assorted types on garbage
         raise ImageError(f"{label} could not be decoded ({type(exc).__name__}: {exc}).") from None
     try:
-        return to_srgb_rgb(img)
+        with warnings.catch_warnings():
+            # A damaged EXIF block is ignored (no rotation applied); the pixels are fine.
+            warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
+            return to_srgb_rgb(img)
     except Exception as exc:  # noqa: BLE001
         raise ImageError(f"{label} could not be converted to RGB ({exc}).") from None
-
-
-def struct_error() -> type[Exception]:
-    import struct
-
-    return struct.error
 
 
 def to_srgb_rgb(img: Image.Image) -> Image.Image:
