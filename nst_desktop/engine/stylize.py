@@ -595,6 +595,19 @@ def _run_lbfgs(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker
     return best.x
 
 
+def _read_step(
+    total: torch.Tensor, c: torch.Tensor, s: torch.Tensor, grad: torch.Tensor
+) -> tuple[float, float, float, bool]:
+    """The step's losses and whether loss and gradient are finite, in one device-to-host copy.
+
+    On a GPU every ``float(tensor)`` waits for the device; reading all four at once
+    costs one wait per step instead of four.
+    """
+    finite = torch.isfinite(total.detach()) & torch.isfinite(grad).all()
+    values = torch.stack([total.detach().float(), c.detach().float(), s.detach().float(), finite.float()]).tolist()
+    return values[0], values[1], values[2], values[3] == 1.0 and math.isfinite(values[0])
+
+
 class _Best:
     """The lowest-loss iterate seen so far (a detached copy)."""
 
@@ -629,16 +642,14 @@ class _LbfgsClosure:
             raise _Stop
         self.opt.zero_grad(set_to_none=True)
         total, c, s = self.objective(x)
-        value = float(total.detach())
-        if not math.isfinite(value):
-            raise _NonFinite
         total.backward()
         assert x.grad is not None
-        if not bool(torch.isfinite(x.grad).all()):
+        value, c_value, s_value, finite = _read_step(total, c, s, x.grad)
+        if not finite:
             raise _NonFinite
         tracker.step += 1
         tracker.work_done += x.shape[-1] * x.shape[-2]
-        tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
+        tracker.content, tracker.style, tracker.loss = c_value, s_value, value
         self.best.offer(x, value)
         tracker.report(lambda: self.objective.compose(x.detach()))
         return total
@@ -653,10 +664,11 @@ def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker:
     while tracker.step < budget_end and not tracker.cancelled():
         opt.zero_grad(set_to_none=True)
         total, c, s = objective(x)
-        value = float(total.detach())
-        if not math.isfinite(value):
-            raise NumericalError("The loss became NaN/Inf during Adam optimisation.")
         total.backward()
+        assert x.grad is not None
+        value, c_value, s_value, finite = _read_step(total, c, s, x.grad)
+        if not finite:
+            raise NumericalError("The loss became NaN/Inf during Adam optimisation.")
         opt.step()
         with torch.no_grad():
             x.clamp_(0, 1)
@@ -664,7 +676,7 @@ def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker:
             ema.mul_(decay).add_(x.detach(), alpha=1 - decay)
         tracker.step += 1
         tracker.work_done += x.shape[-1] * x.shape[-2]
-        tracker.content, tracker.style, tracker.loss = float(c.detach()), float(s.detach()), value
+        tracker.content, tracker.style, tracker.loss = c_value, s_value, value
         tracker.report(lambda: objective.compose(ema))
         i += 1
     return ema
