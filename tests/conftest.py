@@ -113,3 +113,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "create_connection", create_connection)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def small_engine_params(**kwargs: object):
+    """StyleParams for a quick single-size CPU run (64 px, 20 steps, seed 0), overridable."""
+    from nst_desktop.engine import StyleParams
+
+    base: dict[str, object] = {
+        "device": "cpu", "seed": 0, "preview_every": 0, "size": 64, "steps": 20, "coarse_to_fine": False,
+    }
+    base.update(kwargs)
+    return StyleParams(**base)  # type: ignore[arg-type]

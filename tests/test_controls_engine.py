@@ -5,36 +5,19 @@ styles, and continuing from an earlier result. Each effect is checked numericall
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
-from conftest import make_content, make_style
+from conftest import make_content, make_style, small_engine_params
 from PIL import Image, ImageChops, ImageStat
 
-from nst_desktop.engine import color, devices
+from nst_desktop.engine import color
 from nst_desktop.engine.images import pil_to_tensor
-from nst_desktop.engine.params import StyleParams, StyleResult
+from nst_desktop.engine.params import StyleResult
 from nst_desktop.engine.stylize import evaluate, normalize_styles, stylize
 from nst_desktop.engine.weights import VGGWeights
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(devices, "physical_cores", lambda: 1)
-        torch.set_num_threads(1)
-        yield
-    torch.set_num_threads(before)
-
-
-def _params(**kwargs: object) -> StyleParams:
-    base: dict[str, object] = {
-        "device": "cpu", "seed": 0, "preview_every": 0, "size": 64, "steps": 20, "coarse_to_fine": False,
-    }
-    base.update(kwargs)
-    return StyleParams(**base)  # type: ignore[arg-type]
+_params = small_engine_params
 
 
 CONTENT = make_content((96, 64))

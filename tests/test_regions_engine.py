@@ -4,38 +4,20 @@ keep-the-photo regions stay the photo, each style lands in its own region, and t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content
+from conftest import make_content, small_engine_params
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from nst_desktop import cli
-from nst_desktop.engine import devices, losses
+from nst_desktop.engine import losses
 from nst_desktop.engine.images import read_metadata
-from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.stylize import prepare_masks, stylize
 from nst_desktop.engine.weights import VGGWeights
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(devices, "physical_cores", lambda: 1)
-        torch.set_num_threads(1)
-        yield
-    torch.set_num_threads(before)
-
-
-def _params(**kwargs: object) -> StyleParams:
-    base: dict[str, object] = {
-        "device": "cpu", "seed": 0, "preview_every": 0, "size": 64, "steps": 20, "coarse_to_fine": False,
-    }
-    base.update(kwargs)
-    return StyleParams(**base)  # type: ignore[arg-type]
+_params = small_engine_params
 
 
 def stripes(c1: tuple[int, int, int], c2: tuple[int, int, int], size: int = 64) -> Image.Image:
