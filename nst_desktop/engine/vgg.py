@@ -91,7 +91,8 @@ class VGGFeatures(nn.Module):
         for idx in range(last + 1):
             if idx in CONV_INDICES:
                 out_ch = CONV_CHANNELS[conv_i]
-                layers.append(nn.Conv2d(in_ch, out_ch, 3, padding=1))
+                # On the meta device: no random init of tensors that load_state_dict replaces.
+                layers.append(nn.Conv2d(in_ch, out_ch, 3, padding=1, device="meta"))
                 in_ch = out_ch
                 conv_i += 1
             elif idx in POOL_INDICES:
@@ -104,7 +105,7 @@ class VGGFeatures(nn.Module):
             for k, v in weights.state_dict.items()
             if int(k.split(".")[1]) <= last
         }
-        self.layers.load_state_dict(sd)
+        self.layers.load_state_dict(sd, assign=True)
         self._tap_at = {RELU_INDEX[t]: t for t in taps}
         self.requires_grad_(False)
         self.eval()
