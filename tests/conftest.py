@@ -124,3 +124,22 @@ def small_engine_params(**kwargs: object):
     }
     base.update(kwargs)
     return StyleParams(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gc_in_gui_thread(qapp):
+    """As in the app (ui/app.py): collect garbage only in the GUI thread, never in a worker."""
+    from nst_desktop.ui import gc_guard
+
+    guard = gc_guard.install(qapp)
+    yield
+    guard.stop()
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests():
+    """Windows of the previous test are collected here, in the GUI thread, before the next starts."""
+    import gc
+
+    yield
+    gc.collect()

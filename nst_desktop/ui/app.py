@@ -11,6 +11,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from nst_desktop.app_info import APP_ID, APP_NAME, APP_VERSION, ORGANIZATION, icon_svg_path
+from nst_desktop.ui import gc_guard
 
 if TYPE_CHECKING:  # the window imports torch: only when it is built, so --version/--help stay quick
     from nst_desktop.ui.main_window import MainWindow
@@ -47,6 +48,7 @@ def ensure_app(args: Sequence[str] = ()) -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
+    gc_guard.install(app)  # cycles holding Qt objects must never be collected in the worker thread
     return app
 
 
