@@ -22,7 +22,9 @@ def test_automatic_collection_is_off_and_the_gui_thread_collects(qapp) -> None:
     ref = weakref.ref(node)
     del node
     # A worker thread allocating a lot triggers no collection: the cycle survives it.
-    threading.Thread(target=lambda: [[] for _ in range(50_000)]).start()
+    worker = threading.Thread(target=lambda: [[] for _ in range(50_000)])
+    worker.start()
+    worker.join()
     assert ref() is not None
     keep = [[] for _ in range(gc.get_threshold()[0] + 1)]  # live tracked objects: generation 0 is due
     guard.check()
