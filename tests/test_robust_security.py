@@ -215,3 +215,17 @@ def test_a_damaged_recovery_file_is_reported_not_fatal(qtbot) -> None:
     assert not window.recover_last_result()
     assert str(rec) in window.statusBar().currentMessage()
     assert window.result is None
+
+
+def test_recent_menu_tooltips_show_paths_literally(qtbot, tmp_path) -> None:
+    from conftest import make_content
+    from test_ui_main_window import make_window
+
+    folder = tmp_path / "<b>bold<i>"  # markup that needs no '/' (a path separator)
+    folder.mkdir()
+    path = folder / "photo.png"
+    make_content().save(path)
+    window = make_window(qtbot)
+    window._fill_recent(window.recent_content_menu, [str(path)])
+    tip = window.recent_content_menu.actions()[0].toolTip()
+    assert "&lt;b&gt;bold&lt;i&gt;" in tip and "<b>" not in tip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import math
 import shutil
 import tempfile
@@ -339,7 +340,7 @@ class MainWindow(QMainWindow):
             return
         for path in existing:
             act = menu.addAction(Path(path).name)
-            act.setToolTip(path)
+            act.setToolTip(f"<p style='white-space:pre'>{html.escape(path)}</p>")  # literal, never markup
             act.setData(path)
             act.triggered.connect(self._on_recent_triggered)
 
