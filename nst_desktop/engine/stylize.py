@@ -506,11 +506,8 @@ def stylize(
             x = runner(objective, x, stage_end, tracker)
             if tracker.cancelled():
                 break
-    except torch.OutOfMemoryError:
-        _empty_cache(device)
-        raise _oom_error(device, params, out_hw) from None
-    except RuntimeError as exc:
-        if "out of memory" in str(exc).lower():
+    except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
+        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
             _empty_cache(device)
             raise _oom_error(device, params, out_hw) from None
         raise
@@ -700,9 +697,6 @@ def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int
     )
 
 
-__all__ = ["stylize", "evaluate", "normalize_styles", "prepare_inputs", "prepare_masks", "mask_tensor",
-           "run_metadata", "EngineError", "ProgressCallback"]
-
 
 def evaluate(
     image: Image.Image,
@@ -736,3 +730,7 @@ def evaluate(
             x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)
         total, c, s = objective(x)
     return float(c), float(s), float(total)
+
+
+__all__ = ["stylize", "evaluate", "normalize_styles", "prepare_inputs", "prepare_masks", "mask_tensor",
+           "run_metadata", "EngineError", "ProgressCallback"]
