@@ -21,6 +21,7 @@ import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from nst_desktop.engine.errors import ImageError
+from nst_desktop.engine.provenance import shrink_to_fit
 
 #: Largest image (in pixels, width x height) the loader accepts. Bigger files are
 #: refused before decoding, as a guard against decompression bombs.
@@ -31,6 +32,9 @@ METADATA_KEY = "nst-desktop"
 
 #: EXIF tag ``ImageDescription``: carries the settings JSON in JPEG, WebP and TIFF.
 _EXIF_IMAGE_DESCRIPTION = 0x010E
+
+#: Most EXIF bytes one JPEG APP1 segment holds (a segment is at most 64 KB).
+JPEG_MAX_EXIF_BYTES = 65533
 
 #: Output formats by file extension.
 SAVE_FORMATS = {
@@ -202,6 +206,12 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), bytes(buf))
 
 
+def _exif_bytes(text: str) -> bytes:
+    exif = Image.Exif()
+    exif[_EXIF_IMAGE_DESCRIPTION] = text
+    return exif.tobytes()
+
+
 def save_image(
     img: Image.Image,
     path: str | os.PathLike[str],
@@ -210,8 +220,10 @@ def save_image(
     """Save ``img`` to ``path`` in the format given by its extension (PNG, JPEG, WebP, TIFF).
 
     ``metadata`` (JSON-serialisable) is embedded: as a PNG text chunk, or as the EXIF
-    ImageDescription in JPEG, WebP and TIFF. JPEG is written at quality 95 without
-    chroma subsampling. The file is written to a temporary file in the same folder and
+    ImageDescription in JPEG, WebP and TIFF. JPEG holds at most 64 KB of EXIF: larger
+    metadata is reduced for it (stored masks smaller or left out, see
+    :func:`provenance.shrink_to_fit`) instead of failing the save. JPEG is written at
+    quality 95 without chroma subsampling. The file is written to a temporary file in the same folder and
     renamed over the target only when complete, so a failure never leaves a
     half-written file or destroys an existing one. Raises :class:`ImageError`.
     """
@@ -234,9 +246,16 @@ def save_image(
         kwargs["pnginfo"] = info
     else:
         if text is not None:
-            exif = Image.Exif()
-            exif[_EXIF_IMAGE_DESCRIPTION] = text
-            kwargs["exif"] = exif.tobytes()
+            kwargs["exif"] = _exif_bytes(text)
+            if fmt == "JPEG" and len(kwargs["exif"]) > JPEG_MAX_EXIF_BYTES:
+                # One JPEG APP1 segment holds at most 64 KB: store the masks smaller, or
+                # leave them out (see provenance.shrink_to_fit), rather than fail the save.
+                overhead = len(kwargs["exif"]) - len(text)
+                assert metadata is not None
+                fitted = shrink_to_fit(metadata, JPEG_MAX_EXIF_BYTES - overhead, "a JPEG file")
+                kwargs["exif"] = _exif_bytes(json.dumps(fitted, sort_keys=True)) if fitted else b""
+                if len(kwargs["exif"]) > JPEG_MAX_EXIF_BYTES:
+                    kwargs["exif"] = b""
         if fmt == "JPEG":
             kwargs.update(quality=95, subsampling=0)
         elif fmt == "WEBP":
