@@ -14,6 +14,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from nst_desktop import cli
 from nst_desktop.engine import losses
 from nst_desktop.engine.images import read_metadata
+from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.stylize import prepare_masks, stylize
 from nst_desktop.engine.weights import VGGWeights
 
@@ -74,7 +75,9 @@ def test_keep_region_stays_the_photo(bundled_weights: VGGWeights) -> None:
     painted = max(_mean(diff, (0, round(h * 25 / 64) + 1, 64, h)))
     assert kept < 3.0, kept  # mean abs diff in 0-255 levels
     assert painted > 15.0, painted  # the rest is painted
-    assert res.metadata["regions"] == {"style_masks": 0, "keep_mask": True}
+    regions = res.metadata["regions"]
+    assert (regions["style_masks"], regions["keep_mask"]) == (0, True)
+    assert masks_from_metadata(res.metadata)[1].size == keep.size  # the mask itself is stored (96 x 64 px)
 
 
 def test_each_style_lands_in_its_own_region(bundled_weights: VGGWeights) -> None:
@@ -110,7 +113,9 @@ def test_cli_masks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             "--no-coarse-to-fine"]
     assert cli.main([*base, "--mask", str(m1), "--mask", str(m2), "--keep-mask", str(keep)]) == 0
     meta = read_metadata(out)
-    assert meta is not None and meta["regions"] == {"style_masks": 2, "keep_mask": True}
+    assert meta is not None and (meta["regions"]["style_masks"], meta["regions"]["keep_mask"]) == (2, True)
+    stored, stored_keep = masks_from_metadata(meta)
+    assert stored is not None and [m.size for m in stored] == [(32, 32), (64, 64)] and stored_keep is not None
     assert meta["inputs"]["masks"][0] == str(m1.resolve())
     with Image.open(out) as img:
         assert max(_mean(ImageChops.difference(img.convert("RGB"), PHOTO), (32, 16, 64, 64))) < 3.0

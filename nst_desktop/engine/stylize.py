@@ -27,6 +27,7 @@ from nst_desktop.engine.devices import configure_threads, free_memory_bytes, res
 from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
 from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
 from nst_desktop.engine.params import INITS, Progress, StyleParams, StyleResult
+from nst_desktop.engine.provenance import masks_to_metadata
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
@@ -527,7 +528,7 @@ def stylize(
     meta["style_weights"] = list(style_weights)
     meta["continued"] = continued
     if region_masks is not None:
-        meta["regions"] = {"style_masks": 0 if masks is None else len(list(masks)), "keep_mask": keep_mask is not None}
+        meta["regions"] = masks_to_metadata(masks, keep_mask)  # the masks themselves, see provenance.py
     return StyleResult(
         image=image,
         cancelled=tracker.cancelled(),
@@ -705,26 +706,35 @@ def evaluate(
     params: StyleParams,
     weights: VGGWeights,
     style_weights: Sequence[float] | None = None,
+    masks: Sequence[Image.Image] | None = None,
+    keep_mask: Image.Image | None = None,
 ) -> tuple[float, float, float]:
     """Losses of a finished ``image`` at its own size: (content, style, total objective).
 
     The targets are derived as :func:`stylize` derives them at its final size (style
     blend and colour preservation included; with "luminance" the image's luma is
     judged), so results of different schedules, optimisers or continued runs can be
-    compared on one scale.
+    compared on one scale. With ``masks`` / ``keep_mask`` (as given to :func:`stylize`)
+    the style loss uses the regions' guided Gram targets and the image is judged as
+    composited with the photo where the photo is kept, as during the run.
     """
     device = resolve_device(params.device)
     precision = Precision.choose("fp32", device)
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
     styles, style_weights = normalize_styles(style, style_weights)
+    region_masks = prepare_masks((content.height, content.width), len(styles), masks, keep_mask)
     content, styles, image_seen = prepare_inputs(content, styles, params.preserve_colors, image)
     assert image_seen is not None
     long_side = max(image_seen.size)
     with torch.no_grad():
-        c_t = _resized_to_device(content, working_hw((image_seen.height, image_seen.width)), device)
-        targets = _style_targets(net, precision, c_t, styles, style_weights, long_side, params.style_scale, device)
+        hw = working_hw((image_seen.height, image_seen.width))
+        c_t = _resized_to_device(content, hw, device)
+        stage_masks = region_masks.at(hw, device) if region_masks is not None else None
+        targets = _style_targets(net, precision, c_t, styles, style_weights, long_side, params.style_scale, device,
+                                 stage_masks)
+        keep = (stage_masks.keep, c_t) if stage_masks is not None else None
         objective = _Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
-                               params.tv_weight, precision)
+                               params.tv_weight, precision, keep)
         x = pil_to_tensor(image_seen).to(device)
         if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):
             x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)
