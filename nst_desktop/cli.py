@@ -98,9 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "style here, black = not; resized to the content). Pixels no mask covers keep the photo")
     st.add_argument("--keep-mask", type=Path, default=None, metavar="PATH",
                     help="where to keep the photo unchanged (white = keep; resized to the content)")
+    st.add_argument("--masks-from", type=Path, default=None, metavar="IMAGE",
+                    help="reuse the regions (style masks and keep mask) stored in an earlier result; "
+                    "not with --mask or --keep-mask")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sub.add_parser("info", help="versions, devices and weights")
+    info = sub.add_parser("info", help="versions, devices and weights; or the settings stored in an image")
+    info.add_argument("image", type=Path, nargs="?", default=None, metavar="IMAGE",
+                      help="a result: print the settings and regions stored in it")
 
     b = sub.add_parser("bench", help="time an engine step against a bare VGG19 forward+backward")
     b.add_argument("--device", default="auto")
@@ -124,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stylize":
             return _cmd_stylize(args)
         if args.command == "info":
-            return _cmd_info()
+            return _cmd_info_image(args.image) if args.image is not None else _cmd_info()
         if args.command == "bench":
             return _cmd_bench(args)
     except KeyboardInterrupt:
@@ -191,6 +196,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if args.style_weights is not None and len(args.style_weights) != len(args.style):
         return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} STYLE images "
                     "were given")
+    if args.masks_from is not None and (args.mask is not None or args.keep_mask is not None):
+        return fail("--masks-from cannot be combined with --mask or --keep-mask")
     if args.mask is not None and len(args.mask) != len(args.style):
         return fail(f"{len(args.mask)} --mask files but {len(args.style)} STYLE images were given: "
                     "give one mask per style, in the same order")
@@ -209,6 +216,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             regions["masks"] = [_load_mask(path, "--mask") for path in args.mask]
         if args.keep_mask is not None:
             regions["keep_mask"] = _load_mask(args.keep_mask, "--keep-mask")
+        if args.masks_from is not None:
+            regions = _stored_masks(args.masks_from, len(args.style))
         bar = None if args.quiet else tqdm(total=params.steps, unit="step", dynamic_ncols=True)
 
         def progress(done: int, total: int | None) -> None:
@@ -261,6 +270,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             result.metadata["inputs"]["masks"] = [str(p.resolve()) for p in args.mask]
         if args.keep_mask is not None:
             result.metadata["inputs"]["keep_mask"] = str(args.keep_mask.resolve())
+        if args.masks_from is not None:
+            result.metadata["inputs"]["masks_from"] = str(args.masks_from.resolve())
         save_image(result.image, args.output, result.metadata)
     except BaseException as exc:
         if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
@@ -284,6 +295,69 @@ def _load_mask(path: Path, option: str):  # noqa: ANN202 - Pillow is imported la
         return load_image(path).convert("L")
     except ImageError as exc:
         raise ImageError(f"{option}: {exc}") from None
+
+
+def _stored_masks(path: Path, n_styles: int) -> dict[str, object]:
+    """The ``masks`` / ``keep_mask`` arguments of stylize() from the regions stored in the result
+    ``path``. Raises ValueError (or ImageError) naming --masks-from and the file."""
+    from nst_desktop.engine import ImageError, read_metadata
+    from nst_desktop.engine.provenance import masks_from_metadata
+
+    where = f"--masks-from '{path}'"
+    try:
+        meta = read_metadata(path)
+        masks, keep = masks_from_metadata(meta or {})
+    except ImageError as exc:
+        raise ImageError(f"--masks-from: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if masks is None and keep is None:
+        raise ValueError(f"{where}: the image holds no regions")
+    if masks is not None and len(masks) != n_styles:
+        raise ValueError(f"{where}: the image holds {len(masks)} style masks but {n_styles} STYLE images "
+                         "were given")
+    regions: dict[str, object] = {}
+    if masks is not None:
+        regions["masks"] = masks
+    if keep is not None:
+        regions["keep_mask"] = keep
+    return regions
+
+
+def _cmd_info_image(path: Path) -> int:
+    """Print the settings and regions stored in a result (1 if it cannot be read)."""
+    import json
+
+    from nst_desktop.engine import ImageError, read_metadata
+    from nst_desktop.engine.provenance import describe_regions
+
+    try:
+        meta = read_metadata(path)
+    except ImageError as exc:
+        print(f"nst-desktop-cli: error: {exc}", file=sys.stderr)
+        return 1
+    if meta is None:
+        print(f"{path}: no {APP_NAME} settings stored")
+        return 0
+    def show(value: object) -> str:
+        """A stored value for the terminal: text as is, the rest as JSON; unprintable characters as '?'
+        (the metadata comes from a file, which may carry terminal escape sequences)."""
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+    print(f"{show(str(path))}: made by {show(meta.get('program', '?'))} {show(meta.get('version', '?'))}")
+    params = meta.get("params")
+    if isinstance(params, dict):
+        print("settings: " + ", ".join(f"{show(k)}={show(json.dumps(v))}" for k, v in sorted(params.items())))
+    for key in ("style_weights", "steps_done", "elapsed_s", "cancelled", "continued", "weights_name"):
+        if key in meta:
+            print(f"{key}: {show(meta[key])}")
+    print(f"regions: {show(describe_regions(meta) or 'none')}")
+    inputs = meta.get("inputs")
+    if isinstance(inputs, dict):
+        for key, value in inputs.items():
+            print(f"input {show(key)}: {show(value)}")
+    return 0
 
 
 def _cmd_info() -> int:

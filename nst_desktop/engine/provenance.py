@@ -99,7 +99,10 @@ def _record(
 
 
 def _data_chars(record: Mapping[str, Any]) -> int:
-    return sum(len(s) for s in record.get("style_mask_data") or []) + len(record.get("keep_mask_data") or "")
+    """Base64 characters of the masks stored in ``record`` (anything that is not text counts 0)."""
+    styles = record.get("style_mask_data")
+    texts = [*(styles if isinstance(styles, list) else []), record.get("keep_mask_data")]
+    return sum(len(t) for t in texts if isinstance(t, str))
 
 
 def _without_data(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
