@@ -49,6 +49,7 @@ from nst_desktop.services.settings import Settings, load_settings, remember_rece
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
+from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -120,6 +121,13 @@ class MainWindow(QMainWindow):
         self.remove_style2_button.clicked.connect(self.style2_pane.clear)
         self.style2_pane.layout().addWidget(self.remove_style2_button)
         self.result_view = ResultView()
+        self.history = HistoryStrip()
+        self.history.entryChosen.connect(self.show_history_entry)
+        self.history.saveRequested.connect(self.save_history_entry)
+        self.history.copyRequested.connect(self.copy_history_entry)
+        self.history.useSettingsRequested.connect(self.use_history_settings)
+        self.history.removeRequested.connect(self.remove_history_entry)
+        self.history.entriesChanged.connect(self._update_history_visibility)
         self.controls = ControlsPanel(self.devices, physical_cores())
 
         self.stylize_button = QPushButton("Stylize")
@@ -182,7 +190,13 @@ class MainWindow(QMainWindow):
         self.inputs_splitter.addWidget(self.style2_pane)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(self.inputs_splitter)
-        self.main_splitter.addWidget(self.result_view)
+        result_column = QWidget()
+        result_lay = QVBoxLayout(result_column)
+        result_lay.setContentsMargins(0, 0, 0, 0)
+        result_lay.setSpacing(0)
+        result_lay.addWidget(self.result_view, 1)
+        result_lay.addWidget(self.history)
+        self.main_splitter.addWidget(result_column)
         self.main_splitter.addWidget(side_scroll)
         self.main_splitter.setStretchFactor(0, 0)
         self.main_splitter.setStretchFactor(1, 1)
@@ -194,6 +208,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_menus()
+        self._update_history_visibility()
 
         for pane in (self.content_pane, self.style_pane, self.style2_pane):
             pane.imageChanged.connect(self._on_input_changed)
@@ -294,6 +309,10 @@ class MainWindow(QMainWindow):
         self.actual_action = self._action("&Actual Size (100%)", self.result_view.zoom_actual, "Ctrl+1")
         self.zoom_in_action = self._action("Zoom &In", self.result_view.zoom_in, SK.ZoomIn)
         self.zoom_out_action = self._action("Zoom &Out", self.result_view.zoom_out, SK.ZoomOut)
+        self.history_action = self._action("&History Strip", self._update_history_visibility, None,
+                                           "Show the results painted since the app started below the result")
+        self.history_action.setCheckable(True)
+        self.history_action.setChecked(True)
         self.about_action = self._action(f"&About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_qt_action = self._action("About &Qt", QApplication.aboutQt)
@@ -327,6 +346,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.actual_action)
         view_menu.addAction(self.zoom_in_action)
         view_menu.addAction(self.zoom_out_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.history_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
         help_menu.addAction(self.about_qt_action)
@@ -514,6 +535,7 @@ class MainWindow(QMainWindow):
         self.open_style_action.setEnabled(not running)
         self.result_view.set_drag_enabled(has_result and not running)
         self.controls.set_running(running)
+        self.history.set_running(running)
         self._update_title()
         self._update_device_label()
 
@@ -521,7 +543,7 @@ class MainWindow(QMainWindow):
         names = [p.loaded.name for p in (self.content_pane, self.style_pane) if p.loaded is not None]
         title = " + ".join(names) + "[*] — " + APP_NAME if names else APP_NAME + "[*]"
         self.setWindowTitle(title)
-        self.setWindowModified(self.has_unsaved_result())
+        self.setWindowModified(self.unsaved_results() > 0)
 
     def _device_text(self) -> str:
         chosen = self.controls.device_id()
@@ -724,6 +746,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
         self._calibrate(outcome.result)
         self.write_settings()
+        self._add_to_history(outcome, stopped=False)
 
     def _calibrate(self, res: StyleResult) -> None:
         if self._run_size is None:
@@ -745,6 +768,8 @@ class MainWindow(QMainWindow):
             self._show_current_result()
             self.progress_label.setText("Stopped before painting began.")
         self.statusBar().showMessage("Painting stopped.", 5000)
+        if outcome is not None:
+            self._add_to_history(outcome, stopped=True)
 
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
@@ -802,9 +827,14 @@ class MainWindow(QMainWindow):
             return False
         self._result_saved = True
         self.settings.last_save_dir = str(p.resolve().parent)
-        self._discard_recovery()
+        entry = self.history.entry_for(self._result)
+        if entry is None or entry is self.history.newest():
+            self._discard_recovery()  # the recovery file holds the newest run's result
         w, h = self._result.image.size
         self.result_view.set_caption(f"Result · {w} × {h} px · saved as {p.name}")
+        if entry is not None:
+            self.history.mark_saved(entry, p)
+            self.result_view.set_caption(entry_caption(entry))
         self.statusBar().showMessage(f"Saved {p}", 10000)
         self._update_state()
         return True
@@ -885,14 +915,10 @@ class MainWindow(QMainWindow):
         except ImageError as exc:
             self.statusBar().showMessage(str(exc), 10000)
             return False
-        params = meta.get("params") if meta else None
-        if not isinstance(params, dict):
+        skipped = self._apply_settings_metadata(meta)
+        if skipped is None:
             self.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
             return False
-        weights = meta.get("style_weights") if meta else None
-        ok_weights = isinstance(weights, list) and all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)
-        skipped = self.controls.apply_run_params(params, weights if ok_weights else None)
         inputs = meta.get("inputs") if meta else None
         missing: list[str] = []
         if isinstance(inputs, dict):
@@ -916,6 +942,92 @@ class MainWindow(QMainWindow):
         self._update_state()
         return True
 
+    def _apply_settings_metadata(self, meta: dict | None) -> list[str] | None:
+        """Set the controls from a result's metadata; returns the names not restored, or None
+        if it holds no settings."""
+        params = meta.get("params") if meta else None
+        if not isinstance(params, dict):
+            return None
+        weights = meta.get("style_weights") if meta else None
+        ok_weights = isinstance(weights, list) and all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)
+        return self.controls.apply_run_params(params, weights if ok_weights else None)
+
+    # ------------------------------------------------------------------ history
+    def _add_to_history(self, outcome: RunOutcome, stopped: bool) -> None:
+        """Keep a run's result (just shown by :meth:`show_result`) in the History."""
+        if outcome.result is not self._result:
+            return
+        before = None
+        if self.last_request is not None:  # the photo at the result's size, for the before/after slider
+            before = self.last_request.content.resize(outcome.result.image.size, Image.Resampling.LANCZOS)
+        entry, dropped = self.history.add(outcome, stopped, before)
+        self.result_view.set_caption(entry_caption(entry))
+        if dropped:
+            self.statusBar().showMessage(dropped_message(dropped, self.history.limit), 20000)
+        self._update_state()
+
+    @Slot()
+    def _update_history_visibility(self) -> None:
+        self.history.setVisible(self.history_action.isChecked() and self.history.count() > 0)
+
+    def unsaved_results(self) -> int:
+        """How many results are not saved: History entries, and the shown result if it is not one."""
+        shown = self.has_unsaved_result() and self.history.entry_for(self._result) is None
+        return self.history.unsaved_count() + int(shown)
+
+    @Slot(object)
+    def show_history_entry(self, entry: HistoryEntry) -> None:
+        """Make a History entry the current result (Save, Copy, drag-out and Continue act on it)
+        and show its settings in the caption. Nothing while painting."""
+        if self.is_running():
+            return
+        self.history.select(entry)
+        if entry.result is self._result:
+            return
+        self.show_result(entry.outcome, stopped=entry.stopped)
+        self._result_saved = entry.saved
+        if entry.before is not None:
+            self.result_view.set_before(pil_to_qimage(entry.before))
+        self.result_view.set_caption(entry_caption(entry))
+        self._update_state()
+
+    @Slot(object)
+    def save_history_entry(self, entry: HistoryEntry) -> bool:
+        """Show ``entry`` and ask where to save it. True if saved."""
+        self.show_history_entry(entry)
+        return entry.result is self._result and self.save_result()
+
+    @Slot(object)
+    def copy_history_entry(self, entry: HistoryEntry) -> None:
+        """Put ``entry``'s full-resolution image on the clipboard."""
+        QGuiApplication.clipboard().setImage(entry.outcome.qimage)
+        self.statusBar().showMessage(f"Result #{entry.number} copied to the clipboard.", 5000)
+
+    @Slot(object)
+    def use_history_settings(self, entry: HistoryEntry) -> bool:
+        """Set the controls to the settings that made ``entry`` (the inputs are kept). True if done."""
+        if self.is_running():
+            return False
+        skipped = self._apply_settings_metadata(entry.result.metadata)
+        if skipped is None:
+            self.statusBar().showMessage(f"Result #{entry.number} holds no settings.", 10000)
+            return False
+        note = f" (not restored: {', '.join(skipped)})" if skipped else "."
+        self.statusBar().showMessage(f"Settings of result #{entry.number} restored{note}", 15000)
+        self._update_state()
+        return True
+
+    @Slot(object)
+    def remove_history_entry(self, entry: HistoryEntry) -> bool:
+        """Remove ``entry`` from the History (asks first if it is not saved). True if removed."""
+        if not entry.saved and not self.ask(
+                "Remove from History?", f"Result #{entry.number} has not been saved. Remove it from the History?"):
+            return False
+        self.history.remove(entry)
+        self._update_state()
+        return True
+
     # ------------------------------------------------------------------ help
     @Slot()
     def show_about(self) -> None:
@@ -934,8 +1046,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.stop_run()
-        elif self.has_unsaved_result():
-            if not self.ask("Quit without saving?", "The result has not been saved. Quit anyway?"):
+        elif unsaved := self.unsaved_results():
+            if not self.ask("Quit without saving?", unsaved_question(unsaved, self.has_unsaved_result())):
                 event.ignore()
                 return
             self._discard_recovery()
