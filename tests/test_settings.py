@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from nst_desktop.services import settings as S
 from nst_desktop.services.settings import (
     MAX_RECENT,
+    MAX_STYLES,
     SETTINGS_VERSION,
     Settings,
+    StyleEntry,
     load_settings,
     remember_recent,
     save_settings,
@@ -173,14 +175,52 @@ def test_round_trip_property(
 
 
 def test_artist_controls_round_trip_and_fall_back_one_by_one() -> None:
-    s = Settings(preserve_colors="match", style_scale=2.25, blend=0.3)
+    s = Settings(preserve_colors="match", style_scale=2.25,
+                 styles=[StyleEntry("/a.png", 1.0), StyleEntry("", 0.25), StyleEntry("/c.jpg", 0.0)])
     save_settings(s)
+    assert json.loads(settings_path().read_text())["styles"][1] == {"path": "", "weight": 0.25}
     assert load_settings().settings == s
     p = settings_path()
-    for bad in ({"preserve_colors": "sepia", "style_scale": 9.0, "blend": 1.5},
-                {"preserve_colors": 1, "style_scale": True, "blend": float("nan")},
-                {"preserve_colors": None, "style_scale": "2", "blend": -0.1}):
+    for bad in ({"preserve_colors": "sepia", "style_scale": 9.0, "styles": [{"path": "/a.png", "weight": 1.5}]},
+                {"preserve_colors": 1, "style_scale": True, "styles": [{"path": 3, "weight": 0.5}]},
+                {"preserve_colors": None, "style_scale": "2", "styles": "a.png"},
+                {"styles": [{"path": "/a.png", "weight": float("nan")}]},
+                {"styles": [{"path": "/a.png", "weight": True}]},
+                {"styles": [["/a.png", 0.5]]},
+                {"styles": [{"path": f"/{i}.png", "weight": 1.0} for i in range(MAX_STYLES + 1)]}):
         p.write_text(json.dumps({"version": SETTINGS_VERSION, "size": 640, **bad}))
         back = load_settings().settings
         assert back.size == 640  # the good value survives
-        assert (back.preserve_colors, back.style_scale, back.blend) == ("none", 1.0, 0.5)
+        assert (back.preserve_colors, back.style_scale, back.styles) == ("none", 1.0, [])
+
+
+@pytest.mark.parametrize(("blend", "weights"), [(0.3, [1.0, 0.3 / 0.7]), (0.5, [1.0, 1.0]), (0.8, [0.25, 1.0]),
+                                                 (1.0, [0.0, 1.0]), (0, [1.0, 0.0])])
+def test_version_1_file_is_migrated(blend: float, weights: list[float]) -> None:
+    """A file of the previous version (one style, an optional second one and the blend) still loads:
+    its blend becomes the remembered weights of the first two rows of the Style list."""
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    old = {"version": 1, "size": 640, "seed": 9, "blend": blend, "preserve_colors": "luminance", "style_scale": 2.0,
+           "recent_style": ["/s2.png", "/s1.png"]}
+    p.write_text(json.dumps(old))
+    res = load_settings()
+    assert res.problem is None and res.backup is None
+    s = res.settings
+    assert (s.size, s.seed, s.preserve_colors, s.style_scale) == (640, 9, "luminance", 2.0)
+    assert [e.path for e in s.styles] == ["", ""]
+    assert [e.weight for e in s.styles] == pytest.approx(weights)
+    assert s.recent_style == ["/s2.png", "/s1.png"]
+    save_settings(s)
+    data = json.loads(p.read_text())
+    assert data["version"] == SETTINGS_VERSION == 2 and "blend" not in data and len(data["styles"]) == 2
+
+
+def test_version_1_file_without_or_with_a_bad_blend() -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    for extra in ({}, {"blend": "half"}, {"blend": 1.5}, {"blend": None}):
+        p.write_text(json.dumps({"version": 1, "size": 700, **extra}))
+        s = load_settings().settings
+        assert s.size == 700 and s.styles == []
+    assert S.migrate({"version": 2, "blend": 0.3}) == {"version": 2, "blend": 0.3}  # only version 1 is migrated

@@ -51,7 +51,7 @@ def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_f
     few_steps(window, 2, size=32)
     load_both(window, image_files)
     c = window.controls
-    assert not c.blend_slider.isEnabled()  # only one style yet
+    assert len(window.style_list.rows) == 1  # only one style yet
     c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("luminance"))
     c.scale_spin.setValue(2.0)
     _run(qtbot, window)
@@ -60,18 +60,20 @@ def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_f
     assert (req.params.preserve_colors, req.params.style_scale) == ("luminance", 2.0)
     assert req.inputs == {"content": str(image_files[0].resolve()), "styles": [str(image_files[1].resolve())]}
 
-    assert window.style2_pane.load_path(second_style)
-    assert c.blend_slider.isEnabled()
-    c.blend_slider.setValue(25)
-    assert c.blend_label.text() == "75 : 25"
+    assert window.style_list.add_paths([second_style]) == 1
+    first, second = window.style_list.rows
+    first.set_weight(75)
+    second.weight_slider.setValue(25)
+    assert (first.weight_label.text(), second.weight_label.text()) == ("75 %", "25 %")
     _run(qtbot, window)
     req = window.last_request
     assert isinstance(req.style, list) and len(req.style) == 2
     assert req.style_weights == pytest.approx([0.75, 0.25])
     assert window.result is not None and window.result.metadata["style_weights"] == pytest.approx([0.75, 0.25])
 
-    qtbot.mouseClick(window.remove_style2_button, Qt.MouseButton.LeftButton)
-    assert window.style2_pane.loaded is None and not c.blend_slider.isEnabled()
+    qtbot.mouseClick(second.remove_button, Qt.MouseButton.LeftButton)
+    assert len(window.style_list.rows) == 1 and window.style_pane.loaded is not None
+    assert window.style_inputs()[1] is None
 
 
 def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
@@ -106,11 +108,11 @@ def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_f
                                               second_style: Path, tmp_path: Path) -> None:
     few_steps(window, 2, size=32)
     load_both(window, image_files)
-    window.style2_pane.load_path(second_style)
+    window.style_list.add_paths([second_style])
+    window.style_list.rows[1].set_weight(30)
     c = window.controls
     c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("match"))
     c.scale_spin.setValue(1.5)
-    c.blend_slider.setValue(30)
     c.init_combo.setCurrentIndex(c.init_combo.findData("noise"))
     c.seed_spin.setValue(1234)
     _run(qtbot, window)
@@ -124,10 +126,10 @@ def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_f
     fresh.open_settings_action.trigger()
     f = fresh.controls
     assert f.preserve_combo.currentData() == "match" and f.scale_spin.value() == 1.5
-    assert f.blend_slider.value() == 30 and f.seed_spin.value() == 1234
+    assert fresh.style_list.weights() == [100, 30] and f.seed_spin.value() == 1234
     assert f.init_combo.currentData() == "noise" and f.size_spin.value() == 32
     assert fresh.content_pane.loaded is not None and fresh.content_pane.loaded.path == image_files[0].resolve()
-    assert fresh.style2_pane.loaded is not None
+    assert [r.loaded.path for r in fresh.style_list.rows] == [image_files[1].resolve(), second_style.resolve()]
 
 
 def test_restoring_from_an_image_without_settings_says_so(qtbot, window: MainWindow, tmp_path: Path) -> None:
@@ -137,16 +139,19 @@ def test_restoring_from_an_image_without_settings_says_so(qtbot, window: MainWin
     assert window.prompts.informed and "no NST Desktop settings" in window.prompts.informed[0][1]
 
 
-def test_artist_controls_survive_a_restart(qtbot) -> None:
+def test_artist_controls_survive_a_restart(qtbot, image_files: tuple[Path, Path], second_style: Path) -> None:
     w1 = make_window(qtbot)
     c = w1.controls
     c.preserve_combo.setCurrentIndex(c.preserve_combo.findData("luminance"))
     c.scale_spin.setValue(2.5)
-    c.blend_slider.setValue(30)
+    w1.style_list.add_paths([image_files[1], second_style])
+    w1.style_list.rows[0].set_weight(70)
+    w1.style_list.rows[1].set_weight(30)
     assert w1.close()
     w2 = make_window(qtbot)
     c2 = w2.controls
     assert c2.preserve_combo.currentData() == "luminance"
     assert c2.scale_spin.value() == 2.5
-    assert c2.blend_slider.value() == 30 and c2.style_weights() == pytest.approx((0.7, 0.3))
-    assert (w2.settings.preserve_colors, w2.settings.style_scale, w2.settings.blend) == ("luminance", 2.5, 0.3)
+    assert w2.style_list.weights() == [70, 30] and w2.style_list.names() == ["painting.jpg", "second.png"]
+    assert (w2.settings.preserve_colors, w2.settings.style_scale) == ("luminance", 2.5)
+    assert [e.weight for e in w2.settings.styles] == pytest.approx([0.7, 0.3])

@@ -7,6 +7,12 @@ file gives the defaults; an empty, unreadable, corrupt or future-version file gi
 the defaults and is kept beside it as ``settings.json.broken-<timestamp>`` for the
 user to inspect. Single values of the wrong type or out of range fall back to their
 default one by one, so one bad value does not lose the others.
+
+Format versions: 1 stored the share of a second style as ``blend`` (0.0-1.0) and no
+style files; 2 stores the Style list as ``styles`` (paintings with their weights).
+A version-1 file is migrated when read (:func:`migrate`): its ``blend`` becomes the
+remembered weights of the first two rows of the list (with no files, which version 1
+never stored).
 """
 
 from __future__ import annotations
@@ -36,15 +42,26 @@ from nst_desktop.services import paths
 
 #: Version of the file format this code writes. A file with a higher version came
 #: from a newer NST Desktop and is not trusted (defaults, with a backup kept).
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 SETTINGS_FILENAME = "settings.json"
 #: How many entries the recent-image lists keep (newest first).
 MAX_RECENT = 10
 #: Largest seed the seed box shows (it holds a signed 32-bit int).
 MAX_SEED = 2**31 - 1
+#: Most paintings the Style list holds (and the settings remember).
+MAX_STYLES = 8
 
 INITS = ("content", "noise")
 WEIGHT_SOURCES = ("bundled", "torchvision")
+
+
+@dataclass
+class StyleEntry:
+    """One row of the Style list: the painting's file ("" = none: an empty first row, a pasted
+    image, or a row migrated from an older file) and its weight, 0.0 .. 1.0 (relative)."""
+
+    path: str = ""
+    weight: float = 1.0
 
 
 @dataclass
@@ -64,7 +81,7 @@ class Settings:
     zoom: "fit" or "100" (result view).
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
-    blend: share of the second style when two are blended, 0.0 .. 1.0.
+    styles: the rows of the Style list, first row first (at most MAX_STYLES).
     """
 
     version: int = SETTINGS_VERSION
@@ -85,7 +102,7 @@ class Settings:
     zoom: str = "fit"
     preserve_colors: str = "none"
     style_scale: float = 1.0
-    blend: float = 0.5
+    styles: list[StyleEntry] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -158,11 +175,50 @@ def _check(name: str, value: Any) -> Any:
         return value if isinstance(value, str) and value in ("fit", "100") else None
     if name == "preserve_colors":
         return value if isinstance(value, str) and value in PRESERVE_COLORS else None
-    if name in ("style_scale", "blend"):
-        lo, hi = (MIN_STYLE_SCALE, MAX_STYLE_SCALE) if name == "style_scale" else (0.0, 1.0)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        return float(value) if ok and lo <= value <= hi else None
+    if name == "style_scale":
+        ok = _number(value)
+        return float(value) if ok and MIN_STYLE_SCALE <= value <= MAX_STYLE_SCALE else None
+    if name == "styles":
+        return _valid_styles(value)
     return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _valid_styles(value: Any) -> list[StyleEntry] | None:
+    """The Style list from JSON: a list of at most MAX_STYLES ``{"path": str, "weight": 0..1}``."""
+    if not isinstance(value, list) or len(value) > MAX_STYLES:
+        return None
+    entries = []
+    for item in value:
+        if not isinstance(item, dict):
+            return None
+        path, weight = item.get("path", ""), item.get("weight", 1.0)
+        if not isinstance(path, str) or not _number(weight) or not 0.0 <= weight <= 1.0:
+            return None
+        entries.append(StyleEntry(path, float(weight)))
+    return entries
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Parsed JSON of any known version -> the keys of the current version (a new dict).
+
+    Version 1 -> 2: ``blend`` (share of the second style, 0.0-1.0) becomes the weights of
+    the first two rows, ``[1 - blend, blend]`` scaled so that the larger is 1.0 (the
+    weights are relative); version 1 stored no style files, so both rows have none. A
+    bad ``blend`` is dropped (the list starts empty).
+    """
+    out = dict(data)
+    if out.get("version") == 1:
+        blend = out.pop("blend", None)
+        if "styles" not in out and _number(blend) and 0.0 <= blend <= 1.0:
+            first, second = 1.0 - float(blend), float(blend)
+            top = max(first, second)
+            out["styles"] = [{"path": "", "weight": first / top}, {"path": "", "weight": second / top}]
+        out["version"] = SETTINGS_VERSION
+    return out
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
@@ -212,7 +268,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
                 elif version > SETTINGS_VERSION:
                     problem = f"was written by a newer version of the app (format {version})"
                 else:
-                    return LoadResult(settings_from_dict(data))
+                    return LoadResult(settings_from_dict(migrate(data)))
     except (OSError, UnicodeDecodeError) as exc:
         problem = f"cannot be read ({exc})"
     except json.JSONDecodeError as exc:

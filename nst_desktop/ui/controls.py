@@ -54,9 +54,6 @@ PRESERVE_COLOR_CHOICES = (
     ("Keep photo's colours (luminance only)", "luminance"),
     ("Match painting to photo's colours", "match"),
 )
-#: Blend slider: 0 = only the first style, 100 = only the second.
-BLEND_MAX = 100
-NO_SECOND_STYLE = "Load a second style image to blend two styles"
 
 QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
@@ -133,15 +130,6 @@ class ControlsPanel(QWidget):
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
 
-        self.blend_slider = QSlider(Qt.Orientation.Horizontal)
-        self.blend_slider.setRange(0, BLEND_MAX)
-        self.blend_slider.setPageStep(10)
-        self.blend_slider.setValue(BLEND_MAX // 2)
-        self.blend_label = QLabel()
-        self.blend_label.setMinimumWidth(64)
-        self.blend_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._has_second_style = False
-
         self.quality_combo = QComboBox()
         for key, steps in QUALITY_PRESETS.items():
             self.quality_combo.addItem(f"{QUALITY_LABELS.get(key, key.title())} ({steps} steps)", key)
@@ -176,9 +164,6 @@ class ControlsPanel(QWidget):
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)
-        blend_row = QHBoxLayout()
-        blend_row.addWidget(self.blend_slider, 1)
-        blend_row.addWidget(self.blend_label)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.new_seed_button)
@@ -190,7 +175,6 @@ class ControlsPanel(QWidget):
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
         form.addRow("Brush scale", self.scale_spin)
-        form.addRow("Style blend", blend_row)
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)
@@ -209,7 +193,6 @@ class ControlsPanel(QWidget):
             "photo's hues; 'match' recolours the painting with the photo's colour palette first",
             self.scale_spin: "Size of the brush strokes: the painting's size relative to the result "
             "(larger = coarser strokes)",
-            self.blend_slider: "Mix of the two styles: left = only the first, right = only the second",
             self.quality_combo: "More steps paint more carefully and take longer",
             self.init_combo: "What the painting starts from",
             self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
@@ -224,7 +207,6 @@ class ControlsPanel(QWidget):
         self.quality_combo.currentIndexChanged.connect(self._on_changed)
         self.preserve_combo.currentIndexChanged.connect(self._on_changed)
         self.scale_spin.valueChanged.connect(self._on_changed)
-        self.blend_slider.valueChanged.connect(self._on_changed)
         self.init_combo.currentIndexChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.device_combo.currentIndexChanged.connect(self._on_changed)
@@ -240,19 +222,10 @@ class ControlsPanel(QWidget):
         chosen = self.device_combo.currentData()
         return auto_device_id(self.devices) if chosen == "auto" else chosen
 
-    def style_weights(self) -> tuple[float, float]:
-        """Weights of the first and second style from the blend slider (they sum to 1)."""
-        b = self.blend_slider.value() / BLEND_MAX
-        return (1.0 - b, b)
-
-    def set_second_style(self, loaded: bool) -> None:
-        """Whether a second style image is loaded (enables the blend slider)."""
-        self._has_second_style = loaded
-        self._refresh()
-
-    def apply_run_params(self, p: dict[str, object], style_weights: Sequence[float] | None = None) -> list[str]:
+    def apply_run_params(self, p: dict[str, object]) -> list[str]:
         """Show the settings of a saved run (``metadata["params"]``); returns the names of those
-        that could not be restored (out of range or unknown). Device and weights are kept."""
+        that could not be restored (out of range or unknown). Device and weights are kept; the
+        styles and their weights are the Style list's (see the main window)."""
         skipped: list[str] = []
 
         def number(key: str, lo: float, hi: float) -> float | None:
@@ -284,8 +257,6 @@ class ControlsPanel(QWidget):
             _select(self.quality_combo, preset)
         elif "steps" in p:
             skipped.append("steps")
-        if style_weights is not None and len(style_weights) == 2 and sum(style_weights) > 0:
-            self.blend_slider.setValue(round(BLEND_MAX * style_weights[1] / sum(style_weights)))
         self._refresh()
         return skipped
 
@@ -315,7 +286,6 @@ class ControlsPanel(QWidget):
         _select(self.weights_combo, s.weights)
         _select(self.preserve_combo, s.preserve_colors)
         self.scale_spin.setValue(s.style_scale)
-        self.blend_slider.setValue(round(BLEND_MAX * s.blend))
         self._rates = dict(s.seconds_per_pixel_step)
         self._refresh()
 
@@ -330,7 +300,6 @@ class ControlsPanel(QWidget):
         s.weights = self.weights_combo.currentData()
         s.preserve_colors = self.preserve_combo.currentData()
         s.style_scale = self.scale_spin.value()
-        s.blend = self.blend_slider.value() / BLEND_MAX
 
     def select_weights(self, source: str) -> None:
         _select(self.weights_combo, source)
@@ -375,8 +344,6 @@ class ControlsPanel(QWidget):
 
     def _refresh(self) -> None:
         self.strength_label.setText(f"{self.style_strength:.3g}×")
-        w1, w2 = self.style_weights()
-        self.blend_label.setText(f"{round(100 * w1)} : {round(100 * w2)}")
         for widget, tip in self._tips.items():
             widget.setEnabled(not self._running)
             widget.setToolTip(WHILE_RUNNING if self._running else tip)
@@ -385,9 +352,6 @@ class ControlsPanel(QWidget):
                 for w in (self.seed_spin, self.new_seed_button):
                     w.setEnabled(False)
                     w.setToolTip(SEED_UNUSED)
-            if not self._has_second_style:
-                self.blend_slider.setEnabled(False)
-                self.blend_slider.setToolTip(NO_SECOND_STYLE)
             if len(self.devices) <= 1:
                 self.device_combo.setEnabled(False)
                 self.device_combo.setToolTip(ONLY_CPU)

@@ -42,18 +42,27 @@ from nst_desktop.app_info import APP_NAME, IMAGE_EXTENSIONS
 from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata, save_image
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import format_duration, measured_rate, suggested_output_name
-from nst_desktop.services.settings import Settings, load_settings, remember_recent, save_settings
+from nst_desktop.services.settings import (
+    MAX_STYLES,
+    Settings,
+    StyleEntry,
+    load_settings,
+    remember_recent,
+    save_settings,
+)
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
-from nst_desktop.ui.image_pane import ImagePane
+from nst_desktop.ui.image_pane import ImagePane, LoadedImage
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
+from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow, weights_to_percent
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 800)
@@ -65,6 +74,7 @@ SAVE_FILTERS = {
     "TIFF image (*.tif *.tiff)": "tif",
 }
 NEED_BOTH = "Load a content photo and a style image first"
+LIST_FULL_OPEN = "The Style list is full: remove a painting first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 RATE_SMOOTHING = 0.5
@@ -114,12 +124,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle(APP_NAME)
         self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
-        self.style_pane = ImagePane("Style", "Drop a painting here,\nclick to open one, or paste")
-        self.style2_pane = ImagePane("Style 2", "Optional: drop a second painting\nto blend two styles")
-        self.remove_style2_button = QPushButton("Remove")
-        self.remove_style2_button.setToolTip("Remove the second style image (paint with one style)")
-        self.remove_style2_button.clicked.connect(self.style2_pane.clear)
-        self.style2_pane.layout().addWidget(self.remove_style2_button)
+        self.style_list = StyleList()
         self.result_view = ResultView()
         self.history = HistoryStrip()
         self.history.entryChosen.connect(self.show_history_entry)
@@ -186,8 +191,7 @@ class MainWindow(QMainWindow):
 
         self.inputs_splitter = QSplitter(Qt.Orientation.Vertical)
         self.inputs_splitter.addWidget(self.content_pane)
-        self.inputs_splitter.addWidget(self.style_pane)
-        self.inputs_splitter.addWidget(self.style2_pane)
+        self.inputs_splitter.addWidget(self.style_list)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(self.inputs_splitter)
         result_column = QWidget()
@@ -210,10 +214,15 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._update_history_visibility()
 
-        for pane in (self.content_pane, self.style_pane, self.style2_pane):
-            pane.imageChanged.connect(self._on_input_changed)
-            pane.problem.connect(self._on_problem)
-            pane.openRequested.connect(self._on_open_requested)
+        self.content_pane.imageChanged.connect(self._on_input_changed)
+        self.content_pane.problem.connect(self._on_problem)
+        self.content_pane.openRequested.connect(self._on_open_requested)
+        self.style_list.changed.connect(self._on_styles_changed)
+        self.style_list.paintingLoaded.connect(self._on_painting_loaded)
+        self.style_list.rowRemoved.connect(self._on_style_removed)
+        self.style_list.problem.connect(self._on_problem)
+        self.style_list.openRequested.connect(self._on_style_open_requested)
+        self.style_list.addRequested.connect(self.add_paintings)
         self.result_view.dragOutRequested.connect(self.start_drag_out)
         self.controls.changed.connect(self._update_state)
         self.controls.weightsChosen.connect(self._on_weights_chosen)
@@ -246,6 +255,14 @@ class MainWindow(QMainWindow):
             self, title, self.settings.last_open_dir, f"Images ({patterns});;All files (*)"
         )
         return path
+
+    def ask_open_paths(self, title: str) -> list[str]:
+        """File dialog for one or more input images; [] if cancelled (tests replace this)."""
+        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, title, self.settings.last_open_dir, f"Images ({patterns});;All files (*)"
+        )
+        return list(paths)
 
     def ask_save_path(self, suggested: str) -> str:
         """Save dialog (confirms overwriting itself); "" if cancelled (tests replace this)."""
@@ -377,15 +394,17 @@ class MainWindow(QMainWindow):
     def _on_recent_triggered(self) -> None:
         act = self.sender()
         if isinstance(act, QAction):
-            pane = self.style_pane if act.parent() is self.recent_style_menu else self.content_pane
-            pane.load_path(act.data())
+            if act.parent() is self.recent_style_menu:
+                self.open_style_path(act.data())
+            else:
+                self.content_pane.load_path(act.data())
 
     # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
         s = self.settings
         self.resize(DEFAULT_WINDOW_SIZE)
         self.main_splitter.setSizes([300, 660, 320])
-        self.inputs_splitter.setSizes([320, 320, 160])
+        self.inputs_splitter.setSizes([300, 460])
         if s.window_geometry:
             try:
                 self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
@@ -396,9 +415,31 @@ class MainWindow(QMainWindow):
             if sizes and len(sizes) == splitter.count() and sum(sizes) > 0:
                 splitter.setSizes(sizes)
         self.controls.apply_settings(s)
+        self._restore_style_list(s.styles)
         self.controls.set_weights_ready("torchvision", torchvision_available(paths.cache_dir()))
         if s.zoom == "100":
             self.result_view.zoom_actual()
+
+    def _restore_style_list(self, entries: list[StyleEntry]) -> None:
+        """Reopen the remembered paintings with their weights; a file that is gone or no longer an
+        image is named in the status bar, and its weight is remembered for that position."""
+        items: list[tuple[LoadedImage, int]] = []
+        unopened: list[int] = []
+        gone: list[str] = []
+        for entry in entries:
+            weight = round(WEIGHT_MAX * entry.weight)
+            if entry.path:
+                p = Path(entry.path)
+                try:
+                    items.append((LoadedImage(load_image(p), p.name, p), weight))
+                    continue
+                except ImageError:
+                    gone.append(p.name)
+            unopened.append(weight)
+        # The rows that could not be reopened give the weights of the next rows made.
+        self.style_list.set_rows(items, [None] * len(items) + unopened)
+        if gone:
+            self.statusBar().showMessage("Style images from last time not found: " + ", ".join(gone), 15000)
 
     def _splitters(self) -> dict[str, QSplitter]:
         return {"main": self.main_splitter, "inputs": self.inputs_splitter}
@@ -410,6 +451,11 @@ class MainWindow(QMainWindow):
         s.splitters = {name: list(sp.sizes()) for name, sp in self._splitters().items()}
         s.zoom = "100" if self.result_view.zoom == 1.0 else "fit"
         self.controls.store_settings(s)
+        s.styles = [
+            StyleEntry(str(r.loaded.path.resolve()) if r.loaded is not None and r.loaded.path is not None else "",
+                       r.weight / WEIGHT_MAX)
+            for r in self.style_list.rows
+        ]
 
     def write_settings(self) -> None:
         """Store and write the settings file; a failure is reported in the status bar only."""
@@ -420,11 +466,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Settings could not be saved: {exc}", 10000)
 
     # ------------------------------------------------------------------ inputs
+    @property
+    def style_pane(self) -> StyleRow:
+        """The first painting of the Style list (its row: load_path, paste, loaded ...)."""
+        return self.style_list.rows[0]
+
     def load_inputs(self, content: str | None, style: str | None) -> None:
-        """Load images given on the command line (problems show in the panes)."""
+        """Load images given on the command line (problems show in the panes); a style given
+        there replaces the paintings remembered from last time."""
         if content:
             self.content_pane.load_path(content)
         if style:
+            self.style_list.set_rows([])
             self.style_pane.load_path(style)
 
     def _open_into(self, pane: ImagePane) -> None:
@@ -438,7 +491,27 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_style(self) -> None:
-        self._open_into(self.style_pane)
+        """Open a painting into the empty first row of the Style list, or as a new row."""
+        if not self.style_list.can_add():
+            self.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
+            return
+        path = self.ask_open_path("Open Style Image")
+        if path:
+            self.open_style_path(path)
+
+    def open_style_path(self, path: str | Path) -> bool:
+        """Put the painting at ``path`` into the empty first row or a new row. True if added."""
+        return self.style_list.add_paths([path]) == 1
+
+    @Slot()
+    def add_paintings(self) -> None:
+        """"Add painting…": ask for one or more files and add them to the Style list."""
+        if not self.style_list.can_add():
+            self.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
+            return
+        chosen = self.ask_open_paths("Add Paintings")
+        if chosen:
+            self.style_list.add_paths(chosen)
 
     @Slot()
     def _on_open_requested(self) -> None:
@@ -446,40 +519,65 @@ class MainWindow(QMainWindow):
         if isinstance(pane, ImagePane):
             self._open_into(pane)
 
+    @Slot(object)
+    def _on_style_open_requested(self, row: StyleRow) -> None:
+        self._open_into(row)
+
     @Slot()
     def paste(self) -> None:
-        """Paste into the pane that has the keyboard focus, else into Content."""
+        """Paste into the pane (or painting of the Style list) that has the keyboard focus, else
+        into Content."""
         focus = QGuiApplication.focusObject()
-        target = self.content_pane
-        if isinstance(focus, QWidget) and (focus is self.style_pane or self.style_pane.isAncestorOf(focus)):
-            target = self.style_pane
+        target: ImagePane = self.content_pane
+        if isinstance(focus, QWidget):
+            for row in self.style_list.rows:
+                if focus is row or row.isAncestorOf(focus):
+                    target = row
         target.paste()
 
     @Slot()
     def paste_style(self) -> None:
-        self.style_pane.paste()
+        """Paste the clipboard's image into the empty first row of the Style list, or as a new row."""
+        self.style_list.paste_new()
+
+    def _remember_input(self, pane: ImagePane) -> None:
+        loaded = pane.loaded
+        if loaded is None:
+            return
+        if loaded.path is not None:
+            path = str(loaded.path.resolve())
+            self.settings.last_open_dir = str(loaded.path.resolve().parent)
+            if pane is self.content_pane:
+                self.settings.recent_content = remember_recent(self.settings.recent_content, path)
+            else:
+                self.settings.recent_style = remember_recent(self.settings.recent_style, path)
+        self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
 
     @Slot()
     def _on_input_changed(self) -> None:
         pane = self.sender()
-        if isinstance(pane, ImagePane) and pane.loaded is not None:
-            loaded = pane.loaded
-            if loaded.path is not None:
-                path = str(loaded.path.resolve())
-                self.settings.last_open_dir = str(loaded.path.resolve().parent)
-                if pane is self.content_pane:
-                    self.settings.recent_content = remember_recent(self.settings.recent_content, path)
-                else:
-                    self.settings.recent_style = remember_recent(self.settings.recent_style, path)
-            self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
+        if isinstance(pane, ImagePane):
+            self._remember_input(pane)
         if pane is self.content_pane:
             self.region_editor.set_photo(pane.loaded.image if pane.loaded is not None else None)
             self._update_regions_label()
-        self.region_editor.set_second_style(self.style2_pane.loaded is not None)
-        self.controls.set_second_style(self.style2_pane.loaded is not None)
-        self.remove_style2_button.setEnabled(self.style2_pane.loaded is not None)
         content = self.content_pane.loaded
         self.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
+        self._update_state()
+
+    @Slot(object)
+    def _on_painting_loaded(self, row: StyleRow) -> None:
+        self._remember_input(row)
+
+    @Slot(int)
+    def _on_style_removed(self, index: int) -> None:
+        """A painting left the Style list: its region goes, the later rows' regions move up."""
+        self.region_editor.remove_style(index)
+
+    @Slot()
+    def _on_styles_changed(self) -> None:
+        self.region_editor.set_styles(self.style_list.names())
+        self._update_regions_label()
         self._update_state()
 
     @Slot(str)
@@ -501,7 +599,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_state(self) -> None:
         running = self.is_running()
-        both = self.content_pane.loaded is not None and self.style_pane.loaded is not None
+        why_not = self.why_not_ready()
+        both = why_not is None
         if running:
             self.stylize_button.setText("Cancel")
             self.stylize_button.setEnabled(True)
@@ -509,7 +608,7 @@ class MainWindow(QMainWindow):
         else:
             self.stylize_button.setText("Stylize")
             self.stylize_button.setEnabled(both)
-            self.stylize_button.setToolTip("Paint the content in the style (Ctrl+Return)" if both else NEED_BOTH)
+            self.stylize_button.setToolTip("Paint the content in the style (Ctrl+Return)" if both else why_not)
         self.stylize_action.setEnabled(both and not running)
         self.cancel_action.setEnabled(running)
         has_result = self._result is not None
@@ -526,9 +625,9 @@ class MainWindow(QMainWindow):
             "Paint more steps starting from the current result (at the current size)" if has_result
             else "Paint a result first; Continue then refines it further"
         )
-        for pane in (self.content_pane, self.style_pane, self.style2_pane):
-            pane.setEnabled(not running)
-            pane.setToolTip("Inputs cannot change while painting" if running else "")
+        self.content_pane.setEnabled(not running)
+        self.content_pane.setToolTip("Inputs cannot change while painting" if running else "")
+        self.style_list.set_running(running)
         self.paste_action.setEnabled(not running)
         self.paste_style_action.setEnabled(not running)
         self.open_content_action.setEnabled(not running)
@@ -539,8 +638,18 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_device_label()
 
+    def why_not_ready(self) -> str | None:
+        """Why a run cannot start with the current inputs (None: it can)."""
+        if self.content_pane.loaded is None or not self.style_list.has_painting():
+            return NEED_BOTH
+        if self.style_list.all_weights_zero():
+            return ALL_ZERO
+        return None
+
     def _update_title(self) -> None:
-        names = [p.loaded.name for p in (self.content_pane, self.style_pane) if p.loaded is not None]
+        names = [self.content_pane.loaded.name] if self.content_pane.loaded is not None else []
+        styles = [n for n in self.style_list.names() if n is not None]
+        names += styles if len(styles) <= 3 else [*styles[:2], f"{len(styles) - 2} more"]
         title = " + ".join(names) + "[*] — " + APP_NAME if names else APP_NAME + "[*]"
         self.setWindowTitle(title)
         self.setWindowModified(self.unsaved_results() > 0)
@@ -609,35 +718,41 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_regions_label(self) -> None:
         self.regions_button.setEnabled(self.content_pane.loaded is not None)
-        masks, keep = self.region_editor.canvas.engine_masks(2)
-        if masks is None and keep is None:
+        canvas = self.region_editor.canvas
+        rows = [r.index for r in self.style_list.included()]
+        masks, keep = canvas.engine_masks(len(rows), rows=rows)
+        left_out = canvas.painted_styles() - set(rows)
+        if masks is None and keep is None and not left_out:
             text = "Regions: none (the whole photo is stylised)"
         elif masks is None:
             text = "Regions: part of the photo is kept"
         else:
             text = "Regions: painted (unpainted pixels keep the photo)"
+        if left_out:
+            names = ", ".join(f"Style {i + 1}" for i in sorted(left_out))
+            text += f"; not used: {names} (weight 0 % or no painting), its pixels keep the photo"
         self.regions_label.setText(f"<small>{text}</small>")
 
-    def style_inputs(self) -> tuple[list, list[float] | None]:
-        """The style image(s) and weights for a run: one style, or two blended by the slider."""
-        first = self.style_pane.loaded
-        second = self.style2_pane.loaded
-        assert first is not None
-        if second is None:
-            return [first.image], None
-        w1, w2 = self.controls.style_weights()
-        return [first.image, second.image], [w1, w2]
+    def style_inputs(self) -> tuple[list[Image.Image], list[float] | None]:
+        """The paintings of a run and their weights: the Style list's rows with a painting and a
+        weight above 0, in order. Weights are the sliders' fractions (relative: the engine divides
+        by their sum); None for a single painting."""
+        rows = self.style_list.included()
+        images = [r.loaded.image for r in rows if r.loaded is not None]
+        if len(images) <= 1:
+            return images, None
+        return images, [r.weight / WEIGHT_MAX for r in rows]
 
     def input_paths(self) -> dict[str, object]:
-        """Where the inputs came from (None for pasted/dropped data), for the result's metadata."""
-        def where(pane: ImagePane) -> str | None:
-            loaded = pane.loaded
+        """Where the inputs came from (None for pasted/dropped data), for the result's metadata.
+
+        ``styles`` lists the paintings the run uses (the Style list's rows with weight above 0),
+        one per entry of the result's ``style_weights`` and in the same order."""
+        def where(loaded: LoadedImage | None) -> str | None:
             return str(loaded.path.resolve()) if loaded is not None and loaded.path is not None else None
 
-        styles = [where(self.style_pane)]
-        if self.style2_pane.loaded is not None:
-            styles.append(where(self.style2_pane))
-        return {"content": where(self.content_pane), "styles": styles}
+        styles = [where(r.loaded) for r in self.style_list.included()]
+        return {"content": where(self.content_pane.loaded), "styles": styles}
 
     @Slot()
     def start_run(self, continue_from: Image.Image | None = None) -> bool:
@@ -645,11 +760,12 @@ class MainWindow(QMainWindow):
 
         ``continue_from``: start from this image (Continue) instead of the chosen start.
         """
-        content, style = self.content_pane.loaded, self.style_pane.loaded
+        content = self.content_pane.loaded
         if self.is_running():
             return False
-        if content is None or style is None:
-            self.statusBar().showMessage(NEED_BOTH + ".", 5000)
+        why_not = self.why_not_ready()
+        if content is None or why_not is not None:
+            self.statusBar().showMessage(f"{why_not or NEED_BOTH}.", 5000)
             return False
         if self.controls.weights_combo.currentData() == "torchvision" and not torchvision_available(
             paths.cache_dir()
@@ -662,9 +778,9 @@ class MainWindow(QMainWindow):
         if continue_from is not None:
             params = dataclasses.replace(params, coarse_to_fine=False)
         styles, weights = self.style_inputs()
-        masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles))
-        if masks is not None:
-            weights = None  # with regions each style paints its own region instead of a blend
+        rows = [r.index for r in self.style_list.included()]
+        # With regions each style paints its own region; the weights scale the regions' shares.
+        masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
                                recovery_path(), style_weights=weights, init_image=continue_from,
                                inputs=self.input_paths(), masks=masks, keep_mask=keep_mask)
@@ -790,7 +906,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ saving and export
     def suggested_name(self, extension: str = ".png") -> str:
-        content, style = self.content_pane.loaded, self.style_pane.loaded
+        included = self.style_list.included()
+        content, style = self.content_pane.loaded, included[0].loaded if included else self.style_pane.loaded
         return suggested_output_name(content.name if content else "result", style.name if style else "style",
                                      extension)
 
@@ -909,49 +1026,92 @@ class MainWindow(QMainWindow):
         return self.restore_settings_from(path) if path else False
 
     def restore_settings_from(self, path: str | Path) -> bool:
-        """Restore the controls (and inputs whose files exist) from the metadata of ``path``. True if found."""
+        """Restore the controls, the inputs whose files exist (the content photo, the paintings
+        with their weights) and the painted regions from the metadata of ``path``. True if found.
+
+        The Style list is replaced by the run's paintings that are found (it is kept if none
+        is); files not found are named in the status bar, and so are regions that cannot be
+        restored. A run without regions clears the painted regions (Undo brings them back)."""
         try:
             meta = read_metadata(path)
         except ImageError as exc:
             self.statusBar().showMessage(str(exc), 10000)
             return False
         skipped = self._apply_settings_metadata(meta)
-        if skipped is None:
+        if skipped is None or meta is None:
             self.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
             return False
-        inputs = meta.get("inputs") if meta else None
+        inputs = meta.get("inputs")
         missing: list[str] = []
+        found: list[int] | None = None  # for each restored painting, its index in the run's styles
         if isinstance(inputs, dict):
+            content = inputs.get("content")
+            if isinstance(content, str) and Path(content).is_file():
+                self.content_pane.load_path(content)
+            elif content:
+                missing.append(str(content))
             styles = inputs.get("styles") if isinstance(inputs.get("styles"), list) else []
-            wanted = [(self.content_pane, inputs.get("content"))]
-            wanted += list(zip((self.style_pane, self.style2_pane), styles, strict=False))
-            for pane, file in wanted:
+            percents = weights_to_percent(meta.get("style_weights"), len(styles))
+            items: list[tuple[LoadedImage, int]] = []
+            indices: list[int] = []
+            for i, file in enumerate(styles[:MAX_STYLES]):
                 if isinstance(file, str) and Path(file).is_file():
-                    pane.load_path(file)
-                elif file:
+                    try:
+                        items.append((LoadedImage(load_image(file), Path(file).name, Path(file)), percents[i]))
+                        indices.append(i)
+                        continue
+                    except ImageError:
+                        pass
+                if file:
                     missing.append(str(file))
-            if len(styles) < 2 and self.style2_pane.loaded is not None:
-                self.style2_pane.clear()
+            if items:
+                self.style_list.set_rows(items)
+                found = indices
         notes = []
         if skipped:
             notes.append("not restored: " + ", ".join(skipped))
         if missing:
             notes.append("input files not found: " + ", ".join(Path(m).name for m in missing))
+        regions_note = self._restore_regions(meta, found)
+        if regions_note:
+            notes.append(regions_note)
         self.statusBar().showMessage(
             f"Settings restored from {Path(path).name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
         self._update_state()
         return True
 
+    def _restore_regions(self, meta: dict, found: list[int] | None) -> str | None:
+        """Paint the regions stored in ``meta`` (see :mod:`nst_desktop.engine.provenance`) into the
+        region editor; ``found[j]``: the run's style whose mask becomes row j's region (None: the
+        masks go to the rows in order). Returns a note for the user, or None."""
+        canvas = self.region_editor.canvas
+        try:
+            masks, keep = masks_from_metadata(meta)
+        except ValueError as exc:
+            return f"regions not restored: {exc}"
+        if masks is None and keep is None:
+            canvas.clear()  # the run painted everywhere
+            return None
+        if canvas.labels is None:
+            return "regions not restored: no content photo is loaded"
+        rows: list[Image.Image | None] = []
+        if masks is not None:
+            order = found if found is not None else list(range(min(len(masks), len(self.style_list.rows))))
+            rows = [masks[i] if i < len(masks) else None for i in order]
+        canvas.set_engine_masks(rows, keep)
+        return None
+
     def _apply_settings_metadata(self, meta: dict | None) -> list[str] | None:
         """Set the controls from a result's metadata; returns the names not restored, or None
-        if it holds no settings."""
+        if it holds no settings. The run's style weights go to the Style list's paintings in use
+        when their number matches (the paintings themselves are not changed here)."""
         params = meta.get("params") if meta else None
         if not isinstance(params, dict):
             return None
         weights = meta.get("style_weights") if meta else None
-        ok_weights = isinstance(weights, list) and all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)
-        return self.controls.apply_run_params(params, weights if ok_weights else None)
+        if isinstance(weights, list) and len(weights) > 1:
+            self.style_list.set_included_weights(weights_to_percent(weights, len(weights)))
+        return self.controls.apply_run_params(params)
 
     # ------------------------------------------------------------------ history
     def _add_to_history(self, outcome: RunOutcome, stopped: bool) -> None:

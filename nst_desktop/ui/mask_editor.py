@@ -2,14 +2,25 @@
 
 The regions are a label image (``QImage.Format_Grayscale8``, at most
 :data:`MAX_MASK_SIDE` px on the long side, the content's aspect ratio): 0 = not painted,
-:data:`STYLE1` / :data:`STYLE2` = paint with that style, :data:`KEEP` = keep the photo.
-The engine resizes masks to the content, so a smaller label image is fine. Painting
-happens in the GUI thread with QPainter (no antialiasing, so labels stay exact); the
-engine gets one white-on-black mask per style (see :func:`RegionCanvas.engine_masks`).
-Pixels painted with no style keep the photo, as the engine does with pixels no mask covers.
+``style_label(i)`` (= i + 1: :data:`STYLE1`, :data:`STYLE2`, ...) = paint with the
+painting in row i of the Style list, :data:`KEEP` = keep the photo. The engine resizes
+masks to the content, so a smaller label image is fine. Painting happens in the GUI
+thread with QPainter (no antialiasing, so labels stay exact); the engine gets one
+white-on-black mask per style (see :func:`RegionCanvas.engine_masks`). Pixels painted
+with no style keep the photo, as the engine does with pixels no mask covers.
+
+Regions belong to rows of the Style list, not to image files: a painting replaced in
+its row keeps the row's region. Removing row i (:meth:`RegionCanvas.remove_style`)
+unpaints its region (those pixels become "not painted") and moves the labels of the
+rows below it up by one, so every remaining painting keeps its own region; the undo
+history is relabelled the same way, so Undo never brings back a removed row's label
+under another painting. A row whose weight is 0 % is left out of the run, and so is
+its region (its pixels keep the photo, like any pixel painted with no style).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
@@ -17,6 +28,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -29,12 +41,46 @@ from PySide6.QtWidgets import (
 from nst_desktop.ui.image_canvas import fit_rect
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
-ERASE, STYLE1, STYLE2, KEEP = 0, 1, 2, 3
-REGION_NAMES = {STYLE1: "Style 1", STYLE2: "Style 2", KEEP: "Keep photo", ERASE: "Eraser"}
-#: Overlay colours (semi-transparent) per label.
-REGION_COLOURS = {STYLE1: QColor(230, 60, 40, 120), STYLE2: QColor(40, 110, 230, 120), KEEP: QColor(40, 200, 90, 120)}
+#: Labels: 0 = eraser / not painted, 1 .. MAX_REGION_STYLES = the styles, KEEP = keep the photo.
+ERASE, STYLE1, STYLE2 = 0, 1, 2
+KEEP = 255
+#: Most style labels the label image can hold (the Style list holds fewer).
+MAX_REGION_STYLES = 254
+#: Overlay colours (semi-transparent) of the styles, in row order (repeating after the last).
+STYLE_COLOURS = (
+    QColor(230, 60, 40, 120), QColor(40, 110, 230, 120), QColor(240, 170, 20, 120), QColor(150, 60, 200, 120),
+    QColor(230, 60, 170, 120), QColor(20, 190, 210, 120), QColor(140, 90, 40, 120), QColor(120, 120, 120, 120),
+)
+KEEP_COLOUR = QColor(40, 200, 90, 120)
 MAX_MASK_SIDE = 1024
 MAX_UNDO = 30
+#: Style brushes per line of the Paint Regions window.
+STYLE_BUTTONS_PER_ROW = 4
+
+
+def style_label(index: int) -> int:
+    """Label of the style in row ``index`` (0-based) of the Style list."""
+    if not 0 <= index < MAX_REGION_STYLES:
+        raise ValueError(f"style index {index} is outside 0 .. {MAX_REGION_STYLES - 1}")
+    return index + 1
+
+
+def region_colour(label: int) -> QColor:
+    """Overlay colour of a label (transparent for ERASE)."""
+    if label == KEEP:
+        return KEEP_COLOUR
+    if label == ERASE:
+        return QColor(0, 0, 0, 0)
+    return STYLE_COLOURS[(label - 1) % len(STYLE_COLOURS)]
+
+
+def region_name(label: int, file_name: str | None = None) -> str:
+    """Button text of a label: "Style 2", "Style 2: pastel.png", "Keep photo", "Eraser"."""
+    if label == KEEP:
+        return "Keep photo"
+    if label == ERASE:
+        return "Eraser"
+    return f"Style {label}" + (f": {file_name}" if file_name else "")
 
 
 def label_size(w: int, h: int) -> tuple[int, int]:
@@ -48,6 +94,16 @@ def labels_to_pil(labels: QImage) -> Image.Image:
     img = labels.convertToFormat(QImage.Format.Format_Grayscale8)
     data = bytes(img.constBits())
     return Image.frombytes("L", (img.width(), img.height()), data, "raw", "L", img.bytesPerLine())
+
+
+def pil_to_labels(lab: Image.Image) -> QImage:
+    """A Pillow "L" image of label values as a Grayscale8 QImage (owning its pixels)."""
+    lab = lab.convert("L") if lab.mode != "L" else lab
+    return QImage(lab.tobytes(), lab.width, lab.height, lab.width, QImage.Format.Format_Grayscale8).copy()
+
+
+def _relabel(labels: QImage, table: list[int]) -> QImage:
+    return pil_to_labels(labels_to_pil(labels).point(table))
 
 
 class RegionCanvas(QWidget):
@@ -106,23 +162,84 @@ class RegionCanvas(QWidget):
             self.labels.fill(0)
             self._changed()
 
-    def engine_masks(self, n_styles: int) -> tuple[list[Image.Image] | None, Image.Image | None]:
+    def engine_masks(
+        self, n_styles: int, rows: Sequence[int] | None = None
+    ) -> tuple[list[Image.Image] | None, Image.Image | None]:
         """``(masks, keep_mask)`` for :func:`nst_desktop.engine.stylize` with ``n_styles`` styles.
 
-        Nothing painted: ``(None, None)`` (an ordinary run). Only "Keep photo" painted:
-        ``(None, keep)`` (the styles apply everywhere else). Any style region painted: one
-        mask per style (a style with no region gets an empty mask), and pixels painted with
-        no style keep the photo. Style 2's region counts only when ``n_styles`` is 2.
+        ``rows``: the Style-list rows (0-based) that go into the run, one per style, in
+        order (default: rows 0 .. n_styles-1); the regions of other rows (a painting with
+        weight 0) are left out, so their pixels keep the photo. Nothing painted:
+        ``(None, None)`` (an ordinary run). Only "Keep photo" painted (or only left-out
+        rows): ``(None, keep)`` (the styles apply everywhere else). Any used style region
+        painted: one mask per style (a style with no region gets an empty mask), and
+        pixels painted with no used style keep the photo.
         """
         if self.labels is None:
             return None, None
+        used = list(range(n_styles)) if rows is None else list(rows)
+        if len(used) != n_styles:
+            raise ValueError(f"{n_styles} styles but {len(used)} rows")
         lab = labels_to_pil(self.labels)
         present = {v for v, count in enumerate(lab.histogram()) if count}
-        style_labels = [STYLE1, STYLE2][:n_styles]
+        style_labels = [style_label(i) for i in used]
         keep = lab.point(lambda v: 255 if v == KEEP else 0) if KEEP in present else None
         if not present & set(style_labels):
             return None, keep
         return [lab.point(lambda v, k=k: 255 if v == k else 0) for k in style_labels], keep
+
+    def painted_styles(self) -> set[int]:
+        """Rows (0-based) whose style has a painted region."""
+        if self.labels is None:
+            return set()
+        hist = labels_to_pil(self.labels).histogram()
+        return {v - 1 for v in range(1, MAX_REGION_STYLES + 1) if hist[v]}
+
+    def remove_style(self, index: int) -> None:
+        """Row ``index`` of the Style list was removed: unpaint its region and move the
+        labels of the later rows up by one (in the undo history too; see the module)."""
+        gone = style_label(index)
+        table = list(range(256))
+        table[gone] = ERASE
+        for v in range(gone + 1, MAX_REGION_STYLES + 1):
+            table[v] = v - 1
+        if self.labels is not None:
+            before = labels_to_pil(self.labels).histogram()
+            self.labels = _relabel(self.labels, table)
+            self._undo = [_relabel(u, table) for u in self._undo]
+            if self.tool == gone:
+                self.tool = STYLE1
+            elif gone < self.tool <= MAX_REGION_STYLES:
+                self.tool -= 1
+            if any(before[v] for v in range(gone, MAX_REGION_STYLES + 1)):
+                self._changed()
+        elif self.tool >= gone and self.tool != KEEP:
+            self.tool = STYLE1 if self.tool == gone else self.tool - 1
+
+    def set_engine_masks(self, masks: Sequence[Image.Image | None] | None, keep_mask: Image.Image | None) -> bool:
+        """Paint the regions of engine masks (white = this style / keep), e.g. of a saved result.
+
+        ``masks[i]`` becomes row i's region (None: no region for that row); the keep mask
+        is painted last, over them. Masks of any size are resized to the label image
+        (nearest neighbour after a 50 % threshold, so labels stay exact). Replaces what
+        was painted (undoable). False (nothing changed) if no photo is loaded.
+        """
+        if self.labels is None:
+            return False
+        w, h = self.labels.width(), self.labels.height()
+        lab = Image.new("L", (w, h), 0)
+        layers = [(style_label(i), m) for i, m in enumerate(masks or []) if m is not None]
+        if keep_mask is not None:
+            layers.append((KEEP, keep_mask))
+        for label, mask in layers:
+            grey = mask.convert("L") if mask.mode != "L" else mask
+            if grey.size != (w, h):
+                grey = grey.resize((w, h), Image.Resampling.BILINEAR)
+            lab.paste(label, (0, 0), grey.point(lambda v: 255 if v >= 128 else 0))
+        self._push_undo()
+        self.labels = pil_to_labels(lab)
+        self._changed()
+        return True
 
     # --- painting ------------------------------------------------------------
     def image_rect(self) -> QRectF:
@@ -190,9 +307,7 @@ class RegionCanvas(QWidget):
             lab = self.labels.convertToFormat(QImage.Format.Format_Grayscale8)
             indexed = QImage(bytes(lab.constBits()), lab.width(), lab.height(), lab.bytesPerLine(),
                              QImage.Format.Format_Indexed8)
-            table = [QColor(0, 0, 0, 0).rgba()] * 256
-            for k, c in REGION_COLOURS.items():
-                table[k] = c.rgba()
+            table = [region_colour(k).rgba() for k in range(256)]
             indexed.setColorTable(table)
             self._overlay = indexed.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         return self._overlay
@@ -212,9 +327,11 @@ class RegionCanvas(QWidget):
 
 
 class RegionEditor(QDialog):
-    """A small window to paint regions over the photo: tools (Style 1, Style 2, Keep photo,
-    Eraser), brush size, Undo and Clear. It is not modal; the window reads the regions
-    (:meth:`RegionCanvas.engine_masks`) when a run starts."""
+    """A small window to paint regions over the photo: one brush per painting of the Style
+    list (Style 1 ... Style N, named after the file), Keep photo and Eraser; brush size,
+    Undo and Clear. It is not modal; the window reads the regions
+    (:meth:`RegionCanvas.engine_masks`) when a run starts and tells it the paintings
+    (:meth:`set_styles`) and removed rows (:meth:`remove_style`)."""
 
     changed = Signal()
 
@@ -222,45 +339,106 @@ class RegionEditor(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Paint Regions")
         self.canvas = RegionCanvas()
+        #: Tool buttons by label: the styles' (style_label(i)), KEEP and ERASE.
         self.tool_buttons: dict[int, QPushButton] = {}
         self._group = QButtonGroup(self)
-        tools = QHBoxLayout()
-        for k in (STYLE1, STYLE2, KEEP, ERASE):
-            b = QPushButton(REGION_NAMES[k])
-            b.setCheckable(True)
-            if k in REGION_COLOURS:
-                c = REGION_COLOURS[k]
-                b.setStyleSheet(f"QPushButton:checked {{ border: 2px solid rgb({c.red()},{c.green()},{c.blue()}); }}")
-            self._group.addButton(b, k)
-            self.tool_buttons[k] = b
-            tools.addWidget(b)
-        self.tool_buttons[STYLE1].setChecked(True)
+        self._group.setExclusive(True)
+        self._style_names: list[str | None] = [None]
+        self._style_grid = QGridLayout()
+        self._style_grid.setSpacing(4)
+        for c in range(STYLE_BUTTONS_PER_ROW):
+            self._style_grid.setColumnStretch(c, 1)
+        for k in (KEEP, ERASE):
+            self._tool_button(k)
+        self.tool_buttons[KEEP].setToolTip("Paint where the photo stays as it is")
+        self.tool_buttons[ERASE].setToolTip("Remove paint (unpainted pixels keep the photo once any style region "
+                                            "is painted)")
         self._group.idClicked.connect(self.set_tool)
+        self.set_styles([None])
         self.brush_spin = QSpinBox()
         self.brush_spin.setRange(1, 400)
         self.brush_spin.setSuffix(" px")
         self.brush_spin.setValue(self.canvas.brush)
+        self.brush_spin.setToolTip("Brush diameter, in pixels of the region image")
         self.brush_spin.valueChanged.connect(self._on_brush)
         self.undo_button = QPushButton("Undo")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.canvas.clear)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Brush"))
+        brush_label = QLabel("&Brush")
+        brush_label.setBuddy(self.brush_spin)
+        row.addWidget(brush_label)
         row.addWidget(self.brush_spin)
         row.addStretch(1)
         row.addWidget(self.undo_button)
         row.addWidget(self.clear_button)
         hint = QLabel("Paint where each style goes. Unpainted pixels keep the photo once any style region is "
-                      "painted; with nothing painted the whole photo is stylised.")
+                      "painted; with nothing painted the whole photo is stylised. A painting with weight 0 % is "
+                      "left out, and so is its region.")
         hint.setWordWrap(True)
         lay = QVBoxLayout(self)
-        lay.addLayout(tools)
+        lay.addLayout(self._style_grid)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(row)
         lay.addWidget(hint)
         self.canvas.changed.connect(self._on_canvas_changed)
-        self.resize(520, 480)
+        self.resize(520, 500)
+        self._refresh()
+
+    def _tool_button(self, label: int) -> QPushButton:
+        b = QPushButton(region_name(label))
+        b.setCheckable(True)
+        if label != ERASE:
+            c = region_colour(label)
+            b.setStyleSheet(f"QPushButton:checked {{ border: 2px solid rgb({c.red()},{c.green()},{c.blue()}); }}")
+        self._group.addButton(b, label)
+        self.tool_buttons[label] = b
+        return b
+
+    def set_styles(self, names: Sequence[str | None]) -> None:
+        """The rows of the Style list: one brush each, named after the file (None: a row with
+        no painting yet, the empty first row). A brush whose row is gone falls back to Style 1."""
+        names = list(names) or [None]
+        if len(names) > MAX_REGION_STYLES:
+            raise ValueError(f"at most {MAX_REGION_STYLES} styles, not {len(names)}")
+        for label in [k for k in self.tool_buttons if k not in (KEEP, ERASE) and k > len(names)]:
+            b = self.tool_buttons.pop(label)
+            self._group.removeButton(b)
+            self._style_grid.removeWidget(b)
+            b.deleteLater()
+        for i, name in enumerate(names):
+            label = style_label(i)
+            b = self.tool_buttons.get(label) or self._tool_button(label)
+            self._place(b, i // STYLE_BUTTONS_PER_ROW, i % STYLE_BUTTONS_PER_ROW)
+            shown = name if name is None or len(name) <= 24 else name[:21] + "…"
+            b.setText(region_name(label, shown))
+            b.setToolTip(f"Paint where Style {label} ({name}) goes" if name is not None
+                         else f"Paint where Style {label} goes (load a painting into it to use the region)")
+            b.setAccessibleName(f"Brush: Style {label}" + (f", {name}" if name else ""))
+        line = -(-len(names) // STYLE_BUTTONS_PER_ROW)  # Keep photo and Eraser on the line below
+        self._place(self.tool_buttons[KEEP], line, 0)
+        self._place(self.tool_buttons[ERASE], line, 1)
+        self._style_names = names
+        self.set_tool(self.canvas.tool if self.canvas.tool in self.tool_buttons else STYLE1)
+
+    def _place(self, button: QPushButton, line: int, column: int) -> None:
+        index = self._style_grid.indexOf(button)
+        if index >= 0:
+            if self._style_grid.getItemPosition(index)[:2] == (line, column):
+                return
+            self._style_grid.removeWidget(button)
+        self._style_grid.addWidget(button, line, column)
+
+    def style_names(self) -> list[str | None]:
+        """The names :meth:`set_styles` was given last (one per row)."""
+        return list(self._style_names)
+
+    def remove_style(self, index: int) -> None:
+        """Row ``index`` of the Style list was removed: its region goes, later rows move up
+        (see :meth:`RegionCanvas.remove_style`); call :meth:`set_styles` afterwards."""
+        self.canvas.remove_style(index)
+        self.set_tool(self.canvas.tool if self.canvas.tool in self.tool_buttons else STYLE1)
         self._refresh()
 
     @Slot(int)
@@ -275,13 +453,6 @@ class RegionEditor(QDialog):
     def set_photo(self, photo: Image.Image | None) -> None:
         self.canvas.set_photo(pil_to_qimage(photo) if photo is not None else None)
         self._refresh()
-
-    def set_second_style(self, loaded: bool) -> None:
-        b = self.tool_buttons[STYLE2]
-        b.setEnabled(loaded)
-        b.setToolTip("" if loaded else "Load a second style image to paint a region with it")
-        if not loaded and self.canvas.tool == STYLE2:
-            self.set_tool(STYLE1)
 
     @Slot()
     def _on_canvas_changed(self) -> None:
