@@ -1,10 +1,11 @@
 """Render the main window offscreen with two inputs and a finished result, save it as PNG.
 
 Usage: ``python -m nst_desktop.ui.screenshot OUT.png [CONTENT STYLE] [--size PX] [--steps N]
-[--preserve-colors none|luminance|match] [--blend PERCENT]``
+[--preserve-colors none|luminance|match] [--weights W1,W2,...] [--blend PERCENT] [--mask]``
 
-``--blend`` loads a second generated painting into the Style 2 pane and sets the blend
-slider to PERCENT (weight of the second style).
+``--weights`` fills the Style list with that many paintings (the first is STYLE or the
+generated swirls, the others generated ones) and sets their weight sliders (percent).
+``--blend P`` is short for ``--weights 100-P,P`` (two paintings).
 
 Without CONTENT and STYLE it paints two generated pictures (a landscape and a
 "painting" of strokes), so it needs no files. The run is a real, short stylisation
@@ -64,16 +65,17 @@ def demo_style(size: tuple[int, int] = (480, 480), seed: int = 3) -> Image.Image
 
 
 def render(out: Path, content: str | None, style: str | None, size: int, steps: int,
-           preserve_colors: str = "none", blend: int | None = None, mask: bool = False) -> Path:
+           preserve_colors: str = "none", weights: list[int] | None = None, mask: bool = False) -> Path:
     """Open the window, run a real stylisation, wait for it and save ``window.grab()`` to ``out``.
 
-    ``mask``: paint regions first (style on the left, the photo kept on the right; with
-    ``blend``, the second style in the middle) and show the region painter beside the window."""
+    ``weights``: one weight (percent) per painting of the Style list (None: one painting).
+    ``mask``: paint regions first (a band per painting from the left, the photo kept on the
+    right) and show the region painter beside the window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="nst-screenshot-") as tmp:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
-        return _render(out, content, style, size, steps, preserve_colors, blend, mask)
+        return _render(out, content, style, size, steps, preserve_colors, weights, mask)
 
 
 def demo_style2(size: tuple[int, int] = (480, 480)) -> Image.Image:
@@ -89,8 +91,26 @@ def demo_style2(size: tuple[int, int] = (480, 480)) -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(1.5))
 
 
+def demo_style3(size: tuple[int, int] = (480, 480), seed: int = 5) -> Image.Image:
+    """A third generated "painting": warm dots of many sizes on a deep red ground."""
+    rng = random.Random(seed)
+    w, h = size
+    img = Image.new("RGB", size, (110, 20, 30))
+    d = ImageDraw.Draw(img)
+    palette = [(250, 190, 60), (240, 110, 50), (255, 235, 180), (180, 40, 60)]
+    for _ in range(420):
+        r = rng.uniform(4, 22)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=rng.choice(palette))
+    return img.filter(ImageFilter.GaussianBlur(0.8))
+
+
+#: The generated paintings after the first, in the order they fill the Style list.
+EXTRA_DEMO_STYLES = (("pastel.png", demo_style2), ("dots.png", demo_style3))
+
+
 def _render(out: Path, content: str | None, style: str | None, size: int, steps: int,
-            preserve_colors: str = "none", blend: int | None = None, mask: bool = False) -> Path:
+            preserve_colors: str = "none", weights: list[int] | None = None, mask: bool = False) -> Path:
     from PySide6.QtCore import QEventLoop, QPointF, QTimer
     from PySide6.QtGui import QImage, QPainter
 
@@ -112,25 +132,31 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
     window.controls.size_spin.setValue(size)
     combo = window.controls.preserve_combo
     combo.setCurrentIndex(max(0, combo.findData(preserve_colors)))
-    if blend is not None:
-        window.style2_pane.set_loaded(LoadedImage(demo_style2(), "pastel.png"))
-        window.controls.blend_slider.setValue(blend)
+    weights = weights or [100]
+    if len(weights) > 1 + len(EXTRA_DEMO_STYLES):
+        raise SystemExit(f"at most {1 + len(EXTRA_DEMO_STYLES)} weights (one per painting)")
+    for name, make in EXTRA_DEMO_STYLES[:len(weights) - 1]:
+        window.style_list.add_loaded(LoadedImage(make(), name))
+    for row, weight in zip(window.style_list.rows, weights, strict=True):
+        row.set_weight(weight)
     window.steps_override = steps
     if mask:
-        from nst_desktop.ui.mask_editor import KEEP, STYLE1, STYLE2
+        from nst_desktop.ui.mask_editor import KEEP, style_label
 
         editor = window.region_editor
-        editor.resize(420, 360)
+        editor.resize(440, 380)
         window.edit_regions()
         canvas = editor.canvas
         assert canvas.labels is not None
         w, h = canvas.labels.width(), canvas.labels.height()
         canvas.brush = max(4, h // 5)
-        bands = [(STYLE1, 0.15), (STYLE2, 0.5), (KEEP, 0.85)] if blend is not None else [(STYLE1, 0.25), (KEEP, 0.8)]
-        for tool, fx in bands:
+        n = len(weights)
+        band = 0.75 / n  # the styles share the left three quarters, the photo is kept on the right
+        bands = [(style_label(i), band * (i + 0.5), band / 2) for i in range(n)] + [(KEEP, 0.875, 0.125)]
+        for tool, fx, half in bands:
             canvas.tool = tool
             for fy in (0.1, 0.3, 0.5, 0.7, 0.9):
-                canvas._stroke(QPointF(w * (fx - 0.15), h * fy), QPointF(w * (fx + 0.15), h * fy))
+                canvas._stroke(QPointF(w * (fx - half), h * fy), QPointF(w * (fx + half), h * fy))
         editor.set_tool(KEEP)
         canvas._changed()
     if not window.start_run() or window._job is None:
@@ -172,13 +198,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=320, help="output long side in px (default 320)")
     parser.add_argument("--steps", type=int, default=60, help="loss evaluations (default 60)")
     parser.add_argument("--preserve-colors", choices=("none", "luminance", "match"), default="none")
-    parser.add_argument("--blend", type=int, default=None, help="load a second painting; its weight in percent")
+    parser.add_argument("--weights", default=None,
+                        help="comma-separated weights in percent, one per painting (up to 3; e.g. 100,60,30)")
+    parser.add_argument("--blend", type=int, default=None,
+                        help="two paintings: the second's weight in percent, the first's 100 minus that")
     parser.add_argument("--mask", action="store_true",
                         help="paint regions first and show the region painter beside the window")
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if bool(ns.content) != bool(ns.style):
         parser.error("give both CONTENT and STYLE, or neither")
-    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps, ns.preserve_colors, ns.blend, ns.mask)
+    weights = None
+    if ns.weights is not None:
+        try:
+            weights = [int(w) for w in ns.weights.split(",")]
+        except ValueError:
+            parser.error(f"--weights: whole numbers separated by commas, not {ns.weights!r}")
+    elif ns.blend is not None:
+        weights = [100 - ns.blend, ns.blend]
+    if weights is not None and not all(0 <= w <= 100 for w in weights):
+        parser.error("weights are percentages from 0 to 100")
+    path = render(ns.out, ns.content, ns.style, ns.size, ns.steps, ns.preserve_colors, weights, ns.mask)
     print(f"wrote {path}")
     return 0
 
