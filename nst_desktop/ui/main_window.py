@@ -1,7 +1,8 @@
 """The main window: input panes, result, controls, menus, runs, saving, settings.
 
-Layout: a horizontal splitter with the Content and Style panes stacked on the left,
-the Result large in the middle and the controls in a side panel on the right.
+Layout: a horizontal splitter with the Content pane and the Style list (the paintings,
+each with a weight; :mod:`nst_desktop.ui.style_list`) stacked on the left, the Result
+large in the middle and the controls in a side panel on the right.
 
 Everything that would block a test (message boxes, file dialogs) goes through the
 methods :meth:`MainWindow.ask`, :meth:`MainWindow.inform`,
