@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reference", action="store_true",
                    help="also run the slow reference (single-size L-BFGS, 300 steps) and compare losses")
     b.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
-    b.add_argument("--precision", choices=P.PRECISIONS, default="auto")
+    b.add_argument("--precision", choices=P.PRECISIONS, action="append",
+                   help="precision(s) to measure, repeatable (default auto)")
+    b.add_argument("--start-size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--start-size"), action="append",
+                   help="first size(s) of the coarse-to-fine schedule for whole runs, repeatable")
     b.add_argument("--content", help="photo for whole runs (default: a generated image)")
     b.add_argument("--style", help="painting for whole runs (default: a generated image)")
     return parser
@@ -152,7 +155,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             if path:
                 load_image(path)
         return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
-                         args.reference, args.precision, args.content, args.style)
+                         args.reference, args.precision or ["auto"], args.content, args.style,
+                         args.start_size)
     except (EngineError, ValueError) as exc:
         print(f"nst-desktop-cli: error: {exc}", file=sys.stderr)
         return 1

@@ -82,12 +82,33 @@ def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
     assert max(result.image.size) == 40
 
 
-def test_cpu_runs_plain_fp32_even_when_bf16_is_asked() -> None:
+def test_cpu_uses_bf16_only_with_amx_and_only_for_auto_or_bf16(monkeypatch) -> None:
     cpu = torch.device("cpu")
-    for name in ("auto", "fp32", "tf32", "bf16"):
-        p = Precision.choose(name, cpu)
-        assert p.autocast_dtype is None and not p.channels_last
-    assert not bf16_supported(cpu)
+    for amx in (False, True):
+        monkeypatch.setattr(stylize_module, "cpu_has_amx_bf16", lambda amx=amx: amx)
+        for name in ("fp32", "tf32"):
+            assert Precision.choose(name, cpu).autocast_dtype is None
+        for name in ("auto", "bf16"):
+            expected = torch.bfloat16 if amx else None
+            assert Precision.choose(name, cpu).autocast_dtype == expected
+        assert bf16_supported(cpu) is amx
+        assert Precision.choose("auto", cpu).channels_last  # oneDNN is faster channels-last
+        assert not Precision.choose("auto", cpu).cuda_graphs
+    monkeypatch.setattr(stylize_module, "CPU_BF16_AUTO", False)
+    assert Precision.choose("auto", cpu).autocast_dtype is None
+
+
+def test_cuda_graphs_can_be_switched_off(monkeypatch) -> None:
+    cuda = torch.device("cuda", 0)
+    assert Precision.choose("auto", cuda).cuda_graphs
+    monkeypatch.setenv("NST_CUDA_GRAPHS", "0")
+    assert not Precision.choose("auto", cuda).cuda_graphs
+
+
+def test_gram_matrices_stay_float32_on_cuda() -> None:
+    Precision.choose("auto", torch.device("cuda", 0))
+    assert torch.backends.cudnn.allow_tf32  # convolutions may use TF32
+    assert not torch.backends.cuda.matmul.allow_tf32  # Gram matrices and the optimiser's products may not
 
 
 @pytest.mark.parametrize(("capability", "expected"), [((7, 5), False), ((8, 0), True), ((9, 0), True)])
@@ -108,8 +129,8 @@ def test_tf32_is_off_when_fp32_is_asked() -> None:
         assert torch.backends.cuda.matmul.allow_tf32 is False
         assert torch.backends.cudnn.allow_tf32 is False
         Precision.choose("auto", cuda)
-        assert torch.backends.cuda.matmul.allow_tf32 is True
-        assert torch.backends.cudnn.allow_tf32 is True
+        assert torch.backends.cuda.matmul.allow_tf32 is False  # Gram matrices stay float32
+        assert torch.backends.cudnn.allow_tf32 is True  # convolutions may use TF32
     finally:  # torch's defaults
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = True

@@ -85,3 +85,16 @@ def test_largest_fitting_portrait_example() -> None:
     fits = largest_fitting_long_side(budget, (3, 2))
     assert fits is not None
     assert estimate_for_long_side(fits + 16, (3, 2)) > budget
+
+
+def test_cuda_graph_estimate_is_larger_and_still_monotone() -> None:
+    sizes = [(192, 256), (384, 512), (768, 1024), (1536, 2048)]
+    eager = [estimate_peak_bytes(h, w, "lbfgs") for h, w in sizes]
+    graphs = [estimate_peak_bytes(h, w, "lbfgs", graphs=True) for h, w in sizes]
+    assert all(g > e for g, e in zip(graphs, eager, strict=True))
+    assert graphs == sorted(graphs)
+    assert estimate_peak_bytes(384, 512, "adam", graphs=True) == estimate_peak_bytes(384, 512, "adam")
+    budget = estimate_peak_bytes(768, 1024, "lbfgs", graphs=True)
+    fits = memory.largest_fitting_long_side(budget, (3, 4), "lbfgs", graphs=True)
+    assert fits is not None and 1000 <= fits <= 1024
+    assert memory.largest_fitting_long_side(budget, (3, 4), "lbfgs") > fits

@@ -86,3 +86,24 @@ def test_quality_presets_fit_a_4k_schedule(budget: int) -> None:
     stages = plan(4096, budget)
     assert stages[-1] == Stage(4096, stages[-1].steps)
     assert all(s.steps >= schedule.MIN_STEPS_PER_STAGE for s in stages)
+
+
+def test_default_start_size_by_device() -> None:
+    assert schedule.default_start("cpu") == 128
+    assert schedule.default_start("cuda") == 256
+    assert schedule.default_start("mps") == 256
+
+
+def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
+    from conftest import make_content, make_style
+
+    from nst_desktop.engine.params import StyleParams
+    from nst_desktop.engine.stylize import stylize
+
+    reports = []
+    params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0)
+    assert params.start_size == 0
+    res = stylize(make_content((100, 75)), make_style(), params, bundled_weights, on_progress=reports.append)
+    assert res.metadata["params"]["start_size"] == 128
+    sizes = sorted({max(p.size_hw) for p in reports if p.phase == "optimise"})
+    assert sizes == [100, 141, 200]  # sizes from about 128 px (a 256 px start would give 200 alone)

@@ -9,22 +9,30 @@ On CUDA it also prints the measured peak memory beside the estimate.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 
 import torch
 from PIL import Image, ImageDraw
 
-from nst_desktop.engine import losses, memory
+from nst_desktop.engine import losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
-from nst_desktop.engine.params import QUALITY_PRESETS, Progress, StyleParams
+from nst_desktop.engine.params import QUALITY_PRESETS, StyleParams
 from nst_desktop.engine.stylize import Precision, evaluate, stylize
 from nst_desktop.engine.vgg import VGGFeatures
-from nst_desktop.engine.weights import load_bundled
+from nst_desktop.engine.weights import VGGWeights, load_bundled
 
-WARMUP_STEPS = 2
-#: Loss evaluations of the reference run (single size, L-BFGS, from the content image).
+#: Steps before timing starts (more than the CUDA graph warm-up, so both timed runs capture).
+WARMUP_STEPS = 5
+#: Least GPU/CPU time (ms) the timed difference of the engine's runs should span.
+MIN_TIMED_MS = 1000.0
+#: The reference run: single size, torch's L-BFGS with strong-Wolfe line search, float32,
+#: this many loss evaluations, from the content image.
 REFERENCE_STEPS = 300
+REFERENCE_OPTIMIZER = "lbfgs-wolfe"
+REFERENCE_PRECISION = "fp32"
 
 
 def _sync(device: torch.device) -> None:
@@ -57,26 +65,35 @@ def bare_step_ms(net: VGGFeatures, prec: Precision, hw: tuple[int, int], device:
 def engine_step_ms(
     hw: tuple[int, int], device: torch.device, steps: int, optimizer: str, precision: str = "auto"
 ) -> tuple[float, int]:
-    """Mean ms per step of a real single-size run; and its peak memory in bytes (CUDA, else 0)."""
+    """Mean ms per step of real single-size runs; and the peak memory of such a run in bytes (CUDA, else 0).
+
+    Two runs of :data:`WARMUP_STEPS` + ``steps`` and :data:`WARMUP_STEPS` + 2 ``steps``
+    steps are timed whole; the difference divided by ``steps`` is the cost of a step
+    with everything a step costs (the optimiser, host synchronisation, progress
+    reports), and without what a run costs once (targets, CUDA graph capture). A
+    first short run fills cuDNN's autotuning cache, so its large trial workspaces are
+    not in the peak.
+    """
     content, style = _test_pair(max(hw))
     content = content.resize((hw[1], hw[0]))
-    stamps: list[float] = []
+    weights = load_bundled()
 
-    def on_progress(p: Progress) -> None:
-        if p.phase == "optimise":
-            _sync(device)
-            stamps.append(time.perf_counter())
-            if p.step == WARMUP_STEPS and device.type == "cuda":
-                # cuDNN autotuning tries algorithms with large workspaces during the first
-                # steps; the steady-state peak is what the estimate models.
-                torch.cuda.reset_peak_memory_stats(device)
+    def run(n: int) -> float:
+        params = StyleParams(size=max(hw), steps=n, optimizer=optimizer, seed=0, device=str(device),
+                             coarse_to_fine=False, preview_every=0, precision=precision)
+        _sync(device)
+        t0 = time.perf_counter()
+        stylize(content, style, params, weights)
+        _sync(device)
+        return time.perf_counter() - t0
 
-    params = StyleParams(size=max(hw), steps=WARMUP_STEPS + steps, optimizer=optimizer, seed=0,
-                         device=str(device), coarse_to_fine=False, preview_every=0, precision=precision)
-    stylize(content, style, params, load_bundled(), on_progress)
+    run(WARMUP_STEPS)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    short = run(WARMUP_STEPS + steps)
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
-    timed = stamps[WARMUP_STEPS - 1:]
-    return (timed[-1] - timed[0]) / (len(timed) - 1) * 1000, peak
+    long = run(WARMUP_STEPS + 2 * steps)
+    return (long - short) / steps * 1000, peak
 
 
 def run_bench(
@@ -86,32 +103,26 @@ def run_bench(
     optimizer: str = "lbfgs",
     presets: list[str] | None = None,
     reference: bool = False,
-    precision: str = "auto",
+    precision: str | Sequence[str] = "auto",
     content_path: str | None = None,
     style_path: str | None = None,
+    start_sizes: Sequence[int] | None = None,
 ) -> int:
     """Print the benchmark table; with ``presets``, also time whole runs and compare their loss.
 
-    ``reference`` adds the reference run: single-size L-BFGS (strong-Wolfe) for
-    :data:`REFERENCE_STEPS` evaluations at the target size from the content image;
-    each preset's total loss (evaluated at the target size) is printed relative to it.
+    ``precision`` may list several precisions: the step table and the whole runs are
+    repeated for each. ``start_sizes`` (default: the preset's) repeat the whole runs with
+    other first sizes of the coarse-to-fine schedule. ``reference`` adds the reference
+    run: torch's L-BFGS with strong-Wolfe line search for :data:`REFERENCE_STEPS`
+    evaluations at the target size from the content image, in float32; each run's total
+    loss (evaluated at the target size in float32) is printed relative to it.
     """
     device = resolve_device(device_name)
     configure_threads(device)
     weights = load_bundled()
-    prec = Precision.choose(precision, device)
-    net = prec.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
-    print(f"device {device} ({_device_label(device)}), threads {torch.get_num_threads()}, "
-          f"optimizer {optimizer}, precision {precision}, {steps} timed steps")
-    print(f"{'size':>10} {'engine ms/step':>15} {'bare ms/step':>13} {'ratio':>6} {'peak MiB':>9} {'est MiB':>8}")
-    for size in sizes:
-        hw = (size * 3 // 4, size)
-        bare = bare_step_ms(net, prec, hw, device, steps)
-        eng, peak = engine_step_ms(hw, device, steps, optimizer, precision)
-        est = memory.estimate_peak_bytes(*hw, optimizer)
-        peak_s = f"{peak / 2**20:9.0f}" if peak else f"{'-':>9}"
-        print(f"{hw[1]:>5}x{hw[0]:<4} {eng:15.1f} {bare:13.1f} {eng / bare:6.2f} {peak_s} {est / 2**20:8.0f}",
-              flush=True)
+    precisions = [precision] if isinstance(precision, str) else list(precision)
+    for prec_name in precisions:
+        _step_table(device, sizes, steps, optimizer, prec_name, weights)
     if not presets and not reference:
         return 0
     if content_path and style_path:
@@ -119,26 +130,58 @@ def run_bench(
     else:
         content, style = _test_pair(512)
     print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height})")
-    print(f"{'size':>6} {'run':>12} {'steps':>6} {'wall s':>8} {'total loss':>11} {'vs ref':>7}")
+    print(f"{'size':>6} {'run':>12} {'precision':>9} {'start':>6} {'steps':>6} {'wall s':>8} {'total loss':>11} "
+          f"{'vs ref':>7}")
+    default_start = schedule.default_start(device.type)
     for size in sizes:
         ref_loss = None
-        runs = [(name, QUALITY_PRESETS[name], True) for name in presets or []]
+        runs = [(name, QUALITY_PRESETS[name], True, prec_name, start)
+                for prec_name in precisions for start in (start_sizes or [default_start]) for name in presets or []]
         if reference:
-            runs.insert(0, ("reference", REFERENCE_STEPS, False))
-        for name, budget, c2f in runs:
-            params = StyleParams(size=size, steps=budget, coarse_to_fine=c2f, optimizer=optimizer, seed=0,
-                                 device=str(device), precision=precision, preview_every=0)
+            runs.insert(0, ("reference", REFERENCE_STEPS, False, REFERENCE_PRECISION, size))
+        for name, budget, c2f, prec_name, start in runs:
+            ref = name == "reference"
+            params = StyleParams(size=size, steps=budget, coarse_to_fine=c2f, seed=0, device=str(device),
+                                 optimizer=REFERENCE_OPTIMIZER if ref else optimizer, start_size=start,
+                                 precision=prec_name, preview_every=0)
             _sync(device)
             t0 = time.perf_counter()
             result = stylize(content, style, params, weights)
             _sync(device)
             wall = time.perf_counter() - t0
             _c, _s, total = evaluate(result.image, content, style, params, weights)
-            if name == "reference":
+            if ref:
                 ref_loss = total
             ratio = f"{total / ref_loss:7.3f}" if ref_loss else f"{'-':>7}"
-            print(f"{size:>6} {name:>12} {result.steps_done:>6} {wall:8.2f} {total:11.4f} {ratio}", flush=True)
+            print(f"{size:>6} {name:>12} {prec_name:>9} {start if c2f else '-':>6} {result.steps_done:>6} "
+                  f"{wall:8.2f} {total:11.4f} {ratio}", flush=True)
     return 0
+
+
+def _step_table(
+    device: torch.device, sizes: list[int], steps: int, optimizer: str, precision: str, weights: VGGWeights
+) -> None:
+    prec = Precision.choose(precision, device)
+    net = prec.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
+    used = "bf16 autocast" if prec.autocast_dtype is not None else "fp32"
+    if device.type == "cuda" and torch.backends.cudnn.allow_tf32 and prec.autocast_dtype is None:
+        used = "TF32 convolutions"
+    graphs = ", CUDA graphs" if prec.cuda_graphs and optimizer == "lbfgs" else ""
+    print(f"device {device} ({_device_label(device)}), threads {torch.get_num_threads()}, "
+          f"optimizer {optimizer}, precision {precision} ({used}{graphs}), {steps} timed steps")
+    print(f"{'size':>10} {'engine ms/step':>15} {'bare ms/step':>13} {'ratio':>6} {'peak MiB':>9} {'est MiB':>8}")
+    for size in sizes:
+        hw = (size * 3 // 4, size)
+        bare = bare_step_ms(net, prec, hw, device, steps)
+        # The engine's step is timed as the difference of two whole runs: make it span at
+        # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
+        eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
+        eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
+        Precision.choose(precision, device)  # the runs' evaluate() may have switched TF32 off
+        est = memory.estimate_peak_bytes(*hw, optimizer, graphs=prec.cuda_graphs)
+        peak_s = f"{peak / 2**20:9.0f}" if peak else f"{'-':>9}"
+        print(f"{hw[1]:>5}x{hw[0]:<4} {eng:15.1f} {bare:13.1f} {eng / bare:6.2f} {peak_s} {est / 2**20:8.0f}",
+              flush=True)
 
 
 def _device_label(device: torch.device) -> str:

@@ -42,11 +42,35 @@ STYLE_WEIGHT_AT_STRENGTH_1 = 10.0
 _EPS = 1e-12
 
 
+class _Gram(torch.autograd.Function):
+    """``F Fᵀ / (H*W)`` in float32 with a backward of one matrix product.
+
+    Written as ``bmm(f, fᵀ)``, autograd would compute two products (one per operand)
+    and add them; here ``dF = (dG + dGᵀ) F / (H*W)`` is one. Positions are taken in
+    channels-last order (``(N, H*W, C)``), which is a free view of channels-last
+    activations; the gradient comes back in the input's dtype and layout.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, features: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        n, c, h, w = features.shape
+        ft = features.permute(0, 2, 3, 1).reshape(n, h * w, c).float()
+        ctx.save_for_backward(ft)
+        ctx.meta = (n, c, h, w, features.dtype)  # type: ignore[attr-defined]
+        return torch.bmm(ft.transpose(1, 2), ft) / (h * w)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (ft,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        n, c, h, w, dtype = ctx.meta  # type: ignore[attr-defined]
+        sym = (grad + grad.transpose(1, 2)) / (h * w)
+        dft = torch.bmm(ft, sym)
+        return dft.reshape(n, h, w, c).permute(0, 3, 1, 2).to(dtype)
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix ``F Fᵀ / (H*W)`` per batch item, shape ``(N, C, C)``, float32."""
-    n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w).float()
-    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+    return _Gram.apply(features)
 
 
 def guided_gram(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -59,9 +83,10 @@ def guided_gram(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     (a mask of all ones gives exactly ``gram(features)``). Shape ``(N, C, C)``, float32.
     """
     n, c, h, w = features.shape
-    m = mask.reshape(n, 1, h * w).float()
-    f = features.reshape(n, c, h * w).float() * m
-    return torch.bmm(f, f.transpose(1, 2)) / m.pow(2).sum(dim=2, keepdim=True).clamp_min(_EPS)
+    m = mask.float()
+    fm = features.float() * m
+    area = m.reshape(n, 1, h * w).pow(2).sum(dim=2, keepdim=True).clamp_min(_EPS)
+    return gram(fm) * (h * w) / area
 
 
 @dataclass

@@ -28,6 +28,11 @@ _TRANSIENT_PER_PIXEL = 3 * 64 * _F32
 #: this estimate was 296/288 MiB at 256x192, 671/672 at 512x384, 2121/2209 at
 #: 1024x768 and 8051/8356 at 2048x1536 (``nst-desktop-cli bench``).
 _FIXED_BYTES = 160 * 2**20
+#: Memory a CUDA-graph step holds beyond the eager model, in bytes per square root of
+#: the pixel count: fitted on an H100 (torch 2.11, TF32, cuDNN heuristics), where the
+#: measured peak exceeded the eager estimate by 165 / 350 / 504 MiB at 512x384 /
+#: 1024x768 / 2048x1536 (``nst-desktop-cli bench``). Empirical, not derived.
+_GRAPH_BYTES_PER_SQRT_PIXEL = 0.37 * 2**20
 #: L-BFGS history pairs kept (see stylize.py).
 LBFGS_HISTORY = 20
 
@@ -35,27 +40,39 @@ LBFGS_HISTORY = 20
 def optimiser_bytes_per_pixel(optimizer: str) -> float:
     """Image-sized float32 RGB buffers the optimiser holds, in bytes per pixel."""
     if optimizer == "lbfgs":
-        buffers = 2 * LBFGS_HISTORY + 6  # s/y history, params, grad, direction, previous grad ...
+        # engine/lbfgs.py: s/y history and the gradient row, the iterate, best iterate,
+        # previous gradient and step, and the update's temporaries.
+        buffers = 2 * LBFGS_HISTORY + 11
+    elif optimizer == "lbfgs-wolfe":
+        buffers = 2 * LBFGS_HISTORY + 6  # torch.optim.LBFGS: s/y history, params, grad, direction ...
     else:
         buffers = 6  # params, grad, two moments, EMA, best
     return buffers * 3 * _F32
 
 
-def estimate_peak_bytes(height: int, width: int, optimizer: str = "lbfgs") -> int:
-    """Estimated peak device memory of one run at ``height`` x ``width`` px, in bytes."""
+def estimate_peak_bytes(height: int, width: int, optimizer: str = "lbfgs", graphs: bool = False) -> int:
+    """Estimated peak device memory of one run at ``height`` x ``width`` px, in bytes.
+
+    ``graphs``: the step runs as a CUDA graph (L-BFGS on CUDA), which holds its own
+    memory pool beside the eager warm-up steps' (see :data:`_GRAPH_BYTES_PER_SQRT_PIXEL`).
+    """
     pixels = height * width
     per_pixel = _SAVED_PER_PIXEL + _TRANSIENT_PER_PIXEL + optimiser_bytes_per_pixel(optimizer)
-    return int(_FIXED_BYTES + per_pixel * pixels)
+    extra = _GRAPH_BYTES_PER_SQRT_PIXEL * math.sqrt(pixels) if graphs and optimizer == "lbfgs" else 0
+    return int(_FIXED_BYTES + per_pixel * pixels + extra)
 
 
-def estimate_for_long_side(long_side: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs") -> int:
+def estimate_for_long_side(
+    long_side: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs", graphs: bool = False
+) -> int:
     """:func:`estimate_peak_bytes` for an output of long side ``long_side`` with the given aspect."""
     h, w = scaled_size(aspect_hw, long_side)
-    return estimate_peak_bytes(h, w, optimizer)
+    return estimate_peak_bytes(h, w, optimizer, graphs)
 
 
 def largest_fitting_long_side(
-    budget_bytes: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs", multiple: int = 16
+    budget_bytes: int, aspect_hw: tuple[int, int], optimizer: str = "lbfgs", multiple: int = 16,
+    graphs: bool = False,
 ) -> int | None:
     """Largest long side (a multiple of ``multiple`` px) whose estimate fits ``budget_bytes``.
 
@@ -70,8 +87,8 @@ def largest_fitting_long_side(
     long_side = math.sqrt(max_pixels * max(h, w) / min(h, w))
     lo = int(long_side // multiple) * multiple
     # The continuous answer is close; rounding of the short side can move it either way.
-    while lo >= multiple and estimate_for_long_side(lo, aspect_hw, optimizer) > budget_bytes:
+    while lo >= multiple and estimate_for_long_side(lo, aspect_hw, optimizer, graphs) > budget_bytes:
         lo -= multiple
-    while estimate_for_long_side(lo + multiple, aspect_hw, optimizer) <= budget_bytes:
+    while estimate_for_long_side(lo + multiple, aspect_hw, optimizer, graphs) <= budget_bytes:
         lo += multiple
     return lo if lo >= multiple else None

@@ -11,7 +11,9 @@ from PIL import Image
 QUALITY_PRESETS: dict[str, int] = {"fast": 150, "balanced": 300, "best": 800}
 DEFAULT_QUALITY = "balanced"
 
-OPTIMIZERS = ("lbfgs", "adam")
+#: "lbfgs": L-BFGS on the device, no line search (see engine/lbfgs.py); "lbfgs-wolfe":
+#: torch.optim.LBFGS with strong-Wolfe line search (the benchmark's reference); "adam".
+OPTIMIZERS = ("lbfgs", "lbfgs-wolfe", "adam")
 INITS = ("content", "noise")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 #: Colour preservation methods (see :mod:`nst_desktop.engine.color`).
@@ -33,7 +35,8 @@ class StyleParams:
     style_strength: multiplies the style term; 1.0 is the tuned default. Users see it
         on a log scale (0.01 … 100).
     steps: total budget of loss evaluations over all sizes of the schedule.
-    optimizer: "lbfgs" (strong-Wolfe line search) or "adam" (output = EMA of iterates).
+    optimizer: "lbfgs" (on-device L-BFGS, unit steps), "lbfgs-wolfe" (torch's L-BFGS with
+        strong-Wolfe line search) or "adam" (output = EMA of iterates).
     init: "content", "noise", or the path of an image to start from.
     seed: random seed (noise init); ``None`` picks one, which the result records.
     device: "auto", "cpu", "cuda", "cuda:N" or "mps".
@@ -41,7 +44,8 @@ class StyleParams:
     pooling: "max" or "average".
     tv_weight: weight of the total-variation term (0 disables it).
     coarse_to_fine: optimise at smaller sizes first (default) or only at ``size``.
-    start_size: long side of the first size of the coarse-to-fine schedule, px.
+    start_size: long side of the first size of the coarse-to-fine schedule, px; 0 picks
+        the device's default (:func:`schedule.default_start`: 128 on CPUs, 256 on GPUs).
     style_scale: the style image's long side relative to the output's (brush size).
     preview_every: a preview image is reported every this many steps (0: never).
     precision: "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"
@@ -62,7 +66,7 @@ class StyleParams:
     pooling: str = "max"
     tv_weight: float = 0.0
     coarse_to_fine: bool = True
-    start_size: int = 256
+    start_size: int = 0
     style_scale: float = 1.0
     preview_every: int = 10
     precision: str = "auto"
@@ -95,8 +99,8 @@ class StyleParams:
             )
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be between 0 and 2**63-1, not {self.seed}")
-        if not MIN_SIZE <= self.start_size <= MAX_SIZE:
-            raise ValueError(f"start size must be between {MIN_SIZE} and {MAX_SIZE} px")
+        if self.start_size != 0 and not MIN_SIZE <= self.start_size <= MAX_SIZE:
+            raise ValueError(f"start size must be 0 (automatic) or between {MIN_SIZE} and {MAX_SIZE} px")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.preview_every < 0:
@@ -139,6 +143,8 @@ class StyleResult:
 
     ``cancelled`` is True if the run was stopped early (``image`` is then the best so
     far). ``metadata`` holds everything needed to reproduce it (embedded on save).
+    ``state`` is the L-BFGS state at the end (on the CPU), only when the run was asked
+    to keep it; pass it as ``stylize(..., resume=state)`` to continue.
     """
 
     image: Image.Image
@@ -148,3 +154,4 @@ class StyleResult:
     style_loss: float
     elapsed_s: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    state: Any = field(default=None, repr=False, compare=False)

@@ -9,7 +9,9 @@ re-derived from the original images resized to that size; the image is upsampled
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import secrets
 import threading
 import time
@@ -26,6 +28,7 @@ from nst_desktop.engine import color, losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, free_memory_bytes, resolve_device
 from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
 from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
+from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.params import INITS, Progress, StyleParams, StyleResult
 from nst_desktop.engine.provenance import masks_to_metadata
 from nst_desktop.engine.vgg import VGGFeatures
@@ -42,6 +45,8 @@ LBFGS_HISTORY = memory.LBFGS_HISTORY
 MAX_RESTARTS = 3
 #: Smallest side (px) the network is run at: relu5_1 is 16x smaller than the input.
 MIN_SIDE = 16
+#: Least seconds between previews on GPUs (5 a second is smooth; more costs time).
+GPU_PREVIEW_INTERVAL_S = 0.2
 #: Standard deviation of the noise init around mid-grey, in [0, 1] pixel units.
 NOISE_STD = 0.25
 
@@ -72,6 +77,10 @@ class _Tracker:
     content: float = math.nan
     style: float = math.nan
     loss: float = math.nan
+    #: Least seconds between two previews (on GPUs steps take milliseconds, and a
+    #: preview costs a device-to-host copy and a Pillow conversion).
+    min_preview_interval_s: float = 0.0
+    last_preview: float = -math.inf
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -97,7 +106,10 @@ class _Tracker:
             return
         preview = None
         if image is not None and self.preview_every and (self.step % self.preview_every == 0):
-            preview = tensor_to_pil(image())
+            now = time.perf_counter()
+            if now - self.last_preview >= self.min_preview_interval_s:
+                preview = tensor_to_pil(image())
+                self.last_preview = now
         self.on_progress(
             Progress(
                 step=self.step,
@@ -159,29 +171,46 @@ class _Objective:
 
 @dataclass(frozen=True)
 class Precision:
-    """How the network runs on a device: memory format and autocast dtype.
+    """How the network runs on a device: memory format, autocast dtype, CUDA graphs.
 
-    On CUDA the network runs channels-last with cuDNN autotuning and TF32 matmuls,
-    optionally under bfloat16 autocast. Gram matrices and losses are always computed
-    in float32 (see :mod:`losses`). The optimised image stays float32, contiguous
-    NCHW (L-BFGS flattens it); it is converted on the way into the network.
+    The network runs channels-last (faster on CUDA and with oneDNN on CPUs), with
+    TF32 convolutions on CUDA, optionally under bfloat16
+    autocast. Gram matrices, losses and the optimiser's inner products are always
+    float32 (matmul TF32 is switched off; see :mod:`losses`). The optimised image stays
+    float32, contiguous NCHW (the optimiser flattens it); it is converted on the way
+    into the network. ``cuda_graphs``: capture each size's optimisation step as a CUDA
+    graph (see :func:`_run_lbfgs`).
     """
 
     device: torch.device
     autocast_dtype: torch.dtype | None
     channels_last: bool
+    cuda_graphs: bool = False
 
     @staticmethod
     def choose(precision: str, device: torch.device) -> Precision:
-        """``precision`` is "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"."""
+        """``precision`` is "auto", "fp32", "tf32" or "bf16".
+
+        "auto": TF32 convolutions on CUDA; bfloat16 autocast on CPUs with AMX (where
+        it is several times faster than float32 and keeps the quality target, see
+        :data:`CPU_BF16_AUTO`); float32 elsewhere. "bf16" falls back to float32 where
+        bfloat16 is not supported.
+        """
         cuda = device.type == "cuda"
         if cuda:
-            torch.backends.cudnn.benchmark = True
-            tf32 = precision in ("auto", "tf32", "bf16")
-            torch.backends.cuda.matmul.allow_tf32 = tf32
-            torch.backends.cudnn.allow_tf32 = tf32
-        bf16 = precision == "bf16" and bf16_supported(device)
-        return Precision(device, torch.bfloat16 if bf16 else None, channels_last=cuda)
+            # cuDNN's heuristics, not autotuning: on an H100 autotuning made steps at most 2 %
+            # faster (512-2048 px) but cost about 4.5 s at every new image size (each size
+            # of the schedule, each new aspect ratio). NST_CUDNN_BENCHMARK=1 turns it on.
+            torch.backends.cudnn.benchmark = os.environ.get("NST_CUDNN_BENCHMARK", "0") == "1"
+            torch.backends.cudnn.allow_tf32 = precision in ("auto", "tf32", "bf16")
+            torch.backends.cuda.matmul.allow_tf32 = False  # Gram matrices and L-BFGS stay float32
+        if precision == "bf16":
+            bf16 = bf16_supported(device)
+        else:
+            bf16 = precision == "auto" and device.type == "cpu" and CPU_BF16_AUTO and cpu_has_amx_bf16()
+        graphs = cuda and os.environ.get("NST_CUDA_GRAPHS", "1") != "0"
+        return Precision(device, torch.bfloat16 if bf16 else None, channels_last=device.type in ("cuda", "cpu"),
+                         cuda_graphs=graphs)
 
     def prepare(self, net: VGGFeatures) -> VGGFeatures:
         net = net.to(self.device)
@@ -192,12 +221,29 @@ class Precision:
             x = x.contiguous(memory_format=torch.channels_last)
         if self.autocast_dtype is None:
             return net(x)
-        with torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype):
+        # No cast cache: it would hold tensors across CUDA graph captures.
+        with torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype, cache_enabled=False):
             return net(x)
 
 
+#: Use bfloat16 autocast on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).
+CPU_BF16_AUTO = True
+
+
+def cpu_has_amx_bf16() -> bool:
+    """True if this CPU has AMX bfloat16 tiles (Intel Sapphire Rapids and newer) and oneDNN uses them."""
+    try:
+        caps = torch._C._cpu._get_cpu_capability()
+        return bool(caps.get("amx_bf16")) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def bf16_supported(device: torch.device) -> bool:
-    """True where bfloat16 autocast is fast: CUDA GPUs of compute capability 8.0 (Ampere) and newer."""
+    """True where bfloat16 autocast is fast: CUDA GPUs of compute capability 8.0 (Ampere) and
+    newer, and CPUs with AMX."""
+    if device.type == "cpu":
+        return cpu_has_amx_bf16()
     if device.type != "cuda":
         return False
     major, _minor = torch.cuda.get_device_capability(device)
@@ -267,6 +313,28 @@ def _initial_image(
         return noise.clamp_(0, 1).to(device)
     init_img = load_image(params.init)
     return pil_to_tensor(init_img.resize((hw[1], hw[0]), Image.Resampling.LANCZOS)).to(device)
+
+
+def _shrink_inputs(
+    content: Image.Image, styles: Sequence[StyleSource], final_hw: tuple[int, int], style_scale: float
+) -> tuple[Image.Image, list[StyleSource]]:
+    """Content and (Pillow) style images reduced once to the largest size any stage uses.
+
+    Every stage resizes from these instead of from the originals (a 12-megapixel photo
+    or a large scan of a painting would otherwise be resampled again at every size).
+    The last stage sees what it would see without this (up to rounding of the style's
+    aspect ratio).
+    """
+    if content.height * content.width > final_hw[0] * final_hw[1]:
+        content = content.resize((final_hw[1], final_hw[0]), Image.Resampling.LANCZOS)
+    out: list[StyleSource] = []
+    for img in styles:
+        if isinstance(img, Image.Image):
+            long_side = _style_long_side(img, max(final_hw), style_scale)
+            if max(img.size) > long_side:
+                img = resize_long_side(img, long_side)
+        out.append(img)
+    return content, out
 
 
 def normalize_styles(
@@ -418,6 +486,8 @@ def stylize(
     init_image: Image.Image | None = None,
     masks: Sequence[Image.Image] | None = None,
     keep_mask: Image.Image | None = None,
+    resume: DeviceLBFGS | None = None,
+    keep_state: bool = False,
 ) -> StyleResult:
     """Paint ``content`` in the style of ``style`` (RGB Pillow images).
 
@@ -428,8 +498,12 @@ def stylize(
     ``init_image`` (RGB) replaces ``params.init`` as the starting image, resized to the
     first size of the schedule: to *continue* from an earlier result, pass it here
     (usually with ``coarse_to_fine=False``, so that optimisation goes on at the final
-    size). The optimiser starts afresh (a new L-BFGS history); its state is not kept
-    between runs. ``params.preserve_colors`` applies as described in :mod:`color`.
+    size). ``resume``: the optimiser state of that earlier run (``StyleResult.state``,
+    returned when it ran with ``keep_state=True``); if it was at the size this run
+    starts at (a continue at the same size, ``coarse_to_fine=False``), optimisation
+    goes on from its unrounded image with its L-BFGS history, otherwise it is ignored
+    and a fresh L-BFGS starts from ``init_image``. ``params.preserve_colors`` applies as
+    described in :mod:`color`.
 
     Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
     (white = paint this style here, black = not; any mode, resized to the content);
@@ -468,7 +542,9 @@ def stylize(
         weights = load_weights(params.weights)
 
     out_hw = scaled_size((content.height, content.width), params.size)
-    stages = schedule.plan(params.size, params.steps, params.start_size, params.coarse_to_fine)
+    start_size = params.start_size or schedule.default_start(device.type)
+    stages = schedule.plan(params.size, params.steps, start_size, params.coarse_to_fine)
+    content, styles = _shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     tracker = _Tracker(
         total=sum(s.steps for s in stages),
         stages=stages,
@@ -477,6 +553,7 @@ def stylize(
         preview_every=params.preview_every,
         t0=t0,
         out_hw=out_hw,
+        min_preview_interval_s=0.0 if device.type == "cpu" else GPU_PREVIEW_INTERVAL_S,
     )
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
 
@@ -484,6 +561,9 @@ def stylize(
         precision = Precision.choose(params.precision, device)
         net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
         x: torch.Tensor | None = None
+        lbfgs_state: DeviceLBFGS | None = None
+        first_hw = working_hw(scaled_size(out_hw, stages[0].long_side))
+        resume_state = resume if resume is not None and tuple(resume.shape[-2:]) == first_hw else None
         stage_end = 0
         for i, stage in enumerate(stages):
             stage_end += stage.steps  # steps a stage leaves unused pass to the next one
@@ -498,13 +578,21 @@ def stylize(
                 targets = _style_targets(net, precision, c_t, styles, style_weights, max(hw), params.style_scale,
                                          device, stage_masks)
                 keep = (stage_masks.keep, c_t) if stage_masks is not None else None
-            if x is None:
+            if x is None and resume_state is not None and params.optimizer == "lbfgs":
+                resume_state = resume_state.to(device)
+                x = resume_state.x.detach()
+            elif x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
             objective = _Objective(net, targets, style_weight, params.tv_weight, precision, keep)
-            runner = _run_lbfgs if params.optimizer == "lbfgs" else _run_adam
-            x = runner(objective, x, stage_end, tracker)
+            if params.optimizer == "lbfgs":
+                x, lbfgs_state = _run_lbfgs(objective, x, stage_end, tracker, resume_state)
+                resume_state = None
+            elif params.optimizer == "lbfgs-wolfe":
+                x = _run_lbfgs_wolfe(objective, x, stage_end, tracker)
+            else:
+                x = _run_adam(objective, x, stage_end, tracker)
             if tracker.cancelled():
                 break
     except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
@@ -513,6 +601,8 @@ def stylize(
             raise _oom_error(device, params, out_hw) from None
         raise
 
+    if not keep_state:
+        lbfgs_state = None  # frees its memory now
     if x is None:  # cancelled before the first step
         x = _resized_to_device(content, out_hw, device)
     x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
@@ -524,7 +614,8 @@ def stylize(
         x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
     image = tensor_to_pil(x)
     elapsed = time.perf_counter() - t0
-    meta = run_metadata(params, weights, seed, tracker.step, elapsed, tracker.cancelled())
+    meta = run_metadata(dataclasses.replace(params, start_size=start_size), weights, seed, tracker.step, elapsed,
+                        tracker.cancelled())
     meta["style_weights"] = list(style_weights)
     meta["continued"] = continued
     if region_masks is not None:
@@ -537,6 +628,7 @@ def stylize(
         style_loss=tracker.style,
         elapsed_s=elapsed,
         metadata=meta,
+        state=lbfgs_state.to("cpu") if keep_state and lbfgs_state is not None else None,
     )
 
 
@@ -557,8 +649,11 @@ def run_metadata(
     }
 
 
-def _run_lbfgs(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker: _Tracker) -> torch.Tensor:
-    """L-BFGS with strong-Wolfe line search until ``tracker.step`` reaches ``budget_end``.
+def _run_lbfgs_wolfe(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker: _Tracker) -> torch.Tensor:
+    """``torch.optim.LBFGS`` with strong-Wolfe line search until ``tracker.step`` reaches ``budget_end``.
+
+    The reference optimiser of ``nst-desktop-cli bench --reference`` (optimizer
+    "lbfgs-wolfe"); it reads values back to the host several times per step.
 
     Returns the best iterate (lowest loss) seen. If the loss becomes NaN/Inf, or the
     optimiser stops on its own before the budget is spent, it restarts from the best
@@ -591,6 +686,126 @@ def _run_lbfgs(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker
     if not math.isfinite(best.loss) and tracker.step > 0 and not tracker.cancelled():
         raise NumericalError("The optimisation produced NaN/Inf from the start.")
     return best.x
+
+
+#: Steps run eagerly at each size before the step is captured as a CUDA graph (cuDNN
+#: autotuning and the allocator settle during these; they are real steps).
+GRAPH_WARMUP_STEPS = 3
+#: On CUDA the host reads the losses back every this many steps (unless previews come
+#: more often); in between, steps are queued without waiting for the GPU.
+SYNC_EVERY = 10
+
+
+class _LbfgsStage:
+    """One size's optimisation with :class:`DeviceLBFGS`: the step as a function of device
+    tensors only, run eagerly or replayed as a CUDA graph, with losses recorded on the
+    device and read back in batches."""
+
+    def __init__(self, objective: _Objective, opt: DeviceLBFGS, steps: int) -> None:
+        self.objective, self.opt = objective, opt
+        dev = opt.x.device
+        #: Per step: total loss, content loss, style loss, 1 if finite.
+        self.stats = torch.zeros(max(1, steps), 4, device=dev)
+        self.index = torch.zeros(1, dtype=torch.long, device=dev)
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    def body(self) -> None:
+        x = self.opt.x
+        total, c, s = self.objective(x)
+        (grad,) = torch.autograd.grad(total, x)
+        with torch.no_grad():
+            ok = self.opt.update(total, grad)
+            row = torch.stack([total.detach().float(), c.detach().float(), s.detach().float(), ok])
+            self.stats.index_copy_(0, self.index, row.view(1, 4))
+            self.index.add_(1)
+
+    def capture(self) -> bool:
+        """Capture :meth:`body` as a CUDA graph; False (and eager from then on) if capture fails."""
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()  # the graph's private pool can take over the eager steps' cached blocks
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self.body()
+        except Exception:  # noqa: BLE001 - any capture failure: fall back to eager steps
+            torch.cuda.synchronize()
+            return False
+        self.graph = graph
+        return True
+
+    def step(self) -> None:
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self.body()
+
+
+def _run_lbfgs(
+    objective: _Objective, x0: torch.Tensor, budget_end: int, tracker: _Tracker,
+    resume: DeviceLBFGS | None = None,
+) -> tuple[torch.Tensor, DeviceLBFGS]:
+    """L-BFGS on the device (:class:`DeviceLBFGS`) until ``tracker.step`` reaches ``budget_end``.
+
+    Returns the best iterate (lowest loss seen) and the optimiser (to continue later).
+    ``resume``: an optimiser of the same size to go on with (its history is kept).
+    On CUDA (``precision.cuda_graphs``) the step is captured as a graph after
+    :data:`GRAPH_WARMUP_STEPS` eager steps, and losses are read back every
+    :data:`SYNC_EVERY` steps; elsewhere every step is read at once.
+    """
+    device = x0.device
+    if resume is not None and resume.shape == x0.shape:
+        opt = resume
+        opt.best_loss.fill_(math.inf)  # judged afresh: the objective may have changed since
+        opt.best_x.copy_(opt.x.detach())
+    else:
+        opt = DeviceLBFGS(x0, LBFGS_HISTORY)
+    steps = budget_end - tracker.step
+    stage = _LbfgsStage(objective, opt, steps)
+    cuda = device.type == "cuda"
+    use_graph = cuda and objective.precision.cuda_graphs
+    every = 1 if not cuda else (tracker.preview_every or SYNC_EVERY)
+    every = min(every, SYNC_EVERY) if cuda else 1
+    side = torch.cuda.Stream(device) if use_graph else None
+    if side is not None:
+        side.wait_stream(torch.cuda.current_stream(device))
+    queued = read = 0
+    hw = x0.shape[-1] * x0.shape[-2]
+    try:
+        while queued < steps and not tracker.cancelled():
+            if use_graph and queued == GRAPH_WARMUP_STEPS and stage.graph is None:
+                torch.cuda.current_stream(device).wait_stream(side)
+                side = None
+                use_graph = stage.capture()
+            if side is not None:
+                with torch.cuda.stream(side):
+                    stage.step()
+            else:
+                stage.step()
+            queued += 1
+            if (tracker.step + queued - read) % every == 0 or queued == steps:
+                read = _read_back(stage, read, queued, tracker, hw)
+    finally:
+        if side is not None:
+            torch.cuda.current_stream(device).wait_stream(side)
+    if read < queued:
+        _read_back(stage, read, queued, tracker, hw)
+    if not math.isfinite(float(opt.best_loss)) and tracker.step > 0 and not tracker.cancelled():
+        raise NumericalError("The optimisation produced NaN/Inf from the start.")
+    return opt.best_x.clone(), opt
+
+
+def _read_back(stage: _LbfgsStage, read: int, queued: int, tracker: _Tracker, hw: int) -> int:
+    """Report steps ``read..queued`` from the device's loss record (one device-to-host copy)."""
+    rows = stage.stats[read:queued].tolist()
+    opt = stage.opt
+    for i, (total, c, s, ok) in enumerate(rows):
+        tracker.step += 1
+        tracker.work_done += hw
+        if ok == 1.0:
+            tracker.content, tracker.style, tracker.loss = c, s, total
+        last = i == len(rows) - 1
+        tracker.report((lambda: stage.objective.compose(opt.best_x)) if last else None)
+    return queued
 
 
 def _read_step(
@@ -688,7 +903,8 @@ def _empty_cache(device: torch.device) -> None:
 def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int]) -> OutOfMemory:
     free = free_memory_bytes(device)
     fits = (
-        memory.largest_fitting_long_side(int(free * 0.9), out_hw, params.optimizer) if free else None
+        memory.largest_fitting_long_side(int(free * 0.9), out_hw, params.optimizer,
+                                         graphs=device.type == "cuda") if free else None
     )
     hint = f" About {fits} px (long side) should fit." if fits else ""
     return OutOfMemory(
@@ -715,8 +931,10 @@ def evaluate(
     blend and colour preservation included; with "luminance" the image's luma is
     judged), so results of different schedules, optimisers or continued runs can be
     compared on one scale. With ``masks`` / ``keep_mask`` (as given to :func:`stylize`)
-    the style loss uses the regions' guided Gram targets and the image is judged as
-    composited with the photo where the photo is kept, as during the run.
+    the targets are the regions' guided Gram targets, as in the run. The image is
+    judged as it is, not composited with the photo again: the network saw
+    ``x * (1 - keep) + photo * keep`` during the run and :func:`stylize` returns exactly
+    that composite, which compositing again would change at soft mask edges.
     """
     device = resolve_device(params.device)
     precision = Precision.choose("fp32", device)
@@ -732,9 +950,8 @@ def evaluate(
         stage_masks = region_masks.at(hw, device) if region_masks is not None else None
         targets = _style_targets(net, precision, c_t, styles, style_weights, long_side, params.style_scale, device,
                                  stage_masks)
-        keep = (stage_masks.keep, c_t) if stage_masks is not None else None
         objective = _Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
-                               params.tv_weight, precision, keep)
+                               params.tv_weight, precision)
         x = pil_to_tensor(image_seen).to(device)
         if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):
             x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)

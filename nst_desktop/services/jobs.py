@@ -16,7 +16,6 @@ from pathlib import Path
 
 from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.params import StyleParams
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet.
 #: CPU: a default run (512 px, Balanced) of cat.jpg x night.jpg took 448 s on 2 cores
@@ -45,12 +44,21 @@ class RunEstimate:
     measured: bool
 
 
+def device_type(device_id: str) -> str:
+    """"cuda" for "cuda"/"cuda:N", else the id itself ("cpu", "mps")."""
+    return "cuda" if device_id.startswith("cuda") else device_id
+
+
 def pixel_steps(
-    long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = StyleParams.start_size
+    long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 0, device_id: str = "cpu"
 ) -> int:
-    """Sum over the schedule's sizes of (pixels at that size x loss evaluations there)."""
+    """Sum over the schedule's sizes of (pixels at that size x loss evaluations there).
+
+    ``start_size`` 0 means the engine's default first size for ``device_id``'s type.
+    """
     total = 0
-    for st in schedule.plan(long_side, steps, start_size):
+    start = start_size or schedule.default_start(device_type(device_id))
+    for st in schedule.plan(long_side, steps, start):
         h, w = scaled_size(aspect_hw, st.long_side)
         total += h * w * st.steps
     return total
@@ -84,13 +92,17 @@ def estimate_run(
     measured = rate is not None
     if rate is None:
         rate = default_rate(device_id, cpu_cores)
-    seconds = pixel_steps(long_side, aspect_hw, steps) * rate
-    return RunEstimate(h, w, memory.estimate_for_long_side(long_side, aspect_hw, optimizer), seconds, measured)
+    seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
+    graphs = device_type(device_id) == "cuda"
+    return RunEstimate(h, w, memory.estimate_for_long_side(long_side, aspect_hw, optimizer, graphs), seconds,
+                       measured)
 
 
-def measured_rate(long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float) -> float | None:
-    """Seconds per pixel-step of a finished run, or None if it was too small to tell."""
-    work = pixel_steps(long_side, aspect_hw, max(1, steps_done))
+def measured_rate(
+    long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float, device_id: str = "cpu"
+) -> float | None:
+    """Seconds per pixel-step of a finished run on ``device_id``, or None if it was too small to tell."""
+    work = pixel_steps(long_side, aspect_hw, max(1, steps_done), device_id=device_id)
     if steps_done <= 0 or elapsed_s <= 0 or work < MIN_CALIBRATION_PIXEL_STEPS:
         return None
     return elapsed_s / work

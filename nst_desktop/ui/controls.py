@@ -383,7 +383,8 @@ class ControlsPanel(QWidget):
         ]
         text = "<br>".join(lines)
         if info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
-            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect)
+            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect,
+                                             graphs=device_id.startswith("cuda"))
             hint = f"; about {fits} px fits" if fits else ""
             text += (
                 f"<br><span style='color:#c0392b'>May not fit in the {format_bytes(info.memory_bytes)} "

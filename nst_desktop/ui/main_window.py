@@ -868,7 +868,8 @@ class MainWindow(QMainWindow):
     def _calibrate(self, res: StyleResult) -> None:
         if self._run_size is None:
             return
-        rate = measured_rate(max(self._run_size), self._run_size, res.steps_done, res.elapsed_s)
+        rate = measured_rate(max(self._run_size), self._run_size, res.steps_done, res.elapsed_s,
+                            self._run_params_device)
         if rate is None:
             return
         rates = self.settings.seconds_per_pixel_step

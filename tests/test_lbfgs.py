@@ -1,0 +1,160 @@
+"""The on-device L-BFGS (engine/lbfgs.py) and continuing a run with its optimiser state."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import make_content, make_style
+
+from nst_desktop.engine.lbfgs import DeviceLBFGS
+from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.stylize import evaluate, stylize
+
+
+def _problem(n: int = 40, seed: int = 0):
+    """A smooth, non-quadratic test function of an image-shaped tensor."""
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, n, generator=gen)
+    a = q @ q.T / n + 0.1 * torch.eye(n)
+    b = torch.randn(n, generator=gen)
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        v = x.reshape(-1)
+        return 0.5 * v @ a @ v - b @ v + 0.05 * v.pow(4).sum()
+
+    return f
+
+
+def _run_device(f, x0: torch.Tensor, steps: int, history: int) -> DeviceLBFGS:
+    opt = DeviceLBFGS(x0, history)
+    for _ in range(steps):
+        loss = f(opt.x)
+        (g,) = torch.autograd.grad(loss, opt.x)
+        opt.update(loss, g)
+    return opt
+
+
+@pytest.mark.parametrize("history", [3, 5])
+def test_iterates_match_torch_lbfgs_without_line_search(history: int) -> None:
+    # The compact representation must give the two-loop recursion's directions,
+    # also after the ring of pairs wraps around (30 steps > history).
+    f = _problem()
+    x0 = torch.randn(1, 1, 5, 8, generator=torch.Generator().manual_seed(1))
+    ours = _run_device(f, x0, 30, history)
+    xt = x0.clone().requires_grad_(True)
+    ref = torch.optim.LBFGS([xt], lr=1, max_iter=1, history_size=history, tolerance_grad=0, tolerance_change=0)
+
+    def closure() -> torch.Tensor:
+        ref.zero_grad()
+        loss = f(xt)
+        loss.backward()
+        return loss
+
+    for _ in range(30):
+        ref.step(closure)
+    assert torch.allclose(ours.x.detach(), xt.detach(), atol=1e-4)
+    assert float(ours.pairs) >= history  # the ring did wrap
+
+
+def test_converges_on_a_quadratic_and_tracks_the_best() -> None:
+    f = _problem(seed=3)
+    x0 = torch.zeros(1, 1, 5, 8)
+    opt = _run_device(f, x0, 60, 5)
+    with torch.no_grad():
+        final = float(f(opt.best_x))
+        start = float(f(x0))
+    assert final < start
+    assert float(opt.best_loss) == pytest.approx(final, rel=1e-5)
+    def grad_norm(at: torch.Tensor) -> float:
+        x = at.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(x), x)
+        return float(g.norm())
+
+    assert grad_norm(opt.best_x) < 1e-3 * grad_norm(x0)  # a stationary point, to float32 precision
+
+
+def test_nan_goes_back_to_the_best_iterate_and_clears_the_history() -> None:
+    f = _problem(seed=4)
+    opt = DeviceLBFGS(torch.zeros(1, 1, 5, 8), 4)
+    for _ in range(8):
+        loss = f(opt.x)
+        (g,) = torch.autograd.grad(loss, opt.x)
+        assert float(opt.update(loss, g)) == 1.0
+    best_before = opt.best_x.clone()
+    assert float(opt.pairs) > 0
+    ok = opt.update(torch.tensor(float("nan")), torch.full_like(opt.x, float("nan")))
+    assert float(ok) == 0.0
+    assert float(opt.restarts) == 1.0
+    assert float(opt.pairs) == 0.0 and torch.all(opt.stamp == -1)
+    assert torch.equal(opt.x.detach(), best_before)
+    assert torch.isfinite(opt.z).all()
+    # It goes on from there and keeps improving.
+    for _ in range(10):
+        loss = f(opt.x)
+        (g,) = torch.autograd.grad(loss, opt.x)
+        opt.update(loss, g)
+    assert float(opt.best_loss) < float(f(best_before))
+
+
+def test_pairs_without_positive_curvature_are_not_stored() -> None:
+    # A concave direction: y.s < 0, so the pair must be skipped (history stays empty).
+    opt = DeviceLBFGS(torch.ones(1, 1, 2, 2), 3)
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return -(x**2).sum()
+
+    for _ in range(3):
+        loss = f(opt.x)
+        (g,) = torch.autograd.grad(loss, opt.x)
+        opt.update(loss, g)
+    assert float(opt.pairs) == 0.0
+
+
+def test_state_moves_between_devices_and_keeps_requires_grad() -> None:
+    opt = _run_device(_problem(), torch.zeros(1, 1, 5, 8), 5, 3)
+    moved = opt.to("cpu")
+    assert moved.x.requires_grad and moved.x.is_leaf
+    assert moved.shape == torch.Size([1, 1, 5, 8])
+
+
+# ---------------------------------------------------------------- continuing a run
+
+
+def _params(steps: int, **kw) -> StyleParams:
+    base = dict(size=64, steps=steps, seed=5, coarse_to_fine=False, preview_every=0, precision="fp32")
+    base.update(kw)
+    return StyleParams(**base)
+
+
+def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
+    content, style = make_content((64, 48)), make_style((64, 64))
+    whole = stylize(content, style, _params(16), bundled_weights, keep_state=True)
+    first = stylize(content, style, _params(8), bundled_weights, keep_state=True)
+    assert first.state is not None and whole.state is not None
+    second = stylize(content, style, _params(8), bundled_weights, init_image=first.image, resume=first.state,
+                     keep_state=True)
+    # Same iterates as 16 steps in one go: the history went on, not a fresh L-BFGS.
+    assert torch.allclose(second.state.x, whole.state.x, atol=1e-5)
+    fresh = stylize(content, style, _params(8), bundled_weights, init_image=first.image)
+    _, _, loss_first = evaluate(first.image, content, style, _params(8), bundled_weights)
+    _, _, loss_second = evaluate(second.image, content, style, _params(8), bundled_weights)
+    _, _, loss_fresh = evaluate(fresh.image, content, style, _params(8), bundled_weights)
+    assert loss_second < loss_first
+    assert loss_second <= loss_fresh * 1.02  # keeping the curvature history is no worse than a fresh start
+
+
+def test_state_of_another_size_is_ignored(bundled_weights) -> None:
+    content, style = make_content((64, 48)), make_style((64, 64))
+    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    bigger = stylize(content, style, _params(4, size=96), bundled_weights, init_image=first.image,
+                     resume=first.state)
+    assert bigger.image.size == (96, 72)
+    assert math.isfinite(bigger.content_loss)
+
+
+def test_state_is_only_kept_when_asked(bundled_weights) -> None:
+    content, style = make_content((48, 48)), make_style((48, 48))
+    res = stylize(content, style, _params(3, size=48), bundled_weights)
+    assert res.state is None
