@@ -205,7 +205,8 @@ BAD_TYPED = ["banana", "nan", "inf", "-999999999", "99999999999999999999"]
 #: Free-text options the engine validates after parsing (exit 1, one line), with a bad value.
 FREE_TEXT = {"--device": "tpu7", "--weights": "no-such-weights.pth", "--init": "sepia",
              "--content": "missing-photo.png", "--style": "missing-painting.png",
-             "--mask": "missing-mask.png", "--keep-mask": "missing-keep-mask.png"}
+             "--mask": "missing-mask.png", "--keep-mask": "missing-keep-mask.png",
+             "--masks-from": "missing-result.png"}
 
 
 #: Options whose valid range is open-ended (relative weights): their own bad values.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import make_content, make_style
 from PySide6.QtCore import Qt
 from test_ui_main_window import few_steps, load_both, make_window
@@ -89,6 +90,27 @@ def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files:
     assert req is not None and req.init_image is first.image and req.params.coarse_to_fine is False
     assert window.result is not first and max(window.result.image.size) == 48
     assert window.result.metadata["continued"] is True
+
+
+def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: MainWindow,
+                                                              image_files: tuple[Path, Path]) -> None:
+    few_steps(window, 3, size=32)
+    load_both(window, image_files)
+    _run(qtbot, window)
+    first = window.result
+    state = window._resume_state
+    assert window.last_request.keep_state and state is not None
+    assert first.state is None  # held once by the window, not by every result in the history
+    x_before = state.x.detach().clone()
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    assert window.last_request.resume is state and window.last_request.init_image is first.image
+    second = window.result
+    assert window._resume_owner is second and window._resume_state is not None
+    assert not torch.equal(window._resume_state.x.detach(), x_before)  # it went on from there
+    # An older result (picked again, as from the history) continues with a fresh L-BFGS.
+    window._result = first
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    assert window.last_request.resume is None and window.last_request.init_image is first.image
 
 
 def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:

@@ -543,7 +543,8 @@ def stylize(
 
     out_hw = scaled_size((content.height, content.width), params.size)
     start_size = params.start_size or schedule.default_start(device.type)
-    stages = schedule.plan(params.size, params.steps, start_size, params.coarse_to_fine)
+    stages = schedule.plan(params.size, params.steps, start_size, params.coarse_to_fine,
+                           schedule.default_power(device.type))
     content, styles = _shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     tracker = _Tracker(
         total=sum(s.steps for s in stages),

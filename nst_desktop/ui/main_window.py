@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self._run_params_device = ""
         self._run_size: tuple[int, int] | None = None
         self._result: StyleResult | None = None
+        #: The latest run's optimiser state (for Continue) and the result it belongs to.
+        self._resume_state: object | None = None
+        self._resume_owner: StyleResult | None = None
         self._result_qimage: QImage | None = None
         self._result_saved = True
         self._weights_in_use = ""
@@ -703,11 +706,17 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def continue_run(self) -> bool:
-        """Go on from the current result: a new run (fresh L-BFGS, no coarse-to-fine) starting from it,
-        at the current size setting (larger than the result: it is upsampled first)."""
+        """Go on from the current result at the current size setting, without coarse-to-fine.
+
+        At the result's own size, optimisation goes on with the run's L-BFGS state (its
+        unrounded image and curvature history) when the run kept one (the latest run, up
+        to ``worker.KEEP_STATE_MAX_BYTES``); at another size, or for an older result from
+        the history, a fresh L-BFGS starts from the result's image (upsampled if larger).
+        """
         if self._result is None:
             return False
-        return self.start_run(continue_from=self._result.image)
+        resume = self._resume_state if self._resume_owner is self._result else None
+        return self.start_run(continue_from=self._result.image, resume=resume)
 
     @Slot()
     def edit_regions(self) -> None:
@@ -756,10 +765,11 @@ class MainWindow(QMainWindow):
         return {"content": where(self.content_pane.loaded), "styles": styles}
 
     @Slot()
-    def start_run(self, continue_from: Image.Image | None = None) -> bool:
+    def start_run(self, continue_from: Image.Image | None = None, resume: object | None = None) -> bool:
         """Start painting with the current inputs and settings; False if it could not start.
 
-        ``continue_from``: start from this image (Continue) instead of the chosen start.
+        ``continue_from``: start from this image (Continue) instead of the chosen start;
+        ``resume``: with it, the optimiser state of the run that made it.
         """
         content = self.content_pane.loaded
         if self.is_running():
@@ -784,7 +794,8 @@ class MainWindow(QMainWindow):
         masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
                                recovery_path(), style_weights=weights, init_image=continue_from,
-                               inputs=self.input_paths(), masks=masks, keep_mask=keep_mask)
+                               inputs=self.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
+                               keep_state=True)
         self.last_request = request
         if self._job is not None:
             self._job.deleteLater()  # the previous run's thread has ended (not running)
@@ -856,8 +867,15 @@ class MainWindow(QMainWindow):
         self.result_view.set_caption(f"Result · {w} × {h} px · {what} in {format_duration(res.elapsed_s)} · not saved")
         self._update_state()
 
+    def _keep_resume_state(self, outcome: RunOutcome) -> None:
+        """Hold the latest run's optimiser state for Continue (one at a time: it can be large)."""
+        self._resume_state = outcome.result.state
+        self._resume_owner = outcome.result if outcome.result.state is not None else None
+        outcome.result.state = None  # the history keeps results, not their optimiser states
+
     @Slot(object)
     def _on_finished(self, outcome: RunOutcome) -> None:
+        self._keep_resume_state(outcome)
         self.show_result(outcome, stopped=False)
         self.progress_label.setText(f"Done in {format_duration(outcome.result.elapsed_s)}.")
         self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
@@ -880,6 +898,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_cancelled(self, outcome: RunOutcome | None) -> None:
         if outcome is not None:
+            self._keep_resume_state(outcome)
             self.show_result(outcome, stopped=True)
             self.progress_label.setText(f"Stopped after {outcome.result.steps_done} steps; the best so far is shown.")
         else:

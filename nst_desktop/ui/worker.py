@@ -36,6 +36,9 @@ from nst_desktop.engine import (
     stylize,
 )
 from nst_desktop.engine.fit import stylize_fitting
+from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.memory import LBFGS_HISTORY
+from nst_desktop.engine.stylize import working_hw
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 
@@ -59,6 +62,18 @@ def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
     return thread.wait(timeout_ms)
 
 
+#: Largest optimiser state a run keeps for Continue (host memory, bytes): 512 MiB is an
+#: L-BFGS history of about 1.1 megapixels (1024 x 1024). Larger runs continue with a
+#: fresh L-BFGS.
+KEEP_STATE_MAX_BYTES = 512 * 2**20
+
+
+def state_bytes(content: Image.Image, params: StyleParams) -> int:
+    """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
+    h, w = working_hw(scaled_size((content.height, content.width), params.size))
+    return (2 * LBFGS_HISTORY + 5) * 3 * h * w * 4
+
+
 @dataclass
 class StyleRequest:
     """One run: the full-resolution RGB images, the parameters, and where files go.
@@ -71,6 +86,9 @@ class StyleRequest:
     None for pasted images), stored in the result's metadata under "inputs".
     masks / keep_mask: regions (one grey mask per style / where to keep the photo), see
     :func:`nst_desktop.engine.stylize`; None for an ordinary run.
+    resume: the optimiser state of the run being continued (``StyleResult.state``), or None.
+    keep_state: return this run's optimiser state in ``StyleResult.state`` (for a later
+    Continue) if it is no larger than :data:`KEEP_STATE_MAX_BYTES`.
     """
 
     content: Image.Image
@@ -83,6 +101,8 @@ class StyleRequest:
     inputs: dict[str, object] | None = None
     masks: list[Image.Image] | None = None
     keep_mask: Image.Image | None = None
+    resume: object | None = None
+    keep_state: bool = False
 
 
 @dataclass
@@ -152,6 +172,10 @@ class StyleWorker(QObject):
                 extra["masks"] = req.masks
             if req.keep_mask is not None:
                 extra["keep_mask"] = req.keep_mask
+            if req.resume is not None:
+                extra["resume"] = req.resume
+            if req.keep_state and state_bytes(req.content, req.params) <= KEEP_STATE_MAX_BYTES:
+                extra["keep_state"] = True
             result = stylize_fitting(
                 req.content, req.style, req.params, weights, self._on_progress, self._cancel,
                 on_retry=self._on_retry, run=stylize, **extra,
