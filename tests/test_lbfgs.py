@@ -145,16 +145,31 @@ def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
     assert loss_second <= loss_fresh * 1.02  # keeping the curvature history is no worse than a fresh start
 
 
-def test_state_of_another_size_is_ignored(bundled_weights) -> None:
+def test_state_of_another_size_is_resampled(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    pairs = float(first.state.pairs)
     bigger = stylize(content, style, _params(4, size=96), bundled_weights, init_image=first.image,
-                     resume=first.state)
+                     resume=first.state, keep_state=True)
     assert bigger.image.size == (96, 72)
     assert math.isfinite(bigger.content_loss)
+    assert bigger.state.shape == torch.Size([1, 3, 72, 96])
+    assert float(bigger.state.pairs) >= pairs  # the history came along (and grew)
 
 
-def test_state_is_only_kept_when_asked(bundled_weights) -> None:
-    content, style = make_content((48, 48)), make_style((48, 48))
-    res = stylize(content, style, _params(3, size=48), bundled_weights)
-    assert res.state is None
+def test_resized_history_keeps_the_curvature_products() -> None:
+    opt = _run_device(_problem(n=3 * 8 * 10, seed=6), torch.zeros(1, 3, 8, 10), 6, 4)
+    # Images are smooth at the scale of one resampling; give the history smooth vectors.
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 8), torch.linspace(0, 1, 10), indexing="ij")
+    smooth_s = (1 + xx + 0.5 * yy).expand(3, 8, 10).reshape(-1)
+    smooth_y = (2 - yy + 0.3 * xx).expand(3, 8, 10).reshape(-1)
+    for i in range(4):
+        opt.z[i].copy_(smooth_s * (i + 1))
+        opt.z[4 + i].copy_(smooth_y / (i + 1))
+    big = opt.resized(torch.zeros(1, 3, 16, 20))
+    assert torch.equal(big.stamp, opt.stamp) and float(big.pairs) == float(opt.pairs)
+    assert float(big.gamma) == pytest.approx(float(opt.gamma) * 4.0)  # 4x the pixels
+    sy_small = (opt.z[:4] * opt.z[4:8]).sum(1)
+    sy_big = (big.z[:4] * big.z[4:8]).sum(1)
+    assert torch.allclose(sy_big, sy_small, rtol=0.05)  # s.y kept up to resampling
+    assert big.x.shape == torch.Size([1, 3, 16, 20]) and float(big.have_prev) == 0.0

@@ -78,6 +78,38 @@ class DeviceLBFGS:
                 setattr(self, name, moved)
         return self
 
+    def resized(self, x: torch.Tensor) -> DeviceLBFGS:
+        """This state carried to the image ``x`` of another size (the next size of coarse to fine).
+
+        The curvature pairs are resampled (bilinear) as images: with ``U`` the resampling
+        and ``a`` the ratio of pixel counts, a step ``s`` becomes ``U s`` and a gradient
+        change ``y`` becomes ``U y / a`` (losses are means over positions, so gradients
+        per pixel shrink as pixels grow), which keeps ``sᵀy``; ``γ`` scales by ``a``. The
+        history then shapes the first steps at the new size instead of starting over
+        with a small gradient step. The best iterate and the last step are not carried.
+        """
+        new = DeviceLBFGS(x, self.m)
+        h0, w0 = self.x.shape[-2:]
+        h1, w1 = x.shape[-2:]
+        channels = self.x.shape[-3]
+        area = (h1 * w1) / (h0 * w0)
+        m = self.m
+
+        def resample(rows: torch.Tensor) -> torch.Tensor:
+            k = rows.shape[0]
+            img = rows.view(k, channels, h0, w0)
+            return torch.nn.functional.interpolate(img, size=(h1, w1), mode="bilinear",
+                                                   align_corners=False).reshape(k, -1)
+
+        with torch.no_grad():
+            new.z[:m].copy_(resample(self.z[:m]))
+            new.z[m : 2 * m].copy_(resample(self.z[m : 2 * m]) / area)
+            new.stamp.copy_(self.stamp)
+            new.slot.copy_(self.slot)
+            new.pairs.copy_(self.pairs)
+            new.gamma.copy_(self.gamma * area)
+        return new
+
     @property
     def shape(self) -> torch.Size:
         return self.x.shape

@@ -3,7 +3,7 @@
 Sizes grow geometrically by :data:`SIZE_RATIO` from ``start`` to the target long
 side. The step budget is split in proportion to ``(target / size) ** STEP_SHARE_POWER``
 so that most steps run at the small, cheap sizes, with at least
-:data:`MIN_STEPS_PER_STAGE` at each size where the budget allows.
+``max(MIN_STEPS_PER_STAGE, budget // FLOOR_DIVISOR)`` at each size where the budget allows.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ SIZE_RATIO = math.sqrt(2.0)
 #: 150 steps 0.95x and 300 steps 0.93x; at 1024 px, 1.14x and 0.93x. Power 1.0 with a
 #: 128 px start gave 1.62x / 1.02x at 512 px and 1.62x / 1.21x at 1024 px.
 STEP_SHARE_POWER = 0.5
-MIN_STEPS_PER_STAGE = 10
+MIN_STEPS_PER_STAGE = 5
+#: Each size gets at least 1/FLOOR_DIVISOR of the budget (10 steps of Balanced's 300,
+#: 5 of Fast's 150): the final size needs a few steps to bring out the fine strokes,
+#: but on a CPU every step there costs as much as ~30 at the first size.
+FLOOR_DIVISOR = 30
 #: First size of the schedule by device type, px. On a CPU a step costs time in
 #: proportion to its pixels, so starting smaller buys many cheap steps: on cat.jpg x
 #: night.jpg at 512 px (bf16, loss relative to the reference of ``bench --reference``)
@@ -31,15 +35,18 @@ DEFAULT_START_OTHER = 256
 #: Step-share power by device type. On a CPU the split follows the cost (a step costs
 #: about its pixel count, ~ size**2), so the final sizes get few steps: see the
 #: measurements in :func:`default_power`.
-DEFAULT_POWER = {"cpu": 1.0}
+DEFAULT_POWER = {"cpu": 2.0}
 
 
 def default_power(device_type: str) -> float:
     """Step-share power of the schedule for a device type (see :func:`split_steps`).
 
-    On this project's 2-core CPU (AMX, bf16), cat.jpg x night.jpg at 512 px: power 0.5
-    from 128 px took 46 s (Fast) / 88 s (Balanced) at 1.04x / 0.96x the reference loss;
-    power 2 is the CPU default (figures in the README's speed section).
+    On this project's 2-core CPU (AMX, bf16), cat.jpg x night.jpg at 512 px from 128 px
+    (time, total loss relative to ``bench --reference``): power 0.5 took 46 s / 88 s
+    (Fast / Balanced) at 1.04x / 0.96x; power 1, 49 s / 83 s at 1.13x / 0.99x; power 2
+    with the curvature history carried between sizes, 21 s / 53 s at 1.32x / 1.07x
+    (targets: 20 s / 60 s within 1.5x / 1.1x). These CPU timings vary by about 25 %
+    from run to run on that machine.
     """
     return DEFAULT_POWER.get(device_type, STEP_SHARE_POWER)
 
@@ -70,7 +77,7 @@ def split_steps(sizes: list[int], budget: int, power: float = STEP_SHARE_POWER) 
     n = len(sizes)
     if n == 1:
         return [budget]
-    floor = min(MIN_STEPS_PER_STAGE, budget // n)
+    floor = min(max(MIN_STEPS_PER_STAGE, budget // FLOOR_DIVISOR), budget // n)
     rest = budget - floor * n
     shares = [(sizes[-1] / s) ** power for s in sizes]
     total = sum(shares)

@@ -45,6 +45,8 @@ LBFGS_HISTORY = memory.LBFGS_HISTORY
 MAX_RESTARTS = 3
 #: Smallest side (px) the network is run at: relu5_1 is 16x smaller than the input.
 MIN_SIDE = 16
+#: Carry the L-BFGS curvature pairs from one size of the schedule to the next.
+CARRY_HISTORY = True
 #: Least seconds between previews on GPUs (5 a second is smooth; more costs time).
 GPU_PREVIEW_INTERVAL_S = 0.2
 #: Standard deviation of the noise init around mid-grey, in [0, 1] pixel units.
@@ -501,8 +503,9 @@ def stylize(
     size). ``resume``: the optimiser state of that earlier run (``StyleResult.state``,
     returned when it ran with ``keep_state=True``); if it was at the size this run
     starts at (a continue at the same size, ``coarse_to_fine=False``), optimisation
-    goes on from its unrounded image with its L-BFGS history, otherwise it is ignored
-    and a fresh L-BFGS starts from ``init_image``. ``params.preserve_colors`` applies as
+    goes on from its unrounded image with its L-BFGS history; at another size it starts
+    from ``init_image`` with the history resampled to that size
+    (:meth:`DeviceLBFGS.resized`). ``params.preserve_colors`` applies as
     described in :mod:`color`.
 
     Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
@@ -565,6 +568,7 @@ def stylize(
         lbfgs_state: DeviceLBFGS | None = None
         first_hw = working_hw(scaled_size(out_hw, stages[0].long_side))
         resume_state = resume if resume is not None and tuple(resume.shape[-2:]) == first_hw else None
+        resume_resized = resume if resume is not None and resume_state is None else None
         stage_end = 0
         for i, stage in enumerate(stages):
             stage_end += stage.steps  # steps a stage leaves unused pass to the next one
@@ -584,10 +588,14 @@ def stylize(
                 x = resume_state.x.detach()
             elif x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
+                if resume_resized is not None and params.optimizer == "lbfgs":
+                    resume_state = resume_resized.to(device).resized(x)  # continue at another size
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
             objective = _Objective(net, targets, style_weight, params.tv_weight, precision, keep)
             if params.optimizer == "lbfgs":
+                if resume_state is None and lbfgs_state is not None and CARRY_HISTORY:
+                    resume_state = lbfgs_state.resized(x)  # coarse to fine: keep the curvature pairs
                 x, lbfgs_state = _run_lbfgs(objective, x, stage_end, tracker, resume_state)
                 resume_state = None
             elif params.optimizer == "lbfgs-wolfe":

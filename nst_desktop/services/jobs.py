@@ -21,11 +21,11 @@ from nst_desktop.engine.stylize import cpu_has_amx_bf16
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet.
 #: CPU (float32): a default run (512 px, Balanced) of cat.jpg x night.jpg took 448 s on 2
 #: cores here, 2.1e-5 core-seconds per pixel-step; divided by the number of physical cores.
-#: CPUs with AMX (bfloat16 autocast): the same run took 82.5 s, 7.7e-6 core-seconds per
-#: pixel-step. GPUs: from published step times of consumer cards (roughly 20-60 ms per
+#: CPUs with AMX (bfloat16 autocast, the CPU schedule): the same run took 53 s, 6.8e-6
+#: core-seconds per pixel-step. GPUs: from published step times of consumer cards (roughly 20-60 ms per
 #: step at 512 px).
 CPU_CORE_SECONDS_PER_PIXEL_STEP = 2.1e-5
-CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP = 7.7e-6
+CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP = 6.8e-6
 GPU_SECONDS_PER_PIXEL_STEP = 1.2e-7
 MPS_SECONDS_PER_PIXEL_STEP = 4e-7
 #: Runs with fewer pixel-steps than this are dominated by fixed costs: not used to calibrate.
