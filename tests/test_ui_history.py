@@ -9,44 +9,20 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QMenu
+from test_ui_main_window import make_window
 
 from nst_desktop.engine import StyleResult, read_metadata
-from nst_desktop.engine.devices import DeviceInfo
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, settings_summary, thumbnail_pixmap
 from nst_desktop.ui.main_window import MainWindow, recovery_path
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
 
-CPU_ONLY = [DeviceInfo("cpu", "CPU (2 cores)", 8_000_000_000)]
 COLOURS = [(200, 30, 30), (30, 160, 40), (40, 60, 210), (220, 200, 40), (120, 40, 160), (20, 180, 190)]
-
-
-class Prompts:
-    """Records the window's questions; answers them with ``answer``."""
-
-    def __init__(self) -> None:
-        self.answer = True
-        self.asked: list[tuple[str, str]] = []
-        self.informed: list[tuple[str, str]] = []
-
-    def ask(self, title: str, text: str) -> bool:
-        self.asked.append((title, text))
-        return self.answer
-
-    def inform(self, title: str, text: str) -> None:
-        self.informed.append((title, text))
 
 
 @pytest.fixture
 def window(qtbot) -> MainWindow:
-    w = MainWindow(devices=CPU_ONLY)
-    p = Prompts()
-    w.ask = p.ask  # type: ignore[method-assign]
-    w.inform = p.inform  # type: ignore[method-assign]
-    w.prompts = p  # type: ignore[attr-defined]
-    qtbot.addWidget(w)
-    w.show()
-    return w
+    return make_window(qtbot)
 
 
 def outcome(seed: int, image_size: tuple[int, int] = (48, 32), steps_done: int = 12, cancelled: bool = False,

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import make_content, make_style
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from test_ui_main_window import few_steps, make_window
+from test_ui_regions import stroke
 from ui_helpers import drag_and_drop
 
 from nst_desktop.engine import StyleResult
@@ -85,16 +86,6 @@ def run_once(qtbot, window: MainWindow) -> None:
     assert window.start_run()
     with qtbot.waitSignal(window._job.ended, timeout=60_000):
         pass
-
-
-def stroke(canvas: RegionCanvas, points: list[tuple[float, float]]) -> None:
-    """Drag over ``points`` given as fractions (x, y) of the photo's width and height."""
-    r = canvas.image_rect()
-    pts = [QPoint(round(r.x() + fx * r.width()), round(r.y() + fy * r.height())) for fx, fy in points]
-    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
-    for p in pts[1:]:
-        QTest.mouseMove(canvas, p)
-    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
 def paint_three_bands(qtbot, window: MainWindow) -> RegionCanvas:
