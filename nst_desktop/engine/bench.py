@@ -177,7 +177,6 @@ def _step_table(
         # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
         eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
         eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
-        Precision.choose(precision, device)  # the runs' evaluate() may have switched TF32 off
         est = memory.estimate_peak_bytes(*hw, optimizer, graphs=prec.cuda_graphs)
         peak_s = f"{peak / 2**20:9.0f}" if peak else f"{'-':>9}"
         print(f"{hw[1]:>5}x{hw[0]:<4} {eng:15.1f} {bare:13.1f} {eng / bare:6.2f} {peak_s} {est / 2**20:8.0f}",

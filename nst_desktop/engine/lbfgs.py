@@ -64,8 +64,12 @@ class DeviceLBFGS:
         self.best_x = x0.detach().clone().float()
         self.best_loss = torch.full((), float("inf"), device=dev)
         self.restarts = torch.zeros((), device=dev)
-        self._eye = torch.eye(history, device=dev)
-        self._arange = torch.arange(history, device=dev)
+
+    @staticmethod
+    def state_bytes(numel: int, history: int) -> int:
+        """Bytes of this state for an iterate of ``numel`` float32 values: the history and
+        gradient rows, the iterate, best iterate, previous gradient and previous step."""
+        return (2 * history + 5) * numel * 4
 
     # ------------------------------------------------------------------ state transfer
     def to(self, device: torch.device | str) -> DeviceLBFGS:

@@ -641,7 +641,7 @@ def stylize(
         style_loss=tracker.style,
         elapsed_s=elapsed,
         metadata=meta,
-        state=lbfgs_state.to("cpu") if keep_state and lbfgs_state is not None else None,
+        state=lbfgs_state.to("cpu") if lbfgs_state is not None else None,
     )
 
 
@@ -776,8 +776,7 @@ def _run_lbfgs(
     stage = _LbfgsStage(objective, opt, steps)
     cuda = device.type == "cuda"
     use_graph = cuda and objective.precision.cuda_graphs
-    every = 1 if not cuda else (tracker.preview_every or SYNC_EVERY)
-    every = min(every, SYNC_EVERY) if cuda else 1
+    every = min(tracker.preview_every or SYNC_EVERY, SYNC_EVERY) if cuda else 1
     side = torch.cuda.Stream(device) if use_graph else None
     if side is not None:
         side.wait_stream(torch.cuda.current_stream(device))

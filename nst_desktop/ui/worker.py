@@ -37,6 +37,7 @@ from nst_desktop.engine import (
 )
 from nst_desktop.engine.fit import stylize_fitting
 from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.memory import LBFGS_HISTORY
 from nst_desktop.engine.stylize import working_hw
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -71,7 +72,7 @@ KEEP_STATE_MAX_BYTES = 512 * 2**20
 def state_bytes(content: Image.Image, params: StyleParams) -> int:
     """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
     h, w = working_hw(scaled_size((content.height, content.width), params.size))
-    return (2 * LBFGS_HISTORY + 5) * 3 * h * w * 4
+    return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)
 
 
 @dataclass
