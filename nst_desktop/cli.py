@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import signal
 import sys
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--steps", type=_positive_int(P.MIN_STEPS, P.MAX_STEPS, "--steps"),
                        help="total loss evaluations over all sizes")
     group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
-                       help="step budget preset (default balanced)")
+                       help="step budget preset (default balanced): fast/balanced/best are "
+                       f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU, "
+                       f"{'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
     st.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
     st.add_argument("--init", default="content", help="content, noise, or the path of a start image")
     st.add_argument("--seed", type=_positive_int(0, 2**63 - 1, "--seed"), default=None)
@@ -184,7 +187,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     params = StyleParams(
         size=args.size,
         style_strength=args.style_strength,
-        steps=args.steps or P.QUALITY_PRESETS[args.quality],
+        steps=args.steps,
         optimizer=args.optimizer,
         init=init,
         seed=args.seed,
@@ -210,7 +213,9 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     try:
         from nst_desktop.engine.devices import resolve_device
 
-        resolve_device(params.device)
+        device = resolve_device(params.device)
+        if not params.steps:
+            params = dataclasses.replace(params, steps=P.preset_steps(args.quality, device.type))
         if init not in P.INITS:
             load_image(init)
         content = load_image(args.content)

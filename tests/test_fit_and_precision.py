@@ -87,15 +87,15 @@ def test_cpu_uses_bf16_only_with_amx_and_only_for_auto_or_bf16(monkeypatch) -> N
     for amx in (False, True):
         monkeypatch.setattr(stylize_module, "cpu_has_amx_bf16", lambda amx=amx: amx)
         for name in ("fp32", "tf32"):
-            assert Precision.choose(name, cpu).autocast_dtype is None
+            assert Precision.choose(name, cpu).compute_dtype is None
         for name in ("auto", "bf16"):
             expected = torch.bfloat16 if amx else None
-            assert Precision.choose(name, cpu).autocast_dtype == expected
+            assert Precision.choose(name, cpu).compute_dtype == expected
         assert bf16_supported(cpu) is amx
         assert Precision.choose("auto", cpu).channels_last  # oneDNN is faster channels-last
         assert not Precision.choose("auto", cpu).cuda_graphs
     monkeypatch.setattr(stylize_module, "CPU_BF16_AUTO", False)
-    assert Precision.choose("auto", cpu).autocast_dtype is None
+    assert Precision.choose("auto", cpu).compute_dtype is None
 
 
 def test_cuda_graphs_can_be_switched_off(monkeypatch) -> None:
@@ -117,9 +117,9 @@ def test_bf16_only_on_gpus_that_support_it(monkeypatch, capability, expected) ->
     cuda = torch.device("cuda", 0)
     assert bf16_supported(cuda) is expected
     prec = Precision.choose("bf16", cuda)
-    assert (prec.autocast_dtype == torch.bfloat16) is expected
+    assert (prec.compute_dtype == torch.bfloat16) is expected
     assert prec.channels_last
-    assert Precision.choose("auto", cuda).autocast_dtype is None  # TF32 by default, not bf16
+    assert Precision.choose("auto", cuda).compute_dtype is None  # TF32 by default, not bf16
 
 
 def test_tf32_is_off_when_fp32_is_asked() -> None:

@@ -56,6 +56,42 @@ def test_gram_is_float32_for_half_input() -> None:
     assert losses.gram(f).dtype == torch.float32
 
 
+def _gram_grad(f: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    f = f.detach().requires_grad_(True)
+    (losses.gram(f) * weight).sum().backward()
+    return f.grad
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_gradient_is_the_gradient_of_f_ft(channels_last: bool) -> None:
+    g = torch.Generator().manual_seed(0)
+    f = torch.rand(2, 5, 4, 6, generator=g)
+    if channels_last:
+        f = f.contiguous(memory_format=torch.channels_last)
+    weight = torch.rand(2, 5, 5, generator=g)  # not symmetric: the backward must symmetrise
+    reference = f.detach().clone().requires_grad_(True)
+    flat = reference.reshape(2, 5, 24)
+    (torch.bmm(flat, flat.transpose(1, 2)) / 24 * weight).sum().backward()
+    grad = _gram_grad(f, weight)
+    assert grad.dtype == torch.float32 and grad.shape == f.shape
+    assert torch.allclose(grad, reference.grad, atol=1e-6)
+
+
+def test_gram_gradient_of_bfloat16_features_is_bfloat16_and_close_to_float32() -> None:
+    """The Gram matrix itself stays float32; its gradient comes back in the features' dtype,
+    within bfloat16 rounding of the float32 gradient of the same (bfloat16) values."""
+    g = torch.Generator().manual_seed(1)
+    f = torch.rand(1, 16, 8, 8, generator=g).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(1, 16, 16, generator=g)
+    grad = _gram_grad(f, weight)
+    exact = _gram_grad(f.float(), weight)
+    assert grad.dtype == torch.bfloat16
+    assert losses.gram(f).dtype == torch.float32
+    assert torch.equal(losses.gram(f), losses.gram(f.float()))  # bfloat16 values are exact in float32
+    rel = (grad.float() - exact).abs().max() / exact.abs().max()
+    assert rel < 2e-2
+
+
 # --- losses at their targets ----------------------------------------------------------------------------
 
 

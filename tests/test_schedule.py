@@ -25,7 +25,7 @@ def test_default_plan_at_512() -> None:
 def test_small_target_is_one_stage() -> None:
     assert plan(64, 50) == [Stage(64, 50)]
     assert plan(256, 300) == [Stage(256, 300)]
-    assert plan(362, 300) == [Stage(362, 300)]  # up to start * sqrt(2)
+    assert [s.long_side for s in plan(362, 300)] == [256, 362]  # above the start: two sizes
 
 
 def test_without_coarse_to_fine() -> None:
@@ -74,8 +74,8 @@ def test_plan_properties(target: int, budget: int, start: int) -> None:
         for a, b in zip(sizes, sizes[1:]):
             assert 1.2 < b / a < 1.6, sizes  # about sqrt(2) apart
     full = stage_sizes(target, start)
-    if target > start * math.sqrt(2):
-        assert start / math.sqrt(2) - 1 <= full[0] <= start, full
+    if target > start:
+        assert start / math.sqrt(2) - 1 <= full[0] <= start + 1, full
         assert sizes == full[len(full) - len(sizes):]  # a small budget only drops the smallest sizes
     else:
         assert full == [target]
@@ -89,9 +89,33 @@ def test_quality_presets_fit_a_4k_schedule(budget: int) -> None:
 
 
 def test_default_start_size_by_device() -> None:
-    assert schedule.default_start("cpu") == 128
+    assert schedule.default_start("cpu") == 256
     assert schedule.default_start("cuda") == 256
     assert schedule.default_start("mps") == 256
+
+
+def test_cpu_plans_double_the_size_and_gpu_plans_grow_by_sqrt2() -> None:
+    cpu = schedule.plan_for("cpu", 512, 32)
+    assert [s.long_side for s in cpu] == [256, 512]
+    assert sum(s.steps for s in cpu) == 32 and cpu[0].steps > cpu[1].steps >= 10
+    assert [s.long_side for s in schedule.plan_for("cpu", 1024, 72)] == [256, 512, 1024]
+    assert [s.long_side for s in schedule.plan_for("cpu", 256, 72)] == [256]
+    assert [s.long_side for s in schedule.plan_for("cuda", 512, 300)] == [256, 362, 512]
+    assert schedule.plan_for("cpu", 512, 32, start=128)[0].long_side == 128
+    assert schedule.plan_for("mps", 512, 300) == plan(512, 300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(target=st.integers(min_value=32, max_value=8192), budget=st.integers(min_value=1, max_value=2000))
+def test_cpu_plan_properties(target: int, budget: int) -> None:
+    stages = schedule.plan_for("cpu", target, budget)
+    sizes = [s.long_side for s in stages]
+    assert sizes[-1] == target and sum(s.steps for s in stages) == budget
+    assert all(s.steps >= 1 for s in stages)
+    for a, b in zip(sizes, sizes[1:]):
+        assert 1.9 < b / a < 2.1, sizes
+    if len(stages) == len(stage_sizes(target, 256, 2.0)):
+        assert sizes[0] <= 256
 
 
 def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
@@ -104,6 +128,27 @@ def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
     params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0)
     assert params.start_size == 0
     res = stylize(make_content((100, 75)), make_style(), params, bundled_weights, on_progress=reports.append)
-    assert res.metadata["params"]["start_size"] == 128
+    assert res.metadata["params"]["start_size"] == 256
     sizes = sorted({max(p.size_hw) for p in reports if p.phase == "optimise"})
-    assert sizes == [100, 141, 200]  # sizes from about 128 px (a 256 px start would give 200 alone)
+    assert sizes == [200]  # at or below the first size: one size
+    reports.clear()
+    params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0, start_size=50)
+    res = stylize(make_content((100, 75)), make_style(), params, bundled_weights, on_progress=reports.append)
+    assert res.metadata["params"]["start_size"] == 50
+    assert sorted({max(p.size_hw) for p in reports if p.phase == "optimise"}) == [50, 100, 200]  # doubling on CPUs
+
+
+def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
+    from conftest import make_content, make_style
+
+    from nst_desktop.engine.params import CPU_QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
+    from nst_desktop.engine.stylize import stylize
+
+    assert preset_steps("balanced", "cpu") == CPU_QUALITY_PRESETS["balanced"]
+    assert preset_for_steps(CPU_QUALITY_PRESETS["fast"]) == "fast" and preset_for_steps(7) is None
+    assert preset_for_steps(True) is None
+    cancel = __import__("threading").Event()
+    cancel.set()  # only the resolved parameters matter here
+    res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0),
+                  bundled_weights, cancel=cancel)
+    assert res.metadata["params"]["steps"] == CPU_QUALITY_PRESETS["balanced"]

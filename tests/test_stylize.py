@@ -19,7 +19,7 @@ from nst_desktop.engine import losses, schedule
 from nst_desktop.engine.errors import EngineError, ImageError
 from nst_desktop.engine.images import pil_to_tensor, read_metadata, resize_long_side, save_image, scaled_size
 from nst_desktop.engine.params import Progress, StyleParams, StyleResult
-from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.stylize import stylize, working_hw
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
 
@@ -112,7 +112,7 @@ def test_all_steps_done_not_cancelled(main_run: Run) -> None:
 
 
 def test_schedule_plan_ends_at_target(main_run: Run) -> None:
-    stages = schedule.plan(90, 40, start=32)
+    stages = schedule.plan_for("cpu", 90, 40, start=32)
     assert len(stages) > 1
     assert stages[-1].long_side == 90
     assert sum(s.steps for s in stages) == 40
@@ -120,7 +120,8 @@ def test_schedule_plan_ends_at_target(main_run: Run) -> None:
 
 def test_progress_follows_the_schedule_to_the_target(main_run: Run) -> None:
     out_hw = (60, 90)
-    expected = [scaled_size(out_hw, s.long_side) for s in schedule.plan(90, 40, start=32)]
+    # Sizes below 16 px are run enlarged (working_hw).
+    expected = [working_hw(scaled_size(out_hw, s.long_side)) for s in schedule.plan_for("cpu", 90, 40, start=32)]
     seen: list[tuple[int, int]] = []
     for p in main_run.reports:
         if not seen or seen[-1] != p.size_hw:
@@ -136,7 +137,7 @@ def test_progress_reports(main_run: Run) -> None:
     reports = main_run.reports
     optimise = [p for p in reports if p.phase == "optimise"]
     assert {p.phase for p in reports} == {"targets", "optimise"}
-    assert sum(p.phase == "targets" for p in reports) == len(schedule.plan(90, 40, start=32))
+    assert sum(p.phase == "targets" for p in reports) == len(schedule.plan_for("cpu", 90, 40, start=32))
     steps = [p.step for p in optimise]
     assert steps == list(range(1, 41))  # one report per loss evaluation
     assert all(p.total == 40 for p in reports)
@@ -315,7 +316,7 @@ def test_cancelled_before_start_returns_the_content(bundled_weights: VGGWeights)
         ({"size": 10}, "size"),
         ({"size": 100_000}, "size"),
         ({"style_strength": 0.0}, "style strength"),
-        ({"steps": 0}, "steps"),
+        ({"steps": -1}, "steps"),
         ({"optimizer": "sgd"}, "optimizer"),
         ({"pooling": "min"}, "pooling"),
         ({"seed": -1}, "seed"),

@@ -6,8 +6,9 @@ import pytest
 from conftest import make_content
 from PySide6.QtCore import QSize
 
-from nst_desktop.engine import QUALITY_PRESETS, memory
+from nst_desktop.engine import memory
 from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS
 from nst_desktop.services.jobs import (
     estimate_run,
     format_bytes,
@@ -55,7 +56,7 @@ def test_params_follow_the_widgets(panel: ControlsPanel) -> None:
     panel.seed_spin.setValue(99)
     p = panel.params(preview_every=4)
     assert (p.size, p.steps, p.init, p.seed, p.device, p.weights, p.preview_every) == (
-        640, QUALITY_PRESETS["fast"], "noise", 99, "auto", "bundled", 4
+        640, CPU_QUALITY_PRESETS["fast"], "noise", 99, "auto", "bundled", 4
     )
     assert p.style_strength == pytest.approx(10 ** 0.5, rel=0.01)
     p.validate()
@@ -88,6 +89,27 @@ def test_device_choice_disabled_without_gpu(panel: ControlsPanel, qtbot) -> None
     ]
     assert "GPU 0: Tiny" in gpu_panel.device_combo.itemText(0)
     assert auto_device_id([CPU, SMALL_GPU]) == "cuda:0" and auto_device_id([CPU]) == "cpu"
+
+
+def test_quality_budgets_follow_the_device(qtbot) -> None:
+    """CPUs have their own budgets: the labels, the run's steps and the estimate change with the device."""
+    panel = ControlsPanel([CPU, SMALL_GPU], cpu_cores=2)
+    qtbot.addWidget(panel)
+    panel.size_spin.setValue(64)  # fits the small GPU
+    panel.quality_combo.setCurrentIndex(panel.quality_combo.findData("fast"))
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    assert panel.params().steps == CPU_QUALITY_PRESETS["fast"]
+    assert f"({CPU_QUALITY_PRESETS['fast']} steps)" in panel.quality_combo.currentText()
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cuda:0"))
+    assert panel.params().steps == QUALITY_PRESETS["fast"]
+    assert f"({QUALITY_PRESETS['fast']} steps)" in panel.quality_combo.currentText()
+    assert panel.quality_combo.currentData() == "fast"  # the preset itself is kept
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("auto"))  # auto picks the GPU
+    assert panel.params().steps == QUALITY_PRESETS["fast"]
+    for steps in (CPU_QUALITY_PRESETS["best"], QUALITY_PRESETS["best"]):  # settings from a saved image
+        panel.quality_combo.setCurrentIndex(0)
+        assert panel.apply_run_params({"steps": steps}) == []
+        assert panel.quality_combo.currentData() == "best"
 
 
 def test_running_locks_controls_with_a_reason(panel: ControlsPanel) -> None:

@@ -84,6 +84,25 @@ def test_bundled_weights_give_finite_features(bundled_weights: W.VGGWeights) -> 
     assert all(not p.requires_grad for p in net.parameters())
 
 
+def test_bfloat16_network_computes_what_autocast_computes(bundled_weights: W.VGGWeights) -> None:
+    """Weights converted once give the activations bfloat16 autocast gives (conv weights cast per
+    call), in bfloat16; the preprocessing stays float32 and the shared weights are untouched."""
+    taps = ["relu1_1", "relu2_1", "relu4_2", "relu5_1"]
+    fp32 = VGGFeatures(bundled_weights, taps)
+    bf16 = VGGFeatures(bundled_weights, taps).to_compute_dtype(torch.bfloat16)
+    x = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = fp32(x)
+    with torch.no_grad():
+        got = bf16(x)
+    for name in taps:
+        assert got[name].dtype == torch.bfloat16, name
+        assert torch.equal(got[name], expected[name]), name
+    assert bf16.preprocess.scale.dtype == torch.float32
+    assert all(t.dtype == torch.float32 for t in bundled_weights.state_dict.values())
+    assert next(fp32.parameters()).dtype == torch.float32
+
+
 def test_caffe_preprocessing_is_bgr_255_minus_mean() -> None:
     x = torch.rand(2, 3, 5, 4)
     expected = x[:, [2, 1, 0]] * 255 - torch.tensor(W.CAFFE_MEAN_BGR).view(1, 3, 1, 1)

@@ -14,7 +14,14 @@ from nst_desktop.engine.errors import (
     WeightsError,
 )
 from nst_desktop.engine.images import load_image, read_metadata, save_image
-from nst_desktop.engine.params import QUALITY_PRESETS, Progress, StyleParams, StyleResult
+from nst_desktop.engine.params import (
+    QUALITY_PRESETS,
+    Progress,
+    StyleParams,
+    StyleResult,
+    preset_for_steps,
+    preset_steps,
+)
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
@@ -33,6 +40,8 @@ __all__ = [
     "WeightsError",
     "load_image",
     "load_weights",
+    "preset_for_steps",
+    "preset_steps",
     "read_metadata",
     "save_image",
     "stylize",

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from nst_desktop.engine import losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
-from nst_desktop.engine.params import QUALITY_PRESETS, StyleParams
+from nst_desktop.engine.params import StyleParams, preset_steps
 from nst_desktop.engine.stylize import Precision, evaluate, stylize
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_bundled
@@ -135,7 +135,7 @@ def run_bench(
     default_start = schedule.default_start(device.type)
     for size in sizes:
         ref_loss = None
-        runs = [(name, QUALITY_PRESETS[name], True, prec_name, start)
+        runs = [(name, preset_steps(name, device.type), True, prec_name, start)
                 for prec_name in precisions for start in (start_sizes or [default_start]) for name in presets or []]
         if reference:
             runs.insert(0, ("reference", REFERENCE_STEPS, False, REFERENCE_PRECISION, size))
@@ -163,8 +163,8 @@ def _step_table(
 ) -> None:
     prec = Precision.choose(precision, device)
     net = prec.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
-    used = "bf16 autocast" if prec.autocast_dtype is not None else "fp32"
-    if device.type == "cuda" and torch.backends.cudnn.allow_tf32 and prec.autocast_dtype is None:
+    used = "bf16 network" if prec.compute_dtype is not None else "fp32"
+    if device.type == "cuda" and torch.backends.cudnn.allow_tf32 and prec.compute_dtype is None:
         used = "TF32 convolutions"
     graphs = ", CUDA graphs" if prec.cuda_graphs and optimizer == "lbfgs" else ""
     print(f"device {device} ({_device_label(device)}), threads {torch.get_num_threads()}, "

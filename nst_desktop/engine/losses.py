@@ -17,7 +17,8 @@ with the weights' activation scale):
 
 The objective is ``content + style_weight * style + tv_weight * tv``, where
 ``style_weight`` is the user's style strength times :data:`STYLE_WEIGHT_AT_STRENGTH_1`.
-Gram matrices and losses are computed in float32 even under autocast.
+Gram matrices and losses are computed in float32 even when the network runs in
+bfloat16 (only the Gram matrices' gradient is in the network's dtype: see :class:`_Gram`).
 """
 
 from __future__ import annotations
@@ -48,24 +49,31 @@ class _Gram(torch.autograd.Function):
     Written as ``bmm(f, fᵀ)``, autograd would compute two products (one per operand)
     and add them; here ``dF = (dG + dGᵀ) F / (H*W)`` is one. Positions are taken in
     channels-last order (``(N, H*W, C)``), which is a free view of channels-last
-    activations; the gradient comes back in the input's dtype and layout.
+    activations.
+
+    The forward (the Gram matrix itself) is float32 whatever the features' dtype. The
+    backward runs in the features' dtype and layout: under bfloat16 the gradient that
+    flows back into the network is bfloat16 anyway, so rounding the ``C x C`` factor to
+    bfloat16 first adds an error of the same size as that final rounding, while the
+    product runs at bfloat16 speed (3-6x faster than float32 on AMX CPUs, plus two
+    fewer casts of the largest activations; the product still accumulates in float32).
+    Only the features, which the network keeps anyway, are saved for it.
     """
 
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, features: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         n, c, h, w = features.shape
+        ctx.save_for_backward(features)
         ft = features.permute(0, 2, 3, 1).reshape(n, h * w, c).float()
-        ctx.save_for_backward(ft)
-        ctx.meta = (n, c, h, w, features.dtype)  # type: ignore[attr-defined]
         return torch.bmm(ft.transpose(1, 2), ft) / (h * w)
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        (ft,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        n, c, h, w, dtype = ctx.meta  # type: ignore[attr-defined]
-        sym = (grad + grad.transpose(1, 2)) / (h * w)
-        dft = torch.bmm(ft, sym)
-        return dft.reshape(n, h, w, c).permute(0, 3, 1, 2).to(dtype)
+        (features,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        n, c, h, w = features.shape
+        ft = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        sym = ((grad + grad.transpose(1, 2)) / (h * w)).to(ft.dtype)
+        return torch.bmm(ft, sym).reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:

@@ -7,9 +7,30 @@ from typing import Any
 
 from PIL import Image
 
-#: Step budgets (evaluations of the loss and its gradient, summed over all sizes).
+#: Step budgets of the quality presets (evaluations of the loss and its gradient, summed
+#: over all sizes) on GPUs and other accelerators.
 QUALITY_PRESETS: dict[str, int] = {"fast": 150, "balanced": 300, "best": 800}
+#: The same presets' budgets on CPUs, whose schedule spends its steps where they pay there
+#: (see ``schedule.CPU_SHAPE``): on cat.jpg x night.jpg at 512 px (2-core AMX CPU), Fast
+#: reached 1.2-1.3x and Balanced 1.0-1.05x the loss of the reference run (targets 1.5x
+#: and 1.1x); the GPU budgets would take 4-10 times as long there.
+CPU_QUALITY_PRESETS: dict[str, int] = {"fast": 32, "balanced": 72, "best": 200}
 DEFAULT_QUALITY = "balanced"
+
+
+def preset_steps(quality: str, device_type: str) -> int:
+    """Step budget of a quality preset ("fast", "balanced", "best") on a device type ("cpu", "cuda", "mps")."""
+    table = CPU_QUALITY_PRESETS if device_type == "cpu" else QUALITY_PRESETS
+    return table[quality]
+
+
+def preset_for_steps(steps: object) -> str | None:
+    """The quality preset whose budget (on any device type) is ``steps``, else ``None``."""
+    for table in (QUALITY_PRESETS, CPU_QUALITY_PRESETS):
+        for name, n in table.items():
+            if n == steps and not isinstance(steps, bool):
+                return name
+    return None
 
 #: "lbfgs": L-BFGS on the device, no line search (see engine/lbfgs.py); "lbfgs-wolfe":
 #: torch.optim.LBFGS with strong-Wolfe line search (the benchmark's reference); "adam".
@@ -34,7 +55,9 @@ class StyleParams:
     size: long side of the output, px; the aspect ratio of the content is kept.
     style_strength: multiplies the style term; 1.0 is the tuned default. Users see it
         on a log scale (0.01 … 100).
-    steps: total budget of loss evaluations over all sizes of the schedule.
+    steps: total budget of loss evaluations over all sizes of the schedule; 0 picks the
+        Balanced preset's budget for the device (:func:`preset_steps`), which the
+        result's metadata records.
     optimizer: "lbfgs" (on-device L-BFGS, unit steps), "lbfgs-wolfe" (torch's L-BFGS with
         strong-Wolfe line search) or "adam" (output = EMA of iterates).
     init: "content", "noise", or the path of an image to start from.
@@ -48,8 +71,10 @@ class StyleParams:
         the device's default (:func:`schedule.default_start`: 128 on CPUs, 256 on GPUs).
     style_scale: the style image's long side relative to the output's (brush size).
     preview_every: a preview image is reported every this many steps (0: never).
-    precision: "auto" (TF32 on CUDA, fp32 elsewhere), "fp32", "tf32" or "bf16"
-        (bfloat16 autocast for the network on GPUs that support it; losses stay fp32).
+    precision: "auto" (TF32 convolutions on CUDA, bfloat16 on CPUs with AMX, fp32
+        elsewhere), "fp32", "tf32" or "bf16"
+        (the network in bfloat16 on GPUs and CPUs that support it; Gram matrices and
+        losses stay fp32).
     preserve_colors: "none"; "luminance" (style transferred on luma only, the photo's
         chroma kept); or "match" (the style's colour mean and covariance matched to the
         photo's before the run). See :mod:`nst_desktop.engine.color`.
@@ -57,7 +82,7 @@ class StyleParams:
 
     size: int = 512
     style_strength: float = 1.0
-    steps: int = QUALITY_PRESETS[DEFAULT_QUALITY]
+    steps: int = 0
     optimizer: str = "lbfgs"
     init: str = "content"
     seed: int | None = None
@@ -81,8 +106,9 @@ class StyleParams:
                 f"style strength must be between {MIN_STYLE_STRENGTH} and {MAX_STYLE_STRENGTH}, "
                 f"not {self.style_strength}"
             )
-        if not MIN_STEPS <= self.steps <= MAX_STEPS:
-            raise ValueError(f"steps must be between {MIN_STEPS} and {MAX_STEPS}, not {self.steps}")
+        if self.steps != 0 and not MIN_STEPS <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be 0 (the device's Balanced preset) or between {MIN_STEPS} and "
+                             f"{MAX_STEPS}, not {self.steps}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.pooling not in ("max", "average"):

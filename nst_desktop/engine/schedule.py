@@ -1,9 +1,10 @@
 """Coarse-to-fine schedule: which sizes to optimise at and how many steps each gets.
 
-Sizes grow geometrically by :data:`SIZE_RATIO` from ``start`` to the target long
-side. The step budget is split in proportion to ``(target / size) ** STEP_SHARE_POWER``
-so that most steps run at the small, cheap sizes, with at least
-``max(MIN_STEPS_PER_STAGE, budget // FLOOR_DIVISOR)`` at each size where the budget allows.
+Sizes grow geometrically by a ratio from about ``start`` to the target long side. The
+step budget is split in proportion to ``(target / size) ** power``, with at least
+``max(MIN_STEPS_PER_STAGE, budget // FLOOR_DIVISOR)`` steps at each size where the
+budget allows. Start, ratio and power depend on the device (:data:`SHAPES`), as do the
+quality presets' budgets (:mod:`params`).
 """
 
 from __future__ import annotations
@@ -19,36 +20,44 @@ SIZE_RATIO = math.sqrt(2.0)
 #: 128 px start gave 1.62x / 1.02x at 512 px and 1.62x / 1.21x at 1024 px.
 STEP_SHARE_POWER = 0.5
 MIN_STEPS_PER_STAGE = 5
-#: Each size gets at least 1/FLOOR_DIVISOR of the budget (10 steps of Balanced's 300,
-#: 5 of Fast's 150): the final size needs a few steps to bring out the fine strokes,
-#: but on a CPU every step there costs as much as ~30 at the first size.
+#: Each size gets at least 1/FLOOR_DIVISOR of the budget where that is more than
+#: MIN_STEPS_PER_STAGE (10 steps of the GPU's Balanced 300).
 FLOOR_DIVISOR = 30
-#: First size of the schedule by device type, px. On a CPU a step costs time in
-#: proportion to its pixels, so starting smaller buys many cheap steps: on cat.jpg x
-#: night.jpg at 512 px (bf16, loss relative to the reference of ``bench --reference``)
-#: a 128 px start gave Fast 1.04x / Balanced 0.96x, against 0.94x / 0.92x from 256 px,
-#: well inside the targets (1.5x / 1.1x) and about half the CPU time. On a GPU small
-#: sizes cost about as much per step as 512 px (the step is launch-bound there), so
-#: fewer, larger sizes are faster.
-DEFAULT_START = {"cpu": 128}
-DEFAULT_START_OTHER = 256
-#: Step-share power by device type. On a CPU the split follows the cost (a step costs
-#: about its pixel count, ~ size**2), so the final sizes get few steps: see the
-#: measurements in :func:`default_power`.
-DEFAULT_POWER = {"cpu": 2.0}
 
 
-def default_power(device_type: str) -> float:
-    """Step-share power of the schedule for a device type (see :func:`split_steps`).
+@dataclass(frozen=True)
+class Shape:
+    """How a device's schedule grows: first long side (px), ratio between sizes, step-share power."""
 
-    On this project's 2-core CPU (AMX, bf16), cat.jpg x night.jpg at 512 px from 128 px
-    (time, total loss relative to ``bench --reference``): power 0.5 took 46 s / 88 s
-    (Fast / Balanced) at 1.04x / 0.96x; power 1, 49 s / 83 s at 1.13x / 0.99x; power 2
-    with the curvature history carried between sizes, 21 s / 53 s at 1.32x / 1.07x
-    (targets: 20 s / 60 s within 1.5x / 1.1x). These CPU timings vary by about 25 %
-    from run to run on that machine.
-    """
-    return DEFAULT_POWER.get(device_type, STEP_SHARE_POWER)
+    start: int
+    ratio: float
+    power: float
+
+
+#: GPUs (and MPS): small sizes cost about as much per step as 512 px there (the step is
+#: launch-bound), so the budgets are large and spread over sizes sqrt(2) apart.
+GPU_SHAPE = Shape(start=256, ratio=SIZE_RATIO, power=STEP_SHARE_POWER)
+#: CPUs: a step costs time in proportion to its pixels, and what the final size needs is
+#: a few steps there after a coarse pass at half the size; steps at smaller sizes were
+#: wasted. On cat.jpg x night.jpg at 512 px (2-core AMX CPU, bfloat16; loss relative to
+#: ``bench --reference``; cost in 512 px step equivalents), as plans of (size x steps):
+#: 128x69, 181x37, 256x21, 362x13, 512x9 (the previous CPU schedule, Fast): 1.30-1.32x at
+#: 29.7; 256x20, 512x12: 1.30x at 17.0; 256x16, 512x16: 1.21x at 20.0; 256x12, 362x12,
+#: 512x12: 1.20x at 21.0; 256x30, 512x30: 1.03x at 37.5; 256x24, 512x24: 1.07x at 30.0.
+#: Adding a 128 px stage (128x40, 256x20, 512x12) gave 1.34x; cutting the final size
+#: to 4-5 steps, 1.63-1.92x whatever the smaller sizes got.
+CPU_SHAPE = Shape(start=256, ratio=2.0, power=STEP_SHARE_POWER)
+SHAPES: dict[str, Shape] = {"cpu": CPU_SHAPE}
+
+
+def shape_for(device_type: str) -> Shape:
+    """The schedule's shape for a device type ("cpu", "cuda", "mps")."""
+    return SHAPES.get(device_type, GPU_SHAPE)
+
+
+def default_start(device_type: str) -> int:
+    """First size of the coarse-to-fine schedule (long side, px) for a device type."""
+    return shape_for(device_type).start
 
 
 @dataclass(frozen=True)
@@ -59,14 +68,12 @@ class Stage:
     steps: int
 
 
-def default_start(device_type: str) -> int:
-    """First size of the coarse-to-fine schedule (long side, px) for a device type ("cpu", "cuda", "mps")."""
-    return DEFAULT_START.get(device_type, DEFAULT_START_OTHER)
-
-
 def stage_sizes(target: int, start: int = 256, ratio: float = SIZE_RATIO) -> list[int]:
-    """Long sides from about ``start`` up to exactly ``target`` (one size if target ≤ start·ratio)."""
-    if target <= start * ratio:
+    """Long sides ``target / ratio**k`` from the first at or below ``start`` up to exactly ``target``.
+
+    One size if ``target <= start``.
+    """
+    if target <= start:
         return [target]
     n = math.ceil(math.log(target / start) / math.log(ratio) - 1e-9)
     return [round(target / ratio**k) for k in range(n, 0, -1)] + [target]
@@ -87,13 +94,22 @@ def split_steps(sizes: list[int], budget: int, power: float = STEP_SHARE_POWER) 
 
 
 def plan(
-    target: int, budget: int, start: int = 256, coarse_to_fine: bool = True, power: float = STEP_SHARE_POWER
+    target: int, budget: int, start: int = 256, coarse_to_fine: bool = True, power: float = STEP_SHARE_POWER,
+    ratio: float = SIZE_RATIO,
 ) -> list[Stage]:
     """The schedule for a run: ends at ``target`` with all of ``budget`` steps used.
 
     Stages that would get no step are dropped (a tiny budget runs at fewer sizes).
     """
-    sizes = stage_sizes(target, start) if coarse_to_fine else [target]
+    sizes = stage_sizes(target, start, ratio) if coarse_to_fine else [target]
     while len(sizes) > 1 and budget < len(sizes):
         sizes = sizes[1:]
     return [Stage(s, n) for s, n in zip(sizes, split_steps(sizes, budget, power), strict=True)]
+
+
+def plan_for(
+    device_type: str, target: int, budget: int, start: int = 0, coarse_to_fine: bool = True
+) -> list[Stage]:
+    """:func:`plan` with the device's shape; ``start`` 0 means the device's first size."""
+    shape = shape_for(device_type)
+    return plan(target, budget, start or shape.start, coarse_to_fine, shape.power, shape.ratio)

@@ -29,7 +29,7 @@ from nst_desktop.engine.devices import configure_threads, free_memory_bytes, res
 from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
 from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
 from nst_desktop.engine.lbfgs import DeviceLBFGS
-from nst_desktop.engine.params import INITS, Progress, StyleParams, StyleResult
+from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, Progress, StyleParams, StyleResult, preset_steps
 from nst_desktop.engine.provenance import masks_to_metadata
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_weights
@@ -177,11 +177,12 @@ class _Objective:
 
 @dataclass(frozen=True)
 class Precision:
-    """How the network runs on a device: memory format, autocast dtype, CUDA graphs.
+    """How the network runs on a device: memory format, compute dtype, CUDA graphs.
 
     The network runs channels-last (faster on CUDA and with oneDNN on CPUs), with
-    TF32 convolutions on CUDA, optionally under bfloat16
-    autocast. Gram matrices, losses and the optimiser's inner products are always
+    TF32 convolutions on CUDA, optionally in bfloat16 (``compute_dtype``: the weights
+    are converted once, which computes what bfloat16 autocast would, see
+    :meth:`VGGFeatures.to_compute_dtype`). Gram matrices, losses and the optimiser's inner products are always
     float32 (matmul TF32 is switched off; see :mod:`losses`). The optimised image stays
     float32, contiguous NCHW (the optimiser flattens it); it is converted on the way
     into the network. ``cuda_graphs``: capture each size's optimisation step as a CUDA
@@ -189,7 +190,7 @@ class Precision:
     """
 
     device: torch.device
-    autocast_dtype: torch.dtype | None
+    compute_dtype: torch.dtype | None
     channels_last: bool
     cuda_graphs: bool = False
 
@@ -197,7 +198,7 @@ class Precision:
     def choose(precision: str, device: torch.device) -> Precision:
         """``precision`` is "auto", "fp32", "tf32" or "bf16".
 
-        "auto": TF32 convolutions on CUDA; bfloat16 autocast on CPUs with AMX (where
+        "auto": TF32 convolutions on CUDA; a bfloat16 network on CPUs with AMX (where
         it is several times faster than float32 and keeps the quality target, see
         :data:`CPU_BF16_AUTO`); float32 elsewhere. "bf16" falls back to float32 where
         bfloat16 is not supported.
@@ -219,20 +220,17 @@ class Precision:
                          cuda_graphs=graphs)
 
     def prepare(self, net: VGGFeatures) -> VGGFeatures:
-        net = net.to(self.device)
+        net = net.to(self.device).to_compute_dtype(self.compute_dtype)
         return net.to(memory_format=torch.channels_last) if self.channels_last else net
 
     def features(self, net: VGGFeatures, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The network's activations of ``x`` (RGB in [0, 1], float32, NCHW); in ``compute_dtype``."""
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if self.autocast_dtype is None:
-            return net(x)
-        # No cast cache: it would hold tensors across CUDA graph captures.
-        with torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype, cache_enabled=False):
-            return net(x)
+        return net(x)
 
 
-#: Use bfloat16 autocast on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).
+#: Run the network in bfloat16 on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).
 CPU_BF16_AUTO = True
 
 
@@ -246,7 +244,7 @@ def cpu_has_amx_bf16() -> bool:
 
 
 def bf16_supported(device: torch.device) -> bool:
-    """True where bfloat16 autocast is fast: CUDA GPUs of compute capability 8.0 (Ampere) and
+    """True where a bfloat16 network is fast: CUDA GPUs of compute capability 8.0 (Ampere) and
     newer, and CPUs with AMX."""
     if device.type == "cpu":
         return cpu_has_amx_bf16()
@@ -550,8 +548,9 @@ def stylize(
 
     out_hw = scaled_size((content.height, content.width), params.size)
     start_size = params.start_size or schedule.default_start(device.type)
-    stages = schedule.plan(params.size, params.steps, start_size, params.coarse_to_fine,
-                           schedule.default_power(device.type))
+    params = dataclasses.replace(params, start_size=start_size,
+                                 steps=params.steps or preset_steps(DEFAULT_QUALITY, device.type))
+    stages = schedule.plan_for(device.type, params.size, params.steps, start_size, params.coarse_to_fine)
     content, styles = _shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     tracker = _Tracker(
         total=sum(s.steps for s in stages),
@@ -627,7 +626,7 @@ def stylize(
         x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
     image = tensor_to_pil(x)
     elapsed = time.perf_counter() - t0
-    meta = run_metadata(dataclasses.replace(params, start_size=start_size), weights, seed, tracker.step, elapsed,
+    meta = run_metadata(params, weights, seed, tracker.step, elapsed,
                         tracker.cancelled())
     meta["style_weights"] = list(style_weights)
     meta["continued"] = continued

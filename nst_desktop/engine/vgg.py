@@ -71,7 +71,8 @@ class VGGFeatures(nn.Module):
     """Frozen VGG19 conv stack returning activations at the requested ReLU taps.
 
     ``pooling`` is ``"max"`` (default, as trained) or ``"average"`` (Gatys et al. found
-    it gives slightly smoother results).
+    it gives slightly smoother results). :meth:`to_compute_dtype` runs the conv stack in
+    another dtype (bfloat16); the preprocessing always runs in float32.
     """
 
     def __init__(self, weights: VGGWeights, taps: Iterable[str], pooling: str = "max") -> None:
@@ -107,12 +108,27 @@ class VGGFeatures(nn.Module):
         }
         self.layers.load_state_dict(sd, assign=True)
         self._tap_at = {RELU_INDEX[t]: t for t in taps}
+        self.compute_dtype: torch.dtype | None = None
         self.requires_grad_(False)
         self.eval()
+
+    def to_compute_dtype(self, dtype: torch.dtype | None) -> VGGFeatures:
+        """Keep the conv weights in ``dtype`` (``None``: float32) and run the stack in it.
+
+        The input is preprocessed in float32 and then cast once. For bfloat16 this
+        computes exactly what ``torch.autocast`` would (convolutions in bfloat16, ReLU
+        and pooling in their input's dtype) without casting the weights at every call.
+        The returned activations are in ``dtype``.
+        """
+        self.layers.to(dtype or torch.float32)
+        self.compute_dtype = dtype
+        return self
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
         x = self.preprocess(x)
+        if self.compute_dtype is not None:
+            x = x.to(self.compute_dtype)
         for idx, layer in enumerate(self.layers):
             x = layer(x)
             name = self._tap_at.get(idx)

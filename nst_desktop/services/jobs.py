@@ -18,14 +18,14 @@ from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.stylize import cpu_has_amx_bf16
 
-#: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet.
-#: CPU (float32): a default run (512 px, Balanced) of cat.jpg x night.jpg took 448 s on 2
-#: cores here, 2.1e-5 core-seconds per pixel-step; divided by the number of physical cores.
-#: CPUs with AMX (bfloat16 autocast, the CPU schedule): the same run took 53 s, 6.8e-6
-#: core-seconds per pixel-step. GPUs: from published step times of consumer cards (roughly 20-60 ms per
-#: step at 512 px).
-CPU_CORE_SECONDS_PER_PIXEL_STEP = 2.1e-5
-CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP = 6.8e-6
+#: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet, per
+#: physical core on CPUs. Measured with the CPU schedule and budgets on a 2-core AMX CPU
+#: (cat.jpg x night.jpg, 512 px): float32 network, Fast 43 s and Balanced 77 s, 1.8e-5 and
+#: 1.4e-5 core-seconds per pixel-step; bfloat16 network (AMX), 15 s and 24 s, 6.1e-6 and
+#: 4.5e-6. GPUs: from published step times of consumer cards (roughly 20-60 ms per step
+#: at 512 px).
+CPU_CORE_SECONDS_PER_PIXEL_STEP = 1.5e-5
+CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP = 5e-6
 GPU_SECONDS_PER_PIXEL_STEP = 1.2e-7
 MPS_SECONDS_PER_PIXEL_STEP = 4e-7
 #: Runs with fewer pixel-steps than this are dominated by fixed costs: not used to calibrate.
@@ -61,8 +61,7 @@ def pixel_steps(
     ``start_size`` 0 means the engine's default first size for ``device_id``'s type.
     """
     total = 0
-    start = start_size or schedule.default_start(device_type(device_id))
-    for st in schedule.plan(long_side, steps, start, power=schedule.default_power(device_type(device_id))):
+    for st in schedule.plan_for(device_type(device_id), long_side, steps, start_size):
         h, w = scaled_size(aspect_hw, st.long_side)
         total += h * w * st.steps
     return total

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nst_desktop.engine import QUALITY_PRESETS, StyleParams
+from nst_desktop.engine import QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
 from nst_desktop.engine.devices import DeviceInfo
 from nst_desktop.engine.memory import largest_fitting_long_side
 from nst_desktop.engine.params import (
@@ -131,8 +131,8 @@ class ControlsPanel(QWidget):
         self.scale_spin.setValue(1.0)
 
         self.quality_combo = QComboBox()
-        for key, steps in QUALITY_PRESETS.items():
-            self.quality_combo.addItem(f"{QUALITY_LABELS.get(key, key.title())} ({steps} steps)", key)
+        for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
+            self.quality_combo.addItem(QUALITY_LABELS.get(key, key.title()), key)
 
         self.init_combo = QComboBox()
         self.init_combo.addItem("Content photo", "content")
@@ -222,6 +222,10 @@ class ControlsPanel(QWidget):
         chosen = self.device_combo.currentData()
         return auto_device_id(self.devices) if chosen == "auto" else chosen
 
+    def quality_steps(self) -> int:
+        """The chosen quality preset's step budget on the chosen device (CPUs have their own)."""
+        return preset_steps(self.quality_combo.currentData(), device_type(self.device_id()))
+
     def apply_run_params(self, p: dict[str, object]) -> list[str]:
         """Show the settings of a saved run (``metadata["params"]``); returns the names of those
         that could not be restored (out of range or unknown). Device and weights are kept; the
@@ -252,7 +256,7 @@ class ControlsPanel(QWidget):
                 else:
                     skipped.append(key)
         steps = p.get("steps")
-        preset = next((k for k, n in QUALITY_PRESETS.items() if n == steps), None)
+        preset = preset_for_steps(steps)
         if preset is not None:
             _select(self.quality_combo, preset)
         elif "steps" in p:
@@ -267,7 +271,7 @@ class ControlsPanel(QWidget):
             style_strength=self.style_strength,
             style_scale=self.scale_spin.value(),
             preserve_colors=self.preserve_combo.currentData(),
-            steps=QUALITY_PRESETS[self.quality_combo.currentData()],
+            steps=self.quality_steps(),
             init=self.init_combo.currentData(),
             seed=self.seed_spin.value(),
             device=self.device_combo.currentData(),
@@ -362,6 +366,11 @@ class ControlsPanel(QWidget):
             self.weights_status.setText("torchvision's VGG19 is downloaded.")
         else:
             self.weights_status.setText("Bundled with the app; works offline.")
+        kind = device_type(self.device_id())
+        for i in range(self.quality_combo.count()):
+            key = self.quality_combo.itemData(i)
+            label = QUALITY_LABELS.get(key, key.title())
+            self.quality_combo.setItemText(i, f"{label} ({preset_steps(key, kind)} steps)")
         self.estimate_label.setText(self._estimate_text())
 
     def _device_info(self, device_id: str) -> DeviceInfo | None:
@@ -370,8 +379,7 @@ class ControlsPanel(QWidget):
     def _estimate_text(self) -> str:
         aspect = self._aspect_hw or (3, 4)
         device_id = self.device_id()
-        steps = QUALITY_PRESETS[self.quality_combo.currentData()]
-        est = estimate_run(self.size_spin.value(), aspect, steps, device_id, self.cpu_cores, self._rates)
+        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates)
         info = self._device_info(device_id)
         where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
         basis = "from your earlier runs" if est.measured else "rough estimate"

@@ -25,7 +25,7 @@ from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QContextMenuEvent, QIcon, QImage, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QWidget
 
-from nst_desktop.engine import QUALITY_PRESETS, StyleResult
+from nst_desktop.engine import StyleResult, preset_for_steps
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.worker import RunOutcome
 
@@ -87,7 +87,7 @@ def settings_summary(metadata: Mapping[str, object]) -> str:
     if (strength := _number(p.get("style_strength"))) is not None:
         parts.append(f"strength {strength:g}")
     steps = p.get("steps")
-    preset = next((name for name, n in QUALITY_PRESETS.items() if n == steps), None)
+    preset = preset_for_steps(steps)
     if preset is not None:
         parts.append(preset.capitalize())
     elif (n := _number(steps)) is not None:
