@@ -25,7 +25,7 @@ from PySide6.QtCore import QThread
 from test_download import _leftovers, _Server, server, tv_file  # noqa: F401 - fixtures
 from test_ui_main_window import Prompts, inject_result, load_both, make_window
 
-from nst_desktop.engine import StyleParams
+from nst_desktop.engine import StyleParams, schedule
 from nst_desktop.engine import images as engine_images
 from nst_desktop.engine import weights as W
 from nst_desktop.engine.errors import DownloadCancelled, DownloadError, NumericalError
@@ -309,7 +309,7 @@ def _tiny(window, steps: int = 6, size: int = 64) -> None:
     real = window.controls.params
 
     def params(*a, **k):
-        return dataclasses.replace(real(*a, **k), start_size=32)  # three sizes: 32, 45, 64 px
+        return dataclasses.replace(real(*a, **k), start_size=32)  # 32, 64 px (32, 45, 64 with _three_sizes)
 
     window.controls.params = params
 
@@ -442,9 +442,15 @@ def _start_armed(qtbot, window, phase: str, gate: _Gate, act) -> None:
         act()
 
 
+def _three_sizes(monkeypatch) -> None:
+    """Sizes sqrt(2) apart on the CPU too (as on GPUs), so that a 64 px run from 32 px has three."""
+    monkeypatch.setitem(schedule.SHAPES, "cpu", schedule.GPU_SHAPE)
+
+
 @pytest.mark.parametrize("phase", PHASES)
 def test_cancel_at_every_phase(qtbot, window, image_files, monkeypatch, phase: str) -> None:
     _tiny(window, steps=60)
+    _three_sizes(monkeypatch)
     load_both(window, image_files)
     FAULTS.append(f"cancel:{phase}")
     gate = _arm(phase, window, monkeypatch, window.cancel_run)
@@ -475,6 +481,7 @@ def test_cancel_at_every_phase(qtbot, window, image_files, monkeypatch, phase: s
 def test_close_the_window_at_every_phase(qtbot, image_files, monkeypatch, phase: str) -> None:
     window = make_window(qtbot, Prompts())
     _tiny(window, steps=60)
+    _three_sizes(monkeypatch)
     load_both(window, image_files)
     FAULTS.append(f"close:{phase}")
     closed = []
