@@ -98,3 +98,57 @@ def test_cuda_graph_estimate_is_larger_and_still_monotone() -> None:
     fits = memory.largest_fitting_long_side(budget, (3, 4), "lbfgs", graphs=True)
     assert fits is not None and 1000 <= fits <= 1024
     assert memory.largest_fitting_long_side(budget, (3, 4), "lbfgs") > fits
+
+
+def test_cpu_and_bfloat16_estimates() -> None:
+    """A bfloat16 network keeps half-size activations; CPUs have a smaller fixed part than GPUs."""
+    for h, w in ((192, 256), (384, 512), (768, 1024)):
+        cuda = estimate_peak_bytes(h, w)
+        cpu = estimate_peak_bytes(h, w, device_type="cpu")
+        cpu_half = estimate_peak_bytes(h, w, device_type="cpu", half=True)
+        assert cpu_half < cpu < cuda
+        assert cuda - cpu == 160 * MiB - 64 * MiB  # the same per pixel, another fixed part
+    per_pixel = estimate_peak_bytes(1000, 1000, device_type="cpu") - estimate_peak_bytes(0, 0, device_type="cpu")
+    per_pixel_half = (estimate_peak_bytes(1000, 1000, device_type="cpu", half=True)
+                      - estimate_peak_bytes(0, 0, device_type="cpu", half=True))
+    assert 0.6 < per_pixel_half / per_pixel < 0.8  # activations halve; indices and the optimiser do not
+    assert estimate_peak_bytes(0, 0, device_type="mps") == estimate_peak_bytes(0, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    budget=st.integers(min_value=0, max_value=64 * GiB),
+    h=st.integers(min_value=1, max_value=5000),
+    w=st.integers(min_value=1, max_value=5000),
+    half=st.booleans(),
+)
+def test_largest_fitting_on_a_cpu_is_the_largest(budget: int, h: int, w: int, half: bool) -> None:
+    fits = largest_fitting_long_side(budget, (h, w), device_type="cpu", half=half)
+
+    def est(side: int) -> int:
+        return estimate_for_long_side(side, (h, w), device_type="cpu", half=half)
+
+    if fits is None:
+        assert est(16) > budget
+        return
+    assert est(fits) <= budget < est(fits + 16)
+    assert fits >= (largest_fitting_long_side(budget, (h, w)) or 0)  # a GPU's fixed part is larger
+
+
+def test_cpu_peak_measurement_sees_an_allocation() -> None:
+    """bench's CPU peak (Linux: peak resident memory, reset through /proc/self/clear_refs)."""
+    import sys
+
+    import torch
+
+    from nst_desktop.engine.bench import cpu_peak_since, reset_cpu_peak
+
+    base = reset_cpu_peak()
+    if base is None:
+        pytest.skip("the peak resident memory cannot be reset here" if sys.platform.startswith("linux")
+                    else "Linux only")
+    block = torch.ones(32 * MiB // 4)  # 32 MiB, written
+    grown = cpu_peak_since(base)
+    del block
+    assert 28 * MiB <= grown < 512 * MiB
+    assert cpu_peak_since(None) == 0

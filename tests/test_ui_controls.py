@@ -15,6 +15,7 @@ from nst_desktop.services.jobs import (
     format_duration,
     measured_rate,
     pixel_steps,
+    runs_half,
     suggested_output_name,
 )
 from nst_desktop.services.settings import Settings
@@ -124,7 +125,7 @@ def test_estimate_shows_memory_time_and_says_it_is_an_estimate(panel: ControlsPa
     panel.set_content_aspect((300, 400))
     panel.size_spin.setValue(800)
     text = panel.estimate_label.text()
-    mem = memory.estimate_for_long_side(800, (300, 400), "lbfgs")
+    mem = memory.estimate_for_long_side(800, (300, 400), "lbfgs", device_type="cpu", half=runs_half("cpu"))
     assert "800 × 600 px" in text
     assert format_bytes(mem) in text
     assert "rough estimate" in text and "on the CPU" in text

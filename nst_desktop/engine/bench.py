@@ -4,11 +4,14 @@ For each size: the engine's milliseconds per optimisation step (one loss
 evaluation with its gradient plus the optimiser's update, measured inside a real
 :func:`stylize` run at that single size) and the milliseconds of a bare VGG19
 forward to relu5_1 plus backward to the input on the same device, and their ratio.
-On CUDA it also prints the measured peak memory beside the estimate.
+It also prints the measured peak memory of such a run beside the estimate: the
+allocator's peak on CUDA, the growth of the process's peak resident memory on CPUs
+(Linux only).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 import time
 from collections.abc import Sequence
@@ -62,10 +65,54 @@ def bare_step_ms(net: VGGFeatures, prec: Precision, hw: tuple[int, int], device:
     return (time.perf_counter() - t0) / steps * 1000
 
 
+def _process_memory() -> dict[str, int]:
+    """This process's resident memory now and at its peak, bytes (Linux ``/proc``; empty elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def reset_cpu_peak() -> int | None:
+    """Start measuring this process's peak resident memory; returns the resident bytes now.
+
+    ``None`` where the peak cannot be reset (not Linux, or ``/proc/self/clear_refs`` is not
+    writable).
+    """
+    try:
+        # Give memory freed by earlier runs back to the system first, so that the next run's
+        # allocations show in the resident peak instead of reusing it unseen.
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")  # resets the peak resident set size (VmHWM) to the current one
+    except OSError:
+        return None
+    return _process_memory().get("VmRSS")
+
+
+def cpu_peak_since(base: int | None) -> int:
+    """Growth of the peak resident memory since :func:`reset_cpu_peak` returned ``base``, bytes (0: unknown)."""
+    peak = _process_memory().get("VmHWM")
+    return max(0, peak - base) if base is not None and peak is not None else 0
+
+
 def engine_step_ms(
     hw: tuple[int, int], device: torch.device, steps: int, optimizer: str, precision: str = "auto"
 ) -> tuple[float, int]:
-    """Mean ms per step of real single-size runs; and the peak memory of such a run in bytes (CUDA, else 0).
+    """Mean ms per step of real single-size runs; and the peak memory of such a run in bytes.
+
+    The peak is the allocator's on CUDA and the growth of the process's peak resident
+    memory on CPUs (Linux; 0 where it cannot be measured).
 
     Two runs of :data:`WARMUP_STEPS` + ``steps`` and :data:`WARMUP_STEPS` + 2 ``steps``
     steps are timed whole; the difference divided by ``steps`` is the cost of a step
@@ -88,10 +135,13 @@ def engine_step_ms(
         return time.perf_counter() - t0
 
     run(WARMUP_STEPS)
+    base = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    elif device.type == "cpu":
+        base = reset_cpu_peak()
     short = run(WARMUP_STEPS + steps)
-    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else cpu_peak_since(base)
     long = run(WARMUP_STEPS + 2 * steps)
     return (long - short) / steps * 1000, peak
 
@@ -177,7 +227,8 @@ def _step_table(
         # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
         eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
         eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
-        est = memory.estimate_peak_bytes(*hw, optimizer, graphs=prec.cuda_graphs)
+        est = memory.estimate_peak_bytes(*hw, optimizer, graphs=prec.cuda_graphs, device_type=device.type,
+                                         half=prec.compute_dtype is not None)
         peak_s = f"{peak / 2**20:9.0f}" if peak else f"{'-':>9}"
         print(f"{hw[1]:>5}x{hw[0]:<4} {eng:15.1f} {bare:13.1f} {eng / bare:6.2f} {peak_s} {est / 2**20:8.0f}",
               flush=True)

@@ -564,8 +564,8 @@ def stylize(
     )
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
 
+    precision = Precision.choose(params.precision, device)
     try:
-        precision = Precision.choose(params.precision, device)
         net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
         x: torch.Tensor | None = None
         lbfgs_state: DeviceLBFGS | None = None
@@ -610,7 +610,7 @@ def stylize(
     except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
         if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
             _empty_cache(device)
-            raise _oom_error(device, params, out_hw) from None
+            raise _oom_error(device, params, out_hw, precision) from None
         raise
 
     if not keep_state:
@@ -911,11 +911,14 @@ def _empty_cache(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def _oom_error(device: torch.device, params: StyleParams, out_hw: tuple[int, int]) -> OutOfMemory:
+def _oom_error(
+    device: torch.device, params: StyleParams, out_hw: tuple[int, int], precision: Precision
+) -> OutOfMemory:
     free = free_memory_bytes(device)
     fits = (
-        memory.largest_fitting_long_side(int(free * 0.9), out_hw, params.optimizer,
-                                         graphs=device.type == "cuda") if free else None
+        memory.largest_fitting_long_side(int(free * 0.9), out_hw, params.optimizer, graphs=precision.cuda_graphs,
+                                         device_type=device.type, half=precision.compute_dtype is not None)
+        if free else None
     )
     hint = f" About {fits} px (long side) should fit." if fits else ""
     return OutOfMemory(

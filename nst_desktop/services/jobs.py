@@ -53,6 +53,11 @@ def device_type(device_id: str) -> str:
     return "cuda" if device_id.startswith("cuda") else device_id
 
 
+def runs_half(device_id: str) -> bool:
+    """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (AMX CPUs)."""
+    return device_type(device_id) == "cpu" and cpu_has_amx_bf16()
+
+
 def pixel_steps(
     long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 0, device_id: str = "cpu"
 ) -> int:
@@ -97,9 +102,9 @@ def estimate_run(
     if rate is None:
         rate = default_rate(device_id, cpu_cores)
     seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
-    graphs = device_type(device_id) == "cuda"
-    return RunEstimate(h, w, memory.estimate_for_long_side(long_side, aspect_hw, optimizer, graphs), seconds,
-                       measured)
+    kind = device_type(device_id)
+    mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, runs_half(device_id))
+    return RunEstimate(h, w, mem, seconds, measured)
 
 
 def measured_rate(
