@@ -92,6 +92,21 @@ def test_gram_gradient_of_bfloat16_features_is_bfloat16_and_close_to_float32() -
     assert rel < 2e-2
 
 
+def test_cpu_gram_of_bfloat16_in_blocks_equals_the_whole_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above CPU_GRAM_BLOCK positions a bfloat16 Gram matrix is summed block by block in float32;
+    it equals the one float32 product up to float32 rounding, batch items kept apart."""
+    g = torch.Generator().manual_seed(2)
+    f = torch.rand(2, 8, 30, 31, generator=g).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    whole = losses.gram(f.float())
+    monkeypatch.setattr(losses, "CPU_GRAM_BLOCK", 100)  # 930 positions: 10 blocks, the last one short
+    blocks = losses.gram(f)
+    assert blocks.dtype == torch.float32 and blocks.shape == (2, 8, 8)
+    assert torch.allclose(blocks, whole, rtol=1e-5, atol=0)
+    assert not torch.allclose(blocks[0], blocks[1])
+    grad = _gram_grad(f, torch.ones(2, 8, 8))
+    assert grad.dtype == torch.bfloat16 and grad.shape == f.shape
+
+
 # --- losses at their targets ----------------------------------------------------------------------------
 
 

@@ -64,8 +64,7 @@ class _Gram(torch.autograd.Function):
     def forward(ctx: torch.autograd.function.FunctionCtx, features: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         n, c, h, w = features.shape
         ctx.save_for_backward(features)
-        ft = features.permute(0, 2, 3, 1).reshape(n, h * w, c).float()
-        return torch.bmm(ft.transpose(1, 2), ft) / (h * w)
+        return _float32_gram_sum(features.permute(0, 2, 3, 1).reshape(n, h * w, c)) / (h * w)
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
@@ -74,6 +73,27 @@ class _Gram(torch.autograd.Function):
         ft = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
         sym = ((grad + grad.transpose(1, 2)) / (h * w)).to(ft.dtype)
         return torch.bmm(ft, sym).reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+#: Positions per block when a CPU Gram matrix is summed from lower-precision activations:
+#: casting a block at a time keeps its float32 copy in cache instead of writing a copy of
+#: the whole activation. Measured on a 2-core AMX CPU, 64 channels of 512x512 positions
+#: from bfloat16: 38.7 ms whole, 19.3 ms in blocks of 4096 (128 x 256x256: 23.7 / 13.1 ms).
+CPU_GRAM_BLOCK = 4096
+
+
+def _float32_gram_sum(ft: torch.Tensor) -> torch.Tensor:
+    """``ftᵀ ft`` per batch item in float32 for ``ft`` of shape ``(N, positions, C)``, any float dtype."""
+    if ft.device.type != "cpu" or ft.dtype == torch.float32 or ft.shape[1] <= CPU_GRAM_BLOCK:
+        f = ft.float()
+        return torch.bmm(f.transpose(1, 2), f)
+    n, positions, c = ft.shape
+    out = torch.zeros(n, c, c, dtype=torch.float32)
+    for b in range(n):
+        for start in range(0, positions, CPU_GRAM_BLOCK):
+            block = ft[b, start : start + CPU_GRAM_BLOCK].float()
+            out[b].addmm_(block.t(), block)
+    return out
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
