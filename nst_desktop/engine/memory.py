@@ -46,6 +46,10 @@ def _per_pixel(optimizer: str, half: bool) -> float:
 #: 455/588 and 1627/2158 MiB.
 _FIXED_BYTES = 160 * 2**20
 _FIXED_BYTES_BY_DEVICE = {"cpu": 64 * 2**20}
+
+
+def _fixed_bytes(device_type: str) -> int:
+    return _FIXED_BYTES_BY_DEVICE.get(device_type, _FIXED_BYTES)
 #: Memory a CUDA-graph step holds beyond the eager model, in bytes per square root of
 #: the pixel count: fitted on an H100 (torch 2.11, TF32, cuDNN heuristics), where the
 #: measured peak exceeded the eager estimate by 165 / 350 / 504 MiB at 512x384 /
@@ -80,8 +84,7 @@ def estimate_peak_bytes(
     """
     pixels = height * width
     extra = _GRAPH_BYTES_PER_SQRT_PIXEL * math.sqrt(pixels) if graphs and optimizer == "lbfgs" else 0
-    fixed = _FIXED_BYTES_BY_DEVICE.get(device_type, _FIXED_BYTES)
-    return int(fixed + _per_pixel(optimizer, half) * pixels + extra)
+    return int(_fixed_bytes(device_type) + _per_pixel(optimizer, half) * pixels + extra)
 
 
 def estimate_for_long_side(
@@ -102,7 +105,7 @@ def largest_fitting_long_side(
     Returns ``None`` if not even ``multiple`` px fits.
     """
     h, w = aspect_hw
-    avail = budget_bytes - _FIXED_BYTES_BY_DEVICE.get(device_type, _FIXED_BYTES)
+    avail = budget_bytes - _fixed_bytes(device_type)
     if avail <= 0:
         return None
     max_pixels = avail / _per_pixel(optimizer, half)

@@ -26,9 +26,11 @@ def preset_steps(quality: str, device_type: str) -> int:
 
 def preset_for_steps(steps: object) -> str | None:
     """The quality preset whose budget (on any device type) is ``steps``, else ``None``."""
+    if isinstance(steps, bool):
+        return None
     for table in (QUALITY_PRESETS, CPU_QUALITY_PRESETS):
         for name, n in table.items():
-            if n == steps and not isinstance(steps, bool):
+            if n == steps:
                 return name
     return None
 
@@ -68,7 +70,7 @@ class StyleParams:
     tv_weight: weight of the total-variation term (0 disables it).
     coarse_to_fine: optimise at smaller sizes first (default) or only at ``size``.
     start_size: long side of the first size of the coarse-to-fine schedule, px; 0 picks
-        the device's default (:func:`schedule.default_start`: 128 on CPUs, 256 on GPUs).
+        the device's default (:func:`schedule.default_start`: 256 px).
     style_scale: the style image's long side relative to the output's (brush size).
     preview_every: a preview image is reported every this many steps (0: never).
     precision: "auto" (TF32 convolutions on CUDA, bfloat16 on CPUs with AMX, fp32

@@ -182,8 +182,8 @@ class Precision:
     The network runs channels-last (faster on CUDA and with oneDNN on CPUs), with
     TF32 convolutions on CUDA, optionally in bfloat16 (``compute_dtype``: the weights
     are converted once, which computes what bfloat16 autocast would, see
-    :meth:`VGGFeatures.to_compute_dtype`). Gram matrices, losses and the optimiser's inner products are always
-    float32 (matmul TF32 is switched off; see :mod:`losses`). The optimised image stays
+    :meth:`VGGFeatures.to_compute_dtype`). Gram matrices, losses and the optimiser's
+    inner products are always float32 (matmul TF32 is switched off; see :mod:`losses`). The optimised image stays
     float32, contiguous NCHW (the optimiser flattens it); it is converted on the way
     into the network. ``cuda_graphs``: capture each size's optimisation step as a CUDA
     graph (see :func:`_run_lbfgs`).
@@ -547,10 +547,9 @@ def stylize(
         weights = load_weights(params.weights)
 
     out_hw = scaled_size((content.height, content.width), params.size)
-    start_size = params.start_size or schedule.default_start(device.type)
-    params = dataclasses.replace(params, start_size=start_size,
+    params = dataclasses.replace(params, start_size=params.start_size or schedule.default_start(device.type),
                                  steps=params.steps or preset_steps(DEFAULT_QUALITY, device.type))
-    stages = schedule.plan_for(device.type, params.size, params.steps, start_size, params.coarse_to_fine)
+    stages = schedule.plan_for(device.type, params.size, params.steps, params.start_size, params.coarse_to_fine)
     content, styles = _shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     tracker = _Tracker(
         total=sum(s.steps for s in stages),

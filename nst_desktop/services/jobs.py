@@ -107,6 +107,15 @@ def estimate_run(
     return RunEstimate(h, w, mem, seconds, measured)
 
 
+def largest_fitting_long_side(
+    budget_bytes: int, aspect_hw: tuple[int, int], device_id: str, optimizer: str = "lbfgs"
+) -> int | None:
+    """:func:`memory.largest_fitting_long_side` for a run on ``device_id`` as :func:`estimate_run` models it."""
+    kind = device_type(device_id)
+    return memory.largest_fitting_long_side(budget_bytes, aspect_hw, optimizer, graphs=kind == "cuda",
+                                            device_type=kind, half=runs_half(device_id))
+
+
 def measured_rate(
     long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float, device_id: str = "cpu"
 ) -> float | None:

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from nst_desktop.engine import QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
 from nst_desktop.engine.devices import DeviceInfo
-from nst_desktop.engine.memory import largest_fitting_long_side
 from nst_desktop.engine.params import (
     MAX_SIZE,
     MAX_STYLE_SCALE,
@@ -36,7 +35,13 @@ from nst_desktop.engine.params import (
     MIN_STYLE_SCALE,
     MIN_STYLE_STRENGTH,
 )
-from nst_desktop.services.jobs import device_type, estimate_run, format_bytes, format_duration, runs_half
+from nst_desktop.services.jobs import (
+    device_type,
+    estimate_run,
+    format_bytes,
+    format_duration,
+    largest_fitting_long_side,
+)
 from nst_desktop.services.settings import MAX_SEED, Settings
 
 #: Style-strength slider: integer positions, log scale. Position p means
@@ -391,9 +396,7 @@ class ControlsPanel(QWidget):
         ]
         text = "<br>".join(lines)
         if info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
-            kind = device_type(device_id)
-            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect, graphs=kind == "cuda",
-                                             device_type=kind, half=runs_half(device_id))
+            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect, device_id)
             hint = f"; about {fits} px fits" if fits else ""
             text += (
                 f"<br><span style='color:#c0392b'>May not fit in the {format_bytes(info.memory_bytes)} "
