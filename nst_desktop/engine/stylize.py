@@ -31,7 +31,7 @@ from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_sid
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, Progress, StyleParams, StyleResult, preset_steps
 from nst_desktop.engine.provenance import masks_to_metadata
-from nst_desktop.engine.vgg import VGGFeatures
+from nst_desktop.engine.vgg import Tap, VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
 ProgressCallback = Callable[[Progress], None]
@@ -166,9 +166,11 @@ class _Objective:
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.compose(x)
-        feats = self.precision.features(self.net, x)
+        # Plain style targets: Gram matrices computed in the network's graph (see losses.GramTap).
+        tap = losses.GramTap(losses.STYLE_LAYERS) if self.targets.regions is None else None
+        feats = self.precision.features(self.net, x, tap)
         c = losses.content_loss(feats, self.targets)
-        s = losses.style_loss(feats, self.targets)
+        s = losses.style_loss(feats, self.targets, grams=tap.grams if tap is not None else None)
         total = c + self.style_weight * s
         if self.tv_weight:
             total = total + self.tv_weight * losses.tv_loss(x)
@@ -223,11 +225,14 @@ class Precision:
         net = net.to(self.device).to_compute_dtype(self.compute_dtype)
         return net.to(memory_format=torch.channels_last) if self.channels_last else net
 
-    def features(self, net: VGGFeatures, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The network's activations of ``x`` (RGB in [0, 1], float32, NCHW); in ``compute_dtype``."""
+    def features(self, net: VGGFeatures, x: torch.Tensor, tap: Tap | None = None) -> dict[str, torch.Tensor]:
+        """The network's activations of ``x`` (RGB in [0, 1], float32, NCHW); in ``compute_dtype``.
+
+        ``tap``: see :meth:`VGGFeatures.forward`.
+        """
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return net(x)
+        return net(x, tap)
 
 
 #: Run the network in bfloat16 on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).

@@ -9,7 +9,7 @@ All parameters are frozen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -40,6 +40,8 @@ POOL_INDICES = (4, 9, 18, 27, 36)
 #: Each tap's channel count and downsampling factor (relative to the input).
 TAP_CHANNELS = {name: CONV_CHANNELS[i] for i, name in enumerate(RELU_INDEX)}
 TAP_STRIDE = {name: 2 ** (int(name[4]) - 1) for name in RELU_INDEX}
+#: ``tap(layer name, activation) -> activation``: see :meth:`VGGFeatures.forward`.
+Tap = Callable[[str, torch.Tensor], torch.Tensor]
 
 
 class Preprocess(nn.Module):
@@ -124,7 +126,16 @@ class VGGFeatures(nn.Module):
         self.compute_dtype = dtype
         return self
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, tap: Tap | None = None) -> dict[str, torch.Tensor]:
+        """Activations at the taps of ``x`` (RGB in [0, 1], NCHW, float32).
+
+        ``tap(name, activation)``, if given, is called at each tap and its result flows
+        on down the network (and is what is returned for that tap): a hook for an
+        operation that must see every use of an activation in one autograd node, such
+        as a Gram matrix whose backward adds into the network's gradient (see
+        :class:`nst_desktop.engine.losses.GramTap`). It must return a tensor equal to
+        the activation.
+        """
         out: dict[str, torch.Tensor] = {}
         x = self.preprocess(x)
         if self.compute_dtype is not None:
@@ -133,5 +144,7 @@ class VGGFeatures(nn.Module):
             x = layer(x)
             name = self._tap_at.get(idx)
             if name is not None:
+                if tap is not None:
+                    x = tap(name, x)
                 out[name] = x
         return out
