@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), action="append",
                    help="long side(s) to measure (default 256 and 512)")
     b.add_argument("--steps", type=_positive_int(2, 1000, "--steps"), default=5, help="timed steps per size")
+    b.add_argument("--repeat", type=_positive_int(1, 100, "--repeat"), default=3,
+                   help="measure the bare and the engine step this many times, alternately, and print "
+                        "the medians (default 3; a machine's speed can drift between measurements)")
     b.add_argument("--preset", choices=sorted(P.QUALITY_PRESETS), action="append",
                    help="also time a whole run with this quality preset (repeatable)")
     b.add_argument("--reference", action="store_true",
@@ -159,7 +162,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 load_image(path)
         return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
                          args.reference, args.precision or ["auto"], args.content, args.style,
-                         args.start_size)
+                         args.start_size, repeat=args.repeat)
     except (EngineError, ValueError) as exc:
         print(f"nst-desktop-cli: error: {exc}", file=sys.stderr)
         return 1

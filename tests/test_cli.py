@@ -392,16 +392,32 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"{APP_NAME} {APP_VERSION}"
 
 
-def test_bench(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu"]) == 0
-    out = capsys.readouterr().out
+def _bench_row(out: str) -> tuple[float, float, float, float, float]:
     rows = [line for line in out.splitlines() if re.match(r"\s*64x48\s", line)]
     assert len(rows) == 1, out
     fields = rows[0].split()
     engine_ms, bare_ms, ratio = (float(v) for v in fields[1:4])
+    low, high = (float(v) for v in fields[4].split("-"))
+    return engine_ms, bare_ms, ratio, low, high
+
+
+def test_bench(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    engine_ms, bare_ms, ratio, low, high = _bench_row(out)
     assert engine_ms > 0 and bare_ms > 0 and ratio > 0
     assert ratio == pytest.approx(engine_ms / bare_ms, rel=0.05, abs=0.01)
-    assert "ratio" in out
+    assert low == high == pytest.approx(ratio, abs=0.006)
+    assert "ratio" in out and "median of 1" in out
+
+
+def test_bench_repeats_and_prints_the_median_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "3"]) == 0
+    out = capsys.readouterr().out
+    engine_ms, bare_ms, ratio, low, high = _bench_row(out)
+    assert engine_ms > 0 and bare_ms > 0
+    assert 0 < low <= ratio <= high
+    assert "median of 3" in out
 
 
 def test_self_test_as_a_process() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import statistics
 import time
 from collections.abc import Sequence
 
@@ -157,8 +158,13 @@ def run_bench(
     content_path: str | None = None,
     style_path: str | None = None,
     start_sizes: Sequence[int] | None = None,
+    repeat: int = 3,
 ) -> int:
     """Print the benchmark table; with ``presets``, also time whole runs and compare their loss.
+
+    ``repeat``: the bare step and the engine's step are each measured this many times,
+    alternately, and the table shows the medians (the ratio is the median of the ratios
+    of each pair), so that a drift of the machine's speed affects both alike.
 
     ``precision`` may list several precisions: the step table and the whole runs are
     repeated for each. ``start_sizes`` (default: the preset's) repeat the whole runs with
@@ -172,7 +178,7 @@ def run_bench(
     weights = load_bundled()
     precisions = [precision] if isinstance(precision, str) else list(precision)
     for prec_name in precisions:
-        _step_table(device, sizes, steps, optimizer, prec_name, weights)
+        _step_table(device, sizes, steps, optimizer, prec_name, weights, repeat)
     if not presets and not reference:
         return 0
     if content_path and style_path:
@@ -209,7 +215,8 @@ def run_bench(
 
 
 def _step_table(
-    device: torch.device, sizes: list[int], steps: int, optimizer: str, precision: str, weights: VGGWeights
+    device: torch.device, sizes: list[int], steps: int, optimizer: str, precision: str, weights: VGGWeights,
+    repeat: int = 1,
 ) -> None:
     prec = Precision.choose(precision, device)
     net = prec.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
@@ -218,20 +225,30 @@ def _step_table(
         used = "TF32 convolutions"
     graphs = ", CUDA graphs" if prec.cuda_graphs and optimizer == "lbfgs" else ""
     print(f"device {device} ({_device_label(device)}), threads {torch.get_num_threads()}, "
-          f"optimizer {optimizer}, precision {precision} ({used}{graphs}), {steps} timed steps")
-    print(f"{'size':>10} {'engine ms/step':>15} {'bare ms/step':>13} {'ratio':>6} {'peak MiB':>9} {'est MiB':>8}")
+          f"optimizer {optimizer}, precision {precision} ({used}{graphs}), {steps} timed steps, "
+          f"median of {repeat}")
+    print(f"{'size':>10} {'engine ms/step':>15} {'bare ms/step':>13} {'ratio':>6} {'ratio range':>12} "
+          f"{'peak MiB':>9} {'est MiB':>8}")
     for size in sizes:
         hw = (size * 3 // 4, size)
-        bare = bare_step_ms(net, prec, hw, device, steps)
-        # The engine's step is timed as the difference of two whole runs: make it span at
-        # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
-        eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
-        eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
+        engines, bares, peaks = [], [], []
+        for _ in range(repeat):
+            bare = bare_step_ms(net, prec, hw, device, steps)
+            # The engine's step is timed as the difference of two whole runs: make it span at
+            # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
+            eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
+            eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
+            engines.append(eng)
+            bares.append(bare)
+            peaks.append(peak)
+        ratios = [e / b for e, b in zip(engines, bares, strict=True)]
         est = memory.estimate_peak_bytes(*hw, optimizer, graphs=prec.cuda_graphs, device_type=device.type,
                                          half=prec.compute_dtype is not None)
+        peak = max(peaks)
         peak_s = f"{peak / 2**20:9.0f}" if peak else f"{'-':>9}"
-        print(f"{hw[1]:>5}x{hw[0]:<4} {eng:15.1f} {bare:13.1f} {eng / bare:6.2f} {peak_s} {est / 2**20:8.0f}",
-              flush=True)
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        print(f"{hw[1]:>5}x{hw[0]:<4} {statistics.median(engines):15.1f} {statistics.median(bares):13.1f} "
+              f"{statistics.median(ratios):6.2f} {spread:>12} {peak_s} {est / 2**20:8.0f}", flush=True)
 
 
 def _device_label(device: torch.device) -> str:
