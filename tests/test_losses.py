@@ -107,6 +107,30 @@ def test_cpu_gram_of_bfloat16_in_blocks_equals_the_whole_product(monkeypatch: py
     assert grad.dtype == torch.bfloat16 and grad.shape == f.shape
 
 
+def test_cpu_gram_of_bfloat16_is_float32_accurate_and_restores_the_matmul_setting() -> None:
+    """bfloat16 activations are multiplied at bfloat16 speed (oneDNN's bfloat16 fpmath mode for
+    float32 products): the result must still be the float32 Gram matrix (against float64, to
+    float32 accuracy), and the process-wide setting must be what it was before."""
+    g = torch.Generator().manual_seed(7)
+    for shape in ((1, 64, 40, 30), (1, 256, 150, 120)):  # one block; several blocks of CPU_GRAM_BLOCK
+        f = torch.randn(*shape, generator=g).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+        n, c, h, w = shape
+        flat = f.double().reshape(n, c, h * w)
+        exact = torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+        got = losses.gram(f)
+        assert got.dtype == torch.float32
+        assert (got.double() - exact).abs().max() / exact.abs().max() < 1e-5
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    if matmul is not None and hasattr(matmul, "fp32_precision"):
+        before = matmul.fp32_precision
+        losses.gram(torch.rand(1, 8, 4, 4).to(torch.bfloat16))
+        assert matmul.fp32_precision == before
+        # float32 products outside Gram matrices keep full precision: values that are not
+        # bfloat16-exact give the float32 result.
+        a = torch.randn(64, 64, generator=g, dtype=torch.float64)
+        assert ((a.float() @ a.float()).double() - a.float().double() @ a.float().double()).abs().max() < 1e-4
+
+
 def _tapped_grads(
     f: torch.Tensor, weight: torch.Tensor, downstream: torch.Tensor | None, use_tap: bool
 ) -> torch.Tensor:

@@ -15,7 +15,7 @@ import ctypes
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from PIL import Image, ImageDraw
@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from nst_desktop.engine import losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
-from nst_desktop.engine.params import StyleParams, preset_steps
+from nst_desktop.engine.params import Progress, StyleParams, preset_steps
 from nst_desktop.engine.stylize import Precision, evaluate, stylize
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_bundled
@@ -110,39 +110,50 @@ def cpu_peak_since(base: int | None) -> int:
 def engine_step_ms(
     hw: tuple[int, int], device: torch.device, steps: int, optimizer: str, precision: str = "auto"
 ) -> tuple[float, int]:
-    """Mean ms per step of real single-size runs; and the peak memory of such a run in bytes.
+    """Milliseconds per step of real single-size runs; and the peak memory of such a run in bytes.
 
     The peak is the allocator's on CUDA and the growth of the process's peak resident
     memory on CPUs (Linux; 0 where it cannot be measured).
 
-    Two runs of :data:`WARMUP_STEPS` + ``steps`` and :data:`WARMUP_STEPS` + 2 ``steps``
-    steps are timed whole; the difference divided by ``steps`` is the cost of a step
-    with everything a step costs (the optimiser, host synchronisation, progress
-    reports), and without what a run costs once (targets, CUDA graph capture). A
-    first short run fills cuDNN's autotuning cache, so its large trial workspaces are
-    not in the peak.
+    On CUDA, two runs of :data:`WARMUP_STEPS` + ``steps`` and :data:`WARMUP_STEPS` +
+    2 ``steps`` steps are timed whole; the difference divided by ``steps`` is the cost of
+    a step with everything a step costs (the optimiser, host synchronisation, progress
+    reports), and without what a run costs once (targets, CUDA graph capture). A first
+    short run fills cuDNN's autotuning cache, so its large trial workspaces are not in
+    the peak. Elsewhere steps run synchronously and each one is reported as it ends: the
+    result is the median interval between the reports of one run's steps after the
+    warm-up (a difference of two whole runs was too noisy on a shared 2-core CPU).
     """
     content, style = _test_pair(max(hw))
     content = content.resize((hw[1], hw[0]))
     weights = load_bundled()
 
-    def run(n: int) -> float:
+    def run(n: int, on_progress: Callable[[Progress], None] | None = None) -> float:
         params = StyleParams(size=max(hw), steps=n, optimizer=optimizer, seed=0, device=str(device),
                              coarse_to_fine=False, preview_every=0, precision=precision)
         _sync(device)
         t0 = time.perf_counter()
-        stylize(content, style, params, weights)
+        stylize(content, style, params, weights, on_progress=on_progress)
         _sync(device)
         return time.perf_counter() - t0
 
+    if device.type != "cuda":
+        ends: list[float] = []
+
+        def record(p: Progress) -> None:
+            if p.phase == "optimise":
+                ends.append(time.perf_counter())
+
+        base = reset_cpu_peak() if device.type == "cpu" else None
+        run(WARMUP_STEPS + steps + 1, record)
+        peak = cpu_peak_since(base) if device.type == "cpu" else 0
+        intervals = [b - a for a, b in zip(ends[WARMUP_STEPS:], ends[WARMUP_STEPS + 1:], strict=False)]
+        return statistics.median(intervals) * 1000, peak
+
     run(WARMUP_STEPS)
-    base = None
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    elif device.type == "cpu":
-        base = reset_cpu_peak()
+    torch.cuda.reset_peak_memory_stats(device)
     short = run(WARMUP_STEPS + steps)
-    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else cpu_peak_since(base)
+    peak = torch.cuda.max_memory_allocated(device)
     long = run(WARMUP_STEPS + 2 * steps)
     return (long - short) / steps * 1000, peak
 
