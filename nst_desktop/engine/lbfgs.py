@@ -130,9 +130,10 @@ class DeviceLBFGS:
         x = self.x.view(-1)
         loss = loss.detach().float()
         g = grad.detach().float().reshape(-1)
-        finite = torch.isfinite(loss) & torch.isfinite(g).all()
+        # A NaN or Inf anywhere in g makes its sum non-finite (one pass, no boolean image).
+        finite = torch.isfinite(loss) & torch.isfinite(g.sum())
         finite_f = finite.float()
-        g = torch.where(finite, g, torch.zeros_like(g))
+        g = torch.where(finite, g, 0.0)
 
         # Best iterate (the point just evaluated).
         better = finite & (loss < self.best_loss)
@@ -181,14 +182,14 @@ class DeviceLBFGS:
         coef_s = torch.zeros_like(p1).index_copy_(0, order, p1)
         coef_y = torch.zeros_like(u).index_copy_(0, order, -gamma * u)
         have_pairs = self.pairs > 0
-        first_scale = torch.clamp(1.0 / g.abs().sum().clamp_min(1e-30), max=1.0)
+        first_scale = torch.clamp(1.0 / torch.linalg.vector_norm(g, 1).clamp_min(1e-30), max=1.0)
         g_coef = torch.where(have_pairs, gamma, first_scale)
         coef = torch.cat([coef_s * occupied * have_pairs, coef_y * occupied * have_pairs, g_coef.view(1)])
         d = -torch.mv(self.z.T, coef)  # -(gamma g + S p1 - gamma Y u); mv: one pass over the history
 
         # Move (or go back to the best iterate after a NaN/Inf) and remember this step.
         x_new = torch.where(finite, x + d, self.best_x.view(-1))
-        self.s_prev.copy_(torch.where(finite, x_new - x, torch.zeros_like(x)))
+        self.s_prev.copy_(torch.where(finite, x_new - x, 0.0))
         self.g_prev.copy_(g)
         self.have_prev.copy_(finite_f)
         x.copy_(x_new)
