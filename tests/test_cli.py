@@ -420,6 +420,23 @@ def test_bench_repeats_and_prints_the_median_ratio(capsys: pytest.CaptureFixture
     assert "median of 3" in out
 
 
+def test_bench_ratio_is_the_median_of_the_paired_ratios(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each engine measurement is divided by the bare one taken just before it: with these
+    pairs the ratios are 2, 3 and 1 (median 2), while the medians alone would give 3 / 1."""
+    from nst_desktop.engine import bench
+
+    bares = iter([1.0, 1.0, 10.0])
+    engines = iter([2.0, 3.0, 10.0])
+    monkeypatch.setattr(bench, "bare_step_ms", lambda *a, **k: next(bares))
+    monkeypatch.setattr(bench, "engine_step_ms", lambda *a, **k: (next(engines), 0))
+    assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "3"]) == 0
+    engine_ms, bare_ms, ratio, low, high = _bench_row(capsys.readouterr().out)
+    assert (engine_ms, bare_ms) == (3.0, 1.0)
+    assert (ratio, low, high) == (2.0, 1.0, 3.0)
+
+
 def test_self_test_as_a_process() -> None:
     proc = subprocess.run([sys.executable, "-m", "nst_desktop", "--self-test"],
                           capture_output=True, text=True, timeout=240, cwd=REPO, env=_env())

@@ -98,6 +98,39 @@ def test_nan_goes_back_to_the_best_iterate_and_clears_the_history() -> None:
     assert float(opt.best_loss) < float(f(best_before))
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", "both-infs"])
+def test_one_non_finite_gradient_element_with_a_finite_loss_is_a_reset(bad: str) -> None:
+    f = _problem(seed=5)
+    opt = DeviceLBFGS(torch.zeros(1, 1, 5, 8), 4)
+    for _ in range(6):
+        loss = f(opt.x)
+        (g,) = torch.autograd.grad(loss, opt.x)
+        opt.update(loss, g)
+    best_before = opt.best_x.clone()
+    loss = f(opt.x)
+    (g,) = torch.autograd.grad(loss, opt.x)
+    g = g.clone()
+    if bad == "nan":
+        g[0, 0, 2, 3] = float("nan")
+    else:
+        g[0, 0, 1, 1] = float("inf")
+        if bad == "both-infs":
+            g[0, 0, 4, 7] = float("-inf")
+    assert torch.isfinite(loss)
+    assert float(opt.update(loss.detach(), g)) == 0.0
+    assert float(opt.pairs) == 0.0 and float(opt.restarts) == 1.0
+    assert torch.equal(opt.x.detach(), best_before)
+
+
+def test_huge_finite_gradients_are_not_taken_for_non_finite() -> None:
+    """Values whose sum overflows float32 are still finite: no reset."""
+    opt = DeviceLBFGS(torch.zeros(1, 1, 40, 50), 3)
+    g = torch.full((1, 1, 40, 50), 1e36)
+    assert not torch.isfinite(g.sum())
+    assert float(opt.update(torch.tensor(1.0), g)) == 1.0
+    assert float(opt.restarts) == 0.0
+
+
 def test_pairs_without_positive_curvature_are_not_stored() -> None:
     # A concave direction: y.s < 0, so the pair must be skipped (history stays empty).
     opt = DeviceLBFGS(torch.ones(1, 1, 2, 2), 3)

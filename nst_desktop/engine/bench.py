@@ -144,10 +144,14 @@ def engine_step_ms(
             if p.phase == "optimise":
                 ends.append(time.perf_counter())
 
+        run(2)  # one-time allocations of a first run are not in the peak
         base = reset_cpu_peak() if device.type == "cpu" else None
         run(WARMUP_STEPS + steps + 1, record)
         peak = cpu_peak_since(base) if device.type == "cpu" else 0
         intervals = [b - a for a, b in zip(ends[WARMUP_STEPS:], ends[WARMUP_STEPS + 1:], strict=False)]
+        if not intervals:
+            raise ValueError(f"the {optimizer} run at {hw[1]}x{hw[0]} px stopped after {len(ends)} steps, "
+                             f"too early to time a step")
         return statistics.median(intervals) * 1000, peak
 
     run(WARMUP_STEPS)
@@ -245,9 +249,11 @@ def _step_table(
         engines, bares, peaks = [], [], []
         for _ in range(repeat):
             bare = bare_step_ms(net, prec, hw, device, steps)
-            # The engine's step is timed as the difference of two whole runs: make it span at
-            # least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
-            eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
+            eng_steps = steps
+            if device.type == "cuda":
+                # There the engine's step is timed as the difference of two whole runs: make it span
+                # at least MIN_TIMED_MS, so that run-to-run noise of the one-time costs stays small.
+                eng_steps = max(steps, math.ceil(MIN_TIMED_MS / max(bare, 1e-3)))
             eng, peak = engine_step_ms(hw, device, eng_steps, optimizer, precision)
             engines.append(eng)
             bares.append(bare)

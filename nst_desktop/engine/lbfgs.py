@@ -130,8 +130,9 @@ class DeviceLBFGS:
         x = self.x.view(-1)
         loss = loss.detach().float()
         g = grad.detach().float().reshape(-1)
-        # A NaN or Inf anywhere in g makes its sum non-finite (one pass, no boolean image).
-        finite = torch.isfinite(loss) & torch.isfinite(g.sum())
+        # A NaN or Inf anywhere in g makes its largest magnitude NaN or Inf (one pass, no boolean
+        # image; unlike a sum it cannot overflow for finite values).
+        finite = torch.isfinite(loss) & torch.isfinite(torch.linalg.vector_norm(g, float("inf")))
         finite_f = finite.float()
         g = torch.where(finite, g, 0.0)
 

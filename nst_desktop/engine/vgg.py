@@ -134,7 +134,8 @@ class VGGFeatures(nn.Module):
         operation that must see every use of an activation in one autograd node, such
         as a Gram matrix whose backward adds into the network's gradient (see
         :class:`nst_desktop.engine.losses.GramTap`). It must return a tensor equal to
-        the activation.
+        the activation, and the activation it returns must not be modified in place (it
+        may be a view of the layer's output).
         """
         out: dict[str, torch.Tensor] = {}
         x = self.preprocess(x)
