@@ -138,6 +138,19 @@ def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
     assert sorted({max(p.size_hw) for p in reports if p.phase == "optimise"}) == [50, 100, 200]  # doubling on CPUs
 
 
+def test_every_preset_budget_names_its_preset() -> None:
+    """A result records its step count; Open Settings from Image and the history map it back to
+    a preset, which needs each budget (on any device type) to belong to one preset only."""
+    from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS, preset_for_steps, preset_steps
+
+    budgets = [*QUALITY_PRESETS.values(), *CPU_QUALITY_PRESETS.values()]
+    assert len(set(budgets)) == len(budgets)
+    for device_type in ("cpu", "cuda", "mps"):
+        for name in QUALITY_PRESETS:
+            assert preset_for_steps(preset_steps(name, device_type)) == name
+    assert [preset_steps(n, "cuda") for n in ("fast", "balanced", "best")] == sorted(QUALITY_PRESETS.values())
+
+
 def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
     from conftest import make_content, make_style
 

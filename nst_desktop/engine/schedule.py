@@ -21,7 +21,7 @@ SIZE_RATIO = math.sqrt(2.0)
 STEP_SHARE_POWER = 0.5
 MIN_STEPS_PER_STAGE = 5
 #: Each size gets at least 1/FLOOR_DIVISOR of the budget where that is more than
-#: MIN_STEPS_PER_STAGE (10 steps of the GPU's Balanced 300).
+#: MIN_STEPS_PER_STAGE (7 steps of the GPU's Balanced 210).
 FLOOR_DIVISOR = 30
 
 
