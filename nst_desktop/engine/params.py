@@ -8,14 +8,15 @@ from typing import Any
 from PIL import Image
 
 #: Step budgets of the quality presets (evaluations of the loss and its gradient, summed
-#: over all sizes) on GPUs and other accelerators (MPS). Their schedule (``schedule.GPU_SHAPE``: sizes
-#: √2 apart from 256 px, no history carried between sizes), run on a CPU with cat.jpg, reached
-#: at 512 px 1.005x the 300-step reference's loss with 90 steps, 0.956x / 1.007x with 120
-#: (night / mosaic), 0.930x / 0.979x with 180 and 0.919x with 300 (night); at 1024 px (night)
-#: 1.031x with 120 and 0.966x with 180. An earlier H100 measurement (older engine) gave 1.14x
-#: with 150 steps at 1024 px and 0.93x with 300. Balanced is 210 (was 300) and Fast 100 (was
-#: 150): inside their targets (1.1x, 1.5x) by both measurements, in 70 % of the time (the
-#: budgets differ from the CPU ones, so that a result's step count names its preset).
+#: over all sizes) on GPUs and other accelerators (MPS). Their schedule (``schedule.GPU_SHAPE``:
+#: sizes √2 apart from 256 px, no history carried between sizes), run on a CPU with cat.jpg,
+#: reached these losses relative to the 300-step reference's (night / mosaic):
+#: 512 px: 100 steps 0.978x / 1.041x, 210 steps 0.923x / 0.975x, 300 steps 0.919x (night);
+#: 1024 px (night): 100 steps 1.133x, 210 steps 0.941x, 300 steps 0.920x.
+#: An earlier H100 measurement (older engine) gave 1.14x with 150 steps at 1024 px and 0.93x
+#: with 300. Balanced is 210 (was 300) and Fast 100 (was 150): inside their targets (1.1x,
+#: 1.5x) in 70 % of the time. The budgets differ from the CPU ones, so that a result's step
+#: count names its preset.
 QUALITY_PRESETS: dict[str, int] = {"fast": 100, "balanced": 210, "best": 800}
 #: The same presets' budgets on CPUs, whose schedule spends its steps where they pay there
 #: (see ``schedule.CPU_SHAPE``): on cat.jpg x night.jpg at 512 px (2-core AMX CPU), Fast
