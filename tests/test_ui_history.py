@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMenu
 from test_ui_main_window import make_window
 
 from nst_desktop.engine import StyleResult, read_metadata
+from nst_desktop.engine.params import QUALITY_PRESETS
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, settings_summary, thumbnail_pixmap
 from nst_desktop.ui.main_window import MainWindow, recovery_path
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -30,8 +31,8 @@ def outcome(seed: int, image_size: tuple[int, int] = (48, 32), steps_done: int =
     """A run's outcome as the worker makes it: a flat image (colour by seed) and its metadata
     (``params`` override the run parameters)."""
     img = Image.new("RGB", image_size, COLOURS[seed % len(COLOURS)])
-    p: dict[str, object] = {"size": 512, "style_strength": 1.0, "steps": 300, "seed": seed, "init": "content",
-                            "preserve_colors": "none", "style_scale": 1.0}
+    p: dict[str, object] = {"size": 512, "style_strength": 1.0, "steps": QUALITY_PRESETS["balanced"], "seed": seed,
+                            "init": "content", "preserve_colors": "none", "style_scale": 1.0}
     p.update(params)
     meta = {"program": "NST Desktop", "params": p, "steps_done": steps_done, "elapsed_s": 3.2, "cancelled": cancelled,
             "style_weights": [1.0]}
@@ -137,7 +138,7 @@ def test_settings_summary_names_what_made_the_result() -> None:
 
 # ----------------------------------------------------------------------------- showing
 def test_clicking_an_entry_shows_it_with_its_settings(window: MainWindow, qtbot) -> None:
-    o1 = finish(window, 1, image_size=(48, 32), style_strength=10.0, steps=150)
+    o1 = finish(window, 1, image_size=(48, 32), style_strength=10.0, steps=QUALITY_PRESETS["fast"])
     o2 = finish(window, 2, image_size=(40, 30))
     assert shown_colour(window) == COLOURS[2]
     click_entry(qtbot, window, entry_of(window, o1))
