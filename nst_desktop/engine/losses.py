@@ -24,12 +24,13 @@ bfloat16 (only the Gram matrices' gradient is in the network's dtype: see :class
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+
+from nst_desktop.engine.devices import mkldnn_bf16_supported
 
 CONTENT_LAYER = "relu4_2"
 #: Style layers and their relative weights (normalised to sum to 1 in use).
@@ -176,7 +177,7 @@ def _bfloat16_products() -> Iterator[None]:
     tensor work, so none do.
     """
     matmul = getattr(torch.backends.mkldnn, "matmul", None)
-    if matmul is None or not hasattr(matmul, "fp32_precision") or not _mkldnn_bf16_supported():
+    if matmul is None or not hasattr(matmul, "fp32_precision") or not mkldnn_bf16_supported():
         yield
         return
     with _PRODUCTS_LOCK:
@@ -186,15 +187,6 @@ def _bfloat16_products() -> Iterator[None]:
             yield
         finally:
             matmul.fp32_precision = before
-
-
-
-@functools.cache
-def _mkldnn_bf16_supported() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _float32_gram_sum(ft: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from PIL import Image
 
 from nst_desktop.app_info import APP_VERSION
 from nst_desktop.engine import color, losses, memory, schedule
-from nst_desktop.engine.devices import configure_threads, free_memory_bytes, resolve_device
+from nst_desktop.engine.devices import configure_threads, free_memory_bytes, mkldnn_bf16_supported, resolve_device
 from nst_desktop.engine.errors import EngineError, NumericalError, OutOfMemory
 from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
 from nst_desktop.engine.lbfgs import DeviceLBFGS
@@ -243,7 +243,7 @@ def cpu_has_amx_bf16() -> bool:
     """True if this CPU has AMX bfloat16 tiles (Intel Sapphire Rapids and newer) and oneDNN uses them."""
     try:
         caps = torch._C._cpu._get_cpu_capability()
-        return bool(caps.get("amx_bf16")) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        return bool(caps.get("amx_bf16")) and mkldnn_bf16_supported()
     except (AttributeError, RuntimeError):
         return False
 
