@@ -50,6 +50,8 @@ _FIXED_BYTES_BY_DEVICE = {"cpu": 64 * 2**20}
 
 def _fixed_bytes(device_type: str) -> int:
     return _FIXED_BYTES_BY_DEVICE.get(device_type, _FIXED_BYTES)
+
+
 #: Memory a CUDA-graph step holds beyond the eager model, in bytes per square root of
 #: the pixel count: fitted on an H100 (torch 2.11, TF32, cuDNN heuristics), where the
 #: measured peak exceeded the eager estimate by 165 / 350 / 504 MiB at 512x384 /
