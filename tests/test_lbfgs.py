@@ -152,6 +152,21 @@ def test_state_moves_between_devices_and_keeps_requires_grad() -> None:
     assert moved.shape == torch.Size([1, 1, 5, 8])
 
 
+def test_moving_the_state_copies_it_also_on_the_same_device() -> None:
+    f = _problem()
+    opt = _run_device(f, torch.zeros(1, 1, 5, 8), 5, 3)
+    before = {k: v.clone() for k, v in vars(opt).items() if isinstance(v, torch.Tensor)}
+    moved = opt.to("cpu")
+    assert moved is not opt and moved.m == opt.m
+    for _ in range(3):  # steps of the copy leave the original as it was
+        loss = f(moved.x)
+        (g,) = torch.autograd.grad(loss, moved.x)
+        moved.update(loss, g)
+    assert not torch.equal(moved.x, before["x"])
+    for name, value in before.items():
+        assert torch.equal(getattr(opt, name), value), name
+
+
 # ---------------------------------------------------------------- continuing a run
 
 
@@ -176,6 +191,39 @@ def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
     _, _, loss_fresh = evaluate(fresh.image, content, style, _params(8), bundled_weights)
     assert loss_second < loss_first
     assert loss_second <= loss_fresh * 1.02  # keeping the curvature history is no worse than a fresh start
+
+
+def _snapshot(state: DeviceLBFGS) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in vars(state).items() if isinstance(v, torch.Tensor)}
+
+
+def test_continuing_leaves_the_callers_state_as_it_was(bundled_weights, monkeypatch) -> None:
+    """The state a run continues from is the caller's (the window keeps it for the next Continue): a
+    continued run, finished or failed part-way, works on a copy."""
+    import importlib
+
+    stylize_mod = importlib.import_module("nst_desktop.engine.stylize")
+    content, style = make_content((64, 48)), make_style((64, 64))
+    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    saved = _snapshot(first.state)
+    second = stylize(content, style, _params(4), bundled_weights, init_image=first.image, resume=first.state,
+                     keep_state=True)
+    assert second.state is not first.state
+    assert not torch.equal(second.state.x, saved["x"])
+    real_call = stylize_mod._Objective.__call__
+    calls = []
+
+    def failing(self, x):
+        calls.append(1)
+        if len(calls) > 2:
+            raise RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED (simulated)")
+        return real_call(self, x)
+
+    monkeypatch.setattr(stylize_mod._Objective, "__call__", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        stylize(content, style, _params(6), bundled_weights, init_image=first.image, resume=first.state)
+    for name, value in saved.items():
+        assert torch.equal(getattr(first.state, name), value), name
 
 
 def test_state_of_another_size_is_resampled(bundled_weights) -> None:

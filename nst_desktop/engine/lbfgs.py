@@ -73,14 +73,20 @@ class DeviceLBFGS:
 
     # ------------------------------------------------------------------ state transfer
     def to(self, device: torch.device | str) -> DeviceLBFGS:
-        """Move all state to ``device`` (e.g. to the CPU between runs to free GPU memory)."""
-        for name, value in list(vars(self).items()):
+        """A copy of this state on ``device`` (e.g. on the CPU between runs, to free GPU memory).
+
+        Always a copy, also on the same device: a run changes its optimiser's state in place,
+        and a caller's saved state (the one a run was continued from) must stay as it was if
+        that run fails or is stopped.
+        """
+        new = object.__new__(DeviceLBFGS)
+        for name, value in vars(self).items():
             if isinstance(value, torch.Tensor):
-                moved = value.detach().to(device)
+                value = value.detach().to(device, copy=True)
                 if name == "x":
-                    moved = moved.requires_grad_(True)
-                setattr(self, name, moved)
-        return self
+                    value.requires_grad_(True)
+            setattr(new, name, value)
+        return new
 
     def resized(self, x: torch.Tensor) -> DeviceLBFGS:
         """This state carried to the image ``x`` of another size (the next size of coarse to fine).
