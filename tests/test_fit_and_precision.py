@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import weakref
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import make_content, make_style
 
 from nst_desktop.engine import OutOfMemory, StyleParams, stylize
 from nst_desktop.engine.fit import MAX_RETRIES, stylize_fitting
+from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.stylize import Precision, bf16_supported
 
 # The module, not the function of the same name that nst_desktop.engine exports.
@@ -54,6 +56,103 @@ def test_oom_gives_up_after_the_retries(bundled_weights, monkeypatch) -> None:
                         on_retry=lambda msg, size: notes.append(size))
     assert len(notes) == MAX_RETRIES
     assert "ran out of memory" in str(info.value)
+
+
+class _Optimisers:
+    """Weak references to every :class:`DeviceLBFGS` made (by the engine or by ``resized``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: list[weakref.ref] = []
+        real_init = DeviceLBFGS.__init__
+
+        def init(opt: DeviceLBFGS, *args, **kwargs) -> None:
+            real_init(opt, *args, **kwargs)
+            self.made.append(weakref.ref(opt))
+
+        monkeypatch.setattr(DeviceLBFGS, "__init__", init)
+
+    def alive(self) -> int:
+        return sum(r() is not None for r in self.made)
+
+
+def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, monkeypatch) -> None:
+    """The free memory behind the "about N px should fit" hint is read once the failed run's network,
+    activations and optimiser state are released, not while the exception still holds them."""
+    optimisers = _Optimisers(monkeypatch)
+    real_call = stylize_module._Objective.__call__
+    nets: list[weakref.ref] = []
+
+    def call(self, x: torch.Tensor):
+        nets.append(weakref.ref(self.net))
+        if len(nets) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_call(self, x)
+
+    seen: list[tuple[int, int]] = []
+
+    def free_memory(device: torch.device) -> int:
+        seen.append((optimisers.alive(), sum(r() is not None for r in nets)))
+        return 8 * 2**30
+
+    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    monkeypatch.setattr(stylize_module, "free_memory_bytes", free_memory)
+    with pytest.raises(OutOfMemory) as info:
+        stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
+    assert optimisers.made, "the run made no optimiser: the test checks nothing"
+    assert seen == [(0, 0)]  # measured once, with no optimiser state and no network alive
+    assert info.value.fits is not None
+
+
+def test_a_finished_size_frees_its_optimiser_before_the_next_one(bundled_weights, monkeypatch) -> None:
+    """Coarse to fine: the last size's L-BFGS state (its history was resampled, or not carried at all)
+    is not held while the next size runs."""
+    optimisers = _Optimisers(monkeypatch)
+    real_call = stylize_module._Objective.__call__
+    alive: dict[tuple[int, int], int] = {}
+
+    def call(self, x: torch.Tensor):
+        alive[tuple(x.shape[-2:])] = optimisers.alive()
+        return real_call(self, x)
+
+    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    result = stylize(make_content((128, 96)), make_style(), _params(size=128, steps=12, start_size=64),
+                     bundled_weights)
+    assert len(alive) >= 2, f"one size only ({alive}): the test checks nothing"
+    assert set(alive.values()) == {1}
+    assert result.steps_done == 12
+
+
+def test_out_of_memory_while_finishing_the_image_is_reported_as_such(bundled_weights, monkeypatch) -> None:
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(stylize_module, "tensor_to_pil", oom)
+    with pytest.raises(OutOfMemory, match="ran out of memory"):
+        stylize(make_content(), make_style(), _params(), bundled_weights)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), True),
+        (RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"), True),
+        (RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"), True),
+        (RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"), True),
+        (RuntimeError("CUDA error: an illegal memory access was encountered"), False),
+        (ValueError("out of memory"), False),
+    ],
+)
+def test_which_errors_mean_out_of_memory(exc: BaseException, expected: bool) -> None:
+    assert stylize_module.is_out_of_memory(exc) is expected
+
+
+def test_batched_read_backs_still_stop_at_every_preview_step() -> None:
+    """On CUDA losses are read back in batches (every SYNC_EVERY steps); a preview step between
+    two batches must end a batch too, or its preview would be skipped."""
+    due = [step for step in range(1, 61) if stylize_module._read_back_due(step, 10, 15)]
+    assert due == [10, 15, 20, 30, 40, 45, 50, 60]
+    assert [s for s in range(1, 11) if stylize_module._read_back_due(s, 5, 5)] == [5, 10]
+    assert [s for s in range(1, 4) if stylize_module._read_back_due(s, 1, 0)] == [1, 2, 3]
 
 
 def test_no_retry_without_a_smaller_size() -> None:

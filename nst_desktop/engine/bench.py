@@ -112,8 +112,9 @@ def engine_step_ms(
 ) -> tuple[float, int]:
     """Milliseconds per step of real single-size runs; and the peak memory of such a run in bytes.
 
-    The peak is the allocator's on CUDA and the growth of the process's peak resident
-    memory on CPUs (Linux; 0 where it cannot be measured).
+    The peak is the allocator's on CUDA (above what the caller holds already) and the
+    growth of the process's peak resident memory on CPUs (Linux; 0 where it cannot be
+    measured).
 
     On CUDA, two runs of :data:`WARMUP_STEPS` + ``steps`` and :data:`WARMUP_STEPS` +
     2 ``steps`` steps are timed whole; the difference divided by ``steps`` is the cost of
@@ -156,8 +157,9 @@ def engine_step_ms(
 
     run(WARMUP_STEPS)
     torch.cuda.reset_peak_memory_stats(device)
+    held = torch.cuda.memory_allocated(device)  # the caller's tensors (the bare step's network), not the run's
     short = run(WARMUP_STEPS + steps)
-    peak = torch.cuda.max_memory_allocated(device)
+    peak = torch.cuda.max_memory_allocated(device) - held
     long = run(WARMUP_STEPS + 2 * steps)
     return (long - short) / steps * 1000, peak
 

@@ -9,7 +9,9 @@ re-derived from the original images resized to that size; the image is upsampled
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 import os
 import secrets
@@ -569,10 +571,13 @@ def stylize(
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
 
     precision = Precision.choose(params.precision, device)
+    out_of_memory = False
+    net: VGGFeatures | None = None
+    x: torch.Tensor | None = None
+    lbfgs_state: DeviceLBFGS | None = None
+    resume_state: DeviceLBFGS | None = None
     try:
         net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
-        x: torch.Tensor | None = None
-        lbfgs_state: DeviceLBFGS | None = None
         first_hw = working_hw(scaled_size(out_hw, stages[0].long_side))
         resume_state = resume if resume is not None and tuple(resume.shape[-2:]) == first_hw else None
         resume_resized = resume if resume is not None and resume_state is None else None
@@ -591,18 +596,21 @@ def stylize(
                                          device, stage_masks)
                 keep = (stage_masks.keep, c_t) if stage_masks is not None else None
             if x is None and resume_state is not None and params.optimizer == "lbfgs":
-                resume_state = resume_state.to(device)
+                resume_state = resume_state.to(device)  # a copy: the caller's state stays as it was
                 x = resume_state.x.detach()
             elif x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
                 if resume_resized is not None and params.optimizer == "lbfgs":
-                    resume_state = resume_resized.to(device).resized(x)  # continue at another size
+                    source = resume_resized if resume_resized.x.device == x.device else resume_resized.to(device)
+                    resume_state = source.resized(x)  # continue at another size
+                    del source
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
             objective = _Objective(net, targets, style_weight, params.tv_weight, precision, keep)
             if params.optimizer == "lbfgs":
                 if resume_state is None and lbfgs_state is not None and device.type in CARRY_HISTORY:
                     resume_state = lbfgs_state.resized(x)  # coarse to fine: keep the curvature pairs
+                lbfgs_state = None  # the last size's state (carried or not) is not kept through this size
                 x, lbfgs_state = _run_lbfgs(objective, x, stage_end, tracker, resume_state)
                 resume_state = None
             elif params.optimizer == "lbfgs-wolfe":
@@ -611,24 +619,33 @@ def stylize(
                 x = _run_adam(objective, x, stage_end, tracker)
             if tracker.cancelled():
                 break
-    except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
-        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-            _empty_cache(device)
-            raise _oom_error(device, params, out_hw, precision) from None
-        raise
 
-    if not keep_state:
-        lbfgs_state = None  # frees its memory now
-    if x is None:  # cancelled before the first step
-        x = _resized_to_device(content, out_hw, device)
-    x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
-    if tuple(x.shape[-2:]) != out_hw:
-        x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
-    if region_masks is not None:
-        x = _composite(x, (region_masks.at(out_hw, device).keep, _resized_to_device(content, out_hw, device)))
-    if params.preserve_colors == "luminance":
-        x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
-    image = tensor_to_pil(x)
+        if not keep_state:
+            lbfgs_state = None  # frees its memory now
+        if x is None:  # cancelled before the first step
+            x = _resized_to_device(content, out_hw, device)
+        x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
+        if tuple(x.shape[-2:]) != out_hw:
+            x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        if region_masks is not None:
+            x = _composite(x, (region_masks.at(out_hw, device).keep, _resized_to_device(content, out_hw, device)))
+        if params.preserve_colors == "luminance":
+            x = color.recombine_luma(x, _resized_to_device(original_content, out_hw, device))
+        image = tensor_to_pil(x)
+    except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
+        if not is_out_of_memory(exc):
+            raise
+        out_of_memory = True
+    if out_of_memory:
+        # Measured only now, after the except block: until it ends, the exception's traceback
+        # holds the failed step's frames (activations, gradients), and this frame holds the
+        # network and the optimiser's state. The free memory that the size hint is computed
+        # from must be what a retry would have.
+        net = x = lbfgs_state = resume_state = None
+        objective = targets = c_t = stage_masks = keep = None
+        gc.collect()
+        _empty_cache(device)
+        raise _oom_error(device, params, out_hw, precision)
     elapsed = time.perf_counter() - t0
     meta = run_metadata(params, weights, seed, tracker.step, elapsed,
                         tracker.cancelled())
@@ -644,7 +661,7 @@ def stylize(
         style_loss=tracker.style,
         elapsed_s=elapsed,
         metadata=meta,
-        state=lbfgs_state.to("cpu") if lbfgs_state is not None else None,
+        state=_on_cpu(lbfgs_state),
     )
 
 
@@ -736,15 +753,28 @@ class _LbfgsStage:
             self.index.add_(1)
 
     def capture(self) -> bool:
-        """Capture :meth:`body` as a CUDA graph; False (and eager from then on) if capture fails."""
-        torch.cuda.synchronize()
+        """Capture :meth:`body` as a CUDA graph; False (and eager from then on) if capture fails.
+
+        Captured on a stream of the state's own device (torch's default capture stream
+        belongs to whichever device was current when it was first made). Running out of
+        memory during capture is raised as such (the caller retries at a smaller size);
+        any other failure leaves the steps eager. Either way the thread's current stream
+        is restored: a capture that fails inside ``torch.cuda.graph`` can leave it set to
+        the capture stream.
+        """
+        device = self.opt.x.device
+        torch.cuda.synchronize(device)
         torch.cuda.empty_cache()  # the graph's private pool can take over the eager steps' cached blocks
         graph = torch.cuda.CUDAGraph()
+        previous = torch.cuda.current_stream(device)
         try:
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, stream=torch.cuda.Stream(device)):
                 self.body()
-        except Exception:  # noqa: BLE001 - any capture failure: fall back to eager steps
-            torch.cuda.synchronize()
+        except Exception as exc:  # noqa: BLE001 - any capture failure: fall back to eager steps
+            torch.cuda.set_stream(previous)
+            torch.cuda.synchronize(device)
+            if is_out_of_memory(exc):
+                raise
             return False
         self.graph = graph
         return True
@@ -785,28 +815,39 @@ def _run_lbfgs(
         side.wait_stream(torch.cuda.current_stream(device))
     queued = read = 0
     hw = x0.shape[-1] * x0.shape[-2]
-    try:
-        while queued < steps and not tracker.cancelled():
-            if use_graph and queued == GRAPH_WARMUP_STEPS and stage.graph is None:
-                torch.cuda.current_stream(device).wait_stream(side)
-                side = None
-                use_graph = stage.capture()
-            if side is not None:
-                with torch.cuda.stream(side):
+    # On the state's own device: graph capture and stream waits otherwise use the current one.
+    with torch.cuda.device(device) if cuda else contextlib.nullcontext():
+        try:
+            while queued < steps and not tracker.cancelled():
+                if use_graph and queued == GRAPH_WARMUP_STEPS and stage.graph is None:
+                    torch.cuda.current_stream(device).wait_stream(side)
+                    side = None
+                    use_graph = stage.capture()
+                if side is not None:
+                    with torch.cuda.stream(side):
+                        stage.step()
+                else:
                     stage.step()
-            else:
-                stage.step()
-            queued += 1
-            if (tracker.step + queued - read) % every == 0 or queued == steps:
-                read = _read_back(stage, read, queued, tracker, hw)
-    finally:
-        if side is not None:
-            torch.cuda.current_stream(device).wait_stream(side)
+                queued += 1
+                latest = tracker.step + queued - read  # the number of the step just queued
+                if _read_back_due(latest, every, tracker.preview_every) or queued == steps:
+                    if side is not None:  # the warm-up steps' losses and image are written on the side stream
+                        torch.cuda.current_stream(device).wait_stream(side)
+                    read = _read_back(stage, read, queued, tracker, hw)
+        finally:
+            if side is not None:
+                torch.cuda.current_stream(device).wait_stream(side)
     if read < queued:
         _read_back(stage, read, queued, tracker, hw)
     if not math.isfinite(float(opt.best_loss)) and tracker.step > 0 and not tracker.cancelled():
         raise NumericalError("The optimisation produced NaN/Inf from the start.")
     return opt.best_x.clone(), opt
+
+
+def _read_back_due(step: int, every: int, preview_every: int) -> bool:
+    """Whether the losses are read back after step number ``step`` is queued: every ``every``
+    steps, and at every preview step (a preview is made only when its step is read back)."""
+    return step % every == 0 or (preview_every > 0 and step % preview_every == 0)
 
 
 def _read_back(stage: _LbfgsStage, read: int, queued: int, tracker: _Tracker, hw: int) -> int:
@@ -908,6 +949,26 @@ def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker:
         tracker.report(lambda: objective.compose(ema))
         i += 1
     return ema
+
+
+def _on_cpu(state: DeviceLBFGS | None) -> DeviceLBFGS | None:
+    """``state`` on the CPU (a result's state is kept there between runs); no copy if it is there already."""
+    if state is None or state.x.device.type == "cpu":
+        return state
+    return state.to("cpu")
+
+
+#: Lower-case fragments of the messages of errors that mean "out of memory": PyTorch's own
+#: (CUDA, MPS), and cuBLAS/cuDNN failing to allocate their workspace.
+OOM_MESSAGES = ("out of memory", "cublas_status_alloc_failed", "cudnn_status_alloc_failed")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` reports that the device ran out of memory."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(m in message for m in OOM_MESSAGES)
 
 
 def _empty_cache(device: torch.device) -> None:
