@@ -197,31 +197,24 @@ def _snapshot(state: DeviceLBFGS) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in vars(state).items() if isinstance(v, torch.Tensor)}
 
 
-def test_continuing_leaves_the_callers_state_as_it_was(bundled_weights, monkeypatch) -> None:
-    """The state a run continues from is the caller's (the window keeps it for the next Continue): a
-    continued run, finished or failed part-way, works on a copy."""
-    import importlib
+def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_weights) -> None:
+    """No copy of the history (as large as about 180 bytes per pixel) at the same size on the same device."""
+    content, style = make_content((64, 48)), make_style((64, 64))
+    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    x_before = first.state.x.detach().clone()
+    second = stylize(content, style, _params(4), bundled_weights, init_image=first.image, resume=first.state,
+                     keep_state=True)
+    assert second.state is first.state
+    assert not torch.equal(second.state.x, x_before)
 
-    stylize_mod = importlib.import_module("nst_desktop.engine.stylize")
+
+def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
     saved = _snapshot(first.state)
-    second = stylize(content, style, _params(4), bundled_weights, init_image=first.image, resume=first.state,
-                     keep_state=True)
-    assert second.state is not first.state
-    assert not torch.equal(second.state.x, saved["x"])
-    real_call = stylize_mod._Objective.__call__
-    calls = []
-
-    def failing(self, x):
-        calls.append(1)
-        if len(calls) > 2:
-            raise RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED (simulated)")
-        return real_call(self, x)
-
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", failing)
-    with pytest.raises(RuntimeError, match="simulated"):
-        stylize(content, style, _params(6), bundled_weights, init_image=first.image, resume=first.state)
+    bigger = stylize(content, style, _params(4, size=96), bundled_weights, init_image=first.image,
+                     resume=first.state, keep_state=True)
+    assert bigger.state is not first.state
     for name, value in saved.items():
         assert torch.equal(getattr(first.state, name), value), name
 

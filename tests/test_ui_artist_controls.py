@@ -113,6 +113,41 @@ def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: Main
     assert window.last_request.resume is None and window.last_request.init_image is first.image
 
 
+def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
+        qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
+    """The engine goes on with the window's state in place; if that run fails, the state may be
+    part-way, so the next Continue starts afresh from the result that is shown."""
+    import importlib
+
+    stylize_mod = importlib.import_module("nst_desktop.engine.stylize")
+    window.prompts.answer = False
+    few_steps(window, 4, size=32)
+    load_both(window, image_files)
+    _run(qtbot, window)
+    first = window.result
+    state = window._resume_state
+    assert state is not None
+    real_call = stylize_mod._Objective.__call__
+    calls = []
+
+    def failing(self, x):
+        calls.append(1)
+        if len(calls) > 2:
+            raise RuntimeError("simulated engine failure")
+        return real_call(self, x)
+
+    monkeypatch.setattr(stylize_mod._Objective, "__call__", failing)
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    assert window.last_request.resume is state and len(calls) > 2
+    assert "Failed" in window.progress_label.text()
+    assert window.result is first and window._resume_state is None
+    monkeypatch.undo()
+    assert window.continue_button.isEnabled()
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    assert window.last_request.resume is None and window.last_request.init_image is first.image
+    assert window.result is not first and window._resume_state is not None
+
+
 def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
     few_steps(window, 2, size=32)
     load_both(window, image_files)

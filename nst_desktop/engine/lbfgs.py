@@ -75,9 +75,8 @@ class DeviceLBFGS:
     def to(self, device: torch.device | str) -> DeviceLBFGS:
         """A copy of this state on ``device`` (e.g. on the CPU between runs, to free GPU memory).
 
-        Always a copy, also on the same device: a run changes its optimiser's state in place,
-        and a caller's saved state (the one a run was continued from) must stay as it was if
-        that run fails or is stopped.
+        Always a copy, also on the same device (a plain ``Tensor.to`` would alias there): the
+        copy's steps leave this state as it was.
         """
         new = object.__new__(DeviceLBFGS)
         for name, value in vars(self).items():

@@ -514,8 +514,13 @@ def stylize(
     starts at (a continue at the same size, ``coarse_to_fine=False``), optimisation
     goes on from its unrounded image with its L-BFGS history; at another size it starts
     from ``init_image`` with the history resampled to that size
-    (:meth:`DeviceLBFGS.resized`). ``params.preserve_colors`` applies as
-    described in :mod:`color`.
+    (:meth:`DeviceLBFGS.resized`). At the same size on the device ``resume`` is
+    on (the CPU: results keep their state there), the run goes on with ``resume``
+    itself, in place: it is consumed (a copy would cost as much memory as the
+    history, about 180 bytes per pixel), the finished run's state is
+    ``StyleResult.state``, and after a failed run ``resume`` may be part-way and
+    should be dropped. On another device it is copied there and left as it was.
+    ``params.preserve_colors`` applies as described in :mod:`color`.
 
     Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
     (white = paint this style here, black = not; any mode, resized to the content);
@@ -596,13 +601,14 @@ def stylize(
                                          device, stage_masks)
                 keep = (stage_masks.keep, c_t) if stage_masks is not None else None
             if x is None and resume_state is not None and params.optimizer == "lbfgs":
-                resume_state = resume_state.to(device)  # a copy: the caller's state stays as it was
+                if not _on_device(resume_state, device):
+                    resume_state = resume_state.to(device)  # a copy there; the caller's stays as it was
                 x = resume_state.x.detach()
             elif x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
                 if resume_resized is not None and params.optimizer == "lbfgs":
-                    source = resume_resized if resume_resized.x.device == x.device else resume_resized.to(device)
-                    resume_state = source.resized(x)  # continue at another size
+                    source = resume_resized if _on_device(resume_resized, device) else resume_resized.to(device)
+                    resume_state = source.resized(x)  # continue at another size (a new state)
                     del source
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
@@ -949,6 +955,12 @@ def _run_adam(objective: _Objective, x0: torch.Tensor, budget_end: int, tracker:
         tracker.report(lambda: objective.compose(ema))
         i += 1
     return ema
+
+
+def _on_device(state: DeviceLBFGS, device: torch.device) -> bool:
+    """Whether ``state`` is on ``device`` already (``cuda`` and ``cuda:0`` count as one)."""
+    here = state.x.device
+    return here.type == device.type and (device.index is None or here.index == device.index)
 
 
 def _on_cpu(state: DeviceLBFGS | None) -> DeviceLBFGS | None:

@@ -910,6 +910,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
+        resumed = self.last_request.resume if self.last_request is not None else None
+        if resumed is not None and resumed is self._resume_state:
+            # The engine went on with the held optimiser state in place (no copy of it) and may
+            # have left it part-way: a later Continue starts a fresh L-BFGS from the result.
+            self._resume_state = self._resume_owner = None
         self._show_current_result()
         self.progress_label.setText("Failed.")
         self.statusBar().showMessage(message, 20000)
