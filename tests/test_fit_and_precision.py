@@ -131,6 +131,17 @@ def test_out_of_memory_while_finishing_the_image_is_reported_as_such(bundled_wei
         stylize(make_content(), make_style(), _params(), bundled_weights)
 
 
+def _raised_while_handling(first: BaseException, second: BaseException) -> BaseException:
+    """``second`` as raised in an ``except`` block handling ``first`` (its ``__context__``)."""
+    try:
+        try:
+            raise first
+        except BaseException:
+            raise second  # noqa: B904 - the implicit context is what is tested
+    except BaseException as exc:
+        return exc
+
+
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
@@ -140,6 +151,9 @@ def test_out_of_memory_while_finishing_the_image_is_reported_as_such(bundled_wei
         (RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"), True),
         (RuntimeError("CUDA error: an illegal memory access was encountered"), False),
         (ValueError("out of memory"), False),
+        (_raised_while_handling(torch.OutOfMemoryError("CUDA out of memory"),
+                                RuntimeError("operation failed due to a previous error during capture")), True),
+        (_raised_while_handling(RuntimeError("CUDA error: misaligned address"), ValueError("x")), False),
     ],
 )
 def test_which_errors_mean_out_of_memory(exc: BaseException, expected: bool) -> None:

@@ -515,11 +515,12 @@ def stylize(
     goes on from its unrounded image with its L-BFGS history; at another size it starts
     from ``init_image`` with the history resampled to that size
     (:meth:`DeviceLBFGS.resized`). At the same size on the device ``resume`` is
-    on (the CPU: results keep their state there), the run goes on with ``resume``
-    itself, in place: it is consumed (a copy would cost as much memory as the
-    history, about 180 bytes per pixel), the finished run's state is
-    ``StyleResult.state``, and after a failed run ``resume`` may be part-way and
-    should be dropped. On another device it is copied there and left as it was.
+    on (the CPU: results keep their state there), an ``lbfgs`` run goes on with
+    ``resume`` itself, in place: it is consumed (a copy would cost as much memory
+    as the history, about 180 bytes per pixel); with ``keep_state`` the run's
+    state is then ``StyleResult.state``, and after a failed run ``resume`` may be
+    part-way and should be dropped. On another device it is copied there and
+    left as it was.
     ``params.preserve_colors`` applies as described in :mod:`color`.
 
     Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
@@ -607,9 +608,9 @@ def stylize(
             elif x is None:
                 x = _initial_image(params, content, hw, device, seed, init_image)
                 if resume_resized is not None and params.optimizer == "lbfgs":
-                    source = resume_resized if _on_device(resume_resized, device) else resume_resized.to(device)
-                    resume_state = source.resized(x)  # continue at another size (a new state)
-                    del source
+                    # Continue at another size: a new state on x's device, resampled from the caller's
+                    # wherever that is (no copy of the old size's history on this device).
+                    resume_state = resume_resized.resized(x)
             else:
                 x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
             objective = _Objective(net, targets, style_weight, params.tv_weight, precision, keep)
@@ -976,11 +977,19 @@ OOM_MESSAGES = ("out of memory", "cublas_status_alloc_failed", "cudnn_status_all
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` reports that the device ran out of memory."""
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    message = str(exc).lower()
-    return isinstance(exc, RuntimeError) and any(m in message for m in OOM_MESSAGES)
+    """Whether ``exc``, or an error it was raised from or while handling, reports that the
+    device ran out of memory (a failed CUDA graph capture can raise its own error while the
+    out-of-memory error that broke it is only its context)."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, torch.OutOfMemoryError):
+            return True
+        if isinstance(error, RuntimeError) and any(m in str(error).lower() for m in OOM_MESSAGES):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _empty_cache(device: torch.device) -> None:

@@ -46,7 +46,7 @@ from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
-from nst_desktop.services.jobs import format_duration, measured_rate, suggested_output_name
+from nst_desktop.services.jobs import device_type, format_duration, measured_rate, suggested_output_name
 from nst_desktop.services.settings import (
     MAX_STYLES,
     Settings,
@@ -911,9 +911,10 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
         resumed = self.last_request.resume if self.last_request is not None else None
-        if resumed is not None and resumed is self._resume_state:
-            # The engine went on with the held optimiser state in place (no copy of it) and may
-            # have left it part-way: a later Continue starts a fresh L-BFGS from the result.
+        if resumed is not None and resumed is self._resume_state and device_type(self._run_params_device) == "cpu":
+            # On the CPU (where results keep their state) the engine went on with the held
+            # optimiser state in place and may have left it part-way: a later Continue starts a
+            # fresh L-BFGS from the result. Other devices worked on a copy.
             self._resume_state = self._resume_owner = None
         self._show_current_result()
         self.progress_label.setText("Failed.")
