@@ -966,9 +966,10 @@ def _on_device(state: DeviceLBFGS, device: torch.device) -> bool:
 
 def _on_cpu(state: DeviceLBFGS | None) -> DeviceLBFGS | None:
     """``state`` on the CPU (a result's state is kept there between runs); no copy if it is there already."""
-    if state is None or state.x.device.type == "cpu":
+    cpu = torch.device("cpu")
+    if state is None or _on_device(state, cpu):
         return state
-    return state.to("cpu")
+    return state.to(cpu)
 
 
 #: Lower-case fragments of the messages of errors that mean "out of memory": PyTorch's own
