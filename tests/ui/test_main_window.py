@@ -8,74 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_content
 from PIL import Image
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
-from ui_helpers import drag_and_drop
 
-from nst_desktop.engine import OutOfMemory, StyleResult, load_image, read_metadata
+from nst_desktop.engine import OutOfMemory, load_image, read_metadata
 from nst_desktop.engine import images as engine_images
-from nst_desktop.engine.devices import DeviceInfo
 from nst_desktop.services import paths
 from nst_desktop.services.settings import load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.main_window import MainWindow, recovery_path
 from nst_desktop.ui.qimage_convert import pil_to_qimage
-from nst_desktop.ui.worker import RunOutcome
-
-CPU_ONLY = [DeviceInfo("cpu", "CPU (2 cores)", 8_000_000_000)]
-
-
-class Prompts:
-    """Records the window's questions and messages; answers questions with ``answer``."""
-
-    def __init__(self) -> None:
-        self.answer = True
-        self.asked: list[tuple[str, str]] = []
-        self.informed: list[tuple[str, str]] = []
-
-    def ask(self, title: str, text: str) -> bool:
-        self.asked.append((title, text))
-        return self.answer
-
-    def inform(self, title: str, text: str) -> None:
-        self.informed.append((title, text))
-
-
-def make_window(qtbot, prompts: Prompts | None = None) -> MainWindow:
-    w = MainWindow(devices=CPU_ONLY)
-    p = prompts or Prompts()
-    w.ask = p.ask  # type: ignore[method-assign]
-    w.inform = p.inform  # type: ignore[method-assign]
-    w.prompts = p  # type: ignore[attr-defined]
-    qtbot.addWidget(w)
-    w.show()
-    return w
-
-
-@pytest.fixture
-def window(qtbot) -> MainWindow:
-    return make_window(qtbot)
-
-
-def few_steps(window: MainWindow, steps: int, size: int = 48) -> None:
-    """Make the window's runs tiny (the quality presets start at 150 steps)."""
-    window.steps_override = steps
-    window.controls.size_spin.setValue(size)
-    window.preview_every = 3
-
-
-def load_both(window: MainWindow, image_files: tuple[Path, Path]) -> None:
-    content, style = image_files
-    assert window.content_pane.load_path(content)
-    assert window.style_pane.load_path(style)
-
-
-def inject_result(window: MainWindow, img: Image.Image) -> StyleResult:
-    res = StyleResult(img, False, 10, 0.0, 0.0, 1.5, {"program": "NST Desktop", "params": {"seed": 7}})
-    window.show_result(RunOutcome(res, pil_to_qimage(img), "test weights"))
-    return res
+from tests.helpers import make_content
+from tests.ui.helpers import drag_and_drop, few_steps, inject_result, load_both, make_window
 
 
 # ----------------------------------------------------------------------------- inputs and state

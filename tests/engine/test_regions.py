@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content, small_engine_params
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from nst_desktop import cli
@@ -17,6 +16,7 @@ from nst_desktop.engine.images import read_metadata
 from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.stylize import prepare_masks, stylize
 from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, small_engine_params
 
 _params = small_engine_params
 

@@ -31,7 +31,7 @@ from nst_desktop.services.settings import (
 )
 
 FUZZ_EXAMPLES = int(os.environ.get("NST_FUZZ_EXAMPLES", "150"))
-PACKAGE = Path(__file__).resolve().parent.parent / "nst_desktop"
+PACKAGE = Path(__file__).resolve().parents[2] / "nst_desktop"
 
 
 # ----------------------------------------------------------------------------- settings
@@ -95,9 +95,8 @@ def test_folder_in_place_of_the_settings_file() -> None:
 
 
 def test_window_starts_and_quits_with_a_folder_in_place_of_the_settings_file(qtbot) -> None:
-    from test_ui_main_window import CPU_ONLY
-
     from nst_desktop.ui.main_window import MainWindow
+    from tests.ui.helpers import CPU_ONLY
 
     p = settings_path()
     p.mkdir(parents=True)
@@ -240,7 +239,7 @@ def _argv(command: str, opt: str, value: str, tmp_path: Path, pair: tuple[Path, 
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[Path, Path]:
-    from conftest import make_content, make_style
+    from tests.helpers import make_content, make_style
 
     c, s = tmp_path / "c.png", tmp_path / "s.png"
     make_content().save(c)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content, make_style
 from PIL import Image
 
 import nst_desktop.engine as engine
 from nst_desktop import cli
 from nst_desktop.app_info import APP_NAME, APP_VERSION
 from nst_desktop.engine.images import load_image, read_metadata
+from tests.helpers import make_content, make_style
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

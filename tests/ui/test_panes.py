@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_content, make_style
 from PIL import Image
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
-from ui_helpers import drag_and_drop, png_bytes
 
 from nst_desktop.ui.image_pane import DISPLAY_LONG_SIDE, ImagePane
 from nst_desktop.ui.qimage_convert import pil_to_qimage, qimage_to_pil
+from tests.helpers import make_content, make_style
+from tests.ui.helpers import drag_and_drop, png_bytes
 
 
 @pytest.fixture(params=["Content", "Style"])

@@ -14,17 +14,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import make_content
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
-from test_ui_main_window import inject_result, make_window
 
 from nst_desktop.engine import images as engine_images
 from nst_desktop.engine import save_image
 from nst_desktop.engine.weights import TORCHVISION_SHA256, TORCHVISION_URL
 from nst_desktop.ui.main_window import recovery_path
+from tests.helpers import make_content
+from tests.ui.helpers import inject_result, make_window
 
 HTML = '<img src=x><b>bold</b><a href="file:///etc/passwd">link</a>'
 
@@ -136,7 +136,7 @@ def test_metadata_and_file_names_are_shown_as_plain_text(qtbot, tmp_path: Path, 
 
 # ----------------------------------------------------------------------------- network
 def test_the_only_url_is_the_https_weights_download() -> None:
-    package = Path(__file__).resolve().parent.parent / "nst_desktop"
+    package = Path(__file__).resolve().parents[2] / "nst_desktop"
     urls = set()
     import re
 
@@ -218,8 +218,8 @@ def test_a_damaged_recovery_file_is_reported_not_fatal(qtbot) -> None:
 
 
 def test_recent_menu_tooltips_show_paths_literally(qtbot, tmp_path) -> None:
-    from conftest import make_content
-    from test_ui_main_window import make_window
+    from tests.helpers import make_content
+    from tests.ui.helpers import make_window
 
     folder = tmp_path / "<b>bold<i>"  # markup that needs no '/' (a path separator)
     folder.mkdir()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content, make_style
 from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop.engine import losses, schedule
@@ -22,6 +21,7 @@ from nst_desktop.engine.params import Progress, StyleParams, StyleResult
 from nst_desktop.engine.stylize import stylize, working_hw
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style
 
 
 def _params(**kwargs: object) -> StyleParams:

@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
-from conftest import make_content, make_style
 
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.stylize import evaluate, stylize
+from tests.helpers import make_content, make_style
 
 
 def _problem(n: int = 40, seed: int = 0):

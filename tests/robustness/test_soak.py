@@ -15,9 +15,9 @@ import warnings
 
 import pytest
 from PySide6.QtCore import QThread, QtMsgType, qInstallMessageHandler
-from test_ui_main_window import load_both, make_window
 
 from nst_desktop.ui.worker import StyleJob
+from tests.ui.helpers import load_both, make_window
 
 RUNS = int(os.environ.get("NST_SOAK_RUNS", "30"))
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 import torch
-from conftest import make_content, make_style
 
 from nst_desktop.engine import OutOfMemory, StyleParams, stylize
 from nst_desktop.engine.fit import MAX_RETRIES, stylize_fitting
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.stylize import Precision, bf16_supported
+from tests.helpers import make_content, make_style
 
 # The module, not the function of the same name that nst_desktop.engine exports.
 stylize_module = importlib.import_module("nst_desktop.engine.stylize")

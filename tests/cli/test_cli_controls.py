@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_content, make_style
 
 import nst_desktop.engine as engine
 from nst_desktop import cli
 from nst_desktop.engine.images import read_metadata
+from tests.helpers import make_content, make_style
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import math
 
 import pytest
 import torch
-from conftest import make_content, make_style, small_engine_params
 from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop.engine import color
@@ -16,6 +15,7 @@ from nst_desktop.engine.images import pil_to_tensor
 from nst_desktop.engine.params import StyleResult
 from nst_desktop.engine.stylize import evaluate, normalize_styles, stylize
 from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style, small_engine_params
 
 _params = small_engine_params
 

@@ -119,10 +119,9 @@ def test_cpu_plan_properties(target: int, budget: int) -> None:
 
 
 def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
-    from conftest import make_content, make_style
-
     from nst_desktop.engine.params import StyleParams
     from nst_desktop.engine.stylize import stylize
+    from tests.helpers import make_content, make_style
 
     reports = []
     params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0)
@@ -152,10 +151,9 @@ def test_every_preset_budget_names_its_preset() -> None:
 
 
 def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
-    from conftest import make_content, make_style
-
     from nst_desktop.engine.params import CPU_QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
     from nst_desktop.engine.stylize import stylize
+    from tests.helpers import make_content, make_style
 
     assert preset_steps("balanced", "cpu") == CPU_QUALITY_PRESETS["balanced"]
     assert preset_for_steps(CPU_QUALITY_PRESETS["fast"]) == "fast" and preset_for_steps(7) is None

@@ -6,13 +6,13 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import make_content, make_style
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
 from nst_desktop.engine import StyleParams, load_image, read_metadata
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
+from tests.helpers import make_content, make_style
 
 
 def small_request(steps: int, tmp_path: Path | None = None, **kw) -> StyleRequest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_content
 from PySide6.QtCore import QSize
 
 from nst_desktop.engine import memory
@@ -28,6 +27,7 @@ from nst_desktop.ui.controls import (
 )
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
+from tests.helpers import make_content
 
 CPU = DeviceInfo("cpu", "CPU (2 cores)", 16_000_000_000)
 SMALL_GPU = DeviceInfo("cuda:0", "GPU 0: Tiny", 300_000_000)

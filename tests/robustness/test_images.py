@@ -20,13 +20,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_content
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.images import decode_image, load_image
+from tests.helpers import make_content
 
 FUZZ_EXAMPLES = int(os.environ.get("NST_FUZZ_EXAMPLES", "150"))
 #: Hard limit per decode (a hang fails the test instead of stalling the suite).
@@ -287,9 +287,8 @@ GUI_CASES = ["declared-100000x100000.png", "drawing.svg", "empty.png", "folder.p
 
 
 def test_gui_content_pane_keeps_the_previous_image(qtbot, tmp_path: Path) -> None:
-    from test_ui_main_window import CPU_ONLY
-
     from nst_desktop.ui.main_window import MainWindow
+    from tests.ui.helpers import CPU_ONLY
 
     window = MainWindow(devices=CPU_ONLY)
     qtbot.addWidget(window)

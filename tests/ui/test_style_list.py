@@ -8,14 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_content, make_style
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from test_ui_main_window import few_steps, make_window
-from test_ui_regions import stroke
-from ui_helpers import drag_and_drop
 
 from nst_desktop.engine import StyleResult
 from nst_desktop.engine.images import read_metadata
@@ -25,6 +21,8 @@ from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionCanvas, labels_to_pil, style_label
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.style_list import ALL_ZERO, LIST_FULL
+from tests.helpers import make_content, make_style
+from tests.ui.helpers import drag_and_drop, few_steps, make_window, stroke
 
 
 @pytest.fixture

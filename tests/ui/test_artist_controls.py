@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content, make_style
 from PySide6.QtCore import Qt
-from test_ui_main_window import few_steps, load_both, make_window
 
 from nst_desktop.engine.images import read_metadata
 from nst_desktop.ui.main_window import MainWindow
+from tests.helpers import make_content, make_style
+from tests.ui.helpers import few_steps, load_both, make_window
 
 
 @pytest.fixture

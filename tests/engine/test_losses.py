@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_content, make_style
 from PIL import Image
 
 from nst_desktop.engine import losses
 from nst_desktop.engine.images import pil_to_tensor
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style
 
 TAPS = [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]
 

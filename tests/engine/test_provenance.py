@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_content, make_style, small_engine_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
@@ -33,6 +32,7 @@ from nst_desktop.engine.provenance import (
 )
 from nst_desktop.engine.stylize import evaluate, stylize
 from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style, small_engine_params
 
 FUZZ_EXAMPLES = min(60, int(os.environ.get("NST_FUZZ_EXAMPLES", "60")))
 FORMATS = ("png", "jpg", "webp", "tif")

@@ -9,7 +9,6 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QMenu
-from test_ui_main_window import make_window
 
 from nst_desktop.engine import StyleResult, read_metadata
 from nst_desktop.engine.params import QUALITY_PRESETS
@@ -17,6 +16,7 @@ from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, settings_su
 from nst_desktop.ui.main_window import MainWindow, recovery_path
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
+from tests.ui.helpers import make_window
 
 COLOURS = [(200, 30, 30), (30, 160, 40), (40, 60, 210), (220, 200, 40), (120, 40, 160), (20, 180, 190)]
 

@@ -6,29 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_content
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtTest import QTest
-from test_ui_main_window import few_steps, load_both, make_window
+from PySide6.QtCore import Qt
 
 from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionCanvas, labels_to_pil
+from tests.helpers import make_content
+from tests.ui.helpers import few_steps, load_both, make_window, stroke
 
 
 @pytest.fixture
 def window(qtbot) -> MainWindow:
     return make_window(qtbot)
-
-
-def stroke(canvas: RegionCanvas, points: list[tuple[float, float]]) -> None:
-    """Drag over ``points`` given as fractions (x, y) of the photo's width and height."""
-    r = canvas.image_rect()
-    pts = [QPoint(round(r.x() + fx * r.width()), round(r.y() + fy * r.height())) for fx, fy in points]
-    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
-    for p in pts[1:]:
-        QTest.mouseMove(canvas, p)
-    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
 def _open_editor(qtbot, window: MainWindow) -> RegionCanvas:

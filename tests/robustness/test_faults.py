@@ -19,11 +19,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_content, make_style
 from PIL import Image
 from PySide6.QtCore import QThread
-from test_download import _leftovers, _Server, server, tv_file  # noqa: F401 - fixtures
-from test_ui_main_window import Prompts, inject_result, load_both, make_window
 
 from nst_desktop.engine import StyleParams, schedule
 from nst_desktop.engine import images as engine_images
@@ -33,6 +30,9 @@ from nst_desktop.engine.stylize import stylize
 from nst_desktop.services import paths
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.download_dialog import DownloadDialog
+from tests.engine.test_download import _leftovers, _Server, server, tv_file  # noqa: F401 - fixtures
+from tests.helpers import make_content, make_style
+from tests.ui.helpers import Prompts, inject_result, load_both, make_window
 
 # The module (``nst_desktop.engine.stylize`` the attribute is the function).
 stylize_mod = importlib.import_module("nst_desktop.engine.stylize")

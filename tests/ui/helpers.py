@@ -1,0 +1,100 @@
+"""Helpers shared by the UI tests (not a test module): events, a window with recorded prompts, tiny runs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from nst_desktop.engine import StyleResult
+from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.ui.main_window import MainWindow
+from nst_desktop.ui.mask_editor import RegionCanvas
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.worker import RunOutcome
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def drag_and_drop(widget: QWidget, mime: QMimeData) -> bool:
+    """Send a drag-enter then (if accepted) a drop to ``widget``, as Qt does. True if the enter was accepted.
+
+    ``mime`` must stay alive while the events are used (the caller holds it).
+    """
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return True
+
+
+CPU_ONLY = [DeviceInfo("cpu", "CPU (2 cores)", 8_000_000_000)]
+
+
+class Prompts:
+    """Records the window's questions and messages; answers questions with ``answer``."""
+
+    def __init__(self) -> None:
+        self.answer = True
+        self.asked: list[tuple[str, str]] = []
+        self.informed: list[tuple[str, str]] = []
+
+    def ask(self, title: str, text: str) -> bool:
+        self.asked.append((title, text))
+        return self.answer
+
+    def inform(self, title: str, text: str) -> None:
+        self.informed.append((title, text))
+
+
+def make_window(qtbot, prompts: Prompts | None = None) -> MainWindow:
+    w = MainWindow(devices=CPU_ONLY)
+    p = prompts or Prompts()
+    w.ask = p.ask  # type: ignore[method-assign]
+    w.inform = p.inform  # type: ignore[method-assign]
+    w.prompts = p  # type: ignore[attr-defined]
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def few_steps(window: MainWindow, steps: int, size: int = 48) -> None:
+    """Make the window's runs tiny (the quality presets start at 150 steps)."""
+    window.steps_override = steps
+    window.controls.size_spin.setValue(size)
+    window.preview_every = 3
+
+
+def load_both(window: MainWindow, image_files: tuple[Path, Path]) -> None:
+    content, style = image_files
+    assert window.content_pane.load_path(content)
+    assert window.style_pane.load_path(style)
+
+
+def inject_result(window: MainWindow, img: Image.Image) -> StyleResult:
+    res = StyleResult(img, False, 10, 0.0, 0.0, 1.5, {"program": "NST Desktop", "params": {"seed": 7}})
+    window.show_result(RunOutcome(res, pil_to_qimage(img), "test weights"))
+    return res
+
+
+def stroke(canvas: RegionCanvas, points: list[tuple[float, float]]) -> None:
+    """Drag over ``points`` given as fractions (x, y) of the photo's width and height."""
+    r = canvas.image_rect()
+    pts = [QPoint(round(r.x() + fx * r.width()), round(r.y() + fy * r.height())) for fx, fy in points]
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
+    for p in pts[1:]:
+        QTest.mouseMove(canvas, p)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
