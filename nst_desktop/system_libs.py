@@ -61,9 +61,10 @@ def uses_xcb(env: Mapping[str, str] | None = None, platform: str | None = None, 
 
     Not on other systems, not in the frozen app (its package brings them), not with
     ``QT_QPA_PLATFORM`` naming another platform first (offscreen, wayland, ...), and not, with
-    ``QT_QPA_PLATFORM`` unset, in a Wayland session (``XDG_SESSION_TYPE=wayland``), where Qt
-    tries Wayland first. A missing ``DISPLAY`` does not matter: Qt loads the plugin, and needs
-    the libraries, before it looks for a display.
+    ``QT_QPA_PLATFORM`` unset, in a Wayland session (``WAYLAND_DISPLAY`` set or
+    ``XDG_SESSION_TYPE=wayland``), where Qt tries Wayland first (QGuiApplication's own order).
+    A missing ``DISPLAY`` does not matter: Qt then still tries xcb, and loading the plugin,
+    which needs the libraries, comes before looking for a display.
     """
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
@@ -73,7 +74,7 @@ def uses_xcb(env: Mapping[str, str] | None = None, platform: str | None = None, 
     qpa = env.get("QT_QPA_PLATFORM", "").strip()
     if qpa:  # "xcb", "xcb:arguments" or a fallback list "wayland;xcb": the first is tried first
         return qpa.split(";")[0].split(":")[0].strip().lower() == "xcb"
-    return env.get("XDG_SESSION_TYPE", "").strip().lower() != "wayland"
+    return not env.get("WAYLAND_DISPLAY") and env.get("XDG_SESSION_TYPE", "").strip().lower() != "wayland"
 
 
 def missing_libraries(names: list[str] | tuple[str, ...], load: Callable[[str], None] | None = None) -> list[str]:

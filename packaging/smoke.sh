@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Packaging smoke test (on demand, not in CI; a few minutes): build the .deb, install it, run the
+# Packaging smoke test (on demand, not in CI; a few minutes): build a test .deb, install it, run the
 # installed app's self-test offline, start the installed GUI from its .desktop Exec= line under
 # Xvfb with two images, take a screenshot, close the app, uninstall.
 #
 #   bash packaging/smoke.sh                 # build with $PYTHON (default /work/pkgvenv/bin/python), then test
-#   bash packaging/smoke.sh --skip-build    # test the newest packaging/dist/nst-desktop_*.deb
+#   bash packaging/smoke.sh --skip-build    # test the newest packaging/dist/nst-desktop_*.deb (the release one)
+# The test build (gzip-compressed, frozen folder included) goes to packaging/build/smoke-dist/: it
+# never replaces the release packages in packaging/dist/.
 # It also tests the per-user install of the .tar.gz when one newer than the .deb is there.
 #
 # As root it installs with apt/dpkg (and runs the app without network: unshare -n); otherwise it
@@ -17,6 +19,7 @@ PY=${PYTHON:-/work/pkgvenv/bin/python}
 [ -x "$PY" ] || PY=python3
 OUT=$REPO/packaging/build
 SHOT=$OUT/smoke-screenshot.png
+SMOKE_DIST=$OUT/smoke-dist
 mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/nst-smoke.XXXXXX)
 XVFB_PID=""
@@ -35,11 +38,15 @@ for tool in dpkg-deb Xvfb xdotool import convert; do
 done
 
 if [ "${1:-}" != "--skip-build" ]; then
-    step "build the .deb and .tar.gz (gzip-compressed .deb to save minutes; SMOKE_DEB_COMPRESSION=xz for the release one)"
-    "$PY" packaging/build.py --format all --deb-compression "${SMOKE_DEB_COMPRESSION:-gzip}"
+    step "build a test .deb and .tar.gz in $SMOKE_DIST (gzip-compressed .deb to save minutes; SMOKE_DEB_COMPRESSION=xz as released)"
+    rm -rf "$SMOKE_DIST"
+    "$PY" packaging/build.py --format all --deb-compression "${SMOKE_DEB_COMPRESSION:-gzip}" --out "$SMOKE_DIST"
+    DIST_DIR=$SMOKE_DIST
+else
+    DIST_DIR=$REPO/packaging/dist
 fi
-DEB=$(find packaging/dist -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)
-[ -n "$DEB" ] || fail "no packaging/dist/nst-desktop_*.deb"
+DEB=$(find "$DIST_DIR" -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)
+[ -n "$DEB" ] || fail "no $DIST_DIR/nst-desktop_*.deb"
 APP_ID=$(dpkg-deb -c "$DEB" | sed -n 's|.*/usr/share/applications/\(.*\)\.desktop$|\1|p' | head -n 1)
 echo "package: $DEB ($(du -h "$DEB" | cut -f1)), app id: $APP_ID"
 
@@ -50,7 +57,7 @@ OFFLINE=()
 if [ "$(id -u)" = 0 ]; then
     step "install with apt (dependencies) / dpkg"
     if command -v apt-get >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$REPO/$DEB" >"$TMP/apt.log" 2>&1 \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$DEB" >"$TMP/apt.log" 2>&1 \
             || { cat "$TMP/apt.log"; fail "apt-get install of the .deb"; }
         tail -n 2 "$TMP/apt.log"
     else
@@ -149,7 +156,7 @@ if [ -z "$ROOT" ]; then
     done
     echo "removed: /opt/nst-desktop, /usr/bin/nst-desktop, $DESKTOP"
 fi
-TAR=$(find packaging/dist -maxdepth 1 -name 'nst-desktop-*-linux-*.tar.gz' -newer "$DEB" 2>/dev/null | head -n 1)
+TAR=$(find "$DIST_DIR" -maxdepth 1 -name 'nst-desktop-*-linux-*.tar.gz' -newer "$DEB" 2>/dev/null | head -n 1)
 if [ -n "$TAR" ]; then
     step "per-user install from $(basename "$TAR") (install.sh, self-test, uninstall.sh)"
     mkdir -p "$TMP/tar" "$TMP/user"

@@ -42,6 +42,7 @@ def _loader(missing: set[str], culprits: dict[str, str] | None = None):
         ({"QT_QPA_PLATFORM": "wayland;xcb"}, False),
         ({"QT_QPA_PLATFORM": "minimal"}, False),
         ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", **X11}, False),
+        ({"WAYLAND_DISPLAY": "wayland-0", **X11}, False),
         ({"XDG_SESSION_TYPE": "x11", **X11}, True),
         ({"XDG_SESSION_TYPE": "wayland", "QT_QPA_PLATFORM": "xcb"}, True),
     ],
@@ -151,7 +152,7 @@ def test_entry_point_prints_one_line_and_exits_1_before_qt() -> None:
         raise SystemExit(rc)
         """
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "XDG_SESSION_TYPE")}
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "XDG_SESSION_TYPE", "WAYLAND_DISPLAY")}
     env["DISPLAY"] = ":0"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert res.returncode == 1, res.stderr
