@@ -60,6 +60,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line. Defaults, choices and limits of the settings are StyleParams' and
+    those of :mod:`nst_desktop.engine.params` (one definition each)."""
+    d = P.StyleParams()  # the defaults
     parser = _Parser(prog="nst-desktop-cli", description=f"{APP_NAME} {APP_VERSION}: neural style transfer.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {APP_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -69,31 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("style", type=Path, nargs="+", metavar="STYLE",
                     help="the painting; give several to blend their styles (see --style-weights)")
     st.add_argument("-o", "--output", type=Path, required=True, help="output file (.png .jpg .webp .tif)")
-    st.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=512,
-                    help="long side of the output in px (default 512)")
+    st.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=d.size,
+                    help=f"long side of the output in px (default {d.size})")
     st.add_argument("--style-strength", type=_float_range(P.MIN_STYLE_STRENGTH, P.MAX_STYLE_STRENGTH,
-                    "--style-strength"), default=1.0, help="style weight, log scale; 1 is the default look")
+                    "--style-strength"), default=d.style_strength,
+                    help=f"style weight, log scale; {d.style_strength:g} is the default look")
     group = st.add_mutually_exclusive_group()
     group.add_argument("--steps", type=_positive_int(P.MIN_STEPS, P.MAX_STEPS, "--steps"),
                        help="total loss evaluations over all sizes")
     group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
-                       help="step budget preset (default balanced): fast/balanced/best are "
+                       help=f"step budget preset (default {P.DEFAULT_QUALITY}): fast/balanced/best are "
                        f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU, "
                        f"{'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
-    st.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
-    st.add_argument("--init", default="content", help="content, noise, or the path of a start image")
-    st.add_argument("--seed", type=_positive_int(0, 2**63 - 1, "--seed"), default=None)
-    st.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    st.add_argument("--weights", default="bundled", help="bundled, torchvision, or a weights file")
-    st.add_argument("--pooling", choices=("max", "average"), default="max")
-    st.add_argument("--tv-weight", type=_float_range(0.0, 1e6, "--tv-weight"), default=0.0)
-    st.add_argument("--no-coarse-to-fine", action="store_true", help="optimise only at the final size")
-    st.add_argument("--preserve-colors", choices=P.PRESERVE_COLORS, default="none",
+    st.add_argument("--optimizer", choices=P.OPTIMIZERS, default=d.optimizer)
+    st.add_argument("--init", default=d.init, help=f"{', '.join(P.INITS)}, or the path of a start image "
+                    f"(default {d.init})")
+    st.add_argument("--seed", type=_positive_int(0, P.MAX_SEED, "--seed"), default=d.seed)
+    st.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
+    st.add_argument("--weights", default=d.weights, help="bundled, torchvision, or a weights file")
+    st.add_argument("--pooling", choices=P.POOLINGS, default=d.pooling)
+    st.add_argument("--tv-weight", type=_float_range(P.MIN_TV_WEIGHT, P.MAX_TV_WEIGHT, "--tv-weight"),
+                    default=d.tv_weight)
+    st.add_argument("--no-coarse-to-fine", action="store_false", dest="coarse_to_fine", default=d.coarse_to_fine,
+                    help="optimise only at the final size")
+    st.add_argument("--preserve-colors", choices=P.PRESERVE_COLORS, default=d.preserve_colors,
                     help="keep the photo's colours: 'luminance' transfers the style on brightness only; "
-                    "'match' first gives the painting the photo's colour mean and covariance (default none)")
+                    f"'match' first gives the painting the photo's colour mean and covariance "
+                    f"(default {d.preserve_colors})")
     st.add_argument("--style-scale", type=_float_range(P.MIN_STYLE_SCALE, P.MAX_STYLE_SCALE, "--style-scale"),
-                    default=1.0, help="size of the painting's brush strokes: the painting's long side relative "
-                    "to the output's (0.25-4, default 1)")
+                    default=d.style_scale, help="size of the painting's brush strokes: the painting's long side "
+                    f"relative to the output's ({P.MIN_STYLE_SCALE:g}-{P.MAX_STYLE_SCALE:g}, "
+                    f"default {d.style_scale:g})")
     st.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                     help="relative weights of the STYLE images, one per image (default: equal)")
     st.add_argument("--mask", type=Path, action="append", default=None, metavar="PATH",
@@ -111,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a result: print the settings and regions stored in it")
 
     b = sub.add_parser("bench", help="time an engine step against a bare VGG19 forward+backward")
-    b.add_argument("--device", default="auto")
+    b.add_argument("--device", default=d.device)
     b.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), action="append",
                    help="long side(s) to measure (default 256 and 512)")
     b.add_argument("--steps", type=_positive_int(2, 1000, "--steps"), default=5, help="timed steps per size")
@@ -122,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also time a whole run with this quality preset (repeatable)")
     b.add_argument("--reference", action="store_true",
                    help="also run the slow reference (single-size L-BFGS, 300 steps) and compare losses")
-    b.add_argument("--optimizer", choices=P.OPTIMIZERS, default="lbfgs")
+    b.add_argument("--optimizer", choices=P.OPTIMIZERS, default=d.optimizer)
     b.add_argument("--precision", choices=P.PRECISIONS, action="append",
-                   help="precision(s) to measure, repeatable (default auto)")
+                   help=f"precision(s) to measure, repeatable (default {d.precision})")
     b.add_argument("--start-size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--start-size"), action="append",
                    help="first size(s) of the coarse-to-fine schedule for whole runs, repeatable")
     b.add_argument("--content", help="photo for whole runs (default: a generated image)")
@@ -161,7 +170,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             if path:
                 load_image(path)
         return run_bench(args.device, args.size or [256, 512], args.steps, args.optimizer, args.preset,
-                         args.reference, args.precision or ["auto"], args.content, args.style,
+                         args.reference, args.precision or [P.StyleParams().precision], args.content, args.style,
                          args.start_size, repeat=args.repeat)
     except (EngineError, ValueError) as exc:
         print(f"nst-desktop-cli: error: {exc}", file=sys.stderr)
@@ -198,7 +207,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         weights=args.weights,
         pooling=args.pooling,
         tv_weight=args.tv_weight,
-        coarse_to_fine=not args.no_coarse_to_fine,
+        coarse_to_fine=args.coarse_to_fine,
         preview_every=0,
         style_scale=args.style_scale,
         preserve_colors=args.preserve_colors,

@@ -1,6 +1,6 @@
 """The style-transfer engine: torch and Pillow only, no Qt.
 
-Public entry points: :func:`stylize`, :class:`StyleParams`, :func:`load_weights`,
+Public entry points: :func:`stylize`, :class:`StyleParams`, :class:`Resume` (a continue), :func:`load_weights`,
 :func:`load_image`, :func:`save_image`, :func:`read_metadata`.
 """
 
@@ -22,6 +22,7 @@ from nst_desktop.engine.params import (
     preset_for_steps,
     preset_steps,
 )
+from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
@@ -34,6 +35,7 @@ __all__ = [
     "OutOfMemory",
     "QUALITY_PRESETS",
     "Progress",
+    "Resume",
     "StyleParams",
     "StyleResult",
     "VGGWeights",

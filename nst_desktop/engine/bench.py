@@ -24,7 +24,8 @@ from nst_desktop.engine import losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
 from nst_desktop.engine.params import Progress, StyleParams, preset_steps
-from nst_desktop.engine.stylize import Precision, evaluate, stylize
+from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.stylize import evaluate, stylize
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_bundled
 

@@ -17,7 +17,8 @@ from PIL import Image
 
 from nst_desktop.engine.errors import OutOfMemory
 from nst_desktop.engine.params import StyleParams, StyleResult
-from nst_desktop.engine.stylize import ProgressCallback, stylize
+from nst_desktop.engine.progress import ProgressCallback
+from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.weights import VGGWeights
 
 #: Retries at smaller sizes before giving up with the OutOfMemory error.
@@ -40,7 +41,7 @@ def stylize_fitting(
 ) -> StyleResult:
     """:func:`stylize`, retried at a smaller size if the device runs out of memory.
 
-    ``options`` are passed on to :func:`stylize` (``style_weights``, ``init_image``).
+    ``options`` are passed on to :func:`stylize` (``style_weights``, ``resume``, ...).
 
     ``on_retry(message, new_size)`` is called before each retry with a sentence for
     the user. The result's metadata records ``requested_size`` when it differs from

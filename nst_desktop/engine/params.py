@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from PIL import Image
 
@@ -42,13 +42,25 @@ def preset_for_steps(steps: object) -> str | None:
                 return name
     return None
 
+# Each choice is named once, as a Literal type; its tuple of values is derived from it.
 #: "lbfgs": L-BFGS on the device, no line search (see engine/lbfgs.py); "lbfgs-wolfe":
 #: torch.optim.LBFGS with strong-Wolfe line search (the benchmark's reference); "adam".
-OPTIMIZERS = ("lbfgs", "lbfgs-wolfe", "adam")
-INITS = ("content", "noise")
-PRECISIONS = ("auto", "fp32", "tf32", "bf16")
+OptimizerName = Literal["lbfgs", "lbfgs-wolfe", "adam"]
+OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
+#: The named start images ("init" may also be the path of an image file).
+InitName = Literal["content", "noise"]
+INITS: tuple[InitName, ...] = get_args(InitName)
+#: The network's pooling layers: "max" (as trained) or "average" (see :mod:`vgg`).
+PoolingName = Literal["max", "average"]
+POOLINGS: tuple[PoolingName, ...] = get_args(PoolingName)
+#: Network precision (see :meth:`nst_desktop.engine.precision.Precision.choose`).
+PrecisionName = Literal["auto", "fp32", "tf32", "bf16"]
+PRECISIONS: tuple[PrecisionName, ...] = get_args(PrecisionName)
 #: Colour preservation methods (see :mod:`nst_desktop.engine.color`).
-PRESERVE_COLORS = ("none", "luminance", "match")
+PreserveColors = Literal["none", "luminance", "match"]
+PRESERVE_COLORS: tuple[PreserveColors, ...] = get_args(PreserveColors)
+#: Phases a progress report can be in.
+Phase = Literal["weights", "targets", "optimise"]
 #: Limits of the style scale (style image long side / output long side).
 MIN_STYLE_SCALE, MAX_STYLE_SCALE = 0.25, 4.0
 
@@ -56,11 +68,17 @@ MIN_STYLE_SCALE, MAX_STYLE_SCALE = 0.25, 4.0
 MIN_SIZE, MAX_SIZE = 32, 8192
 MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH = 0.01, 100.0
 MIN_STEPS, MAX_STEPS = 1, 100_000
+MIN_TV_WEIGHT, MAX_TV_WEIGHT = 0.0, 1e6
+#: Seeds are stored in the result's metadata as JSON integers and given to torch: 0 to 2**63-1.
+MAX_SEED = 2**63 - 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class StyleParams:
     """Everything that determines a stylisation (besides the two images).
+
+    Frozen: a run's parameters cross from the window's thread to the worker's; derive
+    changed ones with ``dataclasses.replace``. The CLI takes its defaults from here.
 
     size: long side of the output, px; the aspect ratio of the content is kept.
     style_strength: multiplies the style term; 1.0 is the tuned default. Users see it
@@ -93,19 +111,19 @@ class StyleParams:
     size: int = 512
     style_strength: float = 1.0
     steps: int = 0
-    optimizer: str = "lbfgs"
-    init: str = "content"
+    optimizer: OptimizerName = "lbfgs"
+    init: InitName | str = "content"
     seed: int | None = None
     device: str = "auto"
     weights: str = "bundled"
-    pooling: str = "max"
+    pooling: PoolingName = "max"
     tv_weight: float = 0.0
     coarse_to_fine: bool = True
     start_size: int = 0
     style_scale: float = 1.0
     preview_every: int = 10
-    precision: str = "auto"
-    preserve_colors: str = "none"
+    precision: PrecisionName = "auto"
+    preserve_colors: PreserveColors = "none"
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""
@@ -121,10 +139,12 @@ class StyleParams:
                              f"{MAX_STEPS}, not {self.steps}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.pooling not in ("max", "average"):
-            raise ValueError(f"pooling must be 'max' or 'average', not {self.pooling!r}")
-        if not 0 <= self.tv_weight <= 1e6:
-            raise ValueError(f"tv weight must be between 0 and 1e6, not {self.tv_weight}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be {' or '.join(map(repr, POOLINGS))}, not {self.pooling!r}")
+        if not MIN_TV_WEIGHT <= self.tv_weight <= MAX_TV_WEIGHT:
+            raise ValueError(
+                f"tv weight must be between {MIN_TV_WEIGHT:g} and {MAX_TV_WEIGHT:.0e}, not {self.tv_weight}"
+            )
         if not MIN_STYLE_SCALE <= self.style_scale <= MAX_STYLE_SCALE:
             raise ValueError(
                 f"style scale must be between {MIN_STYLE_SCALE:g} and {MAX_STYLE_SCALE:g}, not {self.style_scale}"
@@ -133,7 +153,7 @@ class StyleParams:
             raise ValueError(
                 f"preserve colours must be one of {', '.join(PRESERVE_COLORS)}, not {self.preserve_colors!r}"
             )
-        if self.seed is not None and not 0 <= self.seed < 2**63:
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be between 0 and 2**63-1, not {self.seed}")
         if self.start_size != 0 and not MIN_SIZE <= self.start_size <= MAX_SIZE:
             raise ValueError(f"start size must be 0 (automatic) or between {MIN_SIZE} and {MAX_SIZE} px")
@@ -170,7 +190,7 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
     preview: Image.Image | None = None
-    phase: str = "optimise"
+    phase: Phase = "optimise"
 
 
 @dataclass
@@ -180,7 +200,8 @@ class StyleResult:
     ``cancelled`` is True if the run was stopped early (``image`` is then the best so
     far). ``metadata`` holds everything needed to reproduce it (embedded on save).
     ``state`` is the L-BFGS state at the end (on the CPU), only when the run was asked
-    to keep it; pass it as ``stylize(..., resume=state)`` to continue.
+    to keep it; pass it as ``stylize(..., resume=Resume(image, state))`` to continue
+    (see :class:`nst_desktop.engine.resume.Resume`).
     """
 
     image: Image.Image

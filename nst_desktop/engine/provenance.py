@@ -1,4 +1,5 @@
-"""Provenance of regions: the masks of a run, stored compactly in the result's metadata.
+"""Provenance of a result: the settings that made it (:func:`run_metadata`), and the masks of
+its regions, stored compactly in the result's metadata.
 
 A run with spatial control (:func:`nst_desktop.engine.stylize.stylize` with ``masks`` /
 ``keep_mask``) records its masks in ``metadata["regions"]``, so that a saved result can
@@ -42,9 +43,15 @@ import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+from nst_desktop.app_info import APP_VERSION
+from nst_desktop.engine.params import StyleParams
+
+if TYPE_CHECKING:
+    from nst_desktop.engine.weights import VGGWeights
 
 #: Value of ``regions["encoding"]``: 8-bit grey ("L") PNG, base64 (standard alphabet, padded).
 ENCODING = "png-base64-L"
@@ -65,6 +72,24 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------- writing
+def run_metadata(
+    params: StyleParams, weights: VGGWeights, seed: int, steps_done: int, elapsed_s: float, cancelled: bool
+) -> dict[str, Any]:
+    """The settings that made an image, for embedding in the saved file (``params`` as run:
+    steps and start size resolved, ``seed`` the one used)."""
+    p = params.to_dict()
+    p["seed"] = seed
+    return {
+        "program": "NST Desktop",
+        "version": APP_VERSION,
+        "params": p,
+        "weights_name": weights.name,
+        "steps_done": steps_done,
+        "elapsed_s": round(elapsed_s, 2),
+        "cancelled": cancelled,
+    }
+
+
 def _reduce(mask: Image.Image, max_side: int) -> Image.Image:
     """``mask`` as mode "L", long side at most ``max_side`` px (aspect kept, box filter)."""
     if not isinstance(mask, Image.Image):

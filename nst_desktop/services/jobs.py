@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.stylize import cpu_has_amx_bf16
+from nst_desktop.engine.precision import cpu_has_amx_bf16
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet, per
 #: physical core on CPUs. Measured with the CPU schedule and budgets on a 2-core AMX CPU

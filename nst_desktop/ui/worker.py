@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image
@@ -29,6 +29,7 @@ from nst_desktop.engine import (
     ImageError,
     OutOfMemory,
     Progress,
+    Resume,
     StyleParams,
     StyleResult,
     load_weights,
@@ -37,9 +38,9 @@ from nst_desktop.engine import (
 )
 from nst_desktop.engine.fit import stylize_fitting
 from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.inputs import working_hw
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.memory import LBFGS_HISTORY
-from nst_desktop.engine.stylize import working_hw
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 
@@ -82,12 +83,16 @@ class StyleRequest:
     style: one image, or a list to blend with ``style_weights`` (relative, one each).
     cache_dir: folder of downloaded weights (torchvision). recovery_path: where the
     finished result is also written as PNG (crash safety), or None.
-    init_image: start from this image instead of ``params.init`` (Continue).
+    continued: the Continue, as the engine takes it (:class:`Resume`: the image to go on
+    from and the state of the run that made it); after the run its ``consumed`` says
+    whether the engine went on with that state in place (a failed run may have left it
+    part-way). Built from ``init_image`` and ``resume`` when not given.
+    init_image, resume: the same as two fields (the image; the optimiser state,
+    ``StyleResult.state``, or None), for callers that do not make a :class:`Resume`.
     inputs: where the inputs came from (``{"content": path, "styles": [path, ...]}``,
     None for pasted images), stored in the result's metadata under "inputs".
     masks / keep_mask: regions (one grey mask per style / where to keep the photo), see
     :func:`nst_desktop.engine.stylize`; None for an ordinary run.
-    resume: the optimiser state of the run being continued (``StyleResult.state``), or None.
     keep_state: return this run's optimiser state in ``StyleResult.state`` (for a later
     Continue) if it is no larger than :data:`KEEP_STATE_MAX_BYTES`.
     """
@@ -104,6 +109,13 @@ class StyleRequest:
     keep_mask: Image.Image | None = None
     resume: object | None = None
     keep_state: bool = False
+    continued: Resume | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.continued is None and self.init_image is not None:
+            self.continued = Resume(self.init_image, self.resume)  # type: ignore[arg-type]
+        elif self.continued is not None and self.init_image is None:
+            self.init_image, self.resume = self.continued.image, self.continued.state
 
 
 @dataclass
@@ -167,14 +179,12 @@ class StyleWorker(QObject):
             extra: dict[str, object] = {}
             if req.style_weights is not None:
                 extra["style_weights"] = req.style_weights
-            if req.init_image is not None:
-                extra["init_image"] = req.init_image
+            if req.continued is not None:
+                extra["resume"] = req.continued
             if req.masks is not None:
                 extra["masks"] = req.masks
             if req.keep_mask is not None:
                 extra["keep_mask"] = req.keep_mask
-            if req.resume is not None:
-                extra["resume"] = req.resume
             if req.keep_state and state_bytes(req.content, req.params) <= KEEP_STATE_MAX_BYTES:
                 extra["keep_state"] = True
             result = stylize_fitting(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -113,7 +114,7 @@ def test_quality_preset_sets_the_budget(
 
     def spy(content, style, params, *args, **kwargs):
         budgets.append(params.steps)
-        params.steps = 1  # keep the test fast; the budget the CLI chose is recorded above
+        params = dataclasses.replace(params, steps=1)  # keep the test fast; the budget the CLI chose is recorded above
         return real(content, style, params, *args, **kwargs)
 
     monkeypatch.setattr(engine, "stylize", spy)

@@ -3,6 +3,7 @@ images with --style-weights. What reaches the engine is checked with a spy; one 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def spy(content, style, params, *args, **kwargs):
         seen.append({"style": style, "params": params, "kwargs": kwargs})
-        params.steps = 1
+        params = dataclasses.replace(params, steps=1)
         return real(content, style, params, *args, **kwargs)
 
     monkeypatch.setattr(engine, "stylize", spy)

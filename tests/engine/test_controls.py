@@ -12,8 +12,10 @@ from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop.engine import color
 from nst_desktop.engine.images import pil_to_tensor
+from nst_desktop.engine.inputs import normalize_styles
 from nst_desktop.engine.params import StyleResult
-from nst_desktop.engine.stylize import evaluate, normalize_styles, stylize
+from nst_desktop.engine.resume import Resume
+from nst_desktop.engine.stylize import evaluate, stylize
 from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
 
@@ -159,14 +161,14 @@ def test_bad_style_weights_are_refused(weights: list[float], message: str) -> No
 def test_continue_lowers_the_loss_further(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     p = _params()
     before = evaluate(plain.image, CONTENT, STYLE, p, bundled_weights)[2]
-    more = stylize(CONTENT, STYLE, p, bundled_weights, init_image=plain.image)
+    more = stylize(CONTENT, STYLE, p, bundled_weights, resume=Resume(plain.image))
     after = evaluate(more.image, CONTENT, STYLE, p, bundled_weights)[2]
     assert after < before, (before, after)
     assert more.metadata["continued"] is True and plain.metadata["continued"] is False
 
 
 def test_continue_at_a_larger_size(bundled_weights: VGGWeights, plain: StyleResult) -> None:
-    more = stylize(CONTENT, STYLE, _params(size=96, steps=5), bundled_weights, init_image=plain.image)
+    more = stylize(CONTENT, STYLE, _params(size=96, steps=5), bundled_weights, resume=Resume(plain.image))
     assert more.image.size == (96, 64)
 
 

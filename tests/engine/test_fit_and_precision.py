@@ -9,10 +9,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from nst_desktop.engine import OutOfMemory, StyleParams, stylize
+from nst_desktop.engine import OutOfMemory, StyleParams, optim_lbfgs, stylize
+from nst_desktop.engine import oom as oom_module
+from nst_desktop.engine import precision as precision_module
 from nst_desktop.engine.fit import MAX_RETRIES, stylize_fitting
 from nst_desktop.engine.lbfgs import DeviceLBFGS
-from nst_desktop.engine.stylize import Precision, bf16_supported
+from nst_desktop.engine.objective import Objective
+from nst_desktop.engine.precision import Precision, bf16_supported
 from tests.helpers import make_content, make_style
 
 # The module, not the function of the same name that nst_desktop.engine exports.
@@ -26,14 +29,14 @@ def _params(**kw: object) -> StyleParams:
 
 def test_simulated_oom_retries_at_a_smaller_size_and_says_so(bundled_weights, monkeypatch) -> None:
     """A real run whose objective raises torch's OOM error above 80 px ends at a size that fits."""
-    real_call = stylize_module._Objective.__call__
+    real_call = Objective.__call__
 
     def call(self, x: torch.Tensor):
         if max(x.shape[-2:]) > 80:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return real_call(self, x)
 
-    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    monkeypatch.setattr(Objective, "__call__", call)
     notes: list[tuple[str, int]] = []
     result = stylize_fitting(make_content((96, 64)), make_style(), _params(coarse_to_fine=False), bundled_weights,
                              on_retry=lambda msg, size: notes.append((msg, size)))
@@ -49,7 +52,7 @@ def test_oom_gives_up_after_the_retries(bundled_weights, monkeypatch) -> None:
     def call(self, x: torch.Tensor):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    monkeypatch.setattr(Objective, "__call__", call)
     notes: list[int] = []
     with pytest.raises(OutOfMemory) as info:
         stylize_fitting(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights,
@@ -79,7 +82,7 @@ def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, mo
     """The free memory behind the "about N px should fit" hint is read once the failed run's network,
     activations and optimiser state are released, not while the exception still holds them."""
     optimisers = _Optimisers(monkeypatch)
-    real_call = stylize_module._Objective.__call__
+    real_call = Objective.__call__
     nets: list[weakref.ref] = []
 
     def call(self, x: torch.Tensor):
@@ -94,8 +97,8 @@ def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, mo
         seen.append((optimisers.alive(), sum(r() is not None for r in nets)))
         return 8 * 2**30
 
-    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
-    monkeypatch.setattr(stylize_module, "free_memory_bytes", free_memory)
+    monkeypatch.setattr(Objective, "__call__", call)
+    monkeypatch.setattr(oom_module, "free_memory_bytes", free_memory)
     with pytest.raises(OutOfMemory) as info:
         stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
     assert optimisers.made, "the run made no optimiser: the test checks nothing"
@@ -107,14 +110,14 @@ def test_a_finished_size_frees_its_optimiser_before_the_next_one(bundled_weights
     """Coarse to fine: the last size's L-BFGS state (its history was resampled, or not carried at all)
     is not held while the next size runs."""
     optimisers = _Optimisers(monkeypatch)
-    real_call = stylize_module._Objective.__call__
+    real_call = Objective.__call__
     alive: dict[tuple[int, int], int] = {}
 
     def call(self, x: torch.Tensor):
         alive[tuple(x.shape[-2:])] = optimisers.alive()
         return real_call(self, x)
 
-    monkeypatch.setattr(stylize_module._Objective, "__call__", call)
+    monkeypatch.setattr(Objective, "__call__", call)
     result = stylize(make_content((128, 96)), make_style(), _params(size=128, steps=12, start_size=64),
                      bundled_weights)
     assert len(alive) >= 2, f"one size only ({alive}): the test checks nothing"
@@ -157,16 +160,16 @@ def _raised_while_handling(first: BaseException, second: BaseException) -> BaseE
     ],
 )
 def test_which_errors_mean_out_of_memory(exc: BaseException, expected: bool) -> None:
-    assert stylize_module.is_out_of_memory(exc) is expected
+    assert oom_module.is_out_of_memory(exc) is expected
 
 
 def test_batched_read_backs_still_stop_at_every_preview_step() -> None:
     """On CUDA losses are read back in batches (every SYNC_EVERY steps); a preview step between
     two batches must end a batch too, or its preview would be skipped."""
-    due = [step for step in range(1, 61) if stylize_module._read_back_due(step, 10, 15)]
+    due = [step for step in range(1, 61) if optim_lbfgs.read_back_due(step, 10, 15)]
     assert due == [10, 15, 20, 30, 40, 45, 50, 60]
-    assert [s for s in range(1, 11) if stylize_module._read_back_due(s, 5, 5)] == [5, 10]
-    assert [s for s in range(1, 4) if stylize_module._read_back_due(s, 1, 0)] == [1, 2, 3]
+    assert [s for s in range(1, 11) if optim_lbfgs.read_back_due(s, 5, 5)] == [5, 10]
+    assert [s for s in range(1, 4) if optim_lbfgs.read_back_due(s, 1, 0)] == [1, 2, 3]
 
 
 def test_no_retry_without_a_smaller_size() -> None:
@@ -198,7 +201,7 @@ def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
 def test_cpu_uses_bf16_only_with_amx_and_only_for_auto_or_bf16(monkeypatch) -> None:
     cpu = torch.device("cpu")
     for amx in (False, True):
-        monkeypatch.setattr(stylize_module, "cpu_has_amx_bf16", lambda amx=amx: amx)
+        monkeypatch.setattr(precision_module, "cpu_has_amx_bf16", lambda amx=amx: amx)
         for name in ("fp32", "tf32"):
             assert Precision.choose(name, cpu).compute_dtype is None
         for name in ("auto", "bf16"):
@@ -207,7 +210,7 @@ def test_cpu_uses_bf16_only_with_amx_and_only_for_auto_or_bf16(monkeypatch) -> N
         assert bf16_supported(cpu) is amx
         assert Precision.choose("auto", cpu).channels_last  # oneDNN is faster channels-last
         assert not Precision.choose("auto", cpu).cuda_graphs
-    monkeypatch.setattr(stylize_module, "CPU_BF16_AUTO", False)
+    monkeypatch.setattr(precision_module, "CPU_BF16_AUTO", False)
     assert Precision.choose("auto", cpu).compute_dtype is None
 
 

@@ -9,6 +9,7 @@ import torch
 
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
 from tests.helpers import make_content, make_style
 
@@ -181,11 +182,11 @@ def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
     whole = stylize(content, style, _params(16), bundled_weights, keep_state=True)
     first = stylize(content, style, _params(8), bundled_weights, keep_state=True)
     assert first.state is not None and whole.state is not None
-    second = stylize(content, style, _params(8), bundled_weights, init_image=first.image, resume=first.state,
+    second = stylize(content, style, _params(8), bundled_weights, resume=Resume(first.image, first.state),
                      keep_state=True)
     # Same iterates as 16 steps in one go: the history went on, not a fresh L-BFGS.
     assert torch.allclose(second.state.x, whole.state.x, atol=1e-5)
-    fresh = stylize(content, style, _params(8), bundled_weights, init_image=first.image)
+    fresh = stylize(content, style, _params(8), bundled_weights, resume=Resume(first.image))
     _, _, loss_first = evaluate(first.image, content, style, _params(8), bundled_weights)
     _, _, loss_second = evaluate(second.image, content, style, _params(8), bundled_weights)
     _, _, loss_fresh = evaluate(fresh.image, content, style, _params(8), bundled_weights)
@@ -202,7 +203,7 @@ def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_wei
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
     x_before = first.state.x.detach().clone()
-    second = stylize(content, style, _params(4), bundled_weights, init_image=first.image, resume=first.state,
+    second = stylize(content, style, _params(4), bundled_weights, resume=Resume(first.image, first.state),
                      keep_state=True)
     assert second.state is first.state
     assert not torch.equal(second.state.x, x_before)
@@ -212,8 +213,8 @@ def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_w
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
     saved = _snapshot(first.state)
-    bigger = stylize(content, style, _params(4, size=96), bundled_weights, init_image=first.image,
-                     resume=first.state, keep_state=True)
+    bigger = stylize(content, style, _params(4, size=96), bundled_weights, resume=Resume(first.image, first.state),
+                     keep_state=True)
     assert bigger.state is not first.state
     for name, value in saved.items():
         assert torch.equal(getattr(first.state, name), value), name
@@ -223,8 +224,8 @@ def test_state_of_another_size_is_resampled(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
     pairs = float(first.state.pairs)
-    bigger = stylize(content, style, _params(4, size=96), bundled_weights, init_image=first.image,
-                     resume=first.state, keep_state=True)
+    bigger = stylize(content, style, _params(4, size=96), bundled_weights, resume=Resume(first.image, first.state),
+                     keep_state=True)
     assert bigger.image.size == (96, 72)
     assert math.isfinite(bigger.content_loss)
     assert bigger.state.shape == torch.Size([1, 3, 72, 96])

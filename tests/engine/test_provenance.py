@@ -30,6 +30,7 @@ from nst_desktop.engine.provenance import (
     metadata_chars,
     shrink_to_fit,
 )
+from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
 from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
@@ -396,7 +397,7 @@ def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights)
     treats the keep region (soft edges: see evaluate's docstring)."""
     first = stylize(PHOTO, STYLES, _params(steps=8), bundled_weights, masks=HARD, keep_mask=KEEP)
     params = _params(steps=1)
-    res = stylize(PHOTO, STYLES, params, bundled_weights, init_image=first.image, masks=HARD,
+    res = stylize(PHOTO, STYLES, params, bundled_weights, resume=Resume(first.image), masks=HARD,
                   keep_mask=KEEP)
     assert res.steps_done == 1
     c, s, total = evaluate(res.image, PHOTO, STYLES, params, bundled_weights, masks=HARD, keep_mask=KEEP)

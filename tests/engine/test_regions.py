@@ -13,8 +13,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from nst_desktop import cli
 from nst_desktop.engine import losses
 from nst_desktop.engine.images import read_metadata
+from nst_desktop.engine.masks import prepare_masks
 from nst_desktop.engine.provenance import masks_from_metadata
-from nst_desktop.engine.stylize import prepare_masks, stylize
+from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, small_engine_params
 

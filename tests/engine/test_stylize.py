@@ -17,8 +17,9 @@ from PIL import Image, ImageChops, ImageStat
 from nst_desktop.engine import losses, schedule
 from nst_desktop.engine.errors import EngineError, ImageError
 from nst_desktop.engine.images import pil_to_tensor, read_metadata, resize_long_side, save_image, scaled_size
+from nst_desktop.engine.inputs import working_hw
 from nst_desktop.engine.params import Progress, StyleParams, StyleResult
-from nst_desktop.engine.stylize import stylize, working_hw
+from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import importlib
 import io
 import math
 import os
@@ -26,6 +25,7 @@ from nst_desktop.engine import StyleParams, schedule
 from nst_desktop.engine import images as engine_images
 from nst_desktop.engine import weights as W
 from nst_desktop.engine.errors import DownloadCancelled, DownloadError, NumericalError
+from nst_desktop.engine.objective import Objective  # faults are injected into its __call__
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.services import paths
 from nst_desktop.ui import worker as worker_mod
@@ -33,9 +33,6 @@ from nst_desktop.ui.download_dialog import DownloadDialog
 from tests.engine.test_download import _leftovers, _Server, server, tv_file  # noqa: F401 - fixtures
 from tests.helpers import make_content, make_style
 from tests.ui.helpers import Prompts, inject_result, load_both, make_window
-
-# The module (``nst_desktop.engine.stylize`` the attribute is the function).
-stylize_mod = importlib.import_module("nst_desktop.engine.stylize")
 
 #: Every fault this module injects is counted here (reported with -s).
 FAULTS: list[str] = []
@@ -246,7 +243,7 @@ def _params(**kw) -> StyleParams:
 
 def _nan_at(monkeypatch, k: int, forever: bool) -> list[int]:
     """From the k-th loss evaluation on (or only at it), the objective returns NaN."""
-    real = stylize_mod._Objective.__call__
+    real = Objective.__call__
     calls = [0]
 
     def call(self, x):
@@ -257,7 +254,7 @@ def _nan_at(monkeypatch, k: int, forever: bool) -> list[int]:
             return total * nan, c * nan, s * nan
         return total, c, s
 
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", call)
+    monkeypatch.setattr(Objective, "__call__", call)
     return calls
 
 
@@ -290,7 +287,7 @@ def test_out_of_memory_inside_the_engine_is_reported(monkeypatch, bundled_weight
     def oom(self, x):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", oom)
+    monkeypatch.setattr(Objective, "__call__", oom)
     with pytest.raises(OutOfMemory, match="ran out of memory") as exc:
         stylize(make_content((48, 32)), make_style(), _params(), bundled_weights)
     assert exc.value.size == 48
@@ -341,7 +338,7 @@ def _stylize_threads() -> list[QThread]:
 def test_engine_exception_is_reported_and_next_run_works(qtbot, window, image_files, monkeypatch) -> None:
     _tiny(window)
     load_both(window, image_files)
-    real = stylize_mod._Objective.__call__
+    real = Objective.__call__
     calls = [0]
 
     def boom(self, x):
@@ -351,7 +348,7 @@ def test_engine_exception_is_reported_and_next_run_works(qtbot, window, image_fi
         return real(self, x)
 
     FAULTS.append("run:exception")
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", boom)
+    monkeypatch.setattr(Objective, "__call__", boom)
     assert window.start_run()
     _wait_end(qtbot, window)
     assert "simulated engine bug" in window.prompts.informed[-1][1]
@@ -369,7 +366,7 @@ def test_out_of_memory_in_a_run_is_reported_and_next_run_works(qtbot, window, im
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     FAULTS.append("run:oom")
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", oom)
+    monkeypatch.setattr(Objective, "__call__", oom)
     assert window.start_run()
     _wait_end(qtbot, window)
     said = [t for _, t in window.prompts.asked + window.prompts.informed] + [window.statusBar().currentMessage()]

@@ -117,9 +117,8 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
         qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
     """The engine goes on with the window's state in place; if that run fails, the state may be
     part-way, so the next Continue starts afresh from the result that is shown."""
-    import importlib
+    from nst_desktop.engine.objective import Objective
 
-    stylize_mod = importlib.import_module("nst_desktop.engine.stylize")
     window.prompts.answer = False
     few_steps(window, 4, size=32)
     load_both(window, image_files)
@@ -127,7 +126,7 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
     first = window.result
     state = window._resume_state
     assert state is not None
-    real_call = stylize_mod._Objective.__call__
+    real_call = Objective.__call__
     calls = []
 
     def failing(self, x):
@@ -136,7 +135,7 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
             raise RuntimeError("simulated engine failure")
         return real_call(self, x)
 
-    monkeypatch.setattr(stylize_mod._Objective, "__call__", failing)
+    monkeypatch.setattr(Objective, "__call__", failing)
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
     assert window.last_request.resume is state and len(calls) > 2
     assert "Failed" in window.progress_label.text()

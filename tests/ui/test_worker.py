@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -89,7 +90,7 @@ def test_cancel_stops_within_a_step_and_keeps_best_so_far(qtbot, bundled_weights
 
 def test_bad_weights_fail_with_a_message(qtbot, tmp_path: Path) -> None:
     req = small_request(5)
-    req.params.weights = str(tmp_path / "missing.pth")
+    req.params = replace(req.params, weights=str(tmp_path / "missing.pth"))
     job = StyleJob(req)
     ended = []
     job.ended.connect(lambda: ended.append(True))
@@ -102,7 +103,7 @@ def test_bad_weights_fail_with_a_message(qtbot, tmp_path: Path) -> None:
 
 def test_bad_params_fail_with_a_message(qtbot) -> None:
     req = small_request(5)
-    req.params.size = 5  # below the engine's minimum
+    req.params = replace(req.params, size=5)  # below the engine's minimum
     job = StyleJob(req)
     with qtbot.waitSignal(job.failed, timeout=30_000) as sig:
         job.start()

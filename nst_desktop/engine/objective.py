@@ -1,0 +1,66 @@
+"""What is minimised at one size: content loss + style weight x style loss (+ total variation)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nst_desktop.engine import losses
+from nst_desktop.engine.masks import composite
+from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.vgg import VGGFeatures
+
+
+class Objective:
+    """Loss of an image at one size against fixed targets.
+
+    Called with the iterate ``x`` (``(1, 3, H, W)`` float32 RGB, nominally in [0, 1]);
+    returns ``(total, content, style)`` as 0-d float32 tensors on the device. With ``keep
+    = (mask, photo)`` the network sees ``x`` composited with the photo (:meth:`compose`).
+    """
+
+    def __init__(
+        self,
+        net: VGGFeatures,
+        targets: losses.StyleTargets,
+        style_weight: float,
+        tv_weight: float,
+        precision: Precision,
+        keep: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
+        self.net = net
+        self.targets = targets
+        self.style_weight = style_weight
+        self.tv_weight = tv_weight
+        self.precision = precision
+        self.keep = keep
+
+    def compose(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as the network sees it (and as the result shows it): kept pixels are the photo's."""
+        return composite(x, self.keep)
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.compose(x)
+        # Plain style targets: Gram matrices computed in the network's graph (see losses.GramTap).
+        tap = losses.GramTap(losses.STYLE_LAYERS) if self.targets.regions is None else None
+        feats = self.precision.features(self.net, x, tap)
+        c = losses.content_loss(feats, self.targets)
+        s = losses.style_loss(feats, self.targets, grams=tap.grams if tap is not None else None)
+        total = c + self.style_weight * s
+        if self.tv_weight:
+            total = total + self.tv_weight * losses.tv_loss(x)
+        return total, c, s
+
+
+def read_step(
+    total: torch.Tensor, c: torch.Tensor, s: torch.Tensor, grad: torch.Tensor
+) -> tuple[float, float, float, bool]:
+    """The step's losses and whether loss and gradient are finite, in one device-to-host copy.
+
+    On a GPU every ``float(tensor)`` waits for the device; reading all four at once
+    costs one wait per step instead of four.
+    """
+    finite = torch.isfinite(total.detach()) & torch.isfinite(grad).all()
+    values = torch.stack([total.detach().float(), c.detach().float(), s.detach().float(), finite.float()]).tolist()
+    return values[0], values[1], values[2], values[3] == 1.0 and math.isfinite(values[0])

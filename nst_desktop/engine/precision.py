@@ -1,0 +1,93 @@
+"""How the network runs on a device: memory format, compute dtype (bfloat16 where it pays), CUDA graphs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from nst_desktop.engine.devices import mkldnn_bf16_supported
+from nst_desktop.engine.params import PrecisionName
+from nst_desktop.engine.vgg import Tap, VGGFeatures
+
+#: Run the network in bfloat16 on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).
+CPU_BF16_AUTO = True
+
+
+def cpu_has_amx_bf16() -> bool:
+    """True if this CPU has AMX bfloat16 tiles (Intel Sapphire Rapids and newer) and oneDNN uses them."""
+    try:
+        caps = torch._C._cpu._get_cpu_capability()
+        return bool(caps.get("amx_bf16")) and mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """True where a bfloat16 network is fast: CUDA GPUs of compute capability 8.0 (Ampere) and
+    newer, and CPUs with AMX."""
+    if device.type == "cpu":
+        return cpu_has_amx_bf16()
+    if device.type != "cuda":
+        return False
+    major, _minor = torch.cuda.get_device_capability(device)
+    return major >= 8
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the network runs on a device: memory format, compute dtype, CUDA graphs.
+
+    The network runs channels-last (faster on CUDA and with oneDNN on CPUs), with
+    TF32 convolutions on CUDA, optionally in bfloat16 (``compute_dtype``: the weights
+    are converted once, which computes what bfloat16 autocast would, see
+    :meth:`VGGFeatures.to_compute_dtype`). Gram matrices, losses and the optimiser's
+    inner products are always float32 (matmul TF32 is switched off; see :mod:`losses`). The optimised image stays
+    float32, contiguous NCHW (the optimiser flattens it); it is converted on the way
+    into the network. ``cuda_graphs``: capture each size's optimisation step as a CUDA
+    graph (see :mod:`nst_desktop.engine.optim_lbfgs`).
+    """
+
+    device: torch.device
+    compute_dtype: torch.dtype | None
+    channels_last: bool
+    cuda_graphs: bool = False
+
+    @staticmethod
+    def choose(precision: PrecisionName, device: torch.device) -> Precision:
+        """``precision`` is "auto", "fp32", "tf32" or "bf16".
+
+        "auto": TF32 convolutions on CUDA; a bfloat16 network on CPUs with AMX (where
+        it is several times faster than float32 and keeps the quality target, see
+        :data:`CPU_BF16_AUTO`); float32 elsewhere. "bf16" falls back to float32 where
+        bfloat16 is not supported.
+        """
+        cuda = device.type == "cuda"
+        if cuda:
+            # cuDNN's heuristics, not autotuning: on an H100 autotuning made steps at most 2 %
+            # faster (512-2048 px) but cost about 4.5 s at every new image size (each size
+            # of the schedule, each new aspect ratio). NST_CUDNN_BENCHMARK=1 turns it on.
+            torch.backends.cudnn.benchmark = os.environ.get("NST_CUDNN_BENCHMARK", "0") == "1"
+            torch.backends.cudnn.allow_tf32 = precision in ("auto", "tf32", "bf16")
+            torch.backends.cuda.matmul.allow_tf32 = False  # Gram matrices and L-BFGS stay float32
+        if precision == "bf16":
+            bf16 = bf16_supported(device)
+        else:
+            bf16 = precision == "auto" and device.type == "cpu" and CPU_BF16_AUTO and cpu_has_amx_bf16()
+        graphs = cuda and os.environ.get("NST_CUDA_GRAPHS", "1") != "0"
+        return Precision(device, torch.bfloat16 if bf16 else None, channels_last=device.type in ("cuda", "cpu"),
+                         cuda_graphs=graphs)
+
+    def prepare(self, net: VGGFeatures) -> VGGFeatures:
+        net = net.to(self.device).to_compute_dtype(self.compute_dtype)
+        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+
+    def features(self, net: VGGFeatures, x: torch.Tensor, tap: Tap | None = None) -> dict[str, torch.Tensor]:
+        """The network's activations of ``x`` (RGB in [0, 1], float32, NCHW); in ``compute_dtype``.
+
+        ``tap``: see :meth:`VGGFeatures.forward`.
+        """
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return net(x, tap)

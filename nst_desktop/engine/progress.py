@@ -1,0 +1,113 @@
+"""A run's progress: loss evaluations counted over all sizes, reports with previews and ETA,
+and the cancel flag."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from nst_desktop.engine import schedule
+from nst_desktop.engine.images import scaled_size, tensor_to_pil
+from nst_desktop.engine.params import Phase, Progress
+
+ProgressCallback = Callable[[Progress], None]
+
+#: Least seconds between previews on GPUs (5 a second is smooth; more costs time).
+GPU_PREVIEW_INTERVAL_S = 0.2
+
+
+@dataclass
+class Tracker:
+    """Counts loss evaluations over the whole run, reports progress, checks cancel.
+
+    The optimisers advance ``step``, ``work_done`` and the latest losses; the run sets
+    ``stage_index`` and ``size_hw`` at each size.
+    """
+
+    total: int
+    stages: list[schedule.Stage]
+    on_progress: ProgressCallback | None
+    cancel: threading.Event | None
+    preview_every: int
+    t0: float
+    out_hw: tuple[int, int]
+    step: int = 0
+    work_done: float = 0.0  # pixel-steps done, for the ETA
+    stage_index: int = 0
+    size_hw: tuple[int, int] = (0, 0)
+    content: float = math.nan
+    style: float = math.nan
+    loss: float = math.nan
+    #: Least seconds between two previews (on GPUs steps take milliseconds, and a
+    #: preview costs a device-to-host copy and a Pillow conversion).
+    min_preview_interval_s: float = 0.0
+    last_preview: float = -math.inf
+
+    @staticmethod
+    def for_run(
+        stages: list[schedule.Stage], on_progress: ProgressCallback | None, cancel: threading.Event | None,
+        preview_every: int, t0: float, out_hw: tuple[int, int], device_type: str,
+    ) -> Tracker:
+        """A tracker for a run of ``stages`` on a device of type ``device_type`` (previews are
+        spaced in time on GPUs, see :data:`GPU_PREVIEW_INTERVAL_S`)."""
+        return Tracker(
+            total=sum(s.steps for s in stages),
+            stages=stages,
+            on_progress=on_progress,
+            cancel=cancel,
+            preview_every=preview_every,
+            t0=t0,
+            out_hw=out_hw,
+            min_preview_interval_s=0.0 if device_type == "cpu" else GPU_PREVIEW_INTERVAL_S,
+        )
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def eta(self) -> float | None:
+        """Seconds left, from the time per pixel-step so far and the pixel-steps to come."""
+        if self.work_done <= 0:
+            return None
+        elapsed = time.perf_counter() - self.t0
+        end = 0
+        remaining = 0.0
+        for i, st in enumerate(self.stages):
+            end += st.steps
+            if i == self.stage_index:
+                remaining += max(0, end - self.step) * self.size_hw[0] * self.size_hw[1]
+            elif i > self.stage_index:
+                h, w = scaled_size(self.out_hw, st.long_side)
+                remaining += st.steps * h * w
+        return elapsed / self.work_done * remaining
+
+    def report(self, image: Callable[[], torch.Tensor] | None = None, phase: Phase = "optimise") -> None:
+        """Report the current step; ``image()`` makes the preview, on preview steps only."""
+        if self.on_progress is None:
+            return
+        preview = None
+        if image is not None and self.preview_every and (self.step % self.preview_every == 0):
+            now = time.perf_counter()
+            if now - self.last_preview >= self.min_preview_interval_s:
+                preview = tensor_to_pil(image())
+                self.last_preview = now
+        self.on_progress(
+            Progress(
+                step=self.step,
+                total=self.total,
+                stage=self.stage_index,
+                stages=len(self.stages),
+                size_hw=self.size_hw,
+                content_loss=self.content,
+                style_loss=self.style,
+                loss=self.loss,
+                elapsed_s=time.perf_counter() - self.t0,
+                eta_s=self.eta(),
+                preview=preview,
+                phase=phase,
+            )
+        )
