@@ -5,9 +5,7 @@ each with a weight; :mod:`nst_desktop.ui.style_list`) stacked on the left, the R
 large in the middle and the controls in a side panel on the right.
 
 Everything that would block a test (message boxes, file dialogs) goes through the
-methods :meth:`MainWindow.ask`, :meth:`MainWindow.inform`,
-:meth:`MainWindow.ask_open_path` and :meth:`MainWindow.ask_save_path`, which tests
-replace on the instance.
+:class:`~nst_desktop.ui.prompts.Prompts` object given to the constructor.
 """
 
 from __future__ import annotations
@@ -24,13 +22,10 @@ from PIL import Image
 from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -39,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nst_desktop.app_info import APP_NAME, IMAGE_EXTENSIONS
+from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata, save_image
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
@@ -61,6 +56,7 @@ from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadD
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
 from nst_desktop.ui.mask_editor import RegionEditor
+from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow, weights_to_percent
@@ -68,25 +64,17 @@ from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 800)
 RECOVERY_FILENAME = "recovery.png"
-SAVE_FILTERS = {
-    "PNG image (*.png)": "png",
-    "JPEG image (*.jpg *.jpeg)": "jpg",
-    "WebP image (*.webp)": "webp",
-    "TIFF image (*.tif *.tiff)": "tif",
-}
 NEED_BOTH = "Load a content photo and a style image first"
+#: The result pane's text before the first result, for each state of the inputs.
+HINT_NOTHING = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
+HINT_NEED_STYLE = "The painting appears here.\nNow add a style image (a painting) to the Style list, then Stylize."
+HINT_NEED_CONTENT = "The painting appears here.\nNow load a content photo (drop, open or paste one), then Stylize."
+HINT_READY = "Ready: press Stylize (Ctrl+Return) to paint the photo in the style."
+HINT_RUNNING = "Painting… the first preview appears here in a moment."
 LIST_FULL_OPEN = "The Style list is full: remove a painting first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 RATE_SMOOTHING = 0.5
-
-
-def plain_message_box(parent: QWidget, icon: QMessageBox.Icon, title: str, text: str,
-                      buttons: QMessageBox.StandardButton) -> QMessageBox:
-    """A message box that shows ``text`` literally (messages carry file names: never rich text)."""
-    box = QMessageBox(icon, title, text, buttons, parent)
-    box.setTextFormat(Qt.TextFormat.PlainText)
-    return box
 
 
 def recovery_path() -> Path:
@@ -97,8 +85,11 @@ def recovery_path() -> Path:
 class MainWindow(QMainWindow):
     """The application window. ``devices`` defaults to what the engine finds."""
 
-    def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None,
+                 prompts: Prompts | None = None) -> None:
         super().__init__(parent)
+        #: Every question and dialog goes through this (tests pass a recording stand-in).
+        self.prompts = prompts if prompts is not None else Prompts(self)
         loaded = load_settings()
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
@@ -121,7 +112,6 @@ class MainWindow(QMainWindow):
         self._weights_in_use = ""
         self._drag_dir: Path | None = None
         self._drag_file: Path | None = None
-        self._save_dialog: QFileDialog | None = None
         self._download_dialog: DownloadDialog | None = None
         #: The request of the latest run (for tests and the screenshot script).
         self.last_request: StyleRequest | None = None
@@ -242,51 +232,13 @@ class MainWindow(QMainWindow):
             )
 
     # ------------------------------------------------------------------ prompts
-    def ask(self, title: str, text: str) -> bool:
-        """Yes/No question (tests replace this)."""
-        SB = QMessageBox.StandardButton
-        box = plain_message_box(self, QMessageBox.Icon.Question, title, text, SB.Yes | SB.No)
-        return box.exec() == SB.Yes
-
-    def inform(self, title: str, text: str) -> None:
-        """Show a problem the user must see (tests replace this)."""
-        plain_message_box(self, QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok).exec()
-
     def ask_open_path(self, title: str) -> str:
-        """File dialog for an input image; "" if cancelled (tests replace this)."""
-        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(
-            self, title, self.settings.last_open_dir, f"Images ({patterns});;All files (*)"
-        )
-        return path
+        """File dialog for an input image, starting in the last folder; "" if cancelled."""
+        return self.prompts.open_path(title, self.settings.last_open_dir)
 
     def ask_open_paths(self, title: str) -> list[str]:
-        """File dialog for one or more input images; [] if cancelled (tests replace this)."""
-        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, title, self.settings.last_open_dir, f"Images ({patterns});;All files (*)"
-        )
-        return list(paths)
-
-    def ask_save_path(self, suggested: str) -> str:
-        """Save dialog (confirms overwriting itself); "" if cancelled (tests replace this)."""
-        dialog = QFileDialog(self, "Save Result", suggested)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilters(list(SAVE_FILTERS))
-        dialog.setDefaultSuffix("png")
-        dialog.filterSelected.connect(self._on_save_filter)
-        self._save_dialog = dialog
-        try:
-            if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
-                return ""
-            return dialog.selectedFiles()[0]
-        finally:
-            self._save_dialog = None
-
-    @Slot(str)
-    def _on_save_filter(self, name_filter: str) -> None:
-        if self._save_dialog is not None and name_filter in SAVE_FILTERS:
-            self._save_dialog.setDefaultSuffix(SAVE_FILTERS[name_filter])
+        """File dialog for one or more input images; [] if cancelled."""
+        return self.prompts.open_paths(title, self.settings.last_open_dir)
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
@@ -322,7 +274,7 @@ class MainWindow(QMainWindow):
                                                "Paste the clipboard image as the style image")
         self.copy_action = self._action("&Copy Result", self.copy_result, SK.Copy,
                                         "Copy the full-resolution result to the clipboard")
-        self.stylize_action = self._action("S&tylize", self.start_run, "Ctrl+Return", "Paint the content in the style")
+        self.stylize_action = self._action("S&tylize", self.stylize, "Ctrl+Return", "Paint the content in the style")
         self.cancel_action = self._action("Stop &Painting", self.cancel_run, "Esc",
                                           "Stop the run, keeping the best so far")
         self.new_seed_action = self._action("&New Seed", self.controls.new_seed, None, "Pick a new random seed")
@@ -336,7 +288,7 @@ class MainWindow(QMainWindow):
         self.history_action.setChecked(True)
         self.about_action = self._action(f"&About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = self._action("About &Qt", QApplication.aboutQt)
+        self.about_qt_action = self._action("About &Qt", self.show_about_qt)
         self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
 
     def _build_menus(self) -> None:
@@ -639,6 +591,7 @@ class MainWindow(QMainWindow):
         self.result_view.set_drag_enabled(has_result and not running)
         self.controls.set_running(running)
         self.history.set_running(running)
+        self.result_view.set_placeholder(self.next_step_hint())
         self._update_title()
         self._update_device_label()
 
@@ -649,6 +602,21 @@ class MainWindow(QMainWindow):
         if self.style_list.all_weights_zero():
             return ALL_ZERO
         return None
+
+    def next_step_hint(self) -> str:
+        """What the result pane says while it has no image: the next thing to do."""
+        if self.is_running():
+            return HINT_RUNNING
+        content, style = self.content_pane.loaded is not None, self.style_list.has_painting()
+        if not content and not style:
+            return HINT_NOTHING
+        if not style:
+            return HINT_NEED_STYLE
+        if not content:
+            return HINT_NEED_CONTENT
+        if self.style_list.all_weights_zero():
+            return f"{ALL_ZERO}."
+        return HINT_READY
 
     def _update_title(self) -> None:
         names = [self.content_pane.loaded.name] if self.content_pane.loaded is not None else []
@@ -697,6 +665,13 @@ class MainWindow(QMainWindow):
         return ok
 
     # ------------------------------------------------------------------ running
+    @Slot()
+    def stylize(self) -> None:
+        """Edit > Stylize, Ctrl+Return: a new run. A slot without arguments, because
+        ``QAction.triggered(bool)`` would pass ``checked`` into any optional parameter
+        (``start_run(continue_from=False)`` failed every run)."""
+        self.start_run()
+
     @Slot()
     def stylize_or_cancel(self) -> None:
         if self.is_running():
@@ -764,13 +739,15 @@ class MainWindow(QMainWindow):
         styles = [where(r.loaded) for r in self.style_list.included()]
         return {"content": where(self.content_pane.loaded), "styles": styles}
 
-    @Slot()
     def start_run(self, continue_from: Image.Image | None = None, resume: object | None = None) -> bool:
         """Start painting with the current inputs and settings; False if it could not start.
 
         ``continue_from``: start from this image (Continue) instead of the chosen start;
-        ``resume``: with it, the optimiser state of the run that made it.
+        ``resume``: with it, the optimiser state of the run that made it. Not a slot: connect
+        signals to :meth:`stylize` or :meth:`continue_run`, which take no arguments.
         """
+        if continue_from is not None and not isinstance(continue_from, Image.Image):
+            raise TypeError(f"continue_from must be a PIL image or None, not {type(continue_from).__name__}")
         content = self.content_pane.loaded
         if self.is_running():
             return False
@@ -920,10 +897,10 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("Failed.")
         self.statusBar().showMessage(message, 20000)
         if fits is not None and fits < self.controls.size_spin.value():
-            if self.ask("Out of memory", f"{message}\n\nSet the output size to {fits} px?"):
+            if self.prompts.ask("Out of memory", f"{message}\n\nSet the output size to {fits} px?"):
                 self.controls.size_spin.setValue(max(self.controls.size_spin.minimum(), fits))
         else:
-            self.inform("Painting failed", message)
+            self.prompts.inform("Painting failed", message)
 
     def _show_current_result(self) -> None:
         if self._result_qimage is not None:
@@ -944,7 +921,7 @@ class MainWindow(QMainWindow):
         if self._result is None:
             return False
         folder = self.settings.last_save_dir or self.settings.last_open_dir or str(Path.home())
-        path = self.ask_save_path(str(Path(folder) / self.suggested_name()))
+        path = self.prompts.save_path(str(Path(folder) / self.suggested_name()))
         if not path:
             return False
         # The dialog has already confirmed replacing an existing file.
@@ -960,14 +937,15 @@ class MainWindow(QMainWindow):
             return False
         p = Path(path)
         if confirm_overwrite and p.exists():
-            if not self.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
+            if not self.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
                 return False
         try:
             save_image(self._result.image, p, self._result.metadata)
         except (ImageError, OSError, ValueError) as exc:
             message = str(exc) if isinstance(exc, ImageError) else f"Cannot save '{p}': {exc}"
             self.statusBar().showMessage(f"Not saved. {message}", 20000)
-            self.inform("Could not save the result", f"{message}\n\nThe result is kept; choose another folder or name.")
+            self.prompts.inform("Could not save the result",
+                                f"{message}\n\nThe result is kept; choose another folder or name.")
             return False
         self._result_saved = True
         self.settings.last_save_dir = str(p.resolve().parent)
@@ -1066,7 +1044,7 @@ class MainWindow(QMainWindow):
             return False
         skipped = self._apply_settings_metadata(meta)
         if skipped is None or meta is None:
-            self.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
+            self.prompts.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
             return False
         inputs = meta.get("inputs")
         missing: list[str] = []
@@ -1208,7 +1186,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def remove_history_entry(self, entry: HistoryEntry) -> bool:
         """Remove ``entry`` from the History (asks first if it is not saved). True if removed."""
-        if not entry.saved and not self.ask(
+        if not entry.saved and not self.prompts.ask(
                 "Remove from History?", f"Result #{entry.number} has not been saved. Remove it from the History?"):
             return False
         self.history.remove(entry)
@@ -1218,7 +1196,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ help
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+        self.prompts.about(f"About {APP_NAME}", self.about_text())
+
+    @Slot()
+    def show_about_qt(self) -> None:
+        self.prompts.about_qt()
 
     def about_text(self) -> str:
         weights = self.controls.weights_combo.currentText()
@@ -1229,12 +1211,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self.is_running():
-            if not self.ask("Stop painting?", "A painting is in progress. Stop it and quit?"):
+            if not self.prompts.ask("Stop painting?", "A painting is in progress. Stop it and quit?"):
                 event.ignore()
                 return
             self.stop_run()
         elif unsaved := self.unsaved_results():
-            if not self.ask("Quit without saving?", unsaved_question(unsaved, self.has_unsaved_result())):
+            if not self.prompts.ask("Quit without saving?", unsaved_question(unsaved, self.has_unsaved_result())):
                 event.ignore()
                 return
             self._discard_recovery()

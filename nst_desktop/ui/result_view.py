@@ -237,6 +237,12 @@ class ResultView(QWidget):
     def has_image(self) -> bool:
         return self.canvas.after.pixmap is not None
 
+    def set_placeholder(self, text: str) -> None:
+        """The text shown while there is no image (what to do next)."""
+        if text != self.canvas.placeholder:
+            self.canvas.placeholder = text
+            self.canvas.update()
+
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
 

@@ -22,8 +22,12 @@ import random
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFilter
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 WINDOW_SIZE = (1280, 800)
 
@@ -184,10 +188,24 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
         shot = both
     if not shot.save(str(out), "PNG"):
         raise SystemExit(f"could not write {out}")
-    window.ask = lambda *_: True  # type: ignore[method-assign] - quit without the unsaved-result prompt
+    window.prompts = _quit_prompts(window)  # quit without the unsaved-result question
     window.close()
     app.processEvents()
     return out
+
+
+def _quit_prompts(window: QWidget) -> object:
+    """Prompts that answer the closing questions, so the script never waits on a dialog."""
+    from nst_desktop.ui.prompts import Prompts, SaveChoice
+
+    class QuitPrompts(Prompts):
+        def ask(self, title: str, text: str) -> bool:
+            return True
+
+        def ask_save_discard_cancel(self, title: str, text: str, save_text: str = "") -> SaveChoice:
+            return "discard"
+
+    return QuitPrompts(window)
 
 
 def main(argv: list[str] | None = None) -> int:

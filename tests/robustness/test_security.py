@@ -23,6 +23,7 @@ from nst_desktop.engine import images as engine_images
 from nst_desktop.engine import save_image
 from nst_desktop.engine.weights import TORCHVISION_SHA256, TORCHVISION_URL
 from nst_desktop.ui.main_window import recovery_path
+from nst_desktop.ui.prompts import Prompts as RealPrompts
 from tests.helpers import make_content
 from tests.ui.helpers import inject_result, make_window
 
@@ -128,9 +129,12 @@ def test_metadata_and_file_names_are_shown_as_plain_text(qtbot, tmp_path: Path, 
         return int(QMessageBox.StandardButton.No)
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)
-    type(window).inform(window, "Could not save", f"Cannot save '{HTML}.png'")
-    assert not type(window).ask(window, "Replace?", f"'{HTML}' exists")
-    assert [b.textFormat() for b in boxes] == [Qt.TextFormat.PlainText] * 2
+    real = RealPrompts(window)
+    real.inform("Could not save", f"Cannot save '{HTML}.png'")
+    assert not real.ask("Replace?", f"'{HTML}' exists")
+    assert real.ask_save_discard_cancel("Unsaved results", f"'{HTML}' is not saved") == "cancel"
+    real.show_error("Something went wrong", f"'{HTML}' failed", "Traceback ...")
+    assert [b.textFormat() for b in boxes] == [Qt.TextFormat.PlainText] * 4
     assert HTML in boxes[0].text()
 
 

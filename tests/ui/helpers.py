@@ -45,12 +45,27 @@ CPU_ONLY = [DeviceInfo("cpu", "CPU (2 cores)", 8_000_000_000)]
 
 
 class Prompts:
-    """Records the window's questions and messages; answers questions with ``answer``."""
+    """Stands in for :class:`nst_desktop.ui.prompts.Prompts`: records the window's questions and
+    messages and never shows a dialog.
+
+    ``answer`` answers Yes/No questions; ``save_choice`` the Save All / Discard / Cancel one
+    (None: "discard" when ``answer`` else "cancel"). The file dialogs return ``open_answer``,
+    ``open_answers``, ``folder_answer`` and ``save_answer`` (tests may also replace the methods
+    of this object, never the window's).
+    """
 
     def __init__(self) -> None:
         self.answer = True
+        self.save_choice: str | None = None
         self.asked: list[tuple[str, str]] = []
         self.informed: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str, str]] = []
+        self.abouts: list[str] = []
+        self.dialogs: list[str] = []
+        self.open_answer = ""
+        self.open_answers: list[str] = []
+        self.folder_answer = ""
+        self.save_answer = ""
 
     def ask(self, title: str, text: str) -> bool:
         self.asked.append((title, text))
@@ -59,13 +74,41 @@ class Prompts:
     def inform(self, title: str, text: str) -> None:
         self.informed.append((title, text))
 
+    def ask_save_discard_cancel(self, title: str, text: str, save_text: str = "Save All…") -> str:
+        self.asked.append((title, text))
+        if self.save_choice is not None:
+            return self.save_choice
+        return "discard" if self.answer else "cancel"
+
+    def show_error(self, title: str, text: str, details: str) -> None:
+        self.errors.append((title, text, details))
+
+    def about(self, title: str, rich_text: str) -> None:
+        self.abouts.append(title)
+
+    def about_qt(self) -> None:
+        self.abouts.append("Qt")
+
+    def open_path(self, title: str, folder: str = "") -> str:
+        self.dialogs.append(title)
+        return self.open_answer
+
+    def open_paths(self, title: str, folder: str = "") -> list[str]:
+        self.dialogs.append(title)
+        return list(self.open_answers)
+
+    def folder_path(self, title: str, folder: str = "") -> str:
+        self.dialogs.append(title)
+        return self.folder_answer
+
+    def save_path(self, suggested: str) -> str:
+        self.dialogs.append(suggested)
+        return self.save_answer
+
 
 def make_window(qtbot, prompts: Prompts | None = None) -> MainWindow:
-    w = MainWindow(devices=CPU_ONLY)
-    p = prompts or Prompts()
-    w.ask = p.ask  # type: ignore[method-assign]
-    w.inform = p.inform  # type: ignore[method-assign]
-    w.prompts = p  # type: ignore[attr-defined]
+    """A shown window on the CPU whose dialogs go to a recording :class:`Prompts` (``w.prompts``)."""
+    w = MainWindow(devices=CPU_ONLY, prompts=prompts or Prompts())
     qtbot.addWidget(w)
     w.show()
     return w

@@ -93,7 +93,7 @@ def exec_and_close_mid_run(app):
     w = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
     w.steps_override = 400
     w.controls.size_spin.setValue(48)
-    w.ask = lambda *a: True  # "Stop painting and quit?" -> yes
+    w.prompts.ask = lambda *a: True  # "Stop painting and quit?" -> yes
     assert w.start_run()
     def poll():
         if w.progress_bar.value() >= 1:

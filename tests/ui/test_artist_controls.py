@@ -178,7 +178,7 @@ def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_f
     assert meta is not None and len(meta["inputs"]["styles"]) == 2
 
     fresh = make_window(qtbot)
-    fresh.ask_open_path = lambda title: str(out)  # type: ignore[method-assign]
+    fresh.prompts.open_path = lambda title, folder="": str(out)
     fresh.open_settings_action.trigger()
     f = fresh.controls
     assert f.preserve_combo.currentData() == "match" and f.scale_spin.value() == 1.5

@@ -178,7 +178,7 @@ def test_save_any_entry_writes_its_metadata_and_marks_it_saved(window: MainWindo
     assert window.unsaved_results() == 2 and window.isWindowModified()
 
     # Save As… from the menu of another (not shown) entry: it is shown, then saved.
-    window.ask_save_path = lambda suggested: str(tmp_path / "second.webp")  # type: ignore[method-assign]
+    window.prompts.save_path = lambda suggested: str(tmp_path / "second.webp")
     menu_action(window.history.context_menu(entry_of(window, o2)), "Save As…").trigger()
     assert window.result is o2.result
     assert read_metadata(tmp_path / "second.webp")["params"]["seed"] == 2 and entry_of(window, o2).saved

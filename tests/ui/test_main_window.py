@@ -47,6 +47,28 @@ def test_dropping_files_on_both_panes_updates_title_and_recent(window: MainWindo
     assert "96 × 64" in window.controls.estimate_label.text() or "512 × 341" in window.controls.estimate_label.text()
 
 
+def test_result_pane_says_what_to_do_next_in_each_state(window: MainWindow, image_files, qtbot,
+                                                         bundled_weights) -> None:
+    content, style = image_files
+    hint = lambda: window.result_view.canvas.placeholder  # noqa: E731
+    assert "Load a content photo and a style image" in hint()
+    assert window.content_pane.load_path(content)
+    assert "style image" in hint() and "content photo" not in hint()
+    window.content_pane.clear()
+    assert window.style_pane.load_path(style)
+    assert "content photo" in hint() and "style image" not in hint()
+    assert window.content_pane.load_path(content)
+    assert "Stylize (Ctrl+Return)" in hint() and "Load" not in hint()
+    window.style_pane.set_weight(0)
+    assert "weight" in hint() and "Stylize (Ctrl+Return)" not in hint()
+    window.style_pane.set_weight(100)
+    few_steps(window, steps=400, size=32)
+    assert window.start_run()
+    assert "Painting" in hint()
+    window.cancel_run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+
+
 def test_dropped_non_image_shows_in_status_bar(window: MainWindow, image_files, tmp_path: Path) -> None:
     load_both(window, image_files)
     bad = tmp_path / "readme.txt"
@@ -71,7 +93,7 @@ def test_paste_goes_to_the_focused_pane(window: MainWindow, qtbot) -> None:
 
 def test_open_dialog_result_is_loaded(window: MainWindow, image_files) -> None:
     content, _ = image_files
-    window.ask_open_path = lambda title: str(content)  # type: ignore[method-assign]
+    window.prompts.open_path = lambda title, folder="": str(content)
     window.content_pane.open_button.click()
     assert window.content_pane.loaded is not None and window.content_pane.loaded.path == content
 
@@ -194,7 +216,7 @@ def test_save_writes_full_resolution_with_metadata(window: MainWindow, image_fil
         offered.append(suggested)
         return str(target_dir / Path(suggested).name)
 
-    window.ask_save_path = ask_save_path  # type: ignore[method-assign]
+    window.prompts.save_path = ask_save_path
     assert window.isWindowModified()
     assert window.save_result()
     assert Path(offered[0]).name == "photo-in-style-of-painting.png"

@@ -154,7 +154,7 @@ def test_the_list_holds_at_most_max_styles(window: MainWindow, tmp_path: Path) -
     assert text in window.statusBar().currentMessage()
     assert not sl.can_add() and not sl.add_button.isEnabled() and "at most" in sl.add_button.toolTip()
     asked = []
-    window.ask_open_path = lambda title: asked.append(title) or str(files[0])  # type: ignore[method-assign]
+    window.prompts.open_path = lambda title, folder="": asked.append(title) or str(files[0])
     window.open_style_action.trigger()
     assert asked == [] and "full" in window.statusBar().currentMessage()
     mime = file_mime(files[-1])
@@ -216,10 +216,10 @@ def test_several_files_dropped_on_a_row(window: MainWindow, paintings: list[Path
 
 def test_open_paste_and_recent_fill_the_empty_row_then_add(window: MainWindow, paintings: list[Path]) -> None:
     sl = window.style_list
-    window.ask_open_path = lambda title: str(paintings[0])  # type: ignore[method-assign]
+    window.prompts.open_path = lambda title, folder="": str(paintings[0])
     window.open_style_action.trigger()
     assert sl.names() == ["p0.png"]
-    window.ask_open_path = lambda title: str(paintings[1])  # type: ignore[method-assign]
+    window.prompts.open_path = lambda title, folder="": str(paintings[1])
     window.open_style()
     assert sl.names() == ["p0.png", "p1.png"]
     QGuiApplication.clipboard().setImage(pil_to_qimage(make_style((20, 20))))
@@ -230,11 +230,11 @@ def test_open_paste_and_recent_fill_the_empty_row_then_add(window: MainWindow, p
     assert [a.text() for a in acts] == ["p1.png", "p0.png"]
     acts[1].trigger()
     assert sl.names()[-1] == "p0.png" and len(sl.rows) == 4
-    window.ask_open_paths = lambda title: [str(paintings[2]), str(paintings[3])]  # type: ignore[method-assign]
+    window.prompts.open_paths = lambda title, folder="": [str(paintings[2]), str(paintings[3])]
     sl.add_button.click()
     assert sl.names()[-2:] == ["p2.png", "p3.png"]
     # a row's own Open… replaces that row's painting
-    window.ask_open_path = lambda title: str(paintings[3])  # type: ignore[method-assign]
+    window.prompts.open_path = lambda title, folder="": str(paintings[3])
     sl.rows[0].open_button.click()
     assert sl.names()[0] == "p3.png" and len(sl.rows) == 6
 
