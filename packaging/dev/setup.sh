@@ -68,9 +68,12 @@ if [ "${#packages[@]}" -gt 0 ]; then
                 else say "no package $p in this distribution: left out"
                 fi
             done
-            if [ "${#known[@]}" -gt 0 ] && ! "${apt[@]}" install -y -qq --no-install-recommends "${known[@]}" >/dev/null; then
+            log=$(mktemp)
+            if [ "${#known[@]}" -gt 0 ] && ! "${apt[@]}" install -y -qq --no-install-recommends "${known[@]}" >"$log" 2>&1; then
+                cat "$log" >&2
                 say "apt-get install failed: install them yourself: sudo apt-get install ${known[*]}"
             fi
+            rm -f "$log"
         else
             say "apt-get update failed: install them yourself: sudo apt-get install ${packages[*]}"
         fi
