@@ -186,10 +186,10 @@ def thumbnail_pixmap(image: QImage, size: int = THUMB_SIZE, dpr: float = 1.0, st
 def unsaved_question(unsaved: int, shown_is_unsaved: bool) -> str:
     """The quit question for ``unsaved`` unsaved results (``shown_is_unsaved``: one is the shown one)."""
     if unsaved == 1 and shown_is_unsaved:
-        return "The result has not been saved. Quit anyway?"
+        return "The result has not been saved. Save it before quitting?"
     if unsaved == 1:
-        return "A result in the History has not been saved. Quit anyway?"
-    return f"{unsaved} results have not been saved. Quit anyway?"
+        return "A result in the History has not been saved. Save it before quitting?"
+    return f"{unsaved} results have not been saved. Save them before quitting?"
 
 
 def dropped_message(dropped: list[HistoryEntry], limit: int) -> str:

@@ -14,13 +14,11 @@ import base64
 import dataclasses
 import html
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDrag, QGuiApplication, QImage, QKeySequence, QPixmap
+from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,13 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata, save_image
+from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
-from nst_desktop.services.jobs import device_type, format_duration, measured_rate, suggested_output_name
+from nst_desktop.services.jobs import device_type, format_duration, measured_rate
 from nst_desktop.services.settings import (
     MAX_STYLES,
     Settings,
@@ -53,6 +51,7 @@ from nst_desktop.services.settings import (
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
+from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
 from nst_desktop.ui.mask_editor import RegionEditor
@@ -63,7 +62,6 @@ from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow,
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 800)
-RECOVERY_FILENAME = "recovery.png"
 NEED_BOTH = "Load a content photo and a style image first"
 #: The result pane's text before the first result, for each state of the inputs.
 HINT_NOTHING = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
@@ -75,11 +73,6 @@ LIST_FULL_OPEN = "The Style list is full: remove a painting first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 RATE_SMOOTHING = 0.5
-
-
-def recovery_path() -> Path:
-    """Where the latest finished result is also written (crash safety)."""
-    return paths.cache_dir() / RECOVERY_FILENAME
 
 
 class MainWindow(QMainWindow):
@@ -110,12 +103,11 @@ class MainWindow(QMainWindow):
         self._result_qimage: QImage | None = None
         self._result_saved = True
         self._weights_in_use = ""
-        self._drag_dir: Path | None = None
-        self._drag_file: Path | None = None
         self._download_dialog: DownloadDialog | None = None
         #: The request of the latest run (for tests and the screenshot script).
         self.last_request: StyleRequest | None = None
 
+        self.export = Exporter(self)
         self.setWindowTitle(APP_NAME)
         self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
         self.style_list = StyleList()
@@ -123,7 +115,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryStrip()
         self.history.entryChosen.connect(self.show_history_entry)
         self.history.saveRequested.connect(self.save_history_entry)
-        self.history.copyRequested.connect(self.copy_history_entry)
+        self.history.copyRequested.connect(self.export.copy_history_entry)
         self.history.useSettingsRequested.connect(self.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
         self.history.entriesChanged.connect(self._update_history_visibility)
@@ -144,13 +136,13 @@ class MainWindow(QMainWindow):
         self.progress_label.setWordWrap(True)
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.save_button = QPushButton("Save…")
-        self.save_button.clicked.connect(self.save_result)
+        self.save_button.clicked.connect(self.export.save_result)
         self.continue_button = QPushButton("Continue")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setToolTip("Paint more steps starting from the current result (at the current size)")
         self.continue_button.clicked.connect(self.continue_run)
         self.copy_button = QPushButton("Copy")
-        self.copy_button.clicked.connect(self.copy_result)
+        self.copy_button.clicked.connect(self.export.copy_result)
         self.region_editor = RegionEditor(self)
         self.region_editor.changed.connect(self._update_regions_label)
         self.regions_button = QPushButton("Paint Regions…")
@@ -217,7 +209,7 @@ class MainWindow(QMainWindow):
         self.style_list.problem.connect(self._on_problem)
         self.style_list.openRequested.connect(self._on_style_open_requested)
         self.style_list.addRequested.connect(self.add_paintings)
-        self.result_view.dragOutRequested.connect(self.start_drag_out)
+        self.result_view.dragOutRequested.connect(self.export.start_drag_out)
         self.controls.changed.connect(self._update_state)
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
@@ -259,12 +251,14 @@ class MainWindow(QMainWindow):
                                                 "Choose the photo to paint")
         self.open_style_action = self._action("Open &Style Image…", self.open_style, "Ctrl+Shift+O",
                                               "Choose the painting whose style is used")
-        self.save_action = self._action("&Save Result…", self.save_result, SK.Save,
+        self.save_action = self._action("&Save Result…", self.export.save_result, SK.Save,
                                         "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
         self.open_settings_action = self._action("Open Settings from &Image…", self.open_settings_from_image, None,
                                                  "Restore the settings (and inputs, where found) that made a saved "
                                                  "result")
-        self.recover_action = self._action("&Recover Last Result", self.recover_last_result, None,
+        self.save_all_action = self._action("Save A&ll Results…", self.export.save_all, "Ctrl+Shift+S",
+                                            "Save every unsaved result (the History's too) into a folder")
+        self.recover_action = self._action("&Recover Last Result", self.export.recover_last_result, None,
                                            "Open the last finished result that was not saved")
         self.quit_action = self._action("&Quit", self.close, SK.Quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -272,7 +266,7 @@ class MainWindow(QMainWindow):
                                          "Paste into the selected pane (Content if none is selected)")
         self.paste_style_action = self._action("Paste as St&yle", self.paste_style, "Ctrl+Shift+V",
                                                "Paste the clipboard image as the style image")
-        self.copy_action = self._action("&Copy Result", self.copy_result, SK.Copy,
+        self.copy_action = self._action("&Copy Result", self.export.copy_result, SK.Copy,
                                         "Copy the full-resolution result to the clipboard")
         self.stylize_action = self._action("S&tylize", self.stylize, "Ctrl+Return", "Paint the content in the style")
         self.cancel_action = self._action("Stop &Painting", self.cancel_run, "Esc",
@@ -302,6 +296,7 @@ class MainWindow(QMainWindow):
         self.recent_style_menu.aboutToShow.connect(self._fill_recent_style)
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_all_action)
         file_menu.addAction(self.recover_action)
         file_menu.addAction(self.open_settings_action)
         file_menu.addSeparator()
@@ -552,6 +547,11 @@ class MainWindow(QMainWindow):
         """The current full-resolution result (None before the first run)."""
         return self._result
 
+    @property
+    def result_qimage(self) -> QImage | None:
+        """The current result as a full-resolution QImage (made in the worker)."""
+        return self._result_qimage
+
     @Slot()
     def _update_state(self) -> None:
         running = self.is_running()
@@ -574,6 +574,7 @@ class MainWindow(QMainWindow):
         self.copy_button.setToolTip("Copy the full-resolution result to the clipboard" if has_result else NO_RESULT)
         self.save_action.setEnabled(has_result)
         self.copy_action.setEnabled(has_result)
+        self.save_all_action.setEnabled(not running and self.unsaved_results() > 0)
         self.recover_action.setEnabled(not running and recovery_path().is_file())
         self.open_settings_action.setEnabled(not running)
         self.continue_button.setEnabled(both and has_result and not running)
@@ -836,7 +837,7 @@ class MainWindow(QMainWindow):
         self._result = res
         self._result_qimage = outcome.qimage
         self._result_saved = False
-        self._drag_file = None
+        self.export.result_changed()
         self._weights_in_use = outcome.weights_name
         self.result_view.show_image(outcome.qimage)
         w, h = res.image.size
@@ -910,118 +911,43 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ saving and export
     def suggested_name(self, extension: str = ".png") -> str:
-        included = self.style_list.included()
-        content, style = self.content_pane.loaded, included[0].loaded if included else self.style_pane.loaded
-        return suggested_output_name(content.name if content else "result", style.name if style else "style",
-                                     extension)
+        return self.export.suggested_name(extension)
 
-    @Slot()
     def save_result(self) -> bool:
         """Ask where, then save the full-resolution result. True if saved."""
-        if self._result is None:
-            return False
-        folder = self.settings.last_save_dir or self.settings.last_open_dir or str(Path.home())
-        path = self.prompts.save_path(str(Path(folder) / self.suggested_name()))
-        if not path:
-            return False
-        # The dialog has already confirmed replacing an existing file.
-        return self.save_result_to(path, confirm_overwrite=False)
+        return self.export.save_result()
 
     def save_result_to(self, path: str | Path, confirm_overwrite: bool = True) -> bool:
-        """Save the full-resolution result with its settings embedded; format from the extension.
+        """See :meth:`Exporter.save_result_to`."""
+        return self.export.save_result_to(path, confirm_overwrite)
 
-        Asks before replacing an existing file when ``confirm_overwrite``. A failure is
-        shown (status bar and a message) and the result is kept. True if saved.
-        """
-        if self._result is None:
-            return False
-        p = Path(path)
-        if confirm_overwrite and p.exists():
-            if not self.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
-                return False
-        try:
-            save_image(self._result.image, p, self._result.metadata)
-        except (ImageError, OSError, ValueError) as exc:
-            message = str(exc) if isinstance(exc, ImageError) else f"Cannot save '{p}': {exc}"
-            self.statusBar().showMessage(f"Not saved. {message}", 20000)
-            self.prompts.inform("Could not save the result",
-                                f"{message}\n\nThe result is kept; choose another folder or name.")
-            return False
-        self._result_saved = True
-        self.settings.last_save_dir = str(p.resolve().parent)
-        entry = self.history.entry_for(self._result)
-        if entry is None or entry is self.history.newest():
-            self._discard_recovery()  # the recovery file holds the newest run's result
-        w, h = self._result.image.size
-        self.result_view.set_caption(f"Result · {w} × {h} px · saved as {p.name}")
-        if entry is not None:
-            self.history.mark_saved(entry, p)
-            self.result_view.set_caption(entry_caption(entry))
-        self.statusBar().showMessage(f"Saved {p}", 10000)
-        self._update_state()
-        return True
-
-    def _discard_recovery(self) -> None:
-        try:
-            recovery_path().unlink(missing_ok=True)
-        except OSError:
-            pass
-
-    @Slot()
-    def copy_result(self) -> None:
-        """Put the full-resolution result on the clipboard."""
-        if self._result_qimage is not None:
-            QGuiApplication.clipboard().setImage(self._result_qimage)
-            self.statusBar().showMessage("Result copied to the clipboard.", 5000)
+    def save_all(self) -> bool:
+        """See :meth:`Exporter.save_all`."""
+        return self.export.save_all()
 
     def drag_mime_data(self) -> QMimeData | None:
-        """Mime data for dragging the result out: a temporary PNG file URL plus the image."""
-        if self._result is None or self._result_qimage is None:
-            return None
-        if self._drag_file is None or not self._drag_file.is_file():
-            if self._drag_dir is None:
-                self._drag_dir = Path(tempfile.mkdtemp(prefix="nst-desktop-drag-"))
-            target = self._drag_dir / self.suggested_name()
-            try:
-                save_image(self._result.image, target, self._result.metadata)
-            except ImageError as exc:
-                self.statusBar().showMessage(str(exc), 10000)
-                return None
-            self._drag_file = target
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(self._drag_file))])
-        mime.setImageData(self._result_qimage)
-        return mime
+        return self.export.drag_mime_data()
 
-    @Slot()
-    def start_drag_out(self) -> None:
-        mime = self.drag_mime_data()
-        if mime is None:
-            return
-        drag = QDrag(self)
-        drag.setMimeData(mime)
-        assert self._result_qimage is not None
-        thumb = self._result_qimage.scaled(
-            160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-        drag.setPixmap(QPixmap.fromImage(thumb))
-        drag.exec(Qt.DropAction.CopyAction)
-
-    @Slot()
     def recover_last_result(self) -> bool:
-        """Show the result saved for crash recovery as an unsaved result."""
-        path = recovery_path()
-        try:
-            image = load_image(path)
-            meta = read_metadata(path) or {}
-        except ImageError as exc:
-            self.statusBar().showMessage(str(exc), 10000)
-            return False
-        steps = int(meta.get("steps_done", 0)) if isinstance(meta.get("steps_done", 0), int) else 0
-        elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
-        res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
-        self.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
-        return True
+        return self.export.recover_last_result()
+
+    def note_saved(self, res: StyleResult, path: Path) -> None:
+        """``res`` (the shown result or a History entry's) was saved to ``path``."""
+        entry = self.history.entry_for(res)
+        shown = res is self._result
+        if shown:
+            self._result_saved = True
+        self.settings.last_save_dir = str(path.resolve().parent)
+        if entry is None or entry is self.history.newest():
+            discard_recovery()  # the recovery file holds the newest run's result
+        if shown:
+            w, h = res.image.size
+            self.result_view.set_caption(f"Result · {w} × {h} px · saved as {path.name}")
+        if entry is not None:
+            self.history.mark_saved(entry, path)
+            if shown:
+                self.result_view.set_caption(entry_caption(entry))
+        self._update_state()
 
     # ------------------------------------------------------------------ provenance
     @Slot()
@@ -1164,12 +1090,6 @@ class MainWindow(QMainWindow):
         return entry.result is self._result and self.save_result()
 
     @Slot(object)
-    def copy_history_entry(self, entry: HistoryEntry) -> None:
-        """Put ``entry``'s full-resolution image on the clipboard."""
-        QGuiApplication.clipboard().setImage(entry.outcome.qimage)
-        self.statusBar().showMessage(f"Result #{entry.number} copied to the clipboard.", 5000)
-
-    @Slot(object)
     def use_history_settings(self, entry: HistoryEntry) -> bool:
         """Set the controls to the settings that made ``entry`` (the inputs are kept). True if done."""
         if self.is_running():
@@ -1210,20 +1130,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        if self.is_running():
-            if not self.prompts.ask("Stop painting?", "A painting is in progress. Stop it and quit?"):
+        """Mid-run: ask to stop. Unsaved results: Save All… / Discard / Cancel (the Qt examples'
+        maybe-save); a failed or cancelled Save All keeps the window open, so nothing is lost."""
+        if self.is_running() and not self.prompts.ask("Stop painting?", "A painting is in progress. Stop it and quit?"):
+            event.ignore()
+            return
+        if unsaved := self.unsaved_results():  # asked before stopping: Cancel lets the run go on
+            choice = self.prompts.ask_save_discard_cancel(
+                "Save results before quitting?", unsaved_question(unsaved, self.has_unsaved_result()))
+            if choice == "cancel" or (choice == "save" and not self.export.save_all()):
                 event.ignore()
                 return
-            self.stop_run()
-        elif unsaved := self.unsaved_results():
-            if not self.prompts.ask("Quit without saving?", unsaved_question(unsaved, self.has_unsaved_result())):
-                event.ignore()
-                return
-            self._discard_recovery()
-        else:
-            self.stop_run()
+            if choice == "discard":
+                discard_recovery()
+        self.stop_run()
         self.write_settings()
-        if self._drag_dir is not None:
-            shutil.rmtree(self._drag_dir, ignore_errors=True)
-            self._drag_dir = None
+        self.export.remove_drag_files()
         event.accept()

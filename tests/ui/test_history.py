@@ -264,17 +264,18 @@ def test_quit_question_counts_unsaved_results(window: MainWindow, qtbot, tmp_pat
     o1, o2, o3 = finish(window, 1), finish(window, 2), finish(window, 3)
     window.prompts.answer = False
     assert not window.close()
-    assert window.prompts.asked[-1] == ("Quit without saving?", "3 results have not been saved. Quit anyway?")
+    assert window.prompts.asked[-1] == ("Save results before quitting?",
+                                       "3 results have not been saved. Save them before quitting?")
     assert window.save_result_to(tmp_path / "three.png")
     assert not window.close()
-    assert window.prompts.asked[-1][1] == "2 results have not been saved. Quit anyway?"
+    assert window.prompts.asked[-1][1] == "2 results have not been saved. Save them before quitting?"
     click_entry(qtbot, window, entry_of(window, o2))
     assert window.save_result_to(tmp_path / "two.png")
     assert not window.close()
-    assert window.prompts.asked[-1][1] == "A result in the History has not been saved. Quit anyway?"
+    assert window.prompts.asked[-1][1] == "A result in the History has not been saved. Save it before quitting?"
     click_entry(qtbot, window, entry_of(window, o1))
     assert not window.close()
-    assert window.prompts.asked[-1][1] == "The result has not been saved. Quit anyway?"
+    assert window.prompts.asked[-1][1] == "The result has not been saved. Save it before quitting?"
     assert window.isVisible()
     window.prompts.answer = True
     assert window.close()

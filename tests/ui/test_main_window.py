@@ -19,6 +19,7 @@ from nst_desktop.services.settings import load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.main_window import MainWindow, recovery_path
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.worker import RunOutcome
 from tests.helpers import make_content
 from tests.ui.helpers import drag_and_drop, few_steps, inject_result, load_both, make_window
 
@@ -315,9 +316,44 @@ def test_unsaved_result_asks_before_quitting(qtbot) -> None:
     inject_result(window, make_content((64, 48)))
     window.prompts.answer = False
     assert not window.close()
-    assert window.isVisible() and "without saving" in window.prompts.asked[-1][0]
+    assert window.isVisible() and "before quitting" in window.prompts.asked[-1][0]
     window.prompts.answer = True
     assert window.close()
+
+
+def test_closing_with_unsaved_results_offers_save_all_discard_cancel(qtbot, tmp_path: Path) -> None:
+    """Issue 14.4: the Qt examples' maybe-save. Cancel keeps the window; Save All saves every
+    unsaved result (the History's too) into the chosen folder; a failed Save All keeps it open."""
+    window = make_window(qtbot)
+    first = inject_result(window, make_content((64, 48)))
+    window._add_to_history(RunOutcome(first, pil_to_qimage(first.image), "w"), stopped=False)
+    inject_result(window, make_content((40, 30)))  # shown, not in the History
+    assert window.unsaved_results() == 2 and window.save_all_action.isEnabled()
+    window.prompts.save_choice = "cancel"
+    assert not window.close() and window.isVisible()
+    title, text = window.prompts.asked[-1]
+    assert "Save" in title and "2 results have not been saved" in text
+    window.prompts.save_choice = "save"
+    window.prompts.folder_answer = str(tmp_path / "missing")  # not a folder: nothing lost, still open
+    assert not window.close() and window.isVisible()
+    assert "missing" in window.prompts.informed[-1][1] and window.unsaved_results() == 2
+    window.prompts.folder_answer = str(tmp_path)
+    (tmp_path / "result-in-style-of-style-1.png").write_bytes(b"someone else's")  # never replaced
+    assert window.close()
+    saved = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert saved == ["result-in-style-of-style-1-2.png", "result-in-style-of-style-1.png",
+                     "result-in-style-of-style.png"]
+    assert (tmp_path / "result-in-style-of-style-1.png").read_bytes() == b"someone else's"
+    assert load_image(tmp_path / "result-in-style-of-style-1-2.png").size == (64, 48)
+    assert load_image(tmp_path / "result-in-style-of-style.png").size == (40, 30)
+
+
+def test_discard_on_closing_quits_without_saving(qtbot, tmp_path: Path) -> None:
+    window = make_window(qtbot)
+    inject_result(window, make_content((64, 48)))
+    window.prompts.save_choice = "discard"
+    assert window.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_saved_result_quits_without_asking(qtbot, tmp_path: Path) -> None:

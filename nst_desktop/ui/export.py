@@ -1,0 +1,232 @@
+"""Getting results out of the window: Save, Save All, Copy, drag out, and the crash-recovery file.
+
+Nothing is lost: a failed save names the file and the reason and keeps the result; Save All
+never replaces an existing file (it numbers the new names instead).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDrag, QGuiApplication, QPixmap
+
+from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata, save_image
+from nst_desktop.services import paths
+from nst_desktop.services.jobs import suggested_output_name
+from nst_desktop.ui.history_strip import HistoryEntry
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.worker import RunOutcome
+
+if TYPE_CHECKING:
+    from nst_desktop.ui.main_window import MainWindow
+
+RECOVERY_FILENAME = "recovery.png"
+
+
+def recovery_path() -> Path:
+    """Where the latest finished result is also written (crash safety)."""
+    return paths.cache_dir() / RECOVERY_FILENAME
+
+
+def discard_recovery() -> None:
+    """Remove the recovery file (its result was saved or deliberately discarded)."""
+    try:
+        recovery_path().unlink(missing_ok=True)
+    except OSError:
+        pass  # a stale recovery file only offers itself again next time
+
+
+def free_name(folder: Path, name: str, taken: set[str]) -> Path:
+    """``folder/name``, or ``stem-2.ext``, ``stem-3.ext`` ... if that exists or is ``taken``."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, n = folder / name, 1
+    while candidate.exists() or candidate.name in taken:
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate
+
+
+def save_problem(exc: Exception, path: Path) -> str:
+    """The sentence for a failed save (the engine's own message names the file already)."""
+    return str(exc) if isinstance(exc, ImageError) else f"Cannot save '{path}': {exc}"
+
+
+class Exporter(QObject):
+    """Save, Save All, Copy, drag-out and recovery for ``window``'s results (its child)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._drag_dir: Path | None = None
+        self._drag_file: Path | None = None
+
+    def suggested_name(self, extension: str = ".png") -> str:
+        """``<photo>-in-style-of-<painting>.png`` from the current inputs."""
+        w = self.window
+        included = w.style_list.included()
+        content, style = w.content_pane.loaded, included[0].loaded if included else w.style_pane.loaded
+        return suggested_output_name(content.name if content else "result", style.name if style else "style",
+                                     extension)
+
+    def result_changed(self) -> None:
+        """A new current result: the drag-out file must be written again."""
+        self._drag_file = None
+
+    # ------------------------------------------------------------------ save
+    @Slot()
+    def save_result(self) -> bool:
+        """Ask where, then save the full-resolution result. True if saved."""
+        w = self.window
+        if w.result is None:
+            return False
+        folder = w.settings.last_save_dir or w.settings.last_open_dir or str(Path.home())
+        path = w.prompts.save_path(str(Path(folder) / self.suggested_name()))
+        if not path:
+            return False
+        # The dialog has already confirmed replacing an existing file.
+        return self.save_result_to(path, confirm_overwrite=False)
+
+    def save_result_to(self, path: str | Path, confirm_overwrite: bool = True) -> bool:
+        """Save the full-resolution result with its settings embedded; format from the extension.
+
+        Asks before replacing an existing file when ``confirm_overwrite``. A failure is
+        shown (status bar and a message) and the result is kept. True if saved.
+        """
+        w = self.window
+        res = w.result
+        if res is None:
+            return False
+        p = Path(path)
+        if confirm_overwrite and p.exists():
+            if not w.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
+                return False
+        try:
+            save_image(res.image, p, res.metadata)
+        except (ImageError, OSError, ValueError) as exc:
+            message = save_problem(exc, p)
+            w.statusBar().showMessage(f"Not saved. {message}", 20000)
+            w.prompts.inform("Could not save the result",
+                             f"{message}\n\nThe result is kept; choose another folder or name.")
+            return False
+        w.note_saved(res, p)
+        w.statusBar().showMessage(f"Saved {p}", 10000)
+        return True
+
+    def unsaved(self) -> list[tuple[StyleResult, HistoryEntry | None]]:
+        """The results not saved yet: the History's, then the shown one if it is not in the History."""
+        w = self.window
+        found: list[tuple[StyleResult, HistoryEntry | None]] = [
+            (e.result, e) for e in w.history.entries() if not e.saved]
+        if w.has_unsaved_result() and w.history.entry_for(w.result) is None:
+            assert w.result is not None
+            found.append((w.result, None))
+        return found
+
+    @Slot()
+    def save_all(self) -> bool:
+        """Ask for a folder and save every unsaved result into it as PNG (new names, never over a
+        file). True if all were saved; on the first failure the rest are kept and it says why."""
+        w = self.window
+        todo = self.unsaved()
+        if not todo:
+            return True
+        start = w.settings.last_save_dir or w.settings.last_open_dir or str(Path.home())
+        chosen = w.prompts.folder_path("Save All Results", start)
+        if not chosen:
+            return False
+        folder = Path(chosen)
+        stem = Path(self.suggested_name()).stem
+        taken: set[str] = set()
+        saved = 0
+        for res, entry in todo:
+            name = f"{stem}-{entry.number}.png" if entry is not None else f"{stem}.png"
+            target = free_name(folder, name, taken)
+            try:
+                save_image(res.image, target, res.metadata)
+            except (ImageError, OSError, ValueError) as exc:
+                message = save_problem(exc, target)
+                w.statusBar().showMessage(f"Not saved. {message}", 20000)
+                w.prompts.inform("Could not save all results",
+                                 f"{message}\n\n{saved} of {len(todo)} saved; the others are kept. "
+                                 "Choose another folder.")
+                return False
+            taken.add(target.name)
+            saved += 1
+            w.note_saved(res, target)
+        w.settings.last_save_dir = str(folder.resolve())
+        w.statusBar().showMessage(f"Saved {saved} result{'s' if saved != 1 else ''} in {folder}", 10000)
+        return True
+
+    # ------------------------------------------------------------------ copy and drag out
+    @Slot()
+    def copy_result(self) -> None:
+        """Put the full-resolution result on the clipboard."""
+        if self.window.result_qimage is not None:
+            QGuiApplication.clipboard().setImage(self.window.result_qimage)
+            self.window.statusBar().showMessage("Result copied to the clipboard.", 5000)
+
+    @Slot(object)
+    def copy_history_entry(self, entry: HistoryEntry) -> None:
+        """Put ``entry``'s full-resolution image on the clipboard."""
+        QGuiApplication.clipboard().setImage(entry.outcome.qimage)
+        self.window.statusBar().showMessage(f"Result #{entry.number} copied to the clipboard.", 5000)
+
+    def drag_mime_data(self) -> QMimeData | None:
+        """Mime data for dragging the result out: a temporary PNG file URL plus the image."""
+        res, qimage = self.window.result, self.window.result_qimage
+        if res is None or qimage is None:
+            return None
+        if self._drag_file is None or not self._drag_file.is_file():
+            if self._drag_dir is None:
+                self._drag_dir = Path(tempfile.mkdtemp(prefix="nst-desktop-drag-"))
+            target = self._drag_dir / self.suggested_name()
+            try:
+                save_image(res.image, target, res.metadata)
+            except ImageError as exc:
+                self.window.statusBar().showMessage(str(exc), 10000)
+                return None
+            self._drag_file = target
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(self._drag_file))])
+        mime.setImageData(qimage)
+        return mime
+
+    @Slot()
+    def start_drag_out(self) -> None:
+        mime = self.drag_mime_data()
+        qimage = self.window.result_qimage
+        if mime is None or qimage is None:
+            return
+        drag = QDrag(self.window)
+        drag.setMimeData(mime)
+        thumb = qimage.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        drag.setPixmap(QPixmap.fromImage(thumb))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    def remove_drag_files(self) -> None:
+        """Remove the temporary drag-out folder (when the window closes)."""
+        if self._drag_dir is not None:
+            shutil.rmtree(self._drag_dir, ignore_errors=True)
+            self._drag_dir = None
+
+    # ------------------------------------------------------------------ recovery
+    @Slot()
+    def recover_last_result(self) -> bool:
+        """Show the result saved for crash recovery as an unsaved result."""
+        path = recovery_path()
+        try:
+            image = load_image(path)
+            meta = read_metadata(path) or {}
+        except ImageError as exc:
+            self.window.statusBar().showMessage(str(exc), 10000)
+            return False
+        steps = int(meta.get("steps_done", 0)) if isinstance(meta.get("steps_done", 0), int) else 0
+        elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
+        res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
+        self.window.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
+        return True
