@@ -472,3 +472,52 @@ def test_self_test_checks_the_pixels_it_reads_back(
     assert selftest.run_self_test() == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "FAILED" in out[0] and "read back" in out[0]
+
+
+def _options(parser, command: str) -> dict[str, object]:
+    """The actions of ``command``'s sub-parser by destination."""
+    import argparse
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in sub.choices[command]._actions}
+
+
+#: StyleParams fields that `stylize` sets from an option of the same name.
+_STYLIZE_FIELDS = ("size", "style_strength", "optimizer", "init", "seed", "device", "weights", "pooling",
+                   "tv_weight", "coarse_to_fine", "style_scale", "preserve_colors")
+
+
+def test_the_cli_takes_its_defaults_and_choices_from_style_params(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One definition per parameter: the options' defaults are StyleParams' and their choices the
+    engine's tuples, and a changed default reaches the command line."""
+    import dataclasses
+
+    from nst_desktop.engine import params as P
+
+    defaults = P.StyleParams()
+    st = _options(cli.build_parser(), "stylize")
+    for name in _STYLIZE_FIELDS:
+        assert st[name].default == getattr(defaults, name), name
+    assert tuple(st["optimizer"].choices) == P.OPTIMIZERS
+    assert tuple(st["pooling"].choices) == P.POOLINGS
+    assert tuple(st["preserve_colors"].choices) == P.PRESERVE_COLORS
+    bench = _options(cli.build_parser(), "bench")
+    assert tuple(bench["optimizer"].choices) == P.OPTIMIZERS and bench["optimizer"].default == defaults.optimizer
+    assert tuple(bench["precision"].choices) == P.PRECISIONS and bench["device"].default == defaults.device
+
+    @dataclasses.dataclass(frozen=True)
+    class Other(P.StyleParams):
+        size: int = 640
+        style_strength: float = 2.0
+        optimizer: P.OptimizerName = "adam"
+        tv_weight: float = 0.5
+        coarse_to_fine: bool = False
+        style_scale: float = 1.5
+        preserve_colors: P.PreserveColors = "match"
+
+    monkeypatch.setattr(P, "StyleParams", Other)
+    st = _options(cli.build_parser(), "stylize")
+    for name in _STYLIZE_FIELDS:
+        assert st[name].default == getattr(Other(), name), name
+    args = cli.build_parser().parse_args(["stylize", "c.png", "s.png", "-o", "r.png"])
+    assert (args.size, args.optimizer, args.coarse_to_fine) == (640, "adam", False)

@@ -251,3 +251,60 @@ def test_tf32_is_off_when_fp32_is_asked() -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = False
+
+
+def test_out_of_memory_lets_go_without_collecting_garbage_in_the_run_thread(bundled_weights, monkeypatch) -> None:
+    """Bug 7: after out of memory the engine freed the failed run with ``gc.collect()``, in the thread
+    it runs in: in the app a worker thread, where a collection can destroy Qt objects (ui/gc_guard.py).
+    It must free the run by dropping references only; with automatic collection off, as in the app,
+    no optimiser state and no network may be alive when the free memory is measured."""
+    import gc
+    import threading
+
+    optimisers = _Optimisers(monkeypatch)
+    real_call = Objective.__call__
+    nets: list[weakref.ref] = []
+
+    def call(self, x: torch.Tensor):
+        nets.append(weakref.ref(self.net))
+        if len(nets) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_call(self, x)
+
+    seen: list[tuple[int, int]] = []
+
+    def free_memory(device: torch.device) -> int:
+        seen.append((optimisers.alive(), sum(r() is not None for r in nets)))
+        return 8 * 2**30
+
+    collected_in: list[str] = []
+    real_collect = gc.collect
+
+    def collect(*args, **kwargs) -> int:
+        collected_in.append(threading.current_thread().name)
+        return real_collect(*args, **kwargs)
+
+    monkeypatch.setattr(Objective, "__call__", call)
+    monkeypatch.setattr(oom_module, "free_memory_bytes", free_memory)
+    monkeypatch.setattr(gc, "collect", collect)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
+        except BaseException as exc:  # noqa: BLE001 - checked below, in the test's thread
+            errors.append(exc)
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        worker = threading.Thread(target=work, name="nst-test-worker")
+        worker.start()
+        worker.join(120)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert len(errors) == 1 and isinstance(errors[0], OutOfMemory), errors
+    assert optimisers.made, "the run made no optimiser: the test checks nothing"
+    assert "nst-test-worker" not in collected_in
+    assert seen == [(0, 0)]  # freed all the same, by reference counting

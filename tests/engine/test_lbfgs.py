@@ -248,3 +248,40 @@ def test_resized_history_keeps_the_curvature_products() -> None:
     sy_big = (big.z[:4] * big.z[4:8]).sum(1)
     assert torch.allclose(sy_big, sy_small, rtol=0.05)  # s.y kept up to resampling
     assert big.x.shape == torch.Size([1, 3, 16, 20]) and float(big.have_prev) == 0.0
+
+
+def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, monkeypatch) -> None:
+    """:attr:`Resume.consumed` carries the engine's rule, so that callers need not restate it: the
+    state is consumed by an lbfgs continue at its own size on its own device (also when that run
+    fails part-way), not at another size, not by another optimiser, and not without a state."""
+    from nst_desktop.engine.objective import Objective
+
+    content, style = make_content((64, 48)), make_style((64, 64))
+    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    assert first.state is not None
+    for resume, params in [
+        (Resume(first.image, first.state), _params(2, size=96)),  # another size: resampled
+        (Resume(first.image, first.state), _params(2, optimizer="adam")),
+        (Resume(first.image), _params(2)),
+    ]:
+        assert not resume.consumed
+        stylize(content, style, params, bundled_weights, resume=resume)
+        assert not resume.consumed, params
+    same = Resume(first.image, first.state)
+    stylize(content, style, _params(2), bundled_weights, resume=same)
+    assert same.consumed
+
+    real_call = Objective.__call__
+    calls: list[int] = []
+
+    def failing(self, x):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("simulated engine failure")
+        return real_call(self, x)
+
+    monkeypatch.setattr(Objective, "__call__", failing)
+    failed = Resume(first.image, first.state)
+    with pytest.raises(RuntimeError, match="simulated"):
+        stylize(content, style, _params(4), bundled_weights, resume=failed)
+    assert failed.consumed  # the caller should drop this state: it may be part-way

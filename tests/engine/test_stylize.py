@@ -328,3 +328,34 @@ def test_cancelled_before_start_returns_the_content(bundled_weights: VGGWeights)
 def test_bad_parameters(bundled_weights: VGGWeights, kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         stylize(make_content(), make_style(), _params(**kwargs), bundled_weights)
+
+
+class _CancelFrom(threading.Event):
+    """A cancel flag that reads as set from its ``n``-th ``is_set()`` on: a cancel that lands at
+    exactly that read. ``reads`` counts the reads."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.reads = n, 0
+
+    def is_set(self) -> bool:
+        self.reads += 1
+        return self.reads >= self.n
+
+
+def test_a_late_cancel_marks_the_result_and_its_metadata_alike(bundled_weights: VGGWeights) -> None:
+    """Bug 7: the cancel flag was read twice at the end of a run (for the metadata, then for the
+    result), so a cancel between the two marked a run as stopped in one and finished in the other.
+    Wherever the cancel lands among the last reads, both say the same."""
+    content, style = make_content((48, 32)), make_style((32, 32))
+    params = StyleParams(size=32, steps=2, device="cpu", seed=0, preview_every=0, coarse_to_fine=False)
+    never = _CancelFrom(10**9)
+    stylize(content, style, params, bundled_weights, cancel=never)
+    reads = never.reads
+    assert reads >= 2
+    marked = []
+    for n in range(max(1, reads - 2), reads + 2):
+        res = stylize(content, style, params, bundled_weights, cancel=_CancelFrom(n))
+        assert res.cancelled == res.metadata["cancelled"], (n, reads)
+        marked.append(res.cancelled)
+    assert marked[0] and not marked[-1]  # the cancel landed before, during and after the end of a run
