@@ -57,7 +57,7 @@ def _fixed_bytes(device_type: str) -> int:
 #: measured peak exceeded the eager estimate by 165 / 350 / 504 MiB at 512x384 /
 #: 1024x768 / 2048x1536 (``nst-desktop-cli bench``). Empirical, not derived.
 _GRAPH_BYTES_PER_SQRT_PIXEL = 0.37 * 2**20
-#: L-BFGS history pairs kept (see stylize.py).
+#: L-BFGS history pairs kept (see optim_lbfgs.py).
 LBFGS_HISTORY = 20
 
 
@@ -82,7 +82,7 @@ def estimate_peak_bytes(
 
     ``graphs``: the step runs as a CUDA graph (L-BFGS on CUDA), which holds its own
     memory pool beside the eager warm-up steps' (see :data:`_GRAPH_BYTES_PER_SQRT_PIXEL`).
-    ``half``: the network runs in bfloat16 (see ``stylize.Precision``).
+    ``half``: the network runs in bfloat16 (see ``precision.Precision``).
     """
     pixels = height * width
     extra = _GRAPH_BYTES_PER_SQRT_PIXEL * math.sqrt(pixels) if graphs and optimizer == "lbfgs" else 0
