@@ -24,10 +24,11 @@ from tests.helpers import make_content, make_style  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own config and cache folders (never the real user's)."""
+    """Every test gets its own config, cache and state (log) folders (never the real user's)."""
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
 
 
 @pytest.fixture(scope="session")

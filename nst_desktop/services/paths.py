@@ -1,10 +1,11 @@
-"""Per-user folders (platformdirs). Tests point them elsewhere with XDG_CONFIG_HOME / XDG_CACHE_HOME."""
+"""Per-user folders (platformdirs). Tests point them elsewhere with XDG_CONFIG_HOME, XDG_CACHE_HOME
+and XDG_STATE_HOME."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_cache_dir, user_config_dir
+from platformdirs import user_cache_dir, user_config_dir, user_log_dir
 
 from nst_desktop.app_info import APP_NAME
 
@@ -17,3 +18,9 @@ def config_dir() -> Path:
 def cache_dir() -> Path:
     """Folder of downloaded weights and crash-recovery files (e.g. ``~/.cache/NST Desktop``)."""
     return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    """Folder of the error log (e.g. ``~/.local/state/NST Desktop/log``: platformdirs follows
+    ``XDG_STATE_HOME`` on Linux; ``~/Library/Logs`` on macOS, ``%LOCALAPPDATA%`` on Windows)."""
+    return Path(user_log_dir(APP_NAME, appauthor=False))

@@ -76,6 +76,11 @@ def run_app(args: list[str]) -> int:
     app = ensure_app(args)
     ns = parse_args(app.arguments()[1:] if created else args)
     window = create_main_window(ns.content, ns.style)
-    code = _exec(app)
+    previous_hook = sys.excepthook
+    sys.excepthook = window.errors.excepthook  # a bug in a slot: a sentence, Details, the log
+    try:
+        code = _exec(app)
+    finally:
+        sys.excepthook = previous_hook
     window.deleteLater()
     return code

@@ -18,8 +18,10 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import DownloadCancelled, EngineError
 from nst_desktop.engine.download import DownloadProgress
+from nst_desktop.services.error_log import write_error
 from nst_desktop.services.jobs import format_bytes
 from nst_desktop.ui.worker import join_thread, start_in_thread
 
@@ -75,7 +77,10 @@ class DownloadWorker(QObject):
                 self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never leave the dialog hanging
             traceback.print_exc()
-            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}")
+            # A bug: a sentence for people; the Python text goes to the error log.
+            log = write_error("downloading the weights", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            where = f" The details are in the error log {log}." if log is not None else ""
+            self.failed.emit(f"The download stopped because of an unexpected error (a bug in {APP_NAME}).{where}")
         else:
             self.succeeded.emit()
 

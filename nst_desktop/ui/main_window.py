@@ -51,6 +51,7 @@ from nst_desktop.services.settings import (
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
+from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
@@ -83,6 +84,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         #: Every question and dialog goes through this (tests pass a recording stand-in).
         self.prompts = prompts if prompts is not None else Prompts(self)
+        self.errors = ErrorReporter(self.prompts, self)
+        #: The traceback of the running job's unexpected error, between its crashed and failed.
+        self._crash_details = ""
         loaded = load_settings()
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
@@ -280,6 +284,8 @@ class MainWindow(QMainWindow):
                                            "Show the results painted since the app started below the result")
         self.history_action.setCheckable(True)
         self.history_action.setChecked(True)
+        self.log_folder_action = self._action("Open &Log Folder", self.open_log_folder, None,
+                                              "Show the folder of the error log (for a bug report)")
         self.about_action = self._action(f"&About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_qt_action = self._action("About &Qt", self.show_about_qt)
@@ -317,6 +323,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.history_action)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.about_action)
         help_menu.addAction(self.about_qt_action)
 
@@ -784,6 +792,8 @@ class MainWindow(QMainWindow):
         job.finished.connect(self._on_finished)
         job.cancelled.connect(self._on_cancelled)
         job.failed.connect(self._on_failed)
+        job.crashed.connect(self._on_crashed)
+        self._crash_details = ""
         job.ended.connect(self._update_state)
         self._job = job
         self._run_params_device = self.controls.device_id()
@@ -886,6 +896,10 @@ class MainWindow(QMainWindow):
         if outcome is not None:
             self._add_to_history(outcome, stopped=True)
 
+    @Slot(str)
+    def _on_crashed(self, details: str) -> None:
+        self._crash_details = details
+
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
         resumed = self.last_request.resume if self.last_request is not None else None
@@ -896,6 +910,12 @@ class MainWindow(QMainWindow):
             self._resume_state = self._resume_owner = None
         self._show_current_result()
         self.progress_label.setText("Failed.")
+        if self._crash_details:  # a bug: a sentence for people, the Python text behind Details
+            details, self._crash_details = self._crash_details, ""
+            self.statusBar().showMessage("Painting failed because of an unexpected error; the details are in "
+                                         "the error log (Help > Open Log Folder).", 20000)
+            self.errors.report("painting", message.removeprefix("Unexpected error: "), details)
+            return
         self.statusBar().showMessage(message, 20000)
         if fits is not None and fits < self.controls.size_spin.value():
             if self.prompts.ask("Out of memory", f"{message}\n\nSet the output size to {fits} px?"):
@@ -1117,6 +1137,12 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         self.prompts.about(f"About {APP_NAME}", self.about_text())
+
+    @Slot()
+    def open_log_folder(self) -> None:
+        """Help > Open Log Folder: the error log's folder in the file manager."""
+        if not self.errors.open_log_folder():
+            self.statusBar().showMessage(f"Could not open the log folder {paths.log_dir()}.", 10000)
 
     @Slot()
     def show_about_qt(self) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from nst_desktop.app_info import IMAGE_EXTENSIONS
@@ -83,6 +84,10 @@ class Prompts(QObject):
     def about_qt(self) -> None:
         """Qt's own About box."""
         QMessageBox.aboutQt(self.parent_widget)
+
+    def open_url(self, url: QUrl) -> bool:
+        """Open ``url`` (a folder: the file manager) with the desktop's handler."""
+        return QDesktopServices.openUrl(url)
 
     def open_path(self, title: str, folder: str = "") -> str:
         """File dialog for an input image; "" if cancelled."""

@@ -138,6 +138,7 @@ class StyleWorker(QObject):
         one of these ends every run; ``cancelled`` carries the best image so far (None if
         the run was stopped before it began); ``failed`` carries the message and, when the
         device ran out of memory, the largest long side (px) estimated to fit (else None).
+    crashed(str): the traceback of an unexpected error (a bug), just before its ``failed``.
     """
 
     progressed = Signal(object)
@@ -146,6 +147,7 @@ class StyleWorker(QObject):
     finished = Signal(object)
     cancelled = Signal(object)
     failed = Signal(str, object)
+    crashed = Signal(str)
 
     def __init__(self, request: StyleRequest) -> None:
         super().__init__()
@@ -202,6 +204,7 @@ class StyleWorker(QObject):
             return
         except Exception as exc:  # noqa: BLE001 - anything else must still end the run visibly
             traceback.print_exc()
+            self.crashed.emit(traceback.format_exc())
             self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", None)
             return
         # Crash safety: the window shows a stopped run's best image as the (unsaved) result
@@ -231,6 +234,7 @@ class StyleJob(QObject):
     finished = Signal(object)
     cancelled = Signal(object)
     failed = Signal(str, object)
+    crashed = Signal(str)
     ended = Signal()
 
     def __init__(self, request: StyleRequest, parent: QObject | None = None) -> None:
@@ -246,6 +250,7 @@ class StyleJob(QObject):
         w.finished.connect(self._on_finished)
         w.cancelled.connect(self._on_cancelled)
         w.failed.connect(self._on_failed)
+        w.crashed.connect(self._on_crashed)
 
     def start(self) -> None:
         """Start the run in a new thread."""
@@ -297,6 +302,11 @@ class StyleJob(QObject):
     def _on_status(self, text: str) -> None:
         if not self._muted:
             self.status.emit(text)
+
+    @Slot(str)
+    def _on_crashed(self, details: str) -> None:
+        if not self._muted:
+            self.crashed.emit(details)
 
     def _terminate(self, signal: SignalInstance, *args: object) -> None:
         """Join the thread, then (unless stopped) emit the terminal ``signal`` and ``ended``."""

@@ -351,7 +351,7 @@ def test_engine_exception_is_reported_and_next_run_works(qtbot, window, image_fi
     monkeypatch.setattr(Objective, "__call__", boom)
     assert window.start_run()
     _wait_end(qtbot, window)
-    assert "simulated engine bug" in window.prompts.informed[-1][1]
+    assert "simulated engine bug" in window.prompts.errors[-1][2]  # a bug: in the Details, not the sentence
     assert "Failed" in window.progress_label.text() and window.result is None
     monkeypatch.undo()
     _run_ok(qtbot, window)

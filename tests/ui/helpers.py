@@ -66,6 +66,7 @@ class Prompts:
         self.open_answers: list[str] = []
         self.folder_answer = ""
         self.save_answer = ""
+        self.opened: list[str] = []
 
     def ask(self, title: str, text: str) -> bool:
         self.asked.append((title, text))
@@ -88,6 +89,10 @@ class Prompts:
 
     def about_qt(self) -> None:
         self.abouts.append("Qt")
+
+    def open_url(self, url) -> bool:
+        self.opened.append(url.toLocalFile() or url.toString())
+        return True
 
     def open_path(self, title: str, folder: str = "") -> str:
         self.dialogs.append(title)

@@ -57,6 +57,20 @@ def test_download_failure_is_shown_and_nothing_is_kept(qtbot, tmp_path: Path) ->
     assert not dest.exists() and not dest.with_name("w.bin.part").exists()
 
 
+def test_a_bug_in_the_download_is_a_sentence_and_goes_to_the_log(qtbot) -> None:
+    def buggy(progress, should_cancel):
+        raise KeyError("content-length")
+
+    dialog = DownloadDialog(buggy, "Download", "text")
+    qtbot.addWidget(dialog)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30_000)
+    assert dialog.outcome == "failed" and "unexpected error" in dialog.error
+    assert "KeyError" not in dialog.error and "Unexpected error:" not in dialog.error
+    log = paths.log_dir() / "errors.log"
+    assert str(log) in dialog.error and "KeyError: 'content-length'" in log.read_text()
+
+
 def slow_fetch(progress, should_cancel):
     total = 1000
     for i in range(total):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import time
 from pathlib import Path
 
@@ -184,6 +185,48 @@ def test_engine_failure_is_shown_and_previous_result_kept(window: MainWindow, im
     assert window.prompts.informed and "NaN" in window.prompts.informed[-1][1]
     assert "NaN" in window.statusBar().currentMessage()
     assert window.result is old and not window.is_running()
+
+
+def test_unexpected_error_is_a_sentence_with_details_and_a_log(window: MainWindow, image_files, qtbot,
+                                                                monkeypatch) -> None:
+    """Issue 14.5: no raw Python text for people; the traceback behind Details and in the log."""
+    load_both(window, image_files)
+
+    def buggy(*args, **kwargs):
+        raise AttributeError("'bool' object has no attribute 'height'")
+
+    monkeypatch.setattr(worker_mod, "stylize", buggy)
+    window.start_run()
+    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+        pass
+    assert window.prompts.informed == []
+    (title, text, details), = window.prompts.errors
+    assert "AttributeError" not in title + text and "Error:" not in text
+    assert "went wrong" in title + text and "Open Log Folder" in text
+    assert "AttributeError: 'bool' object has no attribute 'height'" in details and "Traceback" in details
+    assert "AttributeError" not in window.statusBar().currentMessage()
+    log = paths.log_dir() / "errors.log"
+    assert log.is_file() and "Traceback" in log.read_text() and "while painting" in log.read_text()
+    assert str(paths.log_dir()).startswith(os.environ["XDG_STATE_HOME"])  # never the real user's folder
+    assert not window.is_running() and window.stylize_button.isEnabled()
+
+
+def test_an_exception_in_a_gui_slot_is_reported_the_same_way(window: MainWindow) -> None:
+    """The app's sys.excepthook (ui/app.py installs it) for bugs in the GUI thread's slots."""
+    try:
+        raise ValueError("bad slot")
+    except ValueError as exc:
+        window.errors.excepthook(ValueError, exc, exc.__traceback__)
+    (title, text, details), = window.prompts.errors
+    assert "ValueError" not in text and "ValueError: bad slot" in details
+    assert "bad slot" in (paths.log_dir() / "errors.log").read_text()
+
+
+def test_help_open_log_folder_opens_the_log_folder(window: MainWindow) -> None:
+    assert not paths.log_dir().exists()
+    window.log_folder_action.trigger()
+    assert window.prompts.opened == [str(paths.log_dir())]
+    assert paths.log_dir().is_dir() and "log" in paths.log_dir().name.lower()
 
 
 def test_out_of_memory_offers_a_size_that_fits(window: MainWindow, image_files, qtbot, monkeypatch) -> None:
