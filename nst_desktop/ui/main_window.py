@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import math
 from pathlib import Path
 
 from PIL import Image
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -33,15 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import ImageError, Progress, StyleResult, load_image, read_metadata
+from nst_desktop.engine import ImageError, StyleResult, load_image
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
-from nst_desktop.services.jobs import device_type, format_duration, measured_rate
+from nst_desktop.services.jobs import format_duration, measured_rate
+from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
 from nst_desktop.services.settings import (
-    MAX_STYLES,
     Settings,
     StyleEntry,
     load_settings,
@@ -59,8 +56,9 @@ from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
-from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow, weights_to_percent
-from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
+from nst_desktop.ui.run_controller import RunController
+from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow
+from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 800)
 NEED_BOTH = "Load a content photo and a style image first"
@@ -85,8 +83,6 @@ class MainWindow(QMainWindow):
         #: Every question and dialog goes through this (tests pass a recording stand-in).
         self.prompts = prompts if prompts is not None else Prompts(self)
         self.errors = ErrorReporter(self.prompts, self)
-        #: The traceback of the running job's unexpected error, between its crashed and failed.
-        self._crash_details = ""
         loaded = load_settings()
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
@@ -97,19 +93,11 @@ class MainWindow(QMainWindow):
         #: screenshot script and tests, which need short real runs.
         self.steps_override: int | None = None
         self.torchvision_fetch: Fetch = torchvision_fetch(paths.cache_dir())
-        self._job: StyleJob | None = None
-        self._run_params_device = ""
-        self._run_size: tuple[int, int] | None = None
         self._result: StyleResult | None = None
-        #: The latest run's optimiser state (for Continue) and the result it belongs to.
-        self._resume_state: object | None = None
-        self._resume_owner: StyleResult | None = None
         self._result_qimage: QImage | None = None
         self._result_saved = True
         self._weights_in_use = ""
         self._download_dialog: DownloadDialog | None = None
-        #: The request of the latest run (for tests and the screenshot script).
-        self.last_request: StyleRequest | None = None
 
         self.export = Exporter(self)
         self.setWindowTitle(APP_NAME)
@@ -125,20 +113,16 @@ class MainWindow(QMainWindow):
         self.history.entriesChanged.connect(self._update_history_visibility)
         self.controls = ControlsPanel(self.devices, physical_cores())
 
-        self.stylize_button = QPushButton("Stylize")
-        self.stylize_button.setObjectName("stylizeButton")
-        self.stylize_button.setMinimumHeight(40)
-        font = self.stylize_button.font()
-        font.setBold(True)
-        self.stylize_button.setFont(font)
-        self.stylize_button.clicked.connect(self.stylize_or_cancel)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.progress_label = QLabel(" ")
-        self.progress_label.setWordWrap(True)
-        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.runs = RunController(self)
+        self.runs.running_changed.connect(self._on_running_changed)
+        self.runs.preview_ready.connect(self._on_preview)
+        self.runs.result_ready.connect(self._on_result_ready)
+        self.runs.stopped_empty.connect(self._on_stopped_empty)
+        self.runs.run_failed.connect(self._on_run_failed)
+        self.runs.stylize_requested.connect(self.stylize)
+        self.stylize_button = self.runs.stylize_button
+        self.progress_bar = self.runs.progress_bar
+        self.progress_label = self.runs.progress_label
         self.save_button = QPushButton("Save…")
         self.save_button.clicked.connect(self.export.save_result)
         self.continue_button = QPushButton("Continue")
@@ -545,7 +529,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ state
     def is_running(self) -> bool:
-        return self._job is not None and self._job.is_running()
+        return self.runs.is_running()
+
+    @property
+    def last_request(self) -> StyleRequest | None:
+        """The request of the latest run (for tests and the screenshot script)."""
+        return self.runs.last_request
 
     def has_unsaved_result(self) -> bool:
         return self._result is not None and not self._result_saved
@@ -565,14 +554,7 @@ class MainWindow(QMainWindow):
         running = self.is_running()
         why_not = self.why_not_ready()
         both = why_not is None
-        if running:
-            self.stylize_button.setText("Cancel")
-            self.stylize_button.setEnabled(True)
-            self.stylize_button.setToolTip("Stop painting and keep the best result so far (Esc)")
-        else:
-            self.stylize_button.setText("Stylize")
-            self.stylize_button.setEnabled(both)
-            self.stylize_button.setToolTip("Paint the content in the style (Ctrl+Return)" if both else why_not)
+        self.runs.update_button(why_not)
         self.stylize_action.setEnabled(both and not running)
         self.cancel_action.setEnabled(running)
         has_result = self._result is not None
@@ -682,13 +664,6 @@ class MainWindow(QMainWindow):
         self.start_run()
 
     @Slot()
-    def stylize_or_cancel(self) -> None:
-        if self.is_running():
-            self.cancel_run()
-        else:
-            self.start_run()
-
-    @Slot()
     def continue_run(self) -> bool:
         """Go on from the current result at the current size setting, without coarse-to-fine.
 
@@ -699,8 +674,7 @@ class MainWindow(QMainWindow):
         """
         if self._result is None:
             return False
-        resume = self._resume_state if self._resume_owner is self._result else None
-        return self.start_run(continue_from=self._result.image, resume=resume)
+        return self.start_run(continue_from=self._result.image, resume=self.runs.resume_for(self._result))
 
     @Slot()
     def edit_regions(self) -> None:
@@ -782,62 +756,25 @@ class MainWindow(QMainWindow):
                                recovery_path(), style_weights=weights, init_image=continue_from,
                                inputs=self.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
                                keep_state=True)
-        self.last_request = request
-        if self._job is not None:
-            self._job.deleteLater()  # the previous run's thread has ended (not running)
-        job = StyleJob(request, self)
-        job.progressed.connect(self._on_progress)
-        job.previewReady.connect(self._on_preview)
-        job.status.connect(self._on_status)
-        job.finished.connect(self._on_finished)
-        job.cancelled.connect(self._on_cancelled)
-        job.failed.connect(self._on_failed)
-        job.crashed.connect(self._on_crashed)
-        self._crash_details = ""
-        job.ended.connect(self._update_state)
-        self._job = job
-        self._run_params_device = self.controls.device_id()
-        self._run_size = scaled_size((content.image.height, content.image.width), params.size)
         self.result_view.set_before(pil_to_qimage(content.image))
-        self.progress_bar.setRange(0, params.steps)
-        self.progress_bar.setValue(0)
-        self.progress_label.setText("Starting…")
-        job.start()
-        self._update_state()
-        return True
+        run_size = scaled_size((content.image.height, content.image.width), params.size)
+        return self.runs.start(request, self.controls.device_id(), run_size)
 
     @Slot()
     def cancel_run(self) -> None:
-        if self._job is not None and self.is_running():
-            self._job.cancel()
-            self.progress_label.setText("Stopping…")
-            self.stylize_button.setEnabled(False)
+        """Stop painting, keeping the best so far (Esc)."""
+        self.runs.cancel()
 
     def stop_run(self) -> None:
         """Cancel a run and wait for its thread to end (used when closing)."""
-        if self._job is not None:
-            self._job.stop()
-            self._job = None
+        self.runs.stop()
 
-    @Slot(str)
-    def _on_status(self, text: str) -> None:
-        self.progress_label.setText(text)
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self._update_state()
 
-    @Slot(object)
-    def _on_progress(self, p: Progress) -> None:
-        self.progress_bar.setRange(0, max(1, p.total))
-        self.progress_bar.setValue(p.step)
-        h, w = p.size_hw
-        stage = f" (size {p.stage + 1} of {p.stages})" if p.stages > 1 else ""
-        if p.phase == "targets":
-            self.progress_label.setText(f"Preparing {w} × {h} px{stage}…")
-            return
-        eta = f" · about {format_duration(p.eta_s)} left" if p.eta_s is not None and math.isfinite(p.eta_s) else ""
-        self.progress_label.setText(f"Step {p.step} of {p.total} · {w} × {h} px{stage}{eta}")
-
-    @Slot(QImage)
-    def _on_preview(self, image: QImage) -> None:
-        size = QSize(self._run_size[1], self._run_size[0]) if self._run_size else None
+    @Slot(QImage, object)
+    def _on_preview(self, image: QImage, size: QSize | None) -> None:
         self.result_view.show_image(image, size)
         self.result_view.set_caption(f"Preview · {image.width()} × {image.height()} px")
 
@@ -855,63 +792,38 @@ class MainWindow(QMainWindow):
         self.result_view.set_caption(f"Result · {w} × {h} px · {what} in {format_duration(res.elapsed_s)} · not saved")
         self._update_state()
 
-    def _keep_resume_state(self, outcome: RunOutcome) -> None:
-        """Hold the latest run's optimiser state for Continue (one at a time: it can be large)."""
-        self._resume_state = outcome.result.state
-        self._resume_owner = outcome.result if outcome.result.state is not None else None
-        outcome.result.state = None  # the history keeps results, not their optimiser states
-
-    @Slot(object)
-    def _on_finished(self, outcome: RunOutcome) -> None:
-        self._keep_resume_state(outcome)
-        self.show_result(outcome, stopped=False)
-        self.progress_label.setText(f"Done in {format_duration(outcome.result.elapsed_s)}.")
-        self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
-        self._calibrate(outcome.result)
-        self.write_settings()
-        self._add_to_history(outcome, stopped=False)
+    @Slot(object, bool)
+    def _on_result_ready(self, outcome: RunOutcome, stopped: bool) -> None:
+        self.show_result(outcome, stopped=stopped)
+        if stopped:
+            self.statusBar().showMessage("Painting stopped.", 5000)
+        else:
+            self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
+            self._calibrate(outcome.result)
+            self.write_settings()
+        self._add_to_history(outcome, stopped=stopped)
 
     def _calibrate(self, res: StyleResult) -> None:
-        if self._run_size is None:
+        size, device = self.runs.run_size, self.runs.run_device
+        if size is None:
             return
-        rate = measured_rate(max(self._run_size), self._run_size, res.steps_done, res.elapsed_s,
-                            self._run_params_device)
+        rate = measured_rate(max(size), size, res.steps_done, res.elapsed_s, device)
         if rate is None:
             return
         rates = self.settings.seconds_per_pixel_step
-        old = rates.get(self._run_params_device)
-        rates[self._run_params_device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
+        old = rates.get(device)
+        rates[device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
         self.controls.set_measured_rates(rates)
 
-    @Slot(object)
-    def _on_cancelled(self, outcome: RunOutcome | None) -> None:
-        if outcome is not None:
-            self._keep_resume_state(outcome)
-            self.show_result(outcome, stopped=True)
-            self.progress_label.setText(f"Stopped after {outcome.result.steps_done} steps; the best so far is shown.")
-        else:
-            self._show_current_result()
-            self.progress_label.setText("Stopped before painting began.")
-        self.statusBar().showMessage("Painting stopped.", 5000)
-        if outcome is not None:
-            self._add_to_history(outcome, stopped=True)
-
-    @Slot(str)
-    def _on_crashed(self, details: str) -> None:
-        self._crash_details = details
-
-    @Slot(str, object)
-    def _on_failed(self, message: str, fits: int | None) -> None:
-        resumed = self.last_request.resume if self.last_request is not None else None
-        if resumed is not None and resumed is self._resume_state and device_type(self._run_params_device) == "cpu":
-            # On the CPU (where results keep their state) the engine went on with the held
-            # optimiser state in place and may have left it part-way: a later Continue starts a
-            # fresh L-BFGS from the result. Other devices worked on a copy.
-            self._resume_state = self._resume_owner = None
+    @Slot()
+    def _on_stopped_empty(self) -> None:
         self._show_current_result()
-        self.progress_label.setText("Failed.")
-        if self._crash_details:  # a bug: a sentence for people, the Python text behind Details
-            details, self._crash_details = self._crash_details, ""
+        self.statusBar().showMessage("Painting stopped.", 5000)
+
+    @Slot(str, object, str)
+    def _on_run_failed(self, message: str, fits: int | None, details: str) -> None:
+        self._show_current_result()
+        if details:  # a bug: a sentence for people, the Python text behind Details
             self.statusBar().showMessage("Painting failed because of an unexpected error; the details are in "
                                          "the error log (Help > Open Log Folder).", 20000)
             self.errors.report("painting", message.removeprefix("Unexpected error: "), details)
@@ -984,46 +896,26 @@ class MainWindow(QMainWindow):
         is); files not found are named in the status bar, and so are regions that cannot be
         restored. A run without regions clears the painted regions (Undo brings them back)."""
         try:
-            meta = read_metadata(path)
+            plan = read_plan(path)
         except ImageError as exc:
             self.statusBar().showMessage(str(exc), 10000)
             return False
-        skipped = self._apply_settings_metadata(meta)
-        if skipped is None or meta is None:
+        skipped = self._apply_settings(plan)
+        if skipped is None:
             self.prompts.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
             return False
-        inputs = meta.get("inputs")
-        missing: list[str] = []
+        if plan.content is not None:
+            self.content_pane.load_path(plan.content)
         found: list[int] | None = None  # for each restored painting, its index in the run's styles
-        if isinstance(inputs, dict):
-            content = inputs.get("content")
-            if isinstance(content, str) and Path(content).is_file():
-                self.content_pane.load_path(content)
-            elif content:
-                missing.append(str(content))
-            styles = inputs.get("styles") if isinstance(inputs.get("styles"), list) else []
-            percents = weights_to_percent(meta.get("style_weights"), len(styles))
-            items: list[tuple[LoadedImage, int]] = []
-            indices: list[int] = []
-            for i, file in enumerate(styles[:MAX_STYLES]):
-                if isinstance(file, str) and Path(file).is_file():
-                    try:
-                        items.append((LoadedImage(load_image(file), Path(file).name, Path(file)), percents[i]))
-                        indices.append(i)
-                        continue
-                    except ImageError:
-                        pass
-                if file:
-                    missing.append(str(file))
-            if items:
-                self.style_list.set_rows(items)
-                found = indices
+        if plan.styles:
+            self.style_list.set_rows([(LoadedImage(s.image, s.path.name, s.path), s.percent) for s in plan.styles])
+            found = [s.index for s in plan.styles]
         notes = []
         if skipped:
             notes.append("not restored: " + ", ".join(skipped))
-        if missing:
-            notes.append("input files not found: " + ", ".join(Path(m).name for m in missing))
-        regions_note = self._restore_regions(meta, found)
+        if plan.missing:
+            notes.append("input files not found: " + ", ".join(Path(m).name for m in plan.missing))
+        regions_note = self._restore_regions(plan, found)
         if regions_note:
             notes.append(regions_note)
         self.statusBar().showMessage(
@@ -1031,15 +923,14 @@ class MainWindow(QMainWindow):
         self._update_state()
         return True
 
-    def _restore_regions(self, meta: dict, found: list[int] | None) -> str | None:
-        """Paint the regions stored in ``meta`` (see :mod:`nst_desktop.engine.provenance`) into the
-        region editor; ``found[j]``: the run's style whose mask becomes row j's region (None: the
-        masks go to the rows in order). Returns a note for the user, or None."""
+    def _restore_regions(self, plan: RestorePlan, found: list[int] | None) -> str | None:
+        """Paint the plan's regions into the region editor; ``found[j]``: the run's style whose
+        mask becomes row j's region (None: the masks go to the rows in order). Returns a note
+        for the user, or None."""
         canvas = self.region_editor.canvas
-        try:
-            masks, keep = masks_from_metadata(meta)
-        except ValueError as exc:
-            return f"regions not restored: {exc}"
+        if plan.regions_error is not None:
+            return f"regions not restored: {plan.regions_error}"
+        masks, keep = plan.masks, plan.keep
         if masks is None and keep is None:
             canvas.clear()  # the run painted everywhere
             return None
@@ -1052,17 +943,15 @@ class MainWindow(QMainWindow):
         canvas.set_engine_masks(rows, keep)
         return None
 
-    def _apply_settings_metadata(self, meta: dict | None) -> list[str] | None:
-        """Set the controls from a result's metadata; returns the names not restored, or None
-        if it holds no settings. The run's style weights go to the Style list's paintings in use
-        when their number matches (the paintings themselves are not changed here)."""
-        params = meta.get("params") if meta else None
-        if not isinstance(params, dict):
+    def _apply_settings(self, plan: RestorePlan) -> list[str] | None:
+        """Set the controls from ``plan``; returns the names not restored, or None if it holds no
+        settings. The run's style weights go to the Style list's paintings in use when their
+        number matches (the paintings themselves are not changed here)."""
+        if plan.params is None:
             return None
-        weights = meta.get("style_weights") if meta else None
-        if isinstance(weights, list) and len(weights) > 1:
-            self.style_list.set_included_weights(weights_to_percent(weights, len(weights)))
-        return self.controls.apply_run_params(params)
+        if plan.weights is not None:
+            self.style_list.set_included_weights(list(plan.weights))
+        return self.controls.apply_run_params(dict(plan.params))
 
     # ------------------------------------------------------------------ history
     def _add_to_history(self, outcome: RunOutcome, stopped: bool) -> None:
@@ -1114,7 +1003,7 @@ class MainWindow(QMainWindow):
         """Set the controls to the settings that made ``entry`` (the inputs are kept). True if done."""
         if self.is_running():
             return False
-        skipped = self._apply_settings_metadata(entry.result.metadata)
+        skipped = self._apply_settings(settings_plan(entry.result.metadata))
         if skipped is None:
             self.statusBar().showMessage(f"Result #{entry.number} holds no settings.", 10000)
             return False

@@ -163,10 +163,10 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
                 canvas._stroke(QPointF(w * (fx - half), h * fy), QPointF(w * (fx + half), h * fy))
         editor.set_tool(KEEP)
         canvas._changed()
-    if not window.start_run() or window._job is None:
+    if not window.start_run() or window.runs.job is None:
         raise SystemExit("the run did not start")
     loop = QEventLoop()
-    window._job.ended.connect(loop.quit)
+    window.runs.job.ended.connect(loop.quit)
     loop.exec()
     if window.result is None:
         raise SystemExit(f"the run did not finish: {window.progress_label.text()}")

@@ -29,7 +29,6 @@ The list owns no dialogs: it asks the window with ``openRequested(row)`` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,11 +48,12 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.engine import ImageError, load_image
+from nst_desktop.services.restore import PERCENT_MAX
 from nst_desktop.services.settings import MAX_STYLES
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage, image_from_mime, mime_has_image
 
 #: Weight slider range, percent.
-WEIGHT_MAX = 100
+WEIGHT_MAX = PERCENT_MAX  # the restored weights use the sliders' scale
 #: Size of a row's thumbnail, logical px.
 THUMB_SIZE = (96, 72)
 LIST_FULL = f"The list is full: at most {MAX_STYLES} paintings. Remove one to add another."
@@ -63,17 +63,6 @@ WEIGHT_TIP = ("How much this painting counts, relative to the others (the weight
 FIRST_HINT = "Drop a painting here"
 #: Dashed frame while something is dragged over the add line.
 ADD_HIGHLIGHT_STYLE = 'QFrame#addPaintingRow[dragActive="true"] { border: 2px dashed palette(highlight); }'
-
-
-def weights_to_percent(weights: object, count: int) -> list[int]:
-    """A result's ``style_weights`` (relative, any scale) as slider percents, the largest at
-    100 %; ``count`` times 100 % when they are missing, of another length or not valid."""
-    ok = (isinstance(weights, list) and len(weights) == count and all(
-        isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0 for w in weights))
-    top = max(weights) if ok and weights else 0
-    if not ok or top <= 0:
-        return [WEIGHT_MAX] * count
-    return [round(WEIGHT_MAX * w / top) for w in weights]
 
 
 def local_files(mime: QMimeData) -> list[Path]:

@@ -312,7 +312,7 @@ def _tiny(window, steps: int = 6, size: int = 64) -> None:
 
 
 def _wait_end(qtbot, window, timeout: int = 60_000) -> None:
-    job = window._job
+    job = window.runs.job
     assert job is not None
     if job.is_running():
         with qtbot.waitSignal(job.ended, timeout=timeout):
@@ -430,7 +430,7 @@ def _arm(phase: str, window, monkeypatch, act) -> _Gate:
 
 def _start_armed(qtbot, window, phase: str, gate: _Gate, act) -> None:
     assert window.start_run()
-    job = window._job
+    job = window.runs.job
     gate.cancel_event = job._worker._cancel
     if phase.startswith("size"):
         job.progressed.connect(window._arm_progress)
@@ -488,10 +488,10 @@ def test_close_the_window_at_every_phase(qtbot, image_files, monkeypatch, phase:
 
     gate = _arm(phase, window, monkeypatch, close)
     _start_armed(qtbot, window, phase, gate, close)
-    job = window._job or None
+    job = window.runs.job or None
     qtbot.waitUntil(lambda: bool(closed), timeout=60_000)
     assert closed == [True] and not window.isVisible()
-    assert window._job is None and (job is None or job._thread is None)
+    assert window.runs.job is None and (job is None or job._thread is None)
     assert not _stylize_threads()
     assert "Stop painting" in window.prompts.asked[-1][0]
     monkeypatch.undo()

@@ -186,7 +186,7 @@ w.controls.size_spin.setValue(32)
 assert w.content_pane.load_path(sys.argv[1]) and w.style_pane.load_path(sys.argv[2])
 assert w.start_run()
 killer = Killer()
-w._job.finished.connect(killer.finished)
+w.runs.job.finished.connect(killer.finished)
 app.exec()
 """
 

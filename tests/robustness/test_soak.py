@@ -60,7 +60,7 @@ def test_soak_many_runs_in_one_window(qtbot, image_files, bundled_weights) -> No
             window.steps_override = 4 if i % 4 != 3 else 200
             window.controls.size_spin.setValue((32, 40, 48)[i % 3])
             assert window.start_run(), f"run {i} did not start"
-            job = window._job
+            job = window.runs.job
             if i == 0:
                 assert live_qthreads() == 1  # the count below does see a running QThread
             if i % 4 == 3:  # cancel mid-run
@@ -90,6 +90,6 @@ def test_soak_many_runs_in_one_window(qtbot, image_files, bundled_weights) -> No
     # Still usable: one more run finishes.
     window.steps_override = 3
     assert window.start_run()
-    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
         pass
     assert not window.result.cancelled

@@ -30,8 +30,8 @@ def second_style(tmp_path: Path) -> Path:
 
 def _run(qtbot, window: MainWindow, start=None) -> None:
     assert (start or window.start_run)()
-    assert window._job is not None
-    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+    assert window.runs.job is not None
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
         pass
 
 
@@ -98,15 +98,15 @@ def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: Main
     load_both(window, image_files)
     _run(qtbot, window)
     first = window.result
-    state = window._resume_state
+    state = window.runs.resume_state
     assert window.last_request.keep_state and state is not None
     assert first.state is None  # held once by the window, not by every result in the history
     x_before = state.x.detach().clone()
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
     assert window.last_request.resume is state and window.last_request.init_image is first.image
     second = window.result
-    assert window._resume_owner is second and window._resume_state is not None
-    assert not torch.equal(window._resume_state.x.detach(), x_before)  # it went on from there
+    assert window.runs.resume_owner is second and window.runs.resume_state is not None
+    assert not torch.equal(window.runs.resume_state.x.detach(), x_before)  # it went on from there
     # An older result (picked again, as from the history) continues with a fresh L-BFGS.
     window._result = first
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
@@ -124,7 +124,7 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
     load_both(window, image_files)
     _run(qtbot, window)
     first = window.result
-    state = window._resume_state
+    state = window.runs.resume_state
     assert state is not None
     real_call = Objective.__call__
     calls = []
@@ -139,12 +139,12 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
     assert window.last_request.resume is state and len(calls) > 2
     assert "Failed" in window.progress_label.text()
-    assert window.result is first and window._resume_state is None
+    assert window.result is first and window.runs.resume_state is None
     monkeypatch.undo()
     assert window.continue_button.isEnabled()
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
     assert window.last_request.resume is None and window.last_request.init_image is first.image
-    assert window.result is not first and window._resume_state is not None
+    assert window.result is not first and window.runs.resume_state is not None
 
 
 def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:

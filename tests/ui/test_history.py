@@ -43,14 +43,14 @@ def outcome(seed: int, image_size: tuple[int, int] = (48, 32), steps_done: int =
 def finish(window: MainWindow, seed: int, **kwargs: object) -> RunOutcome:
     """Deliver a finished run to the window as its StyleJob does."""
     o = outcome(seed, **kwargs)
-    window._on_finished(o)
+    window.runs._on_finished(o)
     return o
 
 
 def stop(window: MainWindow, seed: int, **kwargs: object) -> RunOutcome:
     """Deliver a stopped run (with its best image so far) to the window."""
     o = outcome(seed, cancelled=True, **kwargs)
-    window._on_cancelled(o)
+    window.runs._on_cancelled(o)
     return o
 
 
@@ -92,7 +92,7 @@ def test_finished_and_stopped_runs_are_added_newest_first(window: MainWindow) ->
     assert not window.history.isVisible()  # nothing painted yet: no empty strip
     o1 = finish(window, 1)
     o2 = stop(window, 2, steps_done=7)
-    window._on_cancelled(None)  # stopped before the weights were loaded: no image, nothing added
+    window.runs._on_cancelled(None)  # stopped before the weights were loaded: no image, nothing added
     h = window.history
     assert [e.result for e in h.entries()] == [o2.result, o1.result]
     assert h.isVisible() and h.count() == 2
@@ -305,7 +305,7 @@ def test_real_run_is_added_and_the_strip_waits_while_painting(window: MainWindow
     assert window.content_pane.load_path(content) and window.style_pane.load_path(style)
     o1 = finish(window, 1)  # an earlier result in the strip
     qtbot.mouseClick(window.stylize_button, Qt.MouseButton.LeftButton)
-    job = window._job
+    job = window.runs.job
     assert job is not None and window.is_running()
     assert not window.history.isEnabled() and "when painting stops" in window.history.toolTip()
     window.show_history_entry(entry_of(window, o1))  # ignored while painting

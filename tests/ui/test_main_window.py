@@ -105,7 +105,7 @@ def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, bun
     few_steps(window, steps=9)
     load_both(window, image_files)
     qtbot.mouseClick(window.stylize_button, Qt.MouseButton.LeftButton)
-    job = window._job
+    job = window.runs.job
     assert job is not None and window.is_running()
     assert window.stylize_button.text() == "Cancel"
     assert not window.controls.size_spin.isEnabled()
@@ -128,7 +128,7 @@ def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qt
     few_steps(window, steps=400)
     load_both(window, image_files)
     window.stylize_button.click()
-    job = window._job
+    job = window.runs.job
     qtbot.waitUntil(lambda: window.progress_bar.value() >= 2, timeout=60_000)
     with qtbot.waitSignal(job.ended, timeout=30_000):
         window.stylize_button.click()  # now "Cancel"
@@ -142,7 +142,7 @@ def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, bu
     few_steps(window, steps=400)
     load_both(window, image_files)
     assert window.start_run()
-    job = window._job
+    job = window.runs.job
     qtbot.waitUntil(lambda: window.progress_bar.value() >= 1, timeout=60_000)
     thread = job._thread
     assert thread is not None and thread.isRunning()
@@ -150,7 +150,7 @@ def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, bu
     assert window.close()
     assert time.perf_counter() - t0 < 20
     assert thread.isFinished()
-    assert window._job is None and not window.isVisible()
+    assert window.runs.job is None and not window.isVisible()
     assert window.prompts.asked and "Stop painting" in window.prompts.asked[0][0]
     assert settings_path().is_file()  # settings written on the way out
 
@@ -180,7 +180,7 @@ def test_engine_failure_is_shown_and_previous_result_kept(window: MainWindow, im
 
     monkeypatch.setattr(worker_mod, "stylize", broken)
     window.start_run()
-    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=30_000):
         pass
     assert window.prompts.informed and "NaN" in window.prompts.informed[-1][1]
     assert "NaN" in window.statusBar().currentMessage()
@@ -197,7 +197,7 @@ def test_unexpected_error_is_a_sentence_with_details_and_a_log(window: MainWindo
 
     monkeypatch.setattr(worker_mod, "stylize", buggy)
     window.start_run()
-    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=30_000):
         pass
     assert window.prompts.informed == []
     (title, text, details), = window.prompts.errors
@@ -238,7 +238,7 @@ def test_out_of_memory_offers_a_size_that_fits(window: MainWindow, image_files, 
 
     monkeypatch.setattr(worker_mod, "stylize", oom)
     window.start_run()
-    with qtbot.waitSignal(window._job.ended, timeout=30_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=30_000):
         pass
     title, text = window.prompts.asked[-1]
     assert title == "Out of memory" and "384 px" in text

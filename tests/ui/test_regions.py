@@ -51,7 +51,7 @@ def test_strokes_undo_clear_and_the_masks_in_the_request(qtbot, window: MainWind
 
     assert window.start_run()
     req = window.last_request
-    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
         pass
     assert req is not None and req.masks is not None and len(req.masks) == 1 and req.keep_mask is not None
     assert _white(req.masks[0], 0.2, 0.5) and not _white(req.masks[0], 0.8, 0.2)

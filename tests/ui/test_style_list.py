@@ -82,7 +82,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
 
 def run_once(qtbot, window: MainWindow) -> None:
     assert window.start_run()
-    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
         pass
 
 
@@ -300,7 +300,7 @@ def test_list_is_locked_while_painting(qtbot, window: MainWindow, photo: Path, p
     sl = window.style_list
     assert not sl.rows[1].isEnabled() and "while painting" in sl.rows[1].toolTip()
     assert not sl.add_button.isEnabled() and "while painting" in sl.add_button.toolTip()
-    with qtbot.waitSignal(window._job.ended, timeout=60_000):
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
         window.cancel_run()
     assert sl.rows[1].isEnabled() and sl.add_button.isEnabled()
 
