@@ -10,28 +10,21 @@ Everything that would block a test (message boxes, file dialogs) goes through th
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtCore import QMimeData, QSize, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QPushButton,
-    QScrollArea,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import ImageError, StyleResult, load_image
+from nst_desktop.engine import ImageError, StyleResult
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
@@ -40,7 +33,6 @@ from nst_desktop.services.jobs import format_duration, measured_rate
 from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
 from nst_desktop.services.settings import (
     Settings,
-    StyleEntry,
     load_settings,
     remember_recent,
     save_settings,
@@ -53,14 +45,15 @@ from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
 from nst_desktop.ui.mask_editor import RegionEditor
+from nst_desktop.ui.menus import build_actions, build_menus
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow
+from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
-DEFAULT_WINDOW_SIZE = QSize(1280, 800)
 NEED_BOTH = "Load a content photo and a style image first"
 #: The result pane's text before the first result, for each state of the inputs.
 HINT_NOTHING = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
@@ -110,7 +103,7 @@ class MainWindow(QMainWindow):
         self.history.copyRequested.connect(self.export.copy_history_entry)
         self.history.useSettingsRequested.connect(self.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
-        self.history.entriesChanged.connect(self._update_history_visibility)
+        self.history.entriesChanged.connect(self.update_history_visibility)
         self.controls = ControlsPanel(self.devices, physical_cores())
 
         self.runs = RunController(self)
@@ -139,54 +132,12 @@ class MainWindow(QMainWindow):
         self.regions_label = QLabel()
         self.regions_label.setWordWrap(True)
 
-        side = QWidget()
-        side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(8, 8, 8, 8)
-        side_lay.addWidget(QLabel("<b>Settings</b>"))
-        side_lay.addWidget(self.controls)
-        side_lay.addWidget(self.regions_button)
-        side_lay.addWidget(self.regions_label)
-        side_lay.addSpacing(12)
-        side_lay.addWidget(self.stylize_button)
-        side_lay.addWidget(self.continue_button)
-        side_lay.addWidget(self.progress_bar)
-        side_lay.addWidget(self.progress_label)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button)
-        buttons.addWidget(self.copy_button)
-        side_lay.addLayout(buttons)
-        side_lay.addStretch(1)
-        side_scroll = QScrollArea()
-        side_scroll.setWidget(side)
-        side_scroll.setWidgetResizable(True)
-        side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side_scroll.setMinimumWidth(side.minimumSizeHint().width())
+        lay_out(self)
 
-        self.inputs_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.inputs_splitter.addWidget(self.content_pane)
-        self.inputs_splitter.addWidget(self.style_list)
-        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.addWidget(self.inputs_splitter)
-        result_column = QWidget()
-        result_lay = QVBoxLayout(result_column)
-        result_lay.setContentsMargins(0, 0, 0, 0)
-        result_lay.setSpacing(0)
-        result_lay.addWidget(self.result_view, 1)
-        result_lay.addWidget(self.history)
-        self.main_splitter.addWidget(result_column)
-        self.main_splitter.addWidget(side_scroll)
-        self.main_splitter.setStretchFactor(0, 0)
-        self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setStretchFactor(2, 0)
-        self.main_splitter.setCollapsible(1, False)
-        self.setCentralWidget(self.main_splitter)
-        self.status_device = QLabel()
-        self.statusBar().addPermanentWidget(self.status_device)
-
-        self._build_actions()
-        self._build_menus()
-        self._update_history_visibility()
+        build_actions(self)
+        self.recent = build_menus(self)
+        self.recent_content_menu, self.recent_style_menu = self.recent.content_menu, self.recent.style_menu
+        self.update_history_visibility()
 
         self.content_pane.imageChanged.connect(self._on_input_changed)
         self.content_pane.problem.connect(self._on_problem)
@@ -201,7 +152,7 @@ class MainWindow(QMainWindow):
         self.controls.changed.connect(self._update_state)
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
-        self._restore_settings()
+        restore_window_state(self, self.settings)
         self._update_regions_label()
         self._update_state()
         if self.settings_problem:
@@ -220,185 +171,10 @@ class MainWindow(QMainWindow):
         """File dialog for one or more input images; [] if cancelled."""
         return self.prompts.open_paths(title, self.settings.last_open_dir)
 
-    # ------------------------------------------------------------------ actions and menus
-    def _action(self, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-                tip: str = "") -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(tip)
-        act.triggered.connect(slot)
-        self.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        SK = QKeySequence.StandardKey
-        self.open_content_action = self._action("Open &Content Image…", self.open_content, SK.Open,
-                                                "Choose the photo to paint")
-        self.open_style_action = self._action("Open &Style Image…", self.open_style, "Ctrl+Shift+O",
-                                              "Choose the painting whose style is used")
-        self.save_action = self._action("&Save Result…", self.export.save_result, SK.Save,
-                                        "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
-        self.open_settings_action = self._action("Open Settings from &Image…", self.open_settings_from_image, None,
-                                                 "Restore the settings (and inputs, where found) that made a saved "
-                                                 "result")
-        self.save_all_action = self._action("Save A&ll Results…", self.export.save_all, "Ctrl+Shift+S",
-                                            "Save every unsaved result (the History's too) into a folder")
-        self.recover_action = self._action("&Recover Last Result", self.export.recover_last_result, None,
-                                           "Open the last finished result that was not saved")
-        self.quit_action = self._action("&Quit", self.close, SK.Quit)
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.paste_action = self._action("&Paste Image", self.paste, SK.Paste,
-                                         "Paste into the selected pane (Content if none is selected)")
-        self.paste_style_action = self._action("Paste as St&yle", self.paste_style, "Ctrl+Shift+V",
-                                               "Paste the clipboard image as the style image")
-        self.copy_action = self._action("&Copy Result", self.export.copy_result, SK.Copy,
-                                        "Copy the full-resolution result to the clipboard")
-        self.stylize_action = self._action("S&tylize", self.stylize, "Ctrl+Return", "Paint the content in the style")
-        self.cancel_action = self._action("Stop &Painting", self.cancel_run, "Esc",
-                                          "Stop the run, keeping the best so far")
-        self.new_seed_action = self._action("&New Seed", self.controls.new_seed, None, "Pick a new random seed")
-        self.fit_action = self._action("Zoom to &Fit", self.result_view.zoom_fit, "Ctrl+0")
-        self.actual_action = self._action("&Actual Size (100%)", self.result_view.zoom_actual, "Ctrl+1")
-        self.zoom_in_action = self._action("Zoom &In", self.result_view.zoom_in, SK.ZoomIn)
-        self.zoom_out_action = self._action("Zoom &Out", self.result_view.zoom_out, SK.ZoomOut)
-        self.history_action = self._action("&History Strip", self._update_history_visibility, None,
-                                           "Show the results painted since the app started below the result")
-        self.history_action.setCheckable(True)
-        self.history_action.setChecked(True)
-        self.log_folder_action = self._action("Open &Log Folder", self.open_log_folder, None,
-                                              "Show the folder of the error log (for a bug report)")
-        self.about_action = self._action(f"&About {APP_NAME}", self.show_about)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = self._action("About &Qt", self.show_about_qt)
-        self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_content_action)
-        file_menu.addAction(self.open_style_action)
-        self.recent_content_menu = file_menu.addMenu("Recent Content Images")
-        self.recent_style_menu = file_menu.addMenu("Recent Style Images")
-        self.recent_content_menu.aboutToShow.connect(self._fill_recent_content)
-        self.recent_style_menu.aboutToShow.connect(self._fill_recent_style)
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(self.save_all_action)
-        file_menu.addAction(self.recover_action)
-        file_menu.addAction(self.open_settings_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addAction(self.paste_action)
-        edit_menu.addAction(self.paste_style_action)
-        edit_menu.addAction(self.copy_action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.stylize_action)
-        edit_menu.addAction(self.cancel_action)
-        edit_menu.addAction(self.new_seed_action)
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.fit_action)
-        view_menu.addAction(self.actual_action)
-        view_menu.addAction(self.zoom_in_action)
-        view_menu.addAction(self.zoom_out_action)
-        view_menu.addSeparator()
-        view_menu.addAction(self.history_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.log_folder_action)
-        help_menu.addSeparator()
-        help_menu.addAction(self.about_action)
-        help_menu.addAction(self.about_qt_action)
-
-    def _fill_recent(self, menu: QMenu, items: list[str]) -> None:
-        menu.clear()
-        existing = [p for p in items if Path(p).is_file()]
-        if not existing:
-            act = menu.addAction("(none)")
-            act.setEnabled(False)
-            return
-        for path in existing:
-            act = menu.addAction(Path(path).name)
-            act.setToolTip(f"<p style='white-space:pre'>{html.escape(path)}</p>")  # literal, never markup
-            act.setData(path)
-            act.triggered.connect(self._on_recent_triggered)
-
-    @Slot()
-    def _fill_recent_content(self) -> None:
-        self._fill_recent(self.recent_content_menu, self.settings.recent_content)
-
-    @Slot()
-    def _fill_recent_style(self) -> None:
-        self._fill_recent(self.recent_style_menu, self.settings.recent_style)
-
-    @Slot()
-    def _on_recent_triggered(self) -> None:
-        act = self.sender()
-        if isinstance(act, QAction):
-            if act.parent() is self.recent_style_menu:
-                self.open_style_path(act.data())
-            else:
-                self.content_pane.load_path(act.data())
-
     # ------------------------------------------------------------------ settings
-    def _restore_settings(self) -> None:
-        s = self.settings
-        self.resize(DEFAULT_WINDOW_SIZE)
-        self.main_splitter.setSizes([300, 660, 320])
-        self.inputs_splitter.setSizes([300, 460])
-        if s.window_geometry:
-            try:
-                self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
-            except (ValueError, TypeError):
-                pass
-        for name, splitter in self._splitters().items():
-            sizes = s.splitters.get(name)
-            if sizes and len(sizes) == splitter.count() and sum(sizes) > 0:
-                splitter.setSizes(sizes)
-        self.controls.apply_settings(s)
-        self._restore_style_list(s.styles)
-        self.controls.set_weights_ready("torchvision", torchvision_available(paths.cache_dir()))
-        if s.zoom == "100":
-            self.result_view.zoom_actual()
-
-    def _restore_style_list(self, entries: list[StyleEntry]) -> None:
-        """Reopen the remembered paintings with their weights; a file that is gone or no longer an
-        image is named in the status bar, and its weight is remembered for that position."""
-        items: list[tuple[LoadedImage, int]] = []
-        unopened: list[int] = []
-        gone: list[str] = []
-        for entry in entries:
-            weight = round(WEIGHT_MAX * entry.weight)
-            if entry.path:
-                p = Path(entry.path)
-                try:
-                    items.append((LoadedImage(load_image(p), p.name, p), weight))
-                    continue
-                except ImageError:
-                    gone.append(p.name)
-            unopened.append(weight)
-        # The rows that could not be reopened give the weights of the next rows made.
-        self.style_list.set_rows(items, [None] * len(items) + unopened)
-        if gone:
-            self.statusBar().showMessage("Style images from last time not found: " + ", ".join(gone), 15000)
-
-    def _splitters(self) -> dict[str, QSplitter]:
-        return {"main": self.main_splitter, "inputs": self.inputs_splitter}
-
     def store_settings(self) -> None:
         """Copy the window's state into :attr:`settings` (not yet written)."""
-        s = self.settings
-        s.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
-        s.splitters = {name: list(sp.sizes()) for name, sp in self._splitters().items()}
-        s.zoom = "100" if self.result_view.zoom == 1.0 else "fit"
-        self.controls.store_settings(s)
-        s.styles = [
-            StyleEntry(str(r.loaded.path.resolve()) if r.loaded is not None and r.loaded.path is not None else "",
-                       r.weight / WEIGHT_MAX)
-            for r in self.style_list.rows
-        ]
+        store_window_state(self, self.settings)
 
     def write_settings(self) -> None:
         """Store and write the settings file; a failure is reported in the status bar only."""
@@ -968,7 +744,7 @@ class MainWindow(QMainWindow):
         self._update_state()
 
     @Slot()
-    def _update_history_visibility(self) -> None:
+    def update_history_visibility(self) -> None:
         self.history.setVisible(self.history_action.isChecked() and self.history.count() > 0)
 
     def unsaved_results(self) -> int:

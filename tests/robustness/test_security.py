@@ -230,6 +230,6 @@ def test_recent_menu_tooltips_show_paths_literally(qtbot, tmp_path) -> None:
     path = folder / "photo.png"
     make_content().save(path)
     window = make_window(qtbot)
-    window._fill_recent(window.recent_content_menu, [str(path)])
+    window.recent.fill(window.recent_content_menu, [str(path)])
     tip = window.recent_content_menu.actions()[0].toolTip()
     assert "&lt;b&gt;bold&lt;i&gt;" in tip and "<b>" not in tip

@@ -435,7 +435,7 @@ def test_settings_survive_a_restart(qtbot, image_files) -> None:
     assert w2.main_splitter.sizes() == sizes
     assert w2.result_view.zoom == 1.0
     assert w2.settings.recent_content == [str(image_files[0].resolve())]
-    w2._fill_recent_content()
+    w2.recent.fill_content()
     assert [a.text() for a in w2.recent_content_menu.actions()] == ["photo.png"]
     w2.recent_content_menu.actions()[0].trigger()
     assert w2.content_pane.loaded is not None and w2.content_pane.loaded.name == "photo.png"

@@ -225,7 +225,7 @@ def test_open_paste_and_recent_fill_the_empty_row_then_add(window: MainWindow, p
     QGuiApplication.clipboard().setImage(pil_to_qimage(make_style((20, 20))))
     window.paste_style_action.trigger()
     assert len(sl.rows) == 3 and sl.rows[2].loaded is not None and sl.rows[2].loaded.image.size == (20, 20)
-    window._fill_recent_style()
+    window.recent.fill_style()
     acts = [a for a in window.recent_style_menu.actions() if a.data()]
     assert [a.text() for a in acts] == ["p1.png", "p0.png"]
     acts[1].trigger()

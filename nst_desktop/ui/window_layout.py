@@ -1,0 +1,136 @@
+"""The window's layout and the parts of it remembered between sessions.
+
+:func:`lay_out` places the widgets the window made: the Content pane above the Style list
+on the left, the result with the History strip below it in the middle, the settings panel
+on the right. :func:`restore_window_state` and :func:`store_window_state` move the
+geometry, splitter sizes, zoom, controls and Style list between the window and the
+:class:`~nst_desktop.services.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from nst_desktop.engine import ImageError, load_image
+from nst_desktop.engine.weights import torchvision_available
+from nst_desktop.services import paths
+from nst_desktop.services.settings import Settings, StyleEntry
+from nst_desktop.ui.image_pane import LoadedImage
+from nst_desktop.ui.style_list import WEIGHT_MAX
+
+if TYPE_CHECKING:
+    from nst_desktop.ui.main_window import MainWindow
+
+DEFAULT_WINDOW_SIZE = QSize(1280, 800)
+
+
+def _side_panel(w: MainWindow) -> QScrollArea:
+    side = QWidget()
+    lay = QVBoxLayout(side)
+    lay.setContentsMargins(8, 8, 8, 8)
+    lay.addWidget(QLabel("<b>Settings</b>"))
+    for widget in (w.controls, w.regions_button, w.regions_label):
+        lay.addWidget(widget)
+    lay.addSpacing(12)
+    for widget in (w.stylize_button, w.continue_button, w.progress_bar, w.progress_label):
+        lay.addWidget(widget)
+    buttons = QHBoxLayout()
+    buttons.addWidget(w.save_button)
+    buttons.addWidget(w.copy_button)
+    lay.addLayout(buttons)
+    lay.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidget(side)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(side.minimumSizeHint().width())
+    return scroll
+
+
+def lay_out(w: MainWindow) -> None:
+    """Place ``w``'s widgets; sets ``w.inputs_splitter``, ``w.main_splitter`` and ``w.status_device``."""
+    w.inputs_splitter = QSplitter(Qt.Orientation.Vertical)
+    w.inputs_splitter.addWidget(w.content_pane)
+    w.inputs_splitter.addWidget(w.style_list)
+    w.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+    w.main_splitter.addWidget(w.inputs_splitter)
+    result_column = QWidget()
+    result_lay = QVBoxLayout(result_column)
+    result_lay.setContentsMargins(0, 0, 0, 0)
+    result_lay.setSpacing(0)
+    result_lay.addWidget(w.result_view, 1)
+    result_lay.addWidget(w.history)
+    w.main_splitter.addWidget(result_column)
+    w.main_splitter.addWidget(_side_panel(w))
+    for index, stretch in enumerate((0, 1, 0)):
+        w.main_splitter.setStretchFactor(index, stretch)
+    w.main_splitter.setCollapsible(1, False)  # the result never disappears
+    w.setCentralWidget(w.main_splitter)
+    w.status_device = QLabel()
+    w.statusBar().addPermanentWidget(w.status_device)
+
+
+def _splitters(w: MainWindow) -> dict[str, QSplitter]:
+    return {"main": w.main_splitter, "inputs": w.inputs_splitter}
+
+
+def restore_window_state(w: MainWindow, s: Settings) -> None:
+    """Size, splitters, controls, Style list and zoom from ``s`` (defaults where it has none)."""
+    w.resize(DEFAULT_WINDOW_SIZE)
+    w.main_splitter.setSizes([300, 660, 320])
+    w.inputs_splitter.setSizes([300, 460])
+    if s.window_geometry:
+        try:
+            w.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
+        except (ValueError, TypeError):
+            pass  # a damaged geometry: the default size
+    for name, splitter in _splitters(w).items():
+        sizes = s.splitters.get(name)
+        if sizes and len(sizes) == splitter.count() and sum(sizes) > 0:
+            splitter.setSizes(sizes)
+    w.controls.apply_settings(s)
+    _restore_style_list(w, s.styles)
+    w.controls.set_weights_ready("torchvision", torchvision_available(paths.cache_dir()))
+    if s.zoom == "100":
+        w.result_view.zoom_actual()
+
+
+def _restore_style_list(w: MainWindow, entries: list[StyleEntry]) -> None:
+    """Reopen the remembered paintings with their weights; a file that is gone or no longer an
+    image is named in the status bar, and its weight is remembered for that position."""
+    items: list[tuple[LoadedImage, int]] = []
+    unopened: list[int] = []
+    gone: list[str] = []
+    for entry in entries:
+        weight = round(WEIGHT_MAX * entry.weight)
+        if entry.path:
+            p = Path(entry.path)
+            try:
+                items.append((LoadedImage(load_image(p), p.name, p), weight))
+                continue
+            except ImageError:
+                gone.append(p.name)
+        unopened.append(weight)
+    # The rows that could not be reopened give the weights of the next rows made.
+    w.style_list.set_rows(items, [None] * len(items) + unopened)
+    if gone:
+        w.statusBar().showMessage("Style images from last time not found: " + ", ".join(gone), 15000)
+
+
+def store_window_state(w: MainWindow, s: Settings) -> None:
+    """Copy ``w``'s state into ``s`` (not yet written)."""
+    s.window_geometry = base64.b64encode(bytes(w.saveGeometry().data())).decode("ascii")
+    s.splitters = {name: list(sp.sizes()) for name, sp in _splitters(w).items()}
+    s.zoom = "100" if w.result_view.zoom == 1.0 else "fit"
+    w.controls.store_settings(s)
+    s.styles = [
+        StyleEntry(str(r.loaded.path.resolve()) if r.loaded is not None and r.loaded.path is not None else "",
+                   r.weight / WEIGHT_MAX)
+        for r in w.style_list.rows
+    ]
