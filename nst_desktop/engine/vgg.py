@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from nst_desktop.engine.params import POOLINGS, PoolingName
 from nst_desktop.engine.weights import (
     CAFFE,
     CAFFE_MEAN_BGR,
@@ -77,14 +78,14 @@ class VGGFeatures(nn.Module):
     another dtype (bfloat16); the preprocessing always runs in float32.
     """
 
-    def __init__(self, weights: VGGWeights, taps: Iterable[str], pooling: str = "max") -> None:
+    def __init__(self, weights: VGGWeights, taps: Iterable[str], pooling: PoolingName = "max") -> None:
         super().__init__()
         taps = list(dict.fromkeys(taps))
         unknown = [t for t in taps if t not in RELU_INDEX]
         if unknown:
             raise ValueError(f"unknown layer(s) {unknown}; known: {list(RELU_INDEX)}")
-        if pooling not in ("max", "average"):
-            raise ValueError(f"pooling must be 'max' or 'average', not {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be {' or '.join(map(repr, POOLINGS))}, not {pooling!r}")
         self.taps = taps
         self.preprocess = Preprocess(weights.preprocessing)
         last = max(RELU_INDEX[t] for t in taps)
