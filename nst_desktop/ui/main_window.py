@@ -15,9 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QMimeData, QSize, Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
+from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QPushButton,
     QWidget,
@@ -34,7 +33,6 @@ from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
 from nst_desktop.services.settings import (
     Settings,
     load_settings,
-    remember_recent,
     save_settings,
 )
 from nst_desktop.ui.about import about_html
@@ -44,13 +42,14 @@ from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
+from nst_desktop.ui.inputs import InputsController
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.menus import build_actions, build_menus
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.run_controller import RunController
-from nst_desktop.ui.style_list import ALL_ZERO, WEIGHT_MAX, StyleList, StyleRow
+from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
 from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
@@ -125,12 +124,9 @@ class MainWindow(QMainWindow):
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.export.copy_result)
         self.region_editor = RegionEditor(self)
-        self.region_editor.changed.connect(self._update_regions_label)
-        self.regions_button = QPushButton("Paint Regions…")
-        self.regions_button.setToolTip("Paint where each style goes and where the photo stays as it is")
-        self.regions_button.clicked.connect(self.edit_regions)
-        self.regions_label = QLabel()
-        self.regions_label.setWordWrap(True)
+        self.inputs = InputsController(self)
+        self.inputs.changed.connect(self._update_state)
+        self.regions_button, self.regions_label = self.inputs.regions_button, self.inputs.regions_label
 
         lay_out(self)
 
@@ -139,21 +135,12 @@ class MainWindow(QMainWindow):
         self.recent_content_menu, self.recent_style_menu = self.recent.content_menu, self.recent.style_menu
         self.update_history_visibility()
 
-        self.content_pane.imageChanged.connect(self._on_input_changed)
-        self.content_pane.problem.connect(self._on_problem)
-        self.content_pane.openRequested.connect(self._on_open_requested)
-        self.style_list.changed.connect(self._on_styles_changed)
-        self.style_list.paintingLoaded.connect(self._on_painting_loaded)
-        self.style_list.rowRemoved.connect(self._on_style_removed)
-        self.style_list.problem.connect(self._on_problem)
-        self.style_list.openRequested.connect(self._on_style_open_requested)
-        self.style_list.addRequested.connect(self.add_paintings)
         self.result_view.dragOutRequested.connect(self.export.start_drag_out)
         self.controls.changed.connect(self._update_state)
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
         restore_window_state(self, self.settings)
-        self._update_regions_label()
+        self.inputs.update_regions_label()
         self._update_state()
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
@@ -161,15 +148,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "An unsaved result from last time can be recovered: File > Recover Last Result.", 15000
             )
-
-    # ------------------------------------------------------------------ prompts
-    def ask_open_path(self, title: str) -> str:
-        """File dialog for an input image, starting in the last folder; "" if cancelled."""
-        return self.prompts.open_path(title, self.settings.last_open_dir)
-
-    def ask_open_paths(self, title: str) -> list[str]:
-        """File dialog for one or more input images; [] if cancelled."""
-        return self.prompts.open_paths(title, self.settings.last_open_dir)
 
     # ------------------------------------------------------------------ settings
     def store_settings(self) -> None:
@@ -191,117 +169,8 @@ class MainWindow(QMainWindow):
         return self.style_list.rows[0]
 
     def load_inputs(self, content: str | None, style: str | None) -> None:
-        """Load images given on the command line (problems show in the panes); a style given
-        there replaces the paintings remembered from last time."""
-        if content:
-            self.content_pane.load_path(content)
-        if style:
-            self.style_list.set_rows([])
-            self.style_pane.load_path(style)
-
-    def _open_into(self, pane: ImagePane) -> None:
-        path = self.ask_open_path(f"Open {pane.role} Image")
-        if path:
-            pane.load_path(path)
-
-    @Slot()
-    def open_content(self) -> None:
-        self._open_into(self.content_pane)
-
-    @Slot()
-    def open_style(self) -> None:
-        """Open a painting into the empty first row of the Style list, or as a new row."""
-        if not self.style_list.can_add():
-            self.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
-            return
-        path = self.ask_open_path("Open Style Image")
-        if path:
-            self.open_style_path(path)
-
-    def open_style_path(self, path: str | Path) -> bool:
-        """Put the painting at ``path`` into the empty first row or a new row. True if added."""
-        return self.style_list.add_paths([path]) == 1
-
-    @Slot()
-    def add_paintings(self) -> None:
-        """"Add painting…": ask for one or more files and add them to the Style list."""
-        if not self.style_list.can_add():
-            self.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
-            return
-        chosen = self.ask_open_paths("Add Paintings")
-        if chosen:
-            self.style_list.add_paths(chosen)
-
-    @Slot()
-    def _on_open_requested(self) -> None:
-        pane = self.sender()
-        if isinstance(pane, ImagePane):
-            self._open_into(pane)
-
-    @Slot(object)
-    def _on_style_open_requested(self, row: StyleRow) -> None:
-        self._open_into(row)
-
-    @Slot()
-    def paste(self) -> None:
-        """Paste into the pane (or painting of the Style list) that has the keyboard focus, else
-        into Content."""
-        focus = QGuiApplication.focusObject()
-        target: ImagePane = self.content_pane
-        if isinstance(focus, QWidget):
-            for row in self.style_list.rows:
-                if focus is row or row.isAncestorOf(focus):
-                    target = row
-        target.paste()
-
-    @Slot()
-    def paste_style(self) -> None:
-        """Paste the clipboard's image into the empty first row of the Style list, or as a new row."""
-        self.style_list.paste_new()
-
-    def _remember_input(self, pane: ImagePane) -> None:
-        loaded = pane.loaded
-        if loaded is None:
-            return
-        if loaded.path is not None:
-            path = str(loaded.path.resolve())
-            self.settings.last_open_dir = str(loaded.path.resolve().parent)
-            if pane is self.content_pane:
-                self.settings.recent_content = remember_recent(self.settings.recent_content, path)
-            else:
-                self.settings.recent_style = remember_recent(self.settings.recent_style, path)
-        self.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
-
-    @Slot()
-    def _on_input_changed(self) -> None:
-        pane = self.sender()
-        if isinstance(pane, ImagePane):
-            self._remember_input(pane)
-        if pane is self.content_pane:
-            self.region_editor.set_photo(pane.loaded.image if pane.loaded is not None else None)
-            self._update_regions_label()
-        content = self.content_pane.loaded
-        self.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
-        self._update_state()
-
-    @Slot(object)
-    def _on_painting_loaded(self, row: StyleRow) -> None:
-        self._remember_input(row)
-
-    @Slot(int)
-    def _on_style_removed(self, index: int) -> None:
-        """A painting left the Style list: its region goes, the later rows' regions move up."""
-        self.region_editor.remove_style(index)
-
-    @Slot()
-    def _on_styles_changed(self) -> None:
-        self.region_editor.set_styles(self.style_list.names())
-        self._update_regions_label()
-        self._update_state()
-
-    @Slot(str)
-    def _on_problem(self, message: str) -> None:
-        self.statusBar().showMessage(message, 15000)
+        """Load images given on the command line (see :meth:`InputsController.load_inputs`)."""
+        self.inputs.load_inputs(content, style)
 
     # ------------------------------------------------------------------ state
     def is_running(self) -> bool:
@@ -452,52 +321,6 @@ class MainWindow(QMainWindow):
             return False
         return self.start_run(continue_from=self._result.image, resume=self.runs.resume_for(self._result))
 
-    @Slot()
-    def edit_regions(self) -> None:
-        """Show the region painter (not modal)."""
-        self.region_editor.show()
-        self.region_editor.raise_()
-        self.region_editor.activateWindow()
-
-    @Slot()
-    def _update_regions_label(self) -> None:
-        self.regions_button.setEnabled(self.content_pane.loaded is not None)
-        canvas = self.region_editor.canvas
-        rows = [r.index for r in self.style_list.included()]
-        masks, keep = canvas.engine_masks(len(rows), rows=rows)
-        left_out = canvas.painted_styles() - set(rows)
-        if masks is None and keep is None and not left_out:
-            text = "Regions: none (the whole photo is stylised)"
-        elif masks is None:
-            text = "Regions: part of the photo is kept"
-        else:
-            text = "Regions: painted (unpainted pixels keep the photo)"
-        if left_out:
-            names = ", ".join(f"Style {i + 1}" for i in sorted(left_out))
-            text += f"; not used: {names} (weight 0 % or no painting), its pixels keep the photo"
-        self.regions_label.setText(f"<small>{text}</small>")
-
-    def style_inputs(self) -> tuple[list[Image.Image], list[float] | None]:
-        """The paintings of a run and their weights: the Style list's rows with a painting and a
-        weight above 0, in order. Weights are the sliders' fractions (relative: the engine divides
-        by their sum); None for a single painting."""
-        rows = self.style_list.included()
-        images = [r.loaded.image for r in rows if r.loaded is not None]
-        if len(images) <= 1:
-            return images, None
-        return images, [r.weight / WEIGHT_MAX for r in rows]
-
-    def input_paths(self) -> dict[str, object]:
-        """Where the inputs came from (None for pasted/dropped data), for the result's metadata.
-
-        ``styles`` lists the paintings the run uses (the Style list's rows with weight above 0),
-        one per entry of the result's ``style_weights`` and in the same order."""
-        def where(loaded: LoadedImage | None) -> str | None:
-            return str(loaded.path.resolve()) if loaded is not None and loaded.path is not None else None
-
-        styles = [where(r.loaded) for r in self.style_list.included()]
-        return {"content": where(self.content_pane.loaded), "styles": styles}
-
     def start_run(self, continue_from: Image.Image | None = None, resume: object | None = None) -> bool:
         """Start painting with the current inputs and settings; False if it could not start.
 
@@ -524,13 +347,13 @@ class MainWindow(QMainWindow):
             params = dataclasses.replace(params, steps=self.steps_override)
         if continue_from is not None:
             params = dataclasses.replace(params, coarse_to_fine=False)
-        styles, weights = self.style_inputs()
+        styles, weights = self.inputs.style_inputs()
         rows = [r.index for r in self.style_list.included()]
         # With regions each style paints its own region; the weights scale the regions' shares.
         masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
                                recovery_path(), style_weights=weights, init_image=continue_from,
-                               inputs=self.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
+                               inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
                                keep_state=True)
         self.result_view.set_before(pil_to_qimage(content.image))
         run_size = scaled_size((content.image.height, content.image.width), params.size)
@@ -661,7 +484,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_settings_from_image(self) -> bool:
         """Ask for a saved result and restore its settings, and its input files where they still exist."""
-        path = self.ask_open_path("Open Settings from Image")
+        path = self.inputs.ask_open_path("Open Settings from Image")
         return self.restore_settings_from(path) if path else False
 
     def restore_settings_from(self, path: str | Path) -> bool:

@@ -41,8 +41,9 @@ def _action(w: MainWindow, text: str, slot: Callable[[], object], shortcut: Shor
 def build_actions(w: MainWindow) -> None:
     """Make the window's actions (``w.save_action`` ...)."""
     SK = QKeySequence.StandardKey
-    w.open_content_action = _action(w, "Open &Content Image…", w.open_content, SK.Open, "Choose the photo to paint")
-    w.open_style_action = _action(w, "Open &Style Image…", w.open_style, "Ctrl+Shift+O",
+    w.open_content_action = _action(w, "Open &Content Image…", w.inputs.open_content, SK.Open,
+                                    "Choose the photo to paint")
+    w.open_style_action = _action(w, "Open &Style Image…", w.inputs.open_style, "Ctrl+Shift+O",
                                   "Choose the painting whose style is used")
     w.save_action = _action(w, "&Save Result…", w.export.save_result, SK.Save,
                             "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
@@ -54,9 +55,9 @@ def build_actions(w: MainWindow) -> None:
                                "Open the last finished result that was not saved")
     w.quit_action = _action(w, "&Quit", w.close, SK.Quit)
     w.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-    w.paste_action = _action(w, "&Paste Image", w.paste, SK.Paste,
+    w.paste_action = _action(w, "&Paste Image", w.inputs.paste, SK.Paste,
                              "Paste into the selected pane (Content if none is selected)")
-    w.paste_style_action = _action(w, "Paste as St&yle", w.paste_style, "Ctrl+Shift+V",
+    w.paste_style_action = _action(w, "Paste as St&yle", w.inputs.paste_style, "Ctrl+Shift+V",
                                    "Paste the clipboard image as the style image")
     w.copy_action = _action(w, "&Copy Result", w.export.copy_result, SK.Copy,
                             "Copy the full-resolution result to the clipboard")
@@ -148,6 +149,6 @@ class RecentMenus(QObject):
         act = self.sender()
         if isinstance(act, QAction):
             if act.parent() is self.style_menu:
-                self.window.open_style_path(act.data())
+                self.window.inputs.open_style_path(act.data())
             else:
                 self.window.content_pane.load_path(act.data())

@@ -149,7 +149,7 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
 
         editor = window.region_editor
         editor.resize(440, 380)
-        window.edit_regions()
+        window.inputs.edit_regions()
         canvas = editor.canvas
         assert canvas.labels is not None
         w, h = canvas.labels.width(), canvas.labels.height()

@@ -74,7 +74,7 @@ def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_f
 
     qtbot.mouseClick(second.remove_button, Qt.MouseButton.LeftButton)
     assert len(window.style_list.rows) == 1 and window.style_pane.loaded is not None
-    assert window.style_inputs()[1] is None
+    assert window.inputs.style_inputs()[1] is None
 
 
 def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:

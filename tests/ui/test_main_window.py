@@ -85,7 +85,7 @@ def test_paste_goes_to_the_focused_pane(window: MainWindow, qtbot) -> None:
     window.activateWindow()
     window.style_pane.setFocus()
     qtbot.waitUntil(lambda: window.style_pane.hasFocus(), timeout=2000)
-    window.paste()
+    window.inputs.paste()
     assert window.style_pane.loaded is not None and window.content_pane.loaded is None
     window.content_pane.setFocus()
     qtbot.waitUntil(lambda: window.content_pane.hasFocus(), timeout=2000)

@@ -220,7 +220,7 @@ def test_open_paste_and_recent_fill_the_empty_row_then_add(window: MainWindow, p
     window.open_style_action.trigger()
     assert sl.names() == ["p0.png"]
     window.prompts.open_path = lambda title, folder="": str(paintings[1])
-    window.open_style()
+    window.inputs.open_style()
     assert sl.names() == ["p0.png", "p1.png"]
     QGuiApplication.clipboard().setImage(pil_to_qimage(make_style((20, 20))))
     window.paste_style_action.trigger()
