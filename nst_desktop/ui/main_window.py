@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, QSize, Slot
+from PySide6.QtCore import QSize, Slot
 from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -23,13 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import ImageError, StyleResult
+from nst_desktop.engine import StyleResult
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import format_duration, measured_rate
-from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
 from nst_desktop.services.settings import (
     Settings,
     load_settings,
@@ -41,7 +40,7 @@ from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadD
 from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
-from nst_desktop.ui.image_pane import ImagePane, LoadedImage
+from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.inputs import InputsController
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.menus import build_actions, build_menus
@@ -49,6 +48,7 @@ from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.run_controller import RunController
+from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
 from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
@@ -60,7 +60,6 @@ HINT_NEED_STYLE = "The painting appears here.\nNow add a style image (a painting
 HINT_NEED_CONTENT = "The painting appears here.\nNow load a content photo (drop, open or paste one), then Stylize."
 HINT_READY = "Ready: press Stylize (Ctrl+Return) to paint the photo in the style."
 HINT_RUNNING = "Painting… the first preview appears here in a moment."
-LIST_FULL_OPEN = "The Style list is full: remove a painting first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 RATE_SMOOTHING = 0.5
@@ -100,7 +99,9 @@ class MainWindow(QMainWindow):
         self.history.entryChosen.connect(self.show_history_entry)
         self.history.saveRequested.connect(self.save_history_entry)
         self.history.copyRequested.connect(self.export.copy_history_entry)
-        self.history.useSettingsRequested.connect(self.use_history_settings)
+        self.restorer = SettingsRestorer(self)
+        self.restorer.restored.connect(self._update_state)
+        self.history.useSettingsRequested.connect(self.restorer.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
         self.history.entriesChanged.connect(self.update_history_visibility)
         self.controls = ControlsPanel(self.devices, physical_cores())
@@ -441,27 +442,6 @@ class MainWindow(QMainWindow):
             self.result_view.clear()
 
     # ------------------------------------------------------------------ saving and export
-    def suggested_name(self, extension: str = ".png") -> str:
-        return self.export.suggested_name(extension)
-
-    def save_result(self) -> bool:
-        """Ask where, then save the full-resolution result. True if saved."""
-        return self.export.save_result()
-
-    def save_result_to(self, path: str | Path, confirm_overwrite: bool = True) -> bool:
-        """See :meth:`Exporter.save_result_to`."""
-        return self.export.save_result_to(path, confirm_overwrite)
-
-    def save_all(self) -> bool:
-        """See :meth:`Exporter.save_all`."""
-        return self.export.save_all()
-
-    def drag_mime_data(self) -> QMimeData | None:
-        return self.export.drag_mime_data()
-
-    def recover_last_result(self) -> bool:
-        return self.export.recover_last_result()
-
     def note_saved(self, res: StyleResult, path: Path) -> None:
         """``res`` (the shown result or a History entry's) was saved to ``path``."""
         entry = self.history.entry_for(res)
@@ -479,78 +459,6 @@ class MainWindow(QMainWindow):
             if shown:
                 self.result_view.set_caption(entry_caption(entry))
         self._update_state()
-
-    # ------------------------------------------------------------------ provenance
-    @Slot()
-    def open_settings_from_image(self) -> bool:
-        """Ask for a saved result and restore its settings, and its input files where they still exist."""
-        path = self.inputs.ask_open_path("Open Settings from Image")
-        return self.restore_settings_from(path) if path else False
-
-    def restore_settings_from(self, path: str | Path) -> bool:
-        """Restore the controls, the inputs whose files exist (the content photo, the paintings
-        with their weights) and the painted regions from the metadata of ``path``. True if found.
-
-        The Style list is replaced by the run's paintings that are found (it is kept if none
-        is); files not found are named in the status bar, and so are regions that cannot be
-        restored. A run without regions clears the painted regions (Undo brings them back)."""
-        try:
-            plan = read_plan(path)
-        except ImageError as exc:
-            self.statusBar().showMessage(str(exc), 10000)
-            return False
-        skipped = self._apply_settings(plan)
-        if skipped is None:
-            self.prompts.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
-            return False
-        if plan.content is not None:
-            self.content_pane.load_path(plan.content)
-        found: list[int] | None = None  # for each restored painting, its index in the run's styles
-        if plan.styles:
-            self.style_list.set_rows([(LoadedImage(s.image, s.path.name, s.path), s.percent) for s in plan.styles])
-            found = [s.index for s in plan.styles]
-        notes = []
-        if skipped:
-            notes.append("not restored: " + ", ".join(skipped))
-        if plan.missing:
-            notes.append("input files not found: " + ", ".join(Path(m).name for m in plan.missing))
-        regions_note = self._restore_regions(plan, found)
-        if regions_note:
-            notes.append(regions_note)
-        self.statusBar().showMessage(
-            f"Settings restored from {Path(path).name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
-        self._update_state()
-        return True
-
-    def _restore_regions(self, plan: RestorePlan, found: list[int] | None) -> str | None:
-        """Paint the plan's regions into the region editor; ``found[j]``: the run's style whose
-        mask becomes row j's region (None: the masks go to the rows in order). Returns a note
-        for the user, or None."""
-        canvas = self.region_editor.canvas
-        if plan.regions_error is not None:
-            return f"regions not restored: {plan.regions_error}"
-        masks, keep = plan.masks, plan.keep
-        if masks is None and keep is None:
-            canvas.clear()  # the run painted everywhere
-            return None
-        if canvas.labels is None:
-            return "regions not restored: no content photo is loaded"
-        rows: list[Image.Image | None] = []
-        if masks is not None:
-            order = found if found is not None else list(range(min(len(masks), len(self.style_list.rows))))
-            rows = [masks[i] if i < len(masks) else None for i in order]
-        canvas.set_engine_masks(rows, keep)
-        return None
-
-    def _apply_settings(self, plan: RestorePlan) -> list[str] | None:
-        """Set the controls from ``plan``; returns the names not restored, or None if it holds no
-        settings. The run's style weights go to the Style list's paintings in use when their
-        number matches (the paintings themselves are not changed here)."""
-        if plan.params is None:
-            return None
-        if plan.weights is not None:
-            self.style_list.set_included_weights(list(plan.weights))
-        return self.controls.apply_run_params(dict(plan.params))
 
     # ------------------------------------------------------------------ history
     def _add_to_history(self, outcome: RunOutcome, stopped: bool) -> None:
@@ -595,21 +503,7 @@ class MainWindow(QMainWindow):
     def save_history_entry(self, entry: HistoryEntry) -> bool:
         """Show ``entry`` and ask where to save it. True if saved."""
         self.show_history_entry(entry)
-        return entry.result is self._result and self.save_result()
-
-    @Slot(object)
-    def use_history_settings(self, entry: HistoryEntry) -> bool:
-        """Set the controls to the settings that made ``entry`` (the inputs are kept). True if done."""
-        if self.is_running():
-            return False
-        skipped = self._apply_settings(settings_plan(entry.result.metadata))
-        if skipped is None:
-            self.statusBar().showMessage(f"Result #{entry.number} holds no settings.", 10000)
-            return False
-        note = f" (not restored: {', '.join(skipped)})" if skipped else "."
-        self.statusBar().showMessage(f"Settings of result #{entry.number} restored{note}", 15000)
-        self._update_state()
-        return True
+        return entry.result is self._result and self.export.save_result()
 
     @Slot(object)
     def remove_history_entry(self, entry: HistoryEntry) -> bool:

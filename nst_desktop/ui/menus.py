@@ -47,7 +47,7 @@ def build_actions(w: MainWindow) -> None:
                                   "Choose the painting whose style is used")
     w.save_action = _action(w, "&Save Result…", w.export.save_result, SK.Save,
                             "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
-    w.open_settings_action = _action(w, "Open Settings from &Image…", w.open_settings_from_image, None,
+    w.open_settings_action = _action(w, "Open Settings from &Image…", w.restorer.open_settings_from_image, None,
                                      "Restore the settings (and inputs, where found) that made a saved result")
     w.save_all_action = _action(w, "Save A&ll Results…", w.export.save_all, "Ctrl+Shift+S",
                                 "Save every unsaved result (the History's too) into a folder")

@@ -132,7 +132,7 @@ def test_save_fault_keeps_old_file_and_result(window, tmp_path: Path, monkeypatc
         monkeypatch.setattr(engine_images.os, "replace", denied_rename)
         words = "permission denied"
     t0 = time.perf_counter()
-    assert not window.save_result_to(target, confirm_overwrite=False)
+    assert not window.export.save_result_to(target, confirm_overwrite=False)
     assert time.perf_counter() - t0 < 1
     message = window.prompts.informed[-1][1]
     assert words in message and str(target) in message, message
@@ -142,7 +142,7 @@ def test_save_fault_keeps_old_file_and_result(window, tmp_path: Path, monkeypatc
         assert sorted(p.name for p in folder.iterdir()) == ["picture.png"]  # no temp file left
     monkeypatch.undo()
     elsewhere = tmp_path / "elsewhere.png"
-    assert window.save_result_to(elsewhere)
+    assert window.export.save_result_to(elsewhere)
     assert Image.open(elsewhere).size == res.image.size and not window.isWindowModified()
 
 

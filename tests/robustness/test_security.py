@@ -99,7 +99,7 @@ def test_metadata_and_file_names_are_shown_as_plain_text(qtbot, tmp_path: Path, 
     rec.parent.mkdir(parents=True, exist_ok=True)
     save_image(make_content((40, 30)), rec, {"weights_name": HTML, "steps_done": 3, "elapsed_s": 1.0})
     window = make_window(qtbot)
-    assert window.recover_last_result()
+    assert window.export.recover_last_result()
     about = window.about_text()
     assert "&lt;img src=x&gt;&lt;b&gt;bold&lt;/b&gt;" in about and "<img" not in about
 
@@ -117,7 +117,7 @@ def test_metadata_and_file_names_are_shown_as_plain_text(qtbot, tmp_path: Path, 
     assert window.progress_label.textFormat() == Qt.TextFormat.PlainText
 
     inject_result(window, make_content((30, 20)))
-    assert window.save_result_to(tmp_path / "<i>saved<_i>.png")
+    assert window.export.save_result_to(tmp_path / "<i>saved<_i>.png")
     assert window.result_view.caption.textFormat() == Qt.TextFormat.PlainText
     assert "<i>saved<_i>.png" in window.result_view.caption.text()
 
@@ -204,7 +204,7 @@ def test_result_survives_a_kill_and_is_offered_on_the_next_start(qtbot, image_fi
     window = make_window(qtbot)
     assert "can be recovered" in window.statusBar().currentMessage()
     assert window.recover_action.isEnabled()
-    assert window.recover_last_result()
+    assert window.export.recover_last_result()
     assert window.result is not None and window.result.image.size == (32, 21)
     assert window.isWindowModified()  # offered as an unsaved result
 
@@ -216,7 +216,7 @@ def test_a_damaged_recovery_file_is_reported_not_fatal(qtbot) -> None:
     Image.effect_noise((40, 30), 60).convert("RGB").save(buf, "PNG")
     rec.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])  # the machine died mid-write of an older version
     window = make_window(qtbot)
-    assert not window.recover_last_result()
+    assert not window.export.recover_last_result()
     assert str(rec) in window.statusBar().currentMessage()
     assert window.result is None
 

@@ -173,7 +173,7 @@ def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_f
     c.seed_spin.setValue(1234)
     _run(qtbot, window)
     out = tmp_path / "saved.png"
-    assert window.save_result_to(out)
+    assert window.export.save_result_to(out)
     meta = read_metadata(out)
     assert meta is not None and len(meta["inputs"]["styles"]) == 2
 
@@ -191,7 +191,7 @@ def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_f
 def test_restoring_from_an_image_without_settings_says_so(qtbot, window: MainWindow, tmp_path: Path) -> None:
     plain = tmp_path / "plain.png"
     make_style().save(plain)
-    assert not window.restore_settings_from(plain)
+    assert not window.restorer.restore_settings_from(plain)
     assert window.prompts.informed and "no NST Desktop settings" in window.prompts.informed[0][1]
 
 

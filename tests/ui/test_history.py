@@ -166,7 +166,7 @@ def test_save_any_entry_writes_its_metadata_and_marks_it_saved(window: MainWindo
     click_entry(qtbot, window, entry_of(window, o1))
     untagged = thumbnail_pixmap(o1.qimage).toImage()
     assert icon_image(window.history, entry_of(window, o1)) == untagged
-    assert window.save_result_to(tmp_path / "first.png")
+    assert window.export.save_result_to(tmp_path / "first.png")
     assert read_metadata(tmp_path / "first.png")["params"]["seed"] == 1
     assert Image.open(tmp_path / "first.png").getpixel((0, 0)) == COLOURS[1]
     e1 = entry_of(window, o1)
@@ -188,7 +188,7 @@ def test_save_any_entry_writes_its_metadata_and_marks_it_saved(window: MainWindo
     assert not window.has_unsaved_result() and "saved as first.png" in window.result_view.caption.text()
     click_entry(qtbot, window, entry_of(window, o3))
     assert window.has_unsaved_result()
-    assert window.save_result_to(tmp_path / "third.png")
+    assert window.export.save_result_to(tmp_path / "third.png")
     assert not rec.exists() and not window.isWindowModified() and window.unsaved_results() == 0
 
 
@@ -232,7 +232,7 @@ def test_history_keeps_30_entries_dropping_the_oldest_saved_first(window: MainWi
     window.history.limit = 3
     o1, o2, _o3 = finish(window, 1), finish(window, 2), finish(window, 3)
     click_entry(qtbot, window, entry_of(window, o2))
-    assert window.save_result_to(tmp_path / "two.png")
+    assert window.export.save_result_to(tmp_path / "two.png")
     finish(window, 4)
     assert [e.number for e in window.history.entries()] == [4, 3, 1]  # saved #2 went, unsaved #1 stayed
     message = window.statusBar().currentMessage()
@@ -266,11 +266,11 @@ def test_quit_question_counts_unsaved_results(window: MainWindow, qtbot, tmp_pat
     assert not window.close()
     assert window.prompts.asked[-1] == ("Save results before quitting?",
                                        "3 results have not been saved. Save them before quitting?")
-    assert window.save_result_to(tmp_path / "three.png")
+    assert window.export.save_result_to(tmp_path / "three.png")
     assert not window.close()
     assert window.prompts.asked[-1][1] == "2 results have not been saved. Save them before quitting?"
     click_entry(qtbot, window, entry_of(window, o2))
-    assert window.save_result_to(tmp_path / "two.png")
+    assert window.export.save_result_to(tmp_path / "two.png")
     assert not window.close()
     assert window.prompts.asked[-1][1] == "A result in the History has not been saved. Save it before quitting?"
     click_entry(qtbot, window, entry_of(window, o1))

@@ -262,7 +262,7 @@ def test_save_writes_full_resolution_with_metadata(window: MainWindow, image_fil
 
     window.prompts.save_path = ask_save_path
     assert window.isWindowModified()
-    assert window.save_result()
+    assert window.export.save_result()
     assert Path(offered[0]).name == "photo-in-style-of-painting.png"
     saved = target_dir / "photo-in-style-of-painting.png"
     back = load_image(saved)
@@ -277,7 +277,7 @@ def test_save_writes_full_resolution_with_metadata(window: MainWindow, image_fil
 def test_format_follows_the_extension(window: MainWindow, tmp_path: Path, ext: str, fmt: str) -> None:
     inject_result(window, make_content((64, 48)))
     path = tmp_path / f"out{ext}"
-    assert window.save_result_to(path)
+    assert window.export.save_result_to(path)
     with Image.open(path) as im:
         assert im.format == fmt and im.size == (64, 48)
 
@@ -287,11 +287,11 @@ def test_overwrite_needs_confirmation(window: MainWindow, tmp_path: Path) -> Non
     path = tmp_path / "exists.png"
     path.write_bytes(b"old")
     window.prompts.answer = False
-    assert not window.save_result_to(path)
+    assert not window.export.save_result_to(path)
     assert path.read_bytes() == b"old"
     assert "Replace" in window.prompts.asked[-1][0]
     window.prompts.answer = True
-    assert window.save_result_to(path)
+    assert window.export.save_result_to(path)
     assert load_image(path).size == (64, 48)
 
 
@@ -302,7 +302,7 @@ def test_save_into_missing_folder_reports_and_keeps_result(window: MainWindow, t
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     for path in (not_a_dir / "out.png", tmp_path / "missing" / "out.png"):
-        assert not window.save_result_to(path)
+        assert not window.export.save_result_to(path)
         assert str(path.parent) in window.prompts.informed[-1][1]
         assert "Not saved" in window.statusBar().currentMessage()
         assert window.result is res and window.isWindowModified() and window.save_button.isEnabled()
@@ -325,7 +325,7 @@ def test_read_only_folder_or_full_disk_reports_and_keeps_result(
 
     monkeypatch.setattr(engine_images.os, "replace", fail)
     path = tmp_path / "out.png"
-    assert not window.save_result_to(path)
+    assert not window.export.save_result_to(path)
     assert words in window.prompts.informed[-1][1] and "out.png" in window.prompts.informed[-1][1]
     assert window.result is res and window.isWindowModified()
     assert not path.exists() and list(tmp_path.iterdir()) == []  # no temp file left behind
@@ -341,7 +341,7 @@ def test_copy_puts_full_resolution_on_the_clipboard(window: MainWindow) -> None:
 def test_drag_out_offers_a_png_file_and_the_image(window: MainWindow, image_files) -> None:
     load_both(window, image_files)
     res = inject_result(window, make_content((200, 100)))
-    mime = window.drag_mime_data()
+    mime = window.export.drag_mime_data()
     assert mime is not None and mime.hasUrls() and mime.hasImage()
     path = Path(mime.urls()[0].toLocalFile())
     assert path.name == "photo-in-style-of-painting.png"
@@ -402,7 +402,7 @@ def test_discard_on_closing_quits_without_saving(qtbot, tmp_path: Path) -> None:
 def test_saved_result_quits_without_asking(qtbot, tmp_path: Path) -> None:
     window = make_window(qtbot)
     inject_result(window, make_content((64, 48)))
-    assert window.save_result_to(tmp_path / "r.png")
+    assert window.export.save_result_to(tmp_path / "r.png")
     assert window.close()
     assert window.prompts.asked == []
 
@@ -463,9 +463,9 @@ def test_recovered_result_can_be_saved(qtbot, tmp_path: Path) -> None:
     window = make_window(qtbot)
     assert window.recover_action.isEnabled()
     assert "recovered" in window.statusBar().currentMessage()
-    assert window.recover_last_result()
+    assert window.export.recover_last_result()
     assert window.result is not None and window.result.image.size == (80, 60) and window.isWindowModified()
-    assert window.save_result_to(tmp_path / "back.png")
+    assert window.export.save_result_to(tmp_path / "back.png")
     assert not rec.exists() and not window.recover_action.isEnabled()
 
 

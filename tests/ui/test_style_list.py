@@ -432,14 +432,14 @@ def test_restore_three_styles_weights_and_regions_from_a_saved_image(qtbot, wind
     painted = labels_to_pil(canvas.labels)
     run_once(qtbot, window)  # a real run: the engine writes the metadata
     out = tmp_path / "result.png"
-    assert window.save_result_to(out)
+    assert window.export.save_result_to(out)
     meta = read_metadata(out)
     assert meta is not None and len(meta["inputs"]["styles"]) == 3
     assert meta["style_weights"] == pytest.approx([1.0, 0.5, 0.25])
 
     fresh = make_window(qtbot)
     fresh.style_list.add_paths([paintings[3]])  # replaced by the restored list
-    assert fresh.restore_settings_from(out)
+    assert fresh.restorer.restore_settings_from(out)
     fl = fresh.style_list
     assert fl.names() == ["p0.png", "p1.png", "p2.png"] and fl.weights() == [100, 50, 25]
     assert fresh.content_pane.loaded is not None and fresh.content_pane.loaded.name == "photo.png"
@@ -455,7 +455,7 @@ def test_restore_three_styles_weights_and_regions_from_a_saved_image(qtbot, wind
     # a painting whose file is gone is reported; the others are restored, each with its own region
     paintings[1].unlink()
     again = make_window(qtbot)
-    assert again.restore_settings_from(out)
+    assert again.restorer.restore_settings_from(out)
     assert again.style_list.names() == ["p0.png", "p2.png"] and again.style_list.weights() == [100, 25]
     assert "p1.png" in again.statusBar().currentMessage() and "not found" in again.statusBar().currentMessage()
     lab = labels_to_pil(again.region_editor.canvas.labels)
@@ -477,6 +477,6 @@ def test_restoring_a_run_without_regions_clears_painted_ones(qtbot, window: Main
                                              "style_weights": [0.25, 0.75],
                                              "inputs": {"content": None, "styles": [str(paintings[0]),
                                                                                     str(paintings[1])]}})
-    assert window.restore_settings_from(out)  # the photo (pasted then) stays; the regions go, undoably
+    assert window.restorer.restore_settings_from(out)  # the photo (pasted then) stays; the regions go, undoably
     assert canvas.is_empty() and canvas.can_undo()
     assert window.style_list.weights() == [33, 100]
