@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from nst_desktop.services.settings import remember_recent
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
-from nst_desktop.ui.style_list import WEIGHT_MAX, StyleRow
+from nst_desktop.ui.style_row import WEIGHT_MAX, StyleRow
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow

@@ -21,7 +21,7 @@ from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.settings import Settings, StyleEntry
 from nst_desktop.ui.image_pane import LoadedImage
-from nst_desktop.ui.style_list import WEIGHT_MAX
+from nst_desktop.ui.style_row import WEIGHT_MAX
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
