@@ -1,11 +1,16 @@
-"""The main window: input panes, result, controls, menus, runs, saving, settings.
+"""The main window: it makes the parts, wires them, and owns the current result.
 
-Layout: a horizontal splitter with the Content pane and the Style list (the paintings,
-each with a weight; :mod:`nst_desktop.ui.style_list`) stacked on the left, the Result
-large in the middle and the controls in a side panel on the right.
+Layout (:mod:`nst_desktop.ui.window_layout`): the Content pane and the Style list on the
+left, the Result large in the middle with the History below it, the controls on the right.
+The parts: :class:`~nst_desktop.ui.run_controller.RunController` (``runs``: the worker
+thread, Stylize button, progress), :class:`~nst_desktop.ui.inputs.InputsController`
+(``inputs``), :class:`~nst_desktop.ui.export.Exporter` (``export``: save, Save All, copy,
+drag out, recovery), :class:`~nst_desktop.ui.settings_restore.SettingsRestorer`
+(``restorer``), :class:`~nst_desktop.ui.error_report.ErrorReporter` (``errors``) and the
+menus (:mod:`nst_desktop.ui.menus`).
 
-Everything that would block a test (message boxes, file dialogs) goes through the
-:class:`~nst_desktop.ui.prompts.Prompts` object given to the constructor.
+Everything that would block a test (message boxes, file dialogs, opening a folder) goes
+through the :class:`~nst_desktop.ui.prompts.Prompts` object given to the constructor.
 """
 
 from __future__ import annotations
@@ -16,11 +21,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import QSize, Slot
 from PySide6.QtGui import QCloseEvent, QImage
-from PySide6.QtWidgets import (
-    QMainWindow,
-    QPushButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
 from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import StyleResult
@@ -29,11 +30,7 @@ from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import format_duration, measured_rate
-from nst_desktop.services.settings import (
-    Settings,
-    load_settings,
-    save_settings,
-)
+from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
@@ -46,7 +43,7 @@ from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.menus import build_actions, build_menus
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
-from nst_desktop.ui.result_view import ResultView
+from nst_desktop.ui.result_view import ResultView, next_step_hint
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
@@ -54,12 +51,6 @@ from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_wi
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
 NEED_BOTH = "Load a content photo and a style image first"
-#: The result pane's text before the first result, for each state of the inputs.
-HINT_NOTHING = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
-HINT_NEED_STYLE = "The painting appears here.\nNow add a style image (a painting) to the Style list, then Stylize."
-HINT_NEED_CONTENT = "The painting appears here.\nNow load a content photo (drop, open or paste one), then Stylize."
-HINT_READY = "Ready: press Stylize (Ctrl+Return) to paint the photo in the style."
-HINT_RUNNING = "Painting… the first preview appears here in a moment."
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 RATE_SMOOTHING = 0.5
@@ -242,18 +233,8 @@ class MainWindow(QMainWindow):
 
     def next_step_hint(self) -> str:
         """What the result pane says while it has no image: the next thing to do."""
-        if self.is_running():
-            return HINT_RUNNING
-        content, style = self.content_pane.loaded is not None, self.style_list.has_painting()
-        if not content and not style:
-            return HINT_NOTHING
-        if not style:
-            return HINT_NEED_STYLE
-        if not content:
-            return HINT_NEED_CONTENT
-        if self.style_list.all_weights_zero():
-            return f"{ALL_ZERO}."
-        return HINT_READY
+        return next_step_hint(self.is_running(), self.content_pane.loaded is not None,
+                              self.style_list.has_painting(), self.style_list.all_weights_zero(), f"{ALL_ZERO}.")
 
     def _update_title(self) -> None:
         names = [self.content_pane.loaded.name] if self.content_pane.loaded is not None else []

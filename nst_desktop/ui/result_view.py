@@ -30,6 +30,27 @@ from PySide6.QtWidgets import (
 from nst_desktop.ui.image_canvas import ScaledPixmapCache, fit_rect, paint_placeholder
 
 ZOOM_STEP = 1.25
+#: The result pane's text before the first result, for each state of the inputs.
+HINT_NOTHING = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
+HINT_NEED_STYLE = "The painting appears here.\nNow add a style image (a painting) to the Style list, then Stylize."
+HINT_NEED_CONTENT = "The painting appears here.\nNow load a content photo (drop, open or paste one), then Stylize."
+HINT_READY = "Ready: press Stylize (Ctrl+Return) to paint the photo in the style."
+HINT_RUNNING = "Painting… the first preview appears here in a moment."
+
+
+def next_step_hint(running: bool, has_content: bool, has_style: bool, all_zero: bool, all_zero_text: str) -> str:
+    """The result pane's text while it has no image: the next thing to do in this state."""
+    if running:
+        return HINT_RUNNING
+    if not has_content and not has_style:
+        return HINT_NOTHING
+    if not has_style:
+        return HINT_NEED_STYLE
+    if not has_content:
+        return HINT_NEED_CONTENT
+    return all_zero_text if all_zero else HINT_READY
+
+
 NOTHING_TO_COMPARE = "Nothing to compare yet: paint a result first"
 NOTHING_TO_ZOOM = "Nothing to zoom yet: paint a result first"
 COMPARE_TIPS = {
@@ -172,7 +193,7 @@ class ResultView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = ResultCanvas()
-        self.canvas.placeholder = "The painting appears here.\nLoad a content photo and a style image, then Stylize."
+        self.canvas.placeholder = HINT_NOTHING
         self.canvas.dragStarted.connect(self.dragOutRequested)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.canvas)

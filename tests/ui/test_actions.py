@@ -106,6 +106,23 @@ def test_the_menus_are_all_listed() -> None:
     assert len(ACTION_PATHS) >= 20
 
 
+def test_every_action_of_the_window_is_in_a_menu(qtbot) -> None:
+    """So the parametrised test below, which walks the menus, covers every QAction."""
+    window = make_window(qtbot)
+    in_menus = {id(a) for _, a in menu_actions(window) if isinstance(a, QAction)}
+    missing = [a.text() for a in window.actions() if id(a) not in in_menus]
+    assert missing == []
+
+
+def test_start_run_refuses_a_checked_flag_as_the_image(qtbot, image_files) -> None:
+    """The bug behind 14.1: QAction.triggered(bool) passed checked=False as continue_from."""
+    window = make_window(qtbot)
+    load_both(window, image_files)
+    with pytest.raises(TypeError, match="bool"):
+        window.start_run(continue_from=False)  # type: ignore[arg-type]
+    assert not window.is_running()
+
+
 @pytest.mark.parametrize("path", ACTION_PATHS)
 def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_path: Path,
                                           bundled_weights) -> None:
