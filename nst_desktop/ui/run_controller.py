@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from nst_desktop.engine import Progress, StyleResult
-from nst_desktop.services.jobs import device_type, format_duration
+from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 STYLIZE_TIP = "Paint the content in the style (Ctrl+Return)"
@@ -190,11 +190,10 @@ class RunController(QObject):
 
     @Slot(str, object)
     def _on_failed(self, message: str, fits: int | None) -> None:
-        resumed = self.last_request.resume if self.last_request is not None else None
-        if resumed is not None and resumed is self.resume_state and device_type(self.run_device) == "cpu":
-            # On the CPU (where results keep their state) the engine went on with the held
-            # optimiser state in place and may have left it part-way: a later Continue starts a
-            # fresh L-BFGS from the result. Other devices worked on a copy.
+        continued = self.last_request.continued if self.last_request is not None else None
+        if continued is not None and continued.consumed and continued.state is self.resume_state:
+            # The engine went on with the held optimiser state in place and may have left it
+            # part-way: a later Continue starts a fresh L-BFGS from the result.
             self.resume_state = self.resume_owner = None
         self.progress_label.setText("Failed.")
         details, self._crash_details = self._crash_details, ""

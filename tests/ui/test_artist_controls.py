@@ -147,6 +147,31 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
     assert window.result is not first and window.runs.resume_state is not None
 
 
+def test_a_failed_continue_at_another_size_keeps_the_optimiser_state(
+        qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
+    """At another size the engine resamples the window's state instead of going on with it
+    (``Resume.consumed`` stays False), so a failed run leaves the held state as it was."""
+    from nst_desktop.engine.objective import Objective
+
+    window.prompts.answer = False
+    few_steps(window, 4, size=32)
+    load_both(window, image_files)
+    _run(qtbot, window)
+    state = window.runs.resume_state
+    assert state is not None
+    x_before = state.x.detach().clone()
+
+    def failing(self, x):
+        raise RuntimeError("simulated engine failure")
+
+    monkeypatch.setattr(Objective, "__call__", failing)
+    window.controls.size_spin.setValue(48)
+    _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
+    assert window.last_request.resume is state and not window.last_request.continued.consumed
+    assert "Failed" in window.progress_label.text()
+    assert window.runs.resume_state is state and torch.equal(state.x.detach(), x_before)
+
+
 def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
     few_steps(window, 2, size=32)
     load_both(window, image_files)
