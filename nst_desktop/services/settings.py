@@ -29,6 +29,7 @@ from typing import Any
 
 from nst_desktop.engine.params import (
     DEFAULT_QUALITY,
+    INITS,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -51,7 +52,6 @@ MAX_SEED = 2**31 - 1
 #: Most paintings the Style list holds (and the settings remember).
 MAX_STYLES = 8
 
-INITS = ("content", "noise")
 WEIGHT_SOURCES = ("bundled", "torchvision")
 
 

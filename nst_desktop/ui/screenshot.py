@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from nst_desktop.engine.params import PRESERVE_COLORS, StyleParams
+
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("style", nargs="?", help="style image (default: generated strokes)")
     parser.add_argument("--size", type=int, default=320, help="output long side in px (default 320)")
     parser.add_argument("--steps", type=int, default=60, help="loss evaluations (default 60)")
-    parser.add_argument("--preserve-colors", choices=("none", "luminance", "match"), default="none")
+    parser.add_argument("--preserve-colors", choices=PRESERVE_COLORS, default=StyleParams.preserve_colors)
     parser.add_argument("--weights", default=None,
                         help="comma-separated weights in percent, one per painting (up to 3; e.g. 100,60,30)")
     parser.add_argument("--blend", type=int, default=None,
