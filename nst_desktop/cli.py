@@ -195,7 +195,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         return fail(f"cannot write '{args.output}': the folder '{args.output.parent}' does not exist")
     init = args.init
     if init not in P.INITS and not Path(init).is_file():
-        return fail(f"--init must be 'content', 'noise' or an image file; '{init}' is none of these")
+        names = ", ".join(f"'{n}'" for n in P.INITS)
+        return fail(f"--init must be one of {names} or an image file; '{init}' is none of these")
     params = StyleParams(
         size=args.size,
         style_strength=args.style_strength,

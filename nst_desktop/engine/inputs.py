@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from nst_desktop.engine import color
-from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size
+from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
+from nst_desktop.engine.masks import Masks
 from nst_desktop.engine.params import PreserveColors, StyleParams
 
 #: Smallest side (px) the network is run at: relu5_1 is 16x smaller than the input.
@@ -79,12 +80,12 @@ def initial_image(
     seed: int,
     init_image: Image.Image | None = None,
 ) -> torch.Tensor:
-    """The first iterate at ``hw``: ``init_image`` if given (a continue, or a start image file
-    already loaded), else ``params.init`` ("content", "noise" around mid-grey with ``seed``,
-    or an image file)."""
+    """The first iterate at ``hw``: ``init_image`` if given (a continue, a start image file
+    already loaded, or :func:`palette_start`'s image), else ``params.init`` ("content" or
+    "palette": the photo; "noise" around mid-grey with ``seed``; or an image file)."""
     if init_image is not None:
         return resized_to_device(init_image, hw, device)
-    if params.init == "content":
+    if params.init in ("content", "palette"):  # "palette" arrives as init_image (palette_start) where it applies
         return resized_to_device(content, hw, device)
     if params.init == "noise":
         gen = torch.Generator().manual_seed(seed)
@@ -159,3 +160,22 @@ def prepare_inputs(
         content_t = pil_to_tensor(content)
         return content, [color.match_color_tensor(pil_to_tensor(s), content_t) for s in styles], init_image
     return content, list(styles), init_image
+
+
+def palette_start(
+    content: Image.Image,
+    styles: Sequence[StyleSource],
+    style_weights: Sequence[float],
+    masks: Masks | None,
+) -> Image.Image:
+    """The photo in the paintings' colours, the start of ``init="palette"`` (see
+    :func:`color.in_palette`): one style's or the weighted blend's colour mean and covariance;
+    with regions, each style's in its region, and the kept pixels the photo's. At the
+    content's size (as given: already reduced to the largest size the run uses)."""
+    content_t = pil_to_tensor(content)
+    style_ts = [s if isinstance(s, torch.Tensor) else pil_to_tensor(s) for s in styles]
+    if masks is not None and masks.styles is not None:
+        hw = (content.height, content.width)
+        at = masks.at(hw, content_t.device)
+        return tensor_to_pil(color.in_palette(content_t, style_ts, style_weights, at.styles, at.keep))
+    return tensor_to_pil(color.in_palette(content_t, style_ts, style_weights))

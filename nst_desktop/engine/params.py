@@ -47,8 +47,10 @@ def preset_for_steps(steps: object) -> str | None:
 #: torch.optim.LBFGS with strong-Wolfe line search (the benchmark's reference); "adam".
 OptimizerName = Literal["lbfgs", "lbfgs-wolfe", "adam"]
 OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
-#: The named start images ("init" may also be the path of an image file).
-InitName = Literal["content", "noise"]
+#: The named start images ("init" may also be the path of an image file): "palette" (the
+#: photo recoloured to the painting's colour mean and covariance; the photo itself when
+#: colours are preserved), "content" (the photo) or "noise" (around mid-grey).
+InitName = Literal["palette", "content", "noise"]
 INITS: tuple[InitName, ...] = get_args(InitName)
 #: The network's pooling layers: "max" (as trained) or "average" (see :mod:`vgg`).
 PoolingName = Literal["max", "average"]
@@ -88,7 +90,9 @@ class StyleParams:
         result's metadata records.
     optimizer: "lbfgs" (on-device L-BFGS, unit steps), "lbfgs-wolfe" (torch's L-BFGS with
         strong-Wolfe line search) or "adam" (output = EMA of iterates).
-    init: "content", "noise", or the path of an image to start from.
+    init: "palette" (the photo in the painting's colours, see :func:`color.in_palette`;
+        with ``preserve_colors`` the photo itself), "content", "noise", or the path of an
+        image to start from.
     seed: random seed (noise init); ``None`` picks one, which the result records.
     device: "auto", "cpu", "cuda", "cuda:N" or "mps".
     weights: "bundled", "torchvision" or the path of a weights file.
@@ -112,7 +116,7 @@ class StyleParams:
     style_strength: float = 1.0
     steps: int = 0
     optimizer: OptimizerName = "lbfgs"
-    init: InitName | str = "content"
+    init: InitName | str = "palette"
     seed: int | None = None
     device: str = "auto"
     weights: str = "bundled"

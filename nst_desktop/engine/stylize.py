@@ -31,6 +31,7 @@ from nst_desktop.engine.inputs import (
     StyleSource,
     initial_image,
     normalize_styles,
+    palette_start,
     prepare_inputs,
     resized_to_device,
     shrink_inputs,
@@ -124,6 +125,8 @@ def stylize(
                                  steps=params.steps or preset_steps(DEFAULT_QUALITY, device.type))
     stages = schedule.plan_for(device.type, params.size, params.steps, params.start_size, params.coarse_to_fine)
     content, styles = shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
+    if init_image is None and params.init == "palette" and params.preserve_colors == "none":
+        init_image = palette_start(content, styles, style_weights, region_masks)
     tracker = Tracker.for_run(stages, on_progress, cancel, params.preview_every, t0, out_hw, device.type)
     precision = Precision.choose(params.precision, device)
 

@@ -9,10 +9,12 @@ user to inspect. Single values of the wrong type or out of range fall back to th
 default one by one, so one bad value does not lose the others.
 
 Format versions: 1 stored the share of a second style as ``blend`` (0.0-1.0) and no
-style files; 2 stores the Style list as ``styles`` (paintings with their weights).
+style files; 2 stores the Style list as ``styles`` (paintings with their weights); 3 has
+the start "palette" (the photo in the painting's colours), the new default.
 A version-1 file is migrated when read (:func:`migrate`): its ``blend`` becomes the
 remembered weights of the first two rows of the list (with no files, which version 1
-never stored).
+never stored). A version-2 file's ``init`` "content", the default start then, becomes the
+default start now ("palette").
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ from nst_desktop.engine.params import (
     MIN_STYLE_STRENGTH,
     PRESERVE_COLORS,
     QUALITY_PRESETS,
+    StyleParams,
 )
 from nst_desktop.services import paths
 
 #: Version of the file format this code writes. A file with a higher version came
 #: from a newer NST Desktop and is not trusted (defaults, with a backup kept).
-SETTINGS_VERSION = 2
+SETTINGS_VERSION = 3
 SETTINGS_FILENAME = "settings.json"
 #: How many entries the recent-image lists keep (newest first).
 MAX_RECENT = 10
@@ -72,7 +75,7 @@ class Settings:
     splitters: splitter name -> sizes in logical px.
     last_open_dir / last_save_dir: folders the file dialogs start in ("" = home).
     size: output long side, px. style_strength: 0.01-100 (log-scale slider).
-    quality: a key of ``QUALITY_PRESETS``. init: "content" or "noise".
+    quality: a key of ``QUALITY_PRESETS``. init: a named start of ``INITS``.
     seed: 0 .. 2**31-1 (used with the noise start).
     device: "auto", "cpu", "cuda:N" or "mps". weights: "bundled" or "torchvision".
     recent_content / recent_style: file paths, newest first.
@@ -92,7 +95,7 @@ class Settings:
     size: int = 512
     style_strength: float = 1.0
     quality: str = DEFAULT_QUALITY
-    init: str = "content"
+    init: str = StyleParams.init
     seed: int = 0
     device: str = "auto"
     weights: str = "bundled"
@@ -209,6 +212,9 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     the first two rows, ``[1 - blend, blend]`` scaled so that the larger is 1.0 (the
     weights are relative); version 1 stored no style files, so both rows have none. A
     bad ``blend`` is dropped (the list starts empty).
+
+    Version 2 -> 3: ``init`` "content" (version 2's default) becomes the current default
+    start, "palette"; other starts are kept.
     """
     out = dict(data)
     if out.get("version") == 1:
@@ -217,6 +223,10 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
             first, second = 1.0 - float(blend), float(blend)
             top = max(first, second)
             out["styles"] = [{"path": "", "weight": first / top}, {"path": "", "weight": second / top}]
+        out["version"] = 2
+    if out.get("version") == 2:
+        if out.get("init") == "content":
+            out["init"] = StyleParams.init
         out["version"] = SETTINGS_VERSION
     return out
 

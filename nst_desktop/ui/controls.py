@@ -63,7 +63,7 @@ PRESERVE_COLOR_CHOICES = (
 QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
 SEED_UNUSED = (
-    "The seed only matters when starting from random noise; starting from the content photo is always the same"
+    "The seed only matters when starting from random noise; starting from the photo is always the same"
 )
 ONLY_CPU = "No GPU was found (CUDA or Apple MPS): the CPU is the only device"
 
@@ -140,6 +140,7 @@ class ControlsPanel(QWidget):
             self.quality_combo.addItem(QUALITY_LABELS.get(key, key.title()), key)
 
         self.init_combo = QComboBox()
+        self.init_combo.addItem("Photo in the painting's colours", "palette")
         self.init_combo.addItem("Content photo", "content")
         self.init_combo.addItem("Random noise", "noise")
 
@@ -357,7 +358,7 @@ class ControlsPanel(QWidget):
             widget.setEnabled(not self._running)
             widget.setToolTip(WHILE_RUNNING if self._running else tip)
         if not self._running:
-            if self.init_combo.currentData() == "content":
+            if self.init_combo.currentData() != "noise":
                 for w in (self.seed_spin, self.new_seed_button):
                     w.setEnabled(False)
                     w.setToolTip(SEED_UNUSED)

@@ -213,7 +213,7 @@ def test_version_1_file_is_migrated(blend: float, weights: list[float]) -> None:
     assert s.recent_style == ["/s2.png", "/s1.png"]
     save_settings(s)
     data = json.loads(p.read_text())
-    assert data["version"] == SETTINGS_VERSION == 2 and "blend" not in data and len(data["styles"]) == 2
+    assert data["version"] == SETTINGS_VERSION == 3 and "blend" not in data and len(data["styles"]) == 2
 
 
 def test_version_1_file_without_or_with_a_bad_blend() -> None:
@@ -223,4 +223,15 @@ def test_version_1_file_without_or_with_a_bad_blend() -> None:
         p.write_text(json.dumps({"version": 1, "size": 700, **extra}))
         s = load_settings().settings
         assert s.size == 700 and s.styles == []
-    assert S.migrate({"version": 2, "blend": 0.3}) == {"version": 2, "blend": 0.3}  # only version 1 is migrated
+    assert S.migrate({"version": 2, "blend": 0.3}) == {"version": 3, "blend": 0.3}  # only version 1 has a blend
+
+
+@pytest.mark.parametrize(("old", "new"), [("content", "palette"), ("noise", "noise"), (None, "palette")])
+def test_version_2_file_gets_the_new_default_start(old: str | None, new: str) -> None:
+    """Version 2's default start, the photo, becomes version 3's, the photo in the painting's
+    colours; a chosen noise start is kept."""
+    p = settings_path()
+    p.parent.mkdir(parents=True)
+    p.write_text(json.dumps({"version": 2, "size": 640, **({"init": old} if old else {})}))
+    res = load_settings()
+    assert res.problem is None and res.settings.init == new and res.settings.size == 640

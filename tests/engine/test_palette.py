@@ -1,0 +1,122 @@
+"""The start "palette": the photo recoloured to the painting's colour mean and covariance."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import pytest
+import torch
+from PIL import Image
+
+from nst_desktop.engine import color, inputs
+from nst_desktop.engine.images import pil_to_tensor
+from nst_desktop.engine.masks import prepare_masks
+from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style, small_engine_params
+
+stylize_mod = importlib.import_module("nst_desktop.engine.stylize")  # the module (the package exports the function)
+
+
+def _stats_error(img: torch.Tensor, ref_mu: torch.Tensor, ref_cov: torch.Tensor) -> tuple[float, float]:
+    mu, cov = color.color_stats(img)
+    return float((mu - ref_mu).abs().max()), float((cov - ref_cov).norm() / ref_cov.norm())
+
+
+def _soft(img: Image.Image) -> Image.Image:
+    """Colours well inside the RGB cube, so that clamping does not move the statistics."""
+    return Image.blend(img, Image.new("RGB", img.size, (128, 128, 128)), 0.5)
+
+
+def _photo_like() -> torch.Tensor:
+    """Colours spread in all three directions (a photo's covariance is of full rank), well inside the cube."""
+    g = torch.Generator().manual_seed(0)
+    img = 0.3 + 0.4 * torch.rand(1, 3, 64, 96, generator=g)
+    img[:, 1] = 0.5 * img[:, 1] + 0.5 * img[:, 0]  # correlated channels, as in photos
+    return img
+
+
+def test_the_start_has_the_paintings_colour_mean_and_covariance() -> None:
+    content, style = _photo_like(), pil_to_tensor(_soft(make_style()))
+    out = color.in_palette(content, [style], [1.0])
+    assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
+    mu_err, cov_err = _stats_error(out, *color.color_stats(style))
+    assert mu_err < 0.005 and cov_err < 0.02
+    # ...and it is still the photo: the map is affine, so its pixels' order along a colour axis mostly stays.
+    before, after = color.luma(content).flatten(), color.luma(out).flatten()
+    assert torch.corrcoef(torch.stack([before, after]))[0, 1].abs() > 0.5
+
+
+def test_the_transfer_map_moves_a_gaussian_onto_another() -> None:
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 3, generator=gen, dtype=torch.float64)
+    b = torch.randn(3, 3, generator=gen, dtype=torch.float64)
+    cov_s, cov_t = a @ a.T + 0.1 * torch.eye(3, dtype=torch.float64), b @ b.T + 0.1 * torch.eye(3, dtype=torch.float64)
+    mu_s, mu_t = torch.rand(3, generator=gen, dtype=torch.float64), torch.rand(3, generator=gen, dtype=torch.float64)
+    m, t = color.transfer_map(mu_s, cov_s, mu_t, cov_t)
+    assert torch.allclose(m @ mu_s + t, mu_t)
+    assert torch.allclose(m @ cov_s @ m.T, cov_t, atol=1e-3)
+    assert torch.allclose(m, m.T)  # the optimal-transport map between Gaussians is symmetric
+
+
+def test_several_paintings_give_their_weighted_mixture_of_colours() -> None:
+    red = torch.zeros(1, 3, 8, 8)
+    red[:, 0] = torch.linspace(0.5, 1.0, 64).view(8, 8)
+    blue = torch.zeros(1, 3, 8, 8)
+    blue[:, 2] = torch.linspace(0.2, 0.9, 64).view(8, 8)
+    mu, cov = color.mixture_stats([red, blue, red], [3.0, 1.0, 0.0])
+    pooled = torch.cat([red.reshape(3, -1)] * 3 + [blue.reshape(3, -1)], dim=1).unsqueeze(-1).unsqueeze(0)
+    ref_mu, ref_cov = color.color_stats(pooled)
+    assert torch.allclose(mu, ref_mu) and torch.allclose(cov, ref_cov)
+
+
+def test_with_regions_each_style_colours_its_region_and_kept_pixels_stay() -> None:
+    content = _soft(make_content((64, 48)))
+    warm, cold = Image.new("RGB", (32, 32), (220, 120, 40)), Image.new("RGB", (32, 32), (40, 90, 210))
+    # Some texture, so the paintings' covariances are not zero.
+    warm = Image.blend(warm, make_style((32, 32)), 0.2)
+    cold = Image.blend(cold, make_style((32, 32)), 0.2)
+    left, right, keep = (Image.new("L", (64, 48), 0) for _ in range(3))
+    left.paste(255, (0, 0, 28, 48))
+    right.paste(255, (36, 0, 64, 48))
+    keep.paste(255, (28, 0, 36, 48))
+    masks = prepare_masks((48, 64), 2, [left, right], keep)
+    start = pil_to_tensor(inputs.palette_start(content, [warm, cold], [1.0, 1.0], masks))
+    photo = pil_to_tensor(content)
+    assert torch.allclose(start[..., 30:34], photo[..., 30:34], atol=1 / 255)
+    for region, painting in ((start[..., :24], warm), (start[..., 40:], cold)):
+        mu, _ = color.color_stats(region)
+        ref, _ = color.color_stats(pil_to_tensor(painting))
+        assert float((mu - ref).abs().max()) < 0.06
+
+
+@pytest.mark.slow
+def test_the_default_start_is_palette_and_recorded(bundled_weights: VGGWeights, monkeypatch) -> None:
+    assert StyleParams().init == "palette"
+    made = []
+    real = stylize_mod.palette_start
+
+    def recording(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stylize_mod, "palette_start", recording)
+    params = dataclasses.replace(small_engine_params(steps=4), init=StyleParams.init)
+    res = stylize(make_content(), make_style(), params, bundled_weights)
+    assert made == [1] and res.metadata["params"]["init"] == "palette"
+    # With the photo's colours kept, the start stays the photo.
+    for preserve in ("luminance", "match"):
+        res = stylize(make_content(), make_style(), dataclasses.replace(params, preserve_colors=preserve),
+                      bundled_weights)
+        assert made == [1] and res.metadata["params"]["init"] == "palette"
+
+
+@pytest.mark.slow
+def test_a_higher_style_strength_gives_a_lower_style_loss(bundled_weights: VGGWeights) -> None:
+    losses = []
+    for strength in (0.25, 1.0, 4.0):
+        params = small_engine_params(steps=40, size=64, style_strength=strength, init="palette")
+        losses.append(stylize(make_content(), make_style(), params, bundled_weights).style_loss)
+    assert losses[0] > losses[1] > losses[2]
