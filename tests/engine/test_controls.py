@@ -65,6 +65,7 @@ def test_ycbcr_round_trip_matches_pillow() -> None:
     assert float((ours - pillow).abs().max()) <= 1.0  # Pillow rounds to integers
 
 
+@pytest.mark.slow
 def test_luminance_only_keeps_the_photos_chroma(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     res = stylize(CONTENT, STYLE, _params(preserve_colors="luminance"), bundled_weights)
     cb, cr = _chroma_diff(res.image, CONTENT)
@@ -104,6 +105,7 @@ def test_colour_matching_handles_a_flat_style() -> None:
     assert bool(torch.isfinite(out).all())
 
 
+@pytest.mark.slow
 def test_colour_matched_run_is_closer_to_the_photos_colours(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     res = stylize(CONTENT, STYLE, _params(preserve_colors="match"), bundled_weights)
     content_t = pil_to_tensor(CONTENT.resize(res.image.size, Image.Resampling.LANCZOS))
@@ -118,6 +120,7 @@ def test_bad_preserve_colors_is_refused() -> None:
 
 
 # ---------------------------------------------------------------- style scale
+@pytest.mark.slow
 def test_larger_style_scale_paints_coarser_texture(bundled_weights: VGGWeights) -> None:
     content = make_content((128, 96))
     fractions = {}
@@ -129,6 +132,7 @@ def test_larger_style_scale_paints_coarser_texture(bundled_weights: VGGWeights) 
 
 
 # ---------------------------------------------------------------- several styles
+@pytest.mark.slow
 def test_blend_with_weights_one_zero_equals_the_single_style(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     other = make_content((80, 80))
     res = stylize(CONTENT, [STYLE, other], _params(), bundled_weights, style_weights=[1, 0])
@@ -136,6 +140,7 @@ def test_blend_with_weights_one_zero_equals_the_single_style(bundled_weights: VG
     assert res.metadata["style_weights"] == [1.0, 0.0]
 
 
+@pytest.mark.slow
 def test_blend_of_two_styles_lies_between_them(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     other = make_style((80, 80)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).convert("L").convert("RGB")
     only_other = stylize(CONTENT, other, _params(), bundled_weights)
@@ -158,6 +163,7 @@ def test_bad_style_weights_are_refused(weights: list[float], message: str) -> No
 
 
 # ---------------------------------------------------------------- variations and continuing
+@pytest.mark.slow
 def test_continue_lowers_the_loss_further(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     p = _params()
     before = evaluate(plain.image, CONTENT, STYLE, p, bundled_weights)[2]
@@ -167,11 +173,13 @@ def test_continue_lowers_the_loss_further(bundled_weights: VGGWeights, plain: St
     assert more.metadata["continued"] is True and plain.metadata["continued"] is False
 
 
+@pytest.mark.slow
 def test_continue_at_a_larger_size(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     more = stylize(CONTENT, STYLE, _params(size=96, steps=5), bundled_weights, resume=Resume(plain.image))
     assert more.image.size == (96, 64)
 
 
+@pytest.mark.slow
 def test_new_seed_gives_a_new_variation(bundled_weights: VGGWeights) -> None:
     a = stylize(CONTENT, STYLE, _params(init="noise", steps=5, seed=1), bundled_weights)
     b = stylize(CONTENT, STYLE, _params(init="noise", steps=5, seed=2), bundled_weights)

@@ -27,6 +27,7 @@ def _params(**kw: object) -> StyleParams:
     return replace(base, **kw)
 
 
+@pytest.mark.slow
 def test_simulated_oom_retries_at_a_smaller_size_and_says_so(bundled_weights, monkeypatch) -> None:
     """A real run whose objective raises torch's OOM error above 80 px ends at a size that fits."""
     real_call = Objective.__call__
@@ -48,6 +49,7 @@ def test_simulated_oom_retries_at_a_smaller_size_and_says_so(bundled_weights, mo
     assert result.metadata["params"]["size"] == 77
 
 
+@pytest.mark.slow
 def test_oom_gives_up_after_the_retries(bundled_weights, monkeypatch) -> None:
     def call(self, x: torch.Tensor):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
@@ -78,6 +80,7 @@ class _Optimisers:
         return sum(r() is not None for r in self.made)
 
 
+@pytest.mark.slow
 def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, monkeypatch) -> None:
     """The free memory behind the "about N px should fit" hint is read once the failed run's network,
     activations and optimiser state are released, not while the exception still holds them."""
@@ -106,6 +109,7 @@ def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, mo
     assert info.value.fits is not None
 
 
+@pytest.mark.slow
 def test_a_finished_size_frees_its_optimiser_before_the_next_one(bundled_weights, monkeypatch) -> None:
     """Coarse to fine: the last size's L-BFGS state (its history was resampled, or not carried at all)
     is not held while the next size runs."""
@@ -125,6 +129,7 @@ def test_a_finished_size_frees_its_optimiser_before_the_next_one(bundled_weights
     assert result.steps_done == 12
 
 
+@pytest.mark.slow
 def test_out_of_memory_while_finishing_the_image_is_reported_as_such(bundled_weights, monkeypatch) -> None:
     def oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
@@ -184,6 +189,7 @@ def test_no_retry_without_a_smaller_size() -> None:
     assert calls == [96]
 
 
+@pytest.mark.slow
 def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
     calls: list[int] = []
 
@@ -253,6 +259,7 @@ def test_tf32_is_off_when_fp32_is_asked() -> None:
         torch.backends.cudnn.benchmark = False
 
 
+@pytest.mark.slow
 def test_out_of_memory_lets_go_without_collecting_garbage_in_the_run_thread(bundled_weights, monkeypatch) -> None:
     """Bug 7: after out of memory the engine freed the failed run with ``gc.collect()``, in the thread
     it runs in: in the app a worker thread, where a collection can destroy Qt objects (ui/gc_guard.py).

@@ -177,6 +177,7 @@ def _params(steps: int, **kw) -> StyleParams:
     return StyleParams(**base)
 
 
+@pytest.mark.slow
 def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     whole = stylize(content, style, _params(16), bundled_weights, keep_state=True)
@@ -198,6 +199,7 @@ def _snapshot(state: DeviceLBFGS) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in vars(state).items() if isinstance(v, torch.Tensor)}
 
 
+@pytest.mark.slow
 def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_weights) -> None:
     """No copy of the history (as large as about 180 bytes per pixel) at the same size on the same device."""
     content, style = make_content((64, 48)), make_style((64, 64))
@@ -209,6 +211,7 @@ def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_wei
     assert not torch.equal(second.state.x, x_before)
 
 
+@pytest.mark.slow
 def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
@@ -220,6 +223,7 @@ def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_w
         assert torch.equal(getattr(first.state, name), value), name
 
 
+@pytest.mark.slow
 def test_state_of_another_size_is_resampled(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
@@ -250,6 +254,7 @@ def test_resized_history_keeps_the_curvature_products() -> None:
     assert big.x.shape == torch.Size([1, 3, 16, 20]) and float(big.have_prev) == 0.0
 
 
+@pytest.mark.slow
 def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, monkeypatch) -> None:
     """:attr:`Resume.consumed` carries the engine's rule, so that callers need not restate it: the
     state is consumed by an lbfgs continue at its own size on its own device (also when that run

@@ -187,6 +187,7 @@ def test_gram_tap_of_bfloat16_features_is_close_to_float32() -> None:
     assert (fused.float() - exact).abs().max() / exact.abs().max() < 2e-2
 
 
+@pytest.mark.slow
 def test_network_with_a_gram_tap_gives_the_same_loss_and_gradient(net: VGGFeatures) -> None:
     """The objective's path (Gram matrices from a GramTap in the network's forward) against
     Gram matrices computed from the returned activations."""
@@ -319,6 +320,7 @@ def _ratio(net: VGGFeatures, content: torch.Tensor, style: torch.Tensor, x: torc
         return float(losses.content_loss(f, t)) / float(losses.style_loss(f, t))
 
 
+@pytest.mark.slow
 def test_content_style_balance_same_at_64_and_128_px(net: VGGFeatures) -> None:
     """content_loss / style_loss of one image pair at 64 px and at 128 px differ by less than 2x.
 
@@ -336,6 +338,7 @@ def test_content_style_balance_same_at_64_and_128_px(net: VGGFeatures) -> None:
     assert 0.8 < r64 / r128 < 1.25, (r64, r128)  # in fact the two agree closely
 
 
+@pytest.mark.slow
 def test_real_losses_are_finite_and_ordered(net: VGGFeatures) -> None:
     content = pil_to_tensor(make_content((96, 64)))
     style = pil_to_tensor(make_style((80, 80)))

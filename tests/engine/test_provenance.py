@@ -370,6 +370,7 @@ def _params(**kw: object):  # noqa: ANN202
     return small_engine_params(precision="fp32", **kw)
 
 
+@pytest.mark.slow
 def test_a_run_stores_its_masks_and_a_rerun_with_them_gives_the_same_image(
     tmp_path: Path, bundled_weights: VGGWeights
 ) -> None:
@@ -389,6 +390,7 @@ def test_a_run_stores_its_masks_and_a_rerun_with_them_gives_the_same_image(
     assert max(ImageChops.difference(again.image, res.image).getextrema()[i][1] for i in range(3)) <= 1
 
 
+@pytest.mark.slow
 def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights) -> None:
     """One step continuing from a masked result evaluates exactly the returned image (the start with
     the photo composited where kept, the best iterate after one step): evaluate() with the masks gives
@@ -418,6 +420,7 @@ def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights)
 
 
 # ----------------------------------------------------------------------------- CLI
+@pytest.mark.slow
 def test_cli_info_shows_the_regions_and_masks_from_reuses_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -65,6 +65,7 @@ def test_masks_are_resized_and_uncovered_or_kept_pixels_keep_the_photo() -> None
         prepare_masks((32, 64), 2, [left], None)
 
 
+@pytest.mark.slow
 def test_keep_region_stays_the_photo(bundled_weights: VGGWeights) -> None:
     content = make_content((96, 64))  # output 64 x 43: the mask is resampled
     keep = box_mask(content.size, (0, 0, 95, 24))
@@ -81,6 +82,7 @@ def test_keep_region_stays_the_photo(bundled_weights: VGGWeights) -> None:
     assert masks_from_metadata(res.metadata)[1].size == keep.size  # the mask itself is stored (96 x 64 px)
 
 
+@pytest.mark.slow
 def test_each_style_lands_in_its_own_region(bundled_weights: VGGWeights) -> None:
     left, right = box_mask((64, 64), (0, 0, 31, 63)), box_mask((64, 64), (32, 0, 63, 63))
     res = stylize(PHOTO, [RED, BLUE], _params(), bundled_weights, masks=[left, right])
@@ -100,6 +102,7 @@ def test_each_style_lands_in_its_own_region(bundled_weights: VGGWeights) -> None
     assert max(_mean(ImageChops.difference(res2.image, PHOTO), (0, 0, 30, 64))) > 15.0
 
 
+@pytest.mark.slow
 def test_cli_masks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     c, s1, s2 = tmp_path / "photo.png", tmp_path / "red.png", tmp_path / "blue.png"
     PHOTO.save(c)

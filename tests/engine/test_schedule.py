@@ -118,6 +118,7 @@ def test_cpu_plan_properties(target: int, budget: int) -> None:
         assert sizes[0] <= 256
 
 
+@pytest.mark.slow
 def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
     from nst_desktop.engine.params import StyleParams
     from nst_desktop.engine.stylize import stylize

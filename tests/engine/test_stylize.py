@@ -78,6 +78,7 @@ def main_run(bundled_weights: VGGWeights) -> Run:
 # --- the shared run --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_aspect_ratio_kept(main_run: Run) -> None:
     assert main_run.result.image.size == (90, 60)
     assert main_run.result.image.mode == "RGB"
@@ -98,6 +99,7 @@ def test_result_differs_visibly_from_content(main_run: Run) -> None:
     assert _mean_abs_diff(main_run.result.image, base) > 15
 
 
+@pytest.mark.slow
 def test_style_loss_falls_by_at_least_half(main_run: Run, net: VGGFeatures) -> None:
     before, _ = _style_and_content_loss(net, resize_long_side(main_run.content, 90), main_run.content, main_run.style)
     after, content_after = _style_and_content_loss(net, main_run.result.image, main_run.content, main_run.style)
@@ -171,6 +173,7 @@ def test_metadata(main_run: Run, tmp_path: Path) -> None:
 # --- more runs ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_deterministic_with_seed(bundled_weights: VGGWeights) -> None:
     """Noise init: the seed a run records reproduces it pixel for pixel; another seed does not."""
     content, style = make_content((96, 64)), make_style((80, 80))
@@ -183,6 +186,7 @@ def test_deterministic_with_seed(bundled_weights: VGGWeights) -> None:
     assert _mean_abs_diff(other.image, first.image) > 1
 
 
+@pytest.mark.slow
 def test_adam(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
     content, style = make_content((96, 64)), make_style((80, 80))
     reports: list[Progress] = []
@@ -198,6 +202,7 @@ def test_adam(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
     assert [p.step for p in reports if p.phase == "optimise"] == list(range(1, 21))
 
 
+@pytest.mark.slow
 def test_noise_init(bundled_weights: VGGWeights) -> None:
     """After one small Adam step from noise the picture is still noise: the init was used."""
     content, style = make_content((96, 64)), make_style((80, 80))
@@ -206,6 +211,7 @@ def test_noise_init(bundled_weights: VGGWeights) -> None:
     assert tv > 5 * float(losses.tv_loss(pil_to_tensor(resize_long_side(content, 64))))
 
 
+@pytest.mark.slow
 def test_init_from_image_file(bundled_weights: VGGWeights, tmp_path: Path) -> None:
     """A start image of another size is resized to the output; a few small Adam steps stay near it."""
     start = tmp_path / "start.png"
@@ -225,11 +231,13 @@ def test_init_from_missing_file(bundled_weights: VGGWeights, tmp_path: Path) -> 
         stylize(make_content(), make_style(), _params(size=64, steps=2, init=str(missing)), bundled_weights)
 
 
+@pytest.mark.slow
 def test_portrait_aspect(bundled_weights: VGGWeights) -> None:
     r = stylize(make_content((64, 96)), make_style(), _params(size=90, steps=2), bundled_weights)
     assert r.image.size == (60, 90)
 
 
+@pytest.mark.slow
 def test_without_coarse_to_fine(bundled_weights: VGGWeights) -> None:
     reports: list[Progress] = []
     r = stylize(
@@ -240,6 +248,7 @@ def test_without_coarse_to_fine(bundled_weights: VGGWeights) -> None:
     assert r.image.size == (90, 60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["content", "style"])
 def test_extreme_aspect_ratio(bundled_weights: VGGWeights, which: str) -> None:
     wide = Image.effect_noise((400, 40), 60).convert("RGB")
@@ -254,6 +263,7 @@ def test_extreme_aspect_ratio(bundled_weights: VGGWeights, which: str) -> None:
 # --- cancellation ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cancel_from_another_thread_returns_within_a_second(bundled_weights: VGGWeights) -> None:
     cancel = threading.Event()
     set_at: list[float] = []
@@ -284,6 +294,7 @@ def test_cancel_from_another_thread_returns_within_a_second(bundled_weights: VGG
     assert r.metadata["cancelled"] is True and r.metadata["steps_done"] == r.steps_done
 
 
+@pytest.mark.slow
 def test_cancel_adam_midway(bundled_weights: VGGWeights) -> None:
     cancel = threading.Event()
 
@@ -343,6 +354,7 @@ class _CancelFrom(threading.Event):
         return self.reads >= self.n
 
 
+@pytest.mark.slow
 def test_a_late_cancel_marks_the_result_and_its_metadata_alike(bundled_weights: VGGWeights) -> None:
     """Bug 7: the cancel flag was read twice at the end of a run (for the metadata, then for the
     result), so a cancel between the two marked a run as stopped in one and finished in the other.

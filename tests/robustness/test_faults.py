@@ -158,6 +158,7 @@ def test_engine_save_image_disk_full_leaves_nothing(tmp_path: Path, monkeypatch)
 
 
 # ----------------------------------------------------------------------------- download
+@pytest.mark.slow
 def test_each_failed_download_leaves_nothing_and_the_next_succeeds(
     server: _Server, tv_file: tuple[str, str], tmp_path: Path  # noqa: F811
 ) -> None:
@@ -208,6 +209,7 @@ class socket_closed:
         pass
 
 
+@pytest.mark.slow
 def test_gui_download_dialog_fails_then_succeeds(qtbot, server: _Server, tv_file, tmp_path: Path) -> None:  # noqa: F811
     name, digest = tv_file
     cache = paths.cache_dir()
@@ -258,6 +260,7 @@ def _nan_at(monkeypatch, k: int, forever: bool) -> list[int]:
     return calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 @pytest.mark.parametrize("forever", [False, True], ids=["once", "from-then-on"])
 @pytest.mark.parametrize("k", [1, 5])
@@ -279,6 +282,7 @@ def test_nan_in_a_step_never_reaches_the_result(
         assert res.steps_done >= min(k - 1, 1)
 
 
+@pytest.mark.slow
 def test_out_of_memory_inside_the_engine_is_reported(monkeypatch, bundled_weights) -> None:
     from nst_desktop.engine.errors import OutOfMemory
 
@@ -335,6 +339,7 @@ def _stylize_threads() -> list[QThread]:
     return [t for t in QApplication.instance().findChildren(QThread) if t.isRunning()]
 
 
+@pytest.mark.slow
 def test_engine_exception_is_reported_and_next_run_works(qtbot, window, image_files, monkeypatch) -> None:
     _tiny(window)
     load_both(window, image_files)
@@ -357,6 +362,7 @@ def test_engine_exception_is_reported_and_next_run_works(qtbot, window, image_fi
     _run_ok(qtbot, window)
 
 
+@pytest.mark.slow
 def test_out_of_memory_in_a_run_is_reported_and_next_run_works(qtbot, window, image_files, monkeypatch) -> None:
     _tiny(window)
     load_both(window, image_files)
@@ -444,6 +450,7 @@ def _three_sizes(monkeypatch) -> None:
     monkeypatch.setitem(schedule.SHAPES, "cpu", schedule.GPU_SHAPE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", PHASES)
 def test_cancel_at_every_phase(qtbot, window, image_files, monkeypatch, phase: str) -> None:
     _tiny(window, steps=60)
@@ -474,6 +481,7 @@ def test_cancel_at_every_phase(qtbot, window, image_files, monkeypatch, phase: s
     _run_ok(qtbot, window)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", PHASES)
 def test_close_the_window_at_every_phase(qtbot, image_files, monkeypatch, phase: str) -> None:
     window = make_window(qtbot, Prompts())

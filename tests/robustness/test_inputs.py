@@ -115,6 +115,7 @@ def test_window_starts_and_quits_with_a_folder_in_place_of_the_settings_file(qtb
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=20,
 ), st.sampled_from([f.name for f in Settings.__dataclass_fields__.values()]))
+@pytest.mark.slow
 def test_fuzz_any_json_value_in_any_field(value: object, field: str) -> None:
     p = settings_path()
     p.parent.mkdir(parents=True, exist_ok=True)

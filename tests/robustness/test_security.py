@@ -191,6 +191,7 @@ app.exec()
 """
 
 
+@pytest.mark.slow
 def test_result_survives_a_kill_and_is_offered_on_the_next_start(qtbot, image_files) -> None:
     content, style = image_files
     proc = subprocess.run(

@@ -34,6 +34,7 @@ def live_qthreads() -> int:
         return sum(1 for o in gc.get_objects() if isinstance(o, QThread))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
 def test_soak_many_runs_in_one_window(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)

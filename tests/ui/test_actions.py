@@ -123,6 +123,7 @@ def test_start_run_refuses_a_checked_flag_as_the_image(qtbot, image_files) -> No
     assert not window.is_running()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ACTION_PATHS)
 def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_path: Path,
                                           bundled_weights) -> None:
@@ -171,6 +172,7 @@ def _press(window: MainWindow, qtbot, key: Qt.Key, modifier=Qt.KeyboardModifier.
     QTest.keyClick(window, key, modifier)
 
 
+@pytest.mark.slow
 def test_ctrl_return_on_the_window_paints(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=4, size=32)
@@ -182,6 +184,7 @@ def test_ctrl_return_on_the_window_paints(qtbot, image_files, bundled_weights) -
     assert "Done" in window.progress_label.text()
 
 
+@pytest.mark.slow
 def test_escape_on_the_window_stops_a_run(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=400, size=32)

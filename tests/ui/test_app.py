@@ -67,6 +67,7 @@ def test_module_entry_point_reports_its_version(tmp_path: Path) -> None:
     assert f"{APP_NAME} {APP_VERSION}" in out.stdout
 
 
+@pytest.mark.slow
 def test_screenshot_script_renders_a_finished_window(tmp_path: Path) -> None:
     out = tmp_path / "shot.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -108,6 +109,7 @@ print("exit", A.run_app(sys.argv[1:3]), flush=True)
 """
 
 
+@pytest.mark.slow
 def test_whole_app_quits_cleanly_when_closed_mid_run(image_files, tmp_path: Path) -> None:
     """The real process: start a run, close the window mid-run; it must exit normally, not
     abort with "QThread: Destroyed while thread is still running" or hang."""

@@ -47,6 +47,7 @@ def test_colour_and_scale_controls_reach_the_params(window: MainWindow) -> None:
     assert c.params().style_scale == 4.0  # clamped to the engine's range
 
 
+@pytest.mark.slow
 def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_files: tuple[Path, Path],
                                               second_style: Path) -> None:
     few_steps(window, 2, size=32)
@@ -77,6 +78,7 @@ def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_f
     assert window.inputs.style_inputs()[1] is None
 
 
+@pytest.mark.slow
 def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
     few_steps(window, 3, size=32)
     load_both(window, image_files)
@@ -92,6 +94,7 @@ def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files:
     assert window.result.metadata["continued"] is True
 
 
+@pytest.mark.slow
 def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: MainWindow,
                                                               image_files: tuple[Path, Path]) -> None:
     few_steps(window, 3, size=32)
@@ -113,6 +116,7 @@ def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: Main
     assert window.last_request.resume is None and window.last_request.init_image is first.image
 
 
+@pytest.mark.slow
 def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
         qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
     """The engine goes on with the window's state in place; if that run fails, the state may be
@@ -147,6 +151,7 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
     assert window.result is not first and window.runs.resume_state is not None
 
 
+@pytest.mark.slow
 def test_a_failed_continue_at_another_size_keeps_the_optimiser_state(
         qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
     """At another size the engine resamples the window's state instead of going on with it
@@ -172,6 +177,7 @@ def test_a_failed_continue_at_another_size_keeps_the_optimiser_state(
     assert window.runs.resume_state is state and torch.equal(state.x.detach(), x_before)
 
 
+@pytest.mark.slow
 def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tuple[Path, Path]) -> None:
     few_steps(window, 2, size=32)
     load_both(window, image_files)
@@ -185,6 +191,7 @@ def test_new_seed_is_used_and_saved(qtbot, window: MainWindow, image_files: tupl
     assert window.result.metadata["params"]["seed"] == seed
 
 
+@pytest.mark.slow
 def test_settings_restored_from_a_saved_image(qtbot, window: MainWindow, image_files: tuple[Path, Path],
                                               second_style: Path, tmp_path: Path) -> None:
     few_steps(window, 2, size=32)

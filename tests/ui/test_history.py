@@ -296,6 +296,7 @@ def test_view_menu_shows_and_hides_the_strip(window: MainWindow) -> None:
 
 
 # ----------------------------------------------------------------------------- a real run
+@pytest.mark.slow
 def test_real_run_is_added_and_the_strip_waits_while_painting(window: MainWindow, image_files, qtbot,
                                                                bundled_weights) -> None:
     window.steps_override = 6

@@ -101,6 +101,7 @@ def test_open_dialog_result_is_loaded(window: MainWindow, image_files) -> None:
 
 
 # ----------------------------------------------------------------------------- real runs
+@pytest.mark.slow
 def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, bundled_weights) -> None:
     few_steps(window, steps=9)
     load_both(window, image_files)
@@ -124,6 +125,7 @@ def test_real_run_through_the_window(window: MainWindow, image_files, qtbot, bun
     assert recovery_path().is_file()
 
 
+@pytest.mark.slow
 def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qtbot, bundled_weights) -> None:
     few_steps(window, steps=400)
     load_both(window, image_files)
@@ -137,6 +139,7 @@ def test_cancel_button_keeps_the_best_so_far(window: MainWindow, image_files, qt
     assert not window.is_running() and window.stylize_button.text() == "Stylize"
 
 
+@pytest.mark.slow
 def test_closing_mid_run_stops_the_thread_without_hanging(qtbot, image_files, bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=400)

@@ -31,6 +31,7 @@ def _white(mask: Image.Image, fx: float, fy: float) -> bool:
     return mask.getpixel((int(fx * (mask.width - 1)), int(fy * (mask.height - 1)))) == 255
 
 
+@pytest.mark.slow
 def test_strokes_undo_clear_and_the_masks_in_the_request(qtbot, window: MainWindow,
                                                           image_files: tuple[Path, Path], tmp_path: Path) -> None:
     assert not window.regions_button.isEnabled()  # no photo yet

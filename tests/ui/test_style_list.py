@@ -419,6 +419,7 @@ def test_style_given_on_the_command_line_replaces_the_remembered_list(qtbot, pai
 
 
 # ----------------------------------------------------------------------------- restore from an image
+@pytest.mark.slow
 def test_restore_three_styles_weights_and_regions_from_a_saved_image(qtbot, window: MainWindow, photo: Path,
                                                                      paintings: list[Path], tmp_path: Path,
                                                                      bundled_weights) -> None:

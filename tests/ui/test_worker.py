@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
@@ -24,6 +25,7 @@ def small_request(steps: int, tmp_path: Path | None = None, **kw) -> StyleReques
     )
 
 
+@pytest.mark.slow
 def test_real_run_reports_progress_previews_and_finishes(qtbot, bundled_weights, tmp_path, monkeypatch) -> None:
     threads: list[threading.Thread] = []
     real_stylize = worker_mod.stylize
@@ -69,6 +71,7 @@ def test_real_run_reports_progress_previews_and_finishes(qtbot, bundled_weights,
     assert read_metadata(rec)["params"]["size"] == 64
 
 
+@pytest.mark.slow
 def test_cancel_stops_within_a_step_and_keeps_best_so_far(qtbot, bundled_weights) -> None:
     job = StyleJob(small_request(500))
     started = []
@@ -110,6 +113,7 @@ def test_bad_params_fail_with_a_message(qtbot) -> None:
     assert "size" in sig.args[0]
 
 
+@pytest.mark.slow
 def test_stop_joins_the_thread_and_mutes_late_signals(qtbot, bundled_weights) -> None:
     job = StyleJob(small_request(500))
     seen = []
@@ -143,6 +147,7 @@ def test_a_continue_request_is_one_resume_object_for_the_engine() -> None:
     assert req.continued is given and req.init_image is image and req.resume is None
 
 
+@pytest.mark.slow
 def test_the_worker_hands_the_engine_the_requests_resume(qtbot, bundled_weights, monkeypatch) -> None:
     seen: list[object] = []
     real_stylize = worker_mod.stylize
