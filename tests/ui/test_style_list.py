@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 
 from nst_desktop.engine import StyleResult
 from nst_desktop.engine.images import read_metadata
-from nst_desktop.services.settings import MAX_STYLES, load_settings, settings_path
+from nst_desktop.services.settings import MAX_STYLES, SETTINGS_VERSION, load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionCanvas, labels_to_pil, style_label
@@ -374,7 +374,7 @@ def test_the_list_survives_a_restart(qtbot, paintings: list[Path]) -> None:
     sl.rows[3].set_weight(35)
     assert w1.close()
     data = json.loads(settings_path().read_text())
-    assert data["version"] == 2 and "blend" not in data
+    assert data["version"] == SETTINGS_VERSION == 3 and "blend" not in data
     assert data["styles"] == [{"path": str(paintings[0].resolve()), "weight": 0.8},
                               {"path": str(paintings[1].resolve()), "weight": 1.0},
                               {"path": str(paintings[2].resolve()), "weight": 0.0},
@@ -404,7 +404,7 @@ def test_a_settings_file_of_the_previous_version_still_loads(qtbot, paintings: l
     sl.add_paths(paintings[:2])  # the old blend 70 : 30 comes back as the two rows' weights
     assert sl.weights() == [100, 43]
     assert w.close()
-    assert json.loads(p.read_text())["version"] == 2
+    assert json.loads(p.read_text())["version"] == SETTINGS_VERSION
 
 
 def test_style_given_on_the_command_line_replaces_the_remembered_list(qtbot, paintings: list[Path],
