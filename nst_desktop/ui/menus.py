@@ -23,13 +23,28 @@ if TYPE_CHECKING:
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str | None
 
+#: Keys of standard shortcuts that some platforms leave unbound: Qt's generic X11 theme
+#: (no desktop environment's platform theme) binds no key to Quit.
+FALLBACK_KEYS: dict[QKeySequence.StandardKey, str] = {QKeySequence.StandardKey.Quit: "Ctrl+Q"}
+
+
+def _keys(shortcut: Shortcut) -> list[QKeySequence]:
+    """The key sequences of ``shortcut``: a standard key's platform bindings (or its fallback)."""
+    if isinstance(shortcut, QKeySequence.StandardKey):
+        keys = QKeySequence.keyBindings(shortcut)
+        if not keys and shortcut in FALLBACK_KEYS:
+            keys = [QKeySequence(FALLBACK_KEYS[shortcut])]
+        return keys
+    return [] if shortcut is None else [QKeySequence(shortcut)]
+
 
 def _action(w: MainWindow, text: str, slot: Callable[[], object], shortcut: Shortcut = None,
             tip: str = "") -> QAction:
     """An action of ``w`` (its shortcut works in the whole window) calling ``slot()``."""
     act = QAction(text, w)
-    if shortcut is not None:
-        act.setShortcut(QKeySequence(shortcut))
+    keys = _keys(shortcut)
+    if keys:
+        act.setShortcuts(keys)
     if tip:
         act.setStatusTip(tip)
         act.setToolTip(tip)

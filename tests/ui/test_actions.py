@@ -114,6 +114,26 @@ def test_every_action_of_the_window_is_in_a_menu(qtbot) -> None:
     assert missing == []
 
 
+def test_shortcuts_are_bound_and_unique(qtbot) -> None:
+    """Every standard shortcut has a key on this platform (Qt's generic X11 theme binds none to
+    Quit: the window falls back to Ctrl+Q), and no key starts two actions (Qt would run neither)."""
+    window = make_window(qtbot)
+    assert "Ctrl+Q" in [k.toString() for k in window.quit_action.shortcuts()]
+    for action in (window.save_action, window.open_content_action, window.copy_action, window.paste_action):
+        assert action.shortcuts(), action.text()
+    owners: dict[str, str] = {}
+    for action in window.actions():
+        for key in action.shortcuts():
+            assert key.toString() not in owners, (key.toString(), owners.get(key.toString()), action.text())
+            owners[key.toString()] = action.text()
+
+
+def test_ctrl_q_on_the_window_quits(qtbot) -> None:
+    window = make_window(qtbot)
+    _press(window, qtbot, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
 def test_start_run_refuses_a_checked_flag_as_the_image(qtbot, image_files) -> None:
     """The bug behind 14.1: QAction.triggered(bool) passed checked=False as continue_from."""
     window = make_window(qtbot)
