@@ -44,6 +44,8 @@ _CHROMA_OFFSET = torch.tensor([0.0, 0.5, 0.5])
 #: Added to covariance eigenvalues before the inverse square root (a flat-coloured image
 #: has a singular covariance); in squared [0, 1] units.
 COV_EPS = 1e-5
+#: Pixels of a painting its colour distribution is read from (every k-th of a larger one).
+PALETTE_SAMPLES = 1 << 20
 
 
 def rgb_to_ycbcr(t: torch.Tensor) -> torch.Tensor:
@@ -162,6 +164,58 @@ def apply_map(img: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tens
     return (a @ x + b[:, None]).reshape_as(img[0]).unsqueeze(0).to(img.dtype)
 
 
+def _weighted_cdf(values: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted ``values`` and the cumulative share of ``weights`` at the middle of each (in (0, 1))."""
+    v, order = values.sort()
+    w = weights[order]
+    cum = w.cumsum(0)
+    return v, (cum - w / 2) / cum[-1]
+
+
+def _match_axis(x: torch.Tensor, x_w: torch.Tensor, ref: torch.Tensor, ref_w: torch.Tensor) -> torch.Tensor:
+    """``x``'s values moved to the same quantiles of ``ref``'s distribution (both weighted)."""
+    xs, x_at = _weighted_cdf(x, x_w)
+    rs, r_at = _weighted_cdf(ref, ref_w)
+    hi = torch.searchsorted(r_at, x_at).clamp(1, rs.numel() - 1)
+    lo = hi - 1
+    t = ((x_at - r_at[lo]) / (r_at[hi] - r_at[lo]).clamp_min(1e-12)).clamp(0, 1)
+    out = torch.empty_like(x)
+    out[x.argsort()] = rs[lo] + t * (rs[hi] - rs[lo])
+    return out
+
+
+def match_palette(
+    x: torch.Tensor, x_weights: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequence[float]
+) -> torch.Tensor:
+    """Colours ``x`` ``(3, N)`` (weighted by ``x_weights`` ``(N,)``: a region's mask) given the
+    paintings' palette: first their pooled mean and covariance (:func:`transfer_map`), then,
+    along each principal axis of that covariance, their distribution (quantile matching,
+    Pitie et al.'s "N-dimensional pdf transfer" with the paintings' own axes instead of random
+    ones: one pass). ``styles``: RGB tensors ``(1, 3, H, W)`` pooled by relative ``weights``.
+    Returns ``(3, N)`` float64, not clamped."""
+    x = x.double()
+    total = x_weights.sum()
+    mu_x = (x * x_weights).sum(1) / total
+    xc = x - mu_x[:, None]
+    cov_x = (xc * x_weights) @ xc.T / total
+    mu, cov = mixture_stats(styles, weights)
+    a, b = transfer_map(mu_x, cov_x, mu, cov)
+    y = a @ x + b[:, None]
+    _, axes = torch.linalg.eigh(cov)
+    refs = []
+    for s, w in zip(styles, weights):
+        if w > 0:
+            pixels = s[0].reshape(3, -1)
+            pixels = pixels[:, :: max(1, pixels.shape[1] // PALETTE_SAMPLES)]  # a large scan's every k-th pixel
+            refs.append((pixels.double(), w / pixels.shape[1]))
+    ref = axes.T @ torch.cat([r for r, _ in refs], dim=1)
+    ref_w = torch.cat([torch.full((r.shape[1],), w, dtype=torch.float64) for r, w in refs])
+    proj = axes.T @ y
+    for k in range(3):
+        proj[k] = _match_axis(proj[k], x_weights.double(), ref[k], ref_w)
+    return axes @ proj
+
+
 def in_palette(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor],
@@ -169,34 +223,28 @@ def in_palette(
     regions: torch.Tensor | None = None,
     keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The photo recoloured to the paintings' palette: ``content``'s colours moved to the
-    mean and covariance of the ``styles`` (pooled by ``weights``; see :func:`mixture_stats`)
-    with :func:`transfer_map`, clamped to [0, 1]. All ``(1, 3, H, W)`` RGB in [0, 1].
+    """The photo recoloured to the paintings' palette (:func:`match_palette`: their colour mean,
+    covariance and distribution along its axes, the ``styles`` pooled by ``weights``), clamped
+    to [0, 1]. All ``(1, 3, H, W)`` RGB in [0, 1].
 
     With ``regions`` (``(S, 1, H, W)`` masks in [0, 1], one per style, at the content's size),
-    each style's region gets that style's colours (its map fitted to the photo's colours in
-    that region) and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's.
+    each style's region gets that style's colours (fitted to the photo's colours in that
+    region) and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's.
     """
-    def mapped(img: torch.Tensor, src: tuple[torch.Tensor, torch.Tensor], style_ts, ws) -> torch.Tensor:
-        a, b = transfer_map(*src, *mixture_stats(style_ts, ws))
-        return apply_map(img, a, b)
-
+    x = content[0].reshape(3, -1)
     if regions is None:
-        return mapped(content, color_stats(content), styles, weights).clamp(0, 1)
+        y = match_palette(x, torch.ones(x.shape[1], dtype=torch.float64), styles, weights)
+        return y.reshape_as(content[0]).unsqueeze(0).to(content.dtype).clamp(0, 1)
     out = torch.zeros_like(content)
     cover = torch.zeros_like(content[:, :1])
-    x = content[0].reshape(3, -1).double()
     for mask, style, w in zip(regions, styles, weights):
         m = mask.reshape(-1).double()
         if w <= 0 or float(m.sum()) <= 0:
             continue
-        mu = (x * m).sum(1) / m.sum()  # the photo's colours where this style paints
-        xc = x - mu[:, None]
-        cov = (xc * m) @ xc.T / m.sum()
-        out += mask.unsqueeze(0) * mapped(content, (mu, cov), [style], [1.0])
+        y = match_palette(x, m, [style], [1.0]).reshape_as(content[0]).unsqueeze(0).to(content.dtype)
+        out += mask.unsqueeze(0) * y
         cover += mask.unsqueeze(0)
-    painted = cover.clamp_min(1e-6)
-    out = torch.where(cover > 0, out / painted, content)
+    out = torch.where(cover > 0, out / cover.clamp_min(1e-6), content)
     if keep is not None:
         out = out * (1 - keep) + content * keep
     return out.clamp(0, 1)

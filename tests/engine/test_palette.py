@@ -43,7 +43,7 @@ def test_the_start_has_the_paintings_colour_mean_and_covariance() -> None:
     out = color.in_palette(content, [style], [1.0])
     assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
     mu_err, cov_err = _stats_error(out, *color.color_stats(style))
-    assert mu_err < 0.005 and cov_err < 0.02
+    assert mu_err < 0.005 and cov_err < 0.05
     # ...and it is still the photo: the map is affine, so its pixels' order along a colour axis mostly stays.
     before, after = color.luma(content).flatten(), color.luma(out).flatten()
     assert torch.corrcoef(torch.stack([before, after]))[0, 1].abs() > 0.5
@@ -120,3 +120,21 @@ def test_a_higher_style_strength_gives_a_lower_style_loss(bundled_weights: VGGWe
         params = small_engine_params(steps=40, size=64, style_strength=strength, init="palette")
         losses.append(stylize(make_content(), make_style(), params, bundled_weights).style_loss)
     assert losses[0] > losses[1] > losses[2]
+
+
+def test_the_start_has_the_paintings_distribution_along_its_colour_axes() -> None:
+    """Beyond mean and covariance: a painting of two colour groups (dark blue, bright yellow)
+    gives a start whose quantiles along the painting's main colour axis are the painting's."""
+    style = torch.zeros(1, 3, 32, 32)
+    style[..., :24, :] = torch.tensor([0.1, 0.15, 0.4]).view(1, 3, 1, 1)
+    style[..., 24:, :] = torch.tensor([0.95, 0.85, 0.2]).view(1, 3, 1, 1)
+    style += 0.02 * torch.randn(style.shape, generator=torch.Generator().manual_seed(1))
+    out = color.in_palette(_photo_like(), [style], [1.0])
+    _, cov = color.color_stats(style)
+    axis = torch.linalg.eigh(cov)[1][:, -1].float()
+    q = torch.tensor([0.1, 0.5, 0.7, 0.9])
+    along = lambda img: torch.quantile(axis @ img[0].reshape(3, -1), q)  # noqa: E731
+    assert torch.allclose(along(out), along(style), atol=0.05)
+    mk_only = color.apply_map(_photo_like(), *color.transfer_map(*color.color_stats(_photo_like()),
+                                                                  *color.color_stats(style)))
+    assert not torch.allclose(along(mk_only), along(style), atol=0.05)  # mean and covariance alone are not it
