@@ -164,55 +164,73 @@ def apply_map(img: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tens
     return (a @ x + b[:, None]).reshape_as(img[0]).unsqueeze(0).to(img.dtype)
 
 
-def _weighted_cdf(values: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sorted ``values`` and the cumulative share of ``weights`` at the middle of each (in (0, 1))."""
+def _weighted_cdf(
+    values: torch.Tensor, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The distinct ``values`` (ascending) that carry weight, and the cumulative share of
+    ``weights`` at the middle and at the end of each one's run (in (0, 1]): one quantile per
+    value, so that equal colours (a clipped sky, a flat background) stay equal."""
     v, order = values.sort()
     w = weights[order]
-    cum = w.cumsum(0)
-    return v, (cum - w / 2) / cum[-1]
+    distinct, counts = torch.unique_consecutive(v, return_counts=True)
+    group = torch.repeat_interleave(torch.arange(distinct.numel()), counts)
+    gw = torch.zeros(distinct.numel(), dtype=w.dtype).index_add_(0, group, w)
+    cum = gw.cumsum(0)
+    mid, end = (cum - gw / 2) / cum[-1], cum / cum[-1]
+    carried = gw > 0
+    return distinct[carried], mid[carried], end[carried]
 
 
-def _match_axis(x: torch.Tensor, x_w: torch.Tensor, ref: torch.Tensor, ref_w: torch.Tensor) -> torch.Tensor:
-    """``x``'s values moved to the same quantiles of ``ref``'s distribution (both weighted)."""
-    xs, x_at = _weighted_cdf(x, x_w)
-    rs, r_at = _weighted_cdf(ref, ref_w)
-    hi = torch.searchsorted(r_at, x_at).clamp(1, rs.numel() - 1)
+def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear ``f(x)`` through the points ``(xp, fp)`` (``xp`` ascending), constant beyond its ends."""
+    if xp.numel() == 1:
+        return fp.expand_as(x).clone()
+    hi = torch.searchsorted(xp, x.contiguous()).clamp(1, xp.numel() - 1)
     lo = hi - 1
-    t = ((x_at - r_at[lo]) / (r_at[hi] - r_at[lo]).clamp_min(1e-12)).clamp(0, 1)
-    out = torch.empty_like(x)
-    out[x.argsort()] = rs[lo] + t * (rs[hi] - rs[lo])
-    return out
+    t = ((x - xp[lo]) / (xp[hi] - xp[lo]).clamp_min(1e-12)).clamp(0, 1)
+    return fp[lo] + t * (fp[hi] - fp[lo])
+
+
+def palette_sample(img: torch.Tensor) -> torch.Tensor:
+    """At most :data:`PALETTE_SAMPLES` of an RGB tensor's pixels (every k-th), as ``(3, N, 1)``
+    float64: enough to read a palette from, and :func:`color_stats` takes it."""
+    pixels = img[0].reshape(3, -1)
+    return pixels[:, :: max(1, pixels.shape[1] // PALETTE_SAMPLES)].double().unsqueeze(-1)
 
 
 def match_palette(
     x: torch.Tensor, x_weights: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequence[float]
 ) -> torch.Tensor:
-    """Colours ``x`` ``(3, N)`` (weighted by ``x_weights`` ``(N,)``: a region's mask) given the
-    paintings' palette: first their pooled mean and covariance (:func:`transfer_map`), then,
-    along each principal axis of that covariance, their distribution (quantile matching,
-    Pitie et al.'s "N-dimensional pdf transfer" with the paintings' own axes instead of random
-    ones: one pass). ``styles``: RGB tensors ``(1, 3, H, W)`` pooled by relative ``weights``.
-    Returns ``(3, N)`` float64, not clamped."""
+    """Colours ``x`` ``(3, N)`` (weighted by ``x_weights`` ``(N,)``, e.g. a region's mask) given
+    the paintings' palette: first their pooled mean and covariance (:func:`transfer_map`), then,
+    along each principal axis of that covariance, their distribution (quantile matching, as in
+    Pitie et al.'s N-dimensional pdf transfer, with the paintings' own axes and one pass). The
+    mapping is a function of the colour, fitted on at most :data:`PALETTE_SAMPLES` pixels of
+    each. ``styles``: RGB tensors ``(1, 3, H, W)`` or :func:`palette_sample` s, pooled by
+    relative ``weights``. Returns ``(3, N)`` float64, not clamped."""
     x = x.double()
-    total = x_weights.sum()
-    mu_x = (x * x_weights).sum(1) / total
-    xc = x - mu_x[:, None]
-    cov_x = (xc * x_weights) @ xc.T / total
-    mu, cov = mixture_stats(styles, weights)
+    step = max(1, x.shape[1] // PALETTE_SAMPLES)
+    xs, xs_w = x[:, ::step], x_weights[::step].double()
+    total = xs_w.sum()
+    mu_x = (xs * xs_w).sum(1) / total
+    xc = xs - mu_x[:, None]
+    cov_x = (xc * xs_w) @ xc.T / total
+    samples = [s if s.dim() == 3 and s.shape[-1] == 1 else palette_sample(s) for s in styles]
+    mu, cov = mixture_stats(samples, weights)
     a, b = transfer_map(mu_x, cov_x, mu, cov)
-    y = a @ x + b[:, None]
     _, axes = torch.linalg.eigh(cov)
-    refs = []
-    for s, w in zip(styles, weights):
-        if w > 0:
-            pixels = s[0].reshape(3, -1)
-            pixels = pixels[:, :: max(1, pixels.shape[1] // PALETTE_SAMPLES)]  # a large scan's every k-th pixel
-            refs.append((pixels.double(), w / pixels.shape[1]))
+    refs = [(s[..., 0], w / s.shape[1]) for s, w in zip(samples, weights) if w > 0]
     ref = axes.T @ torch.cat([r for r, _ in refs], dim=1)
     ref_w = torch.cat([torch.full((r.shape[1],), w, dtype=torch.float64) for r, w in refs])
-    proj = axes.T @ y
+    m = axes.T @ a  # x -> its mapped colour in the axes' coordinates
+    proj, proj_s = m @ x + (axes.T @ b)[:, None], m @ xs + (axes.T @ b)[:, None]
     for k in range(3):
-        proj[k] = _match_axis(proj[k], x_weights.double(), ref[k], ref_w)
+        src_v, src_q, _ = _weighted_cdf(proj_s[k], xs_w)
+        ref_v, _, ref_end = _weighted_cdf(ref[k], ref_w)
+        # The painting's value at each of the photo's quantiles (its inverse CDF: no blends of
+        # its colours), then linear between the photo's own colours.
+        at = ref_v[torch.searchsorted(ref_end, src_q).clamp(max=ref_v.numel() - 1)]
+        proj[k] = _interp(proj[k], src_v, at)
     return axes @ proj
 
 
@@ -222,6 +240,7 @@ def in_palette(
     weights: Sequence[float],
     regions: torch.Tensor | None = None,
     keep: torch.Tensor | None = None,
+    free: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The photo recoloured to the paintings' palette (:func:`match_palette`: their colour mean,
     covariance and distribution along its axes, the ``styles`` pooled by ``weights``), clamped
@@ -229,11 +248,13 @@ def in_palette(
 
     With ``regions`` (``(S, 1, H, W)`` masks in [0, 1], one per style, at the content's size),
     each style's region gets that style's colours (fitted to the photo's colours in that
-    region) and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's.
+    region) and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's. Without regions, ``free``
+    ``(1, 1, H, W)`` weights the photo's pixels the map is fitted to (1 - a keep mask).
     """
     x = content[0].reshape(3, -1)
     if regions is None:
-        y = match_palette(x, torch.ones(x.shape[1], dtype=torch.float64), styles, weights)
+        fit = torch.ones(x.shape[1], dtype=torch.float64) if free is None else free.reshape(-1).double()
+        y = match_palette(x, fit, styles, weights)
         return y.reshape_as(content[0]).unsqueeze(0).to(content.dtype).clamp(0, 1)
     out = torch.zeros_like(content)
     cover = torch.zeros_like(content[:, :1])

@@ -167,15 +167,28 @@ def palette_start(
     styles: Sequence[StyleSource],
     style_weights: Sequence[float],
     masks: Masks | None,
+    hw: tuple[int, int],
 ) -> Image.Image:
-    """The photo in the paintings' colours, the start of ``init="palette"`` (see
-    :func:`color.in_palette`): one style's or the weighted blend's colour mean and covariance;
-    with regions, each style's in its region, and the kept pixels the photo's. At the
-    content's size (as given: already reduced to the largest size the run uses)."""
-    content_t = pil_to_tensor(content)
-    style_ts = [s if isinstance(s, torch.Tensor) else pil_to_tensor(s) for s in styles]
-    if masks is not None and masks.styles is not None:
-        hw = (content.height, content.width)
-        at = masks.at(hw, content_t.device)
-        return tensor_to_pil(color.in_palette(content_t, style_ts, style_weights, at.styles, at.keep))
-    return tensor_to_pil(color.in_palette(content_t, style_ts, style_weights))
+    """The photo in the paintings' colours at ``hw`` (the first size of the run), the start of
+    ``init="palette"`` (see :func:`color.in_palette`): one style's or the weighted blend's
+    palette; with regions, each style's in its region, and kept pixels the photo's (a keep
+    mask alone: the photo's colours outside it are fitted)."""
+    content_t = pil_to_tensor(content if (content.height, content.width) == hw
+                              else content.resize((hw[1], hw[0]), Image.Resampling.LANCZOS))
+    samples = [color.palette_sample(_point_sampled(s)) for s in styles]
+    at = masks.at(hw, content_t.device) if masks is not None else None
+    if at is not None and at.styles is not None:
+        return tensor_to_pil(color.in_palette(content_t, samples, style_weights, at.styles, at.keep))
+    free = None if at is None else 1 - at.keep
+    return tensor_to_pil(color.in_palette(content_t, samples, style_weights, free=free))
+
+
+def _point_sampled(img: StyleSource) -> torch.Tensor:
+    """A style as a tensor of at most about :data:`color.PALETTE_SAMPLES` of its own pixels
+    (nearest-neighbour: a large scan is not converted whole, and no colours are blended)."""
+    if isinstance(img, torch.Tensor):
+        return img
+    scale = math.sqrt(color.PALETTE_SAMPLES / (img.width * img.height))
+    if scale < 1:
+        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.NEAREST)
+    return pil_to_tensor(img)

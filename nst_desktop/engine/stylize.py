@@ -125,8 +125,6 @@ def stylize(
                                  steps=params.steps or preset_steps(DEFAULT_QUALITY, device.type))
     stages = schedule.plan_for(device.type, params.size, params.steps, params.start_size, params.coarse_to_fine)
     content, styles = shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
-    if init_image is None and params.init == "palette" and params.preserve_colors == "none":
-        init_image = palette_start(content, styles, style_weights, region_masks)
     tracker = Tracker.for_run(stages, on_progress, cancel, params.preview_every, t0, out_hw, device.type)
     precision = Precision.choose(params.precision, device)
 
@@ -135,6 +133,10 @@ def stylize(
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     try:
+        if init_image is None and params.init == "palette" and params.preserve_colors == "none":
+            first_hw = working_hw(scaled_size(out_hw, stages[0].long_side))
+            init_image = palette_start(content, styles, style_weights, region_masks, first_hw)
+
         def initial(hw: tuple[int, int]) -> torch.Tensor:
             return initial_image(params, content, hw, device, seed, init_image)
 

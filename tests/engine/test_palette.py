@@ -83,7 +83,7 @@ def test_with_regions_each_style_colours_its_region_and_kept_pixels_stay() -> No
     right.paste(255, (36, 0, 64, 48))
     keep.paste(255, (28, 0, 36, 48))
     masks = prepare_masks((48, 64), 2, [left, right], keep)
-    start = pil_to_tensor(inputs.palette_start(content, [warm, cold], [1.0, 1.0], masks))
+    start = pil_to_tensor(inputs.palette_start(content, [warm, cold], [1.0, 1.0], masks, (48, 64)))
     photo = pil_to_tensor(content)
     assert torch.allclose(start[..., 30:34], photo[..., 30:34], atol=1 / 255)
     for region, painting in ((start[..., :24], warm), (start[..., 40:], cold)):
@@ -138,3 +138,28 @@ def test_the_start_has_the_paintings_distribution_along_its_colour_axes() -> Non
     mk_only = color.apply_map(_photo_like(), *color.transfer_map(*color.color_stats(_photo_like()),
                                                                   *color.color_stats(style)))
     assert not torch.allclose(along(mk_only), along(style), atol=0.05)  # mean and covariance alone are not it
+
+
+def test_equal_colours_stay_equal() -> None:
+    """A clipped white sky or a flat background gets one colour, not a ramp in scan order."""
+    photo = _photo_like()
+    photo[..., :32, :] = 1.0
+    out = color.in_palette(photo, [pil_to_tensor(_soft(make_style()))], [1.0])
+    sky = out[..., :32, :].reshape(3, -1)
+    assert float(sky.std(dim=1).max()) < 1e-6
+    flat = color.in_palette(torch.full((1, 3, 16, 16), 0.4), [pil_to_tensor(make_style())], [1.0])
+    assert float(flat.reshape(3, -1).std(dim=1).max()) < 1e-6
+
+
+def test_the_start_is_made_at_the_first_size_of_the_run(monkeypatch) -> None:
+    sizes = []
+    real = inputs.palette_start
+
+    def recording(content, styles, weights, masks, hw):
+        sizes.append(hw)
+        return real(content, styles, weights, masks, hw)
+
+    monkeypatch.setattr(stylize_mod, "palette_start", recording)
+    stylize_mod.stylize(make_content((96, 64)), make_style(), dataclasses.replace(
+        small_engine_params(steps=4, size=96), init="palette", coarse_to_fine=True, start_size=48), None)
+    assert sizes == [(32, 48)]
