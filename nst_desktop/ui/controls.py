@@ -200,7 +200,8 @@ class ControlsPanel(QWidget):
             self.scale_spin: "Size of the brush strokes: the painting's size relative to the result "
             "(larger = coarser strokes)",
             self.quality_combo: "More steps paint more carefully and take longer",
-            self.init_combo: "What the painting starts from",
+            self.init_combo: ("What the painting starts from: the photo in the painting's colours (the photo "
+                              "itself when Colours keeps the photo's), the photo as it is, or random noise"),
             self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
             self.new_seed_button: "Pick a new random seed",
             self.device_combo: "Where the painting is computed; a GPU is much faster",
