@@ -80,10 +80,9 @@ class _Optimisers:
         return sum(r() is not None for r in self.made)
 
 
-@pytest.mark.slow
-def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, monkeypatch) -> None:
-    """The free memory behind the "about N px should fit" hint is read once the failed run's network,
-    activations and optimiser state are released, not while the exception still holds them."""
+def _out_of_memory_at_the_third_step(monkeypatch) -> tuple[_Optimisers, list[tuple[int, int]]]:
+    """Make the run fail with a (simulated) CUDA out of memory at its third loss evaluation, and record,
+    whenever the engine reads the free memory, how many optimiser states and networks are alive."""
     optimisers = _Optimisers(monkeypatch)
     real_call = Objective.__call__
     nets: list[weakref.ref] = []
@@ -102,6 +101,14 @@ def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, mo
 
     monkeypatch.setattr(Objective, "__call__", call)
     monkeypatch.setattr(oom_module, "free_memory_bytes", free_memory)
+    return optimisers, seen
+
+
+@pytest.mark.slow
+def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, monkeypatch) -> None:
+    """The free memory behind the "about N px should fit" hint is read once the failed run's network,
+    activations and optimiser state are released, not while the exception still holds them."""
+    optimisers, seen = _out_of_memory_at_the_third_step(monkeypatch)
     with pytest.raises(OutOfMemory) as info:
         stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
     assert optimisers.made, "the run made no optimiser: the test checks nothing"
@@ -268,21 +275,7 @@ def test_out_of_memory_lets_go_without_collecting_garbage_in_the_run_thread(bund
     import gc
     import threading
 
-    optimisers = _Optimisers(monkeypatch)
-    real_call = Objective.__call__
-    nets: list[weakref.ref] = []
-
-    def call(self, x: torch.Tensor):
-        nets.append(weakref.ref(self.net))
-        if len(nets) > 2:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_call(self, x)
-
-    seen: list[tuple[int, int]] = []
-
-    def free_memory(device: torch.device) -> int:
-        seen.append((optimisers.alive(), sum(r() is not None for r in nets)))
-        return 8 * 2**30
+    optimisers, seen = _out_of_memory_at_the_third_step(monkeypatch)
 
     collected_in: list[str] = []
     real_collect = gc.collect
@@ -291,8 +284,6 @@ def test_out_of_memory_lets_go_without_collecting_garbage_in_the_run_thread(bund
         collected_in.append(threading.current_thread().name)
         return real_collect(*args, **kwargs)
 
-    monkeypatch.setattr(Objective, "__call__", call)
-    monkeypatch.setattr(oom_module, "free_memory_bytes", free_memory)
     monkeypatch.setattr(gc, "collect", collect)
     errors: list[BaseException] = []
 
