@@ -90,12 +90,20 @@ def recombine_luma(result: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     return ycbcr_to_rgb(out).clamp(0, 1)
 
 
-def color_stats(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean ``(3,)`` and covariance ``(3, 3)`` of the pixel colours of an RGB tensor (float64)."""
-    x = t.reshape(3, -1).double() if t.dim() == 3 else t[0].reshape(3, -1).double()
-    mu = x.mean(dim=1)
+def color_stats(t: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(3,)`` and covariance ``(3, 3)`` of the pixel colours of an RGB tensor (float64):
+    ``(1, 3, H, W)``, ``(3, H, W)`` or ``(3, N)``; with ``weights`` (one per pixel, e.g. a
+    region's mask) the weighted ones."""
+    x = t[0].reshape(3, -1).double() if t.dim() == 4 else t.reshape(3, -1).double()
+    if weights is None:
+        mu = x.mean(dim=1)
+        xc = x - mu[:, None]
+        return mu, xc @ xc.T / x.shape[1]
+    w = weights.reshape(-1).double()
+    total = w.sum()
+    mu = (x * w).sum(1) / total
     xc = x - mu[:, None]
-    return mu, xc @ xc.T / x.shape[1]
+    return mu, (xc * w) @ xc.T / total
 
 
 def _sym_pow(c: torch.Tensor, power: float, eps: float = COV_EPS) -> torch.Tensor:
@@ -211,10 +219,7 @@ def match_palette(
     x = x.double()
     step = max(1, x.shape[1] // PALETTE_SAMPLES)
     xs, xs_w = x[:, ::step], x_weights[::step].double()
-    total = xs_w.sum()
-    mu_x = (xs * xs_w).sum(1) / total
-    xc = xs - mu_x[:, None]
-    cov_x = (xc * xs_w) @ xc.T / total
+    mu_x, cov_x = color_stats(xs, xs_w)
     samples = [s if s.dim() == 3 and s.shape[-1] == 1 else palette_sample(s) for s in styles]
     mu, cov = mixture_stats(samples, weights)
     a, b = transfer_map(mu_x, cov_x, mu, cov)
