@@ -105,17 +105,25 @@ class Exporter(QObject):
         if confirm_overwrite and p.exists():
             if not w.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
                 return False
-        try:
-            save_image(res.image, p, res.metadata)
-        except (ImageError, OSError, ValueError) as exc:
-            message = save_problem(exc, p)
-            w.statusBar().showMessage(f"Not saved. {message}", 20000)
+        message = self._write(res, p)
+        if message is not None:
             w.prompts.inform("Could not save the result",
                              f"{message}\n\nThe result is kept; choose another folder or name.")
             return False
-        w.note_saved(res, p)
         w.statusBar().showMessage(f"Saved {p}", 10000)
         return True
+
+    def _write(self, res: StyleResult, path: Path) -> str | None:
+        """Save ``res`` (with its metadata) to ``path`` and mark it saved; on failure show why in
+        the status bar and return that sentence (the caller says what is kept)."""
+        try:
+            save_image(res.image, path, res.metadata)
+        except (ImageError, OSError, ValueError) as exc:
+            message = save_problem(exc, path)
+            self.window.statusBar().showMessage(f"Not saved. {message}", 20000)
+            return message
+        self.window.note_saved(res, path)
+        return None
 
     def unsaved(self) -> list[tuple[StyleResult, HistoryEntry | None]]:
         """The results not saved yet: the History's, then the shown one if it is not in the History."""
@@ -146,18 +154,14 @@ class Exporter(QObject):
         for res, entry in todo:
             name = f"{stem}-{entry.number}.png" if entry is not None else f"{stem}.png"
             target = free_name(folder, name, taken)
-            try:
-                save_image(res.image, target, res.metadata)
-            except (ImageError, OSError, ValueError) as exc:
-                message = save_problem(exc, target)
-                w.statusBar().showMessage(f"Not saved. {message}", 20000)
+            message = self._write(res, target)
+            if message is not None:
                 w.prompts.inform("Could not save all results",
                                  f"{message}\n\n{saved} of {len(todo)} saved; the others are kept. "
                                  "Choose another folder.")
                 return False
             taken.add(target.name)
             saved += 1
-            w.note_saved(res, target)
         w.settings.last_save_dir = str(folder.resolve())
         w.statusBar().showMessage(f"Saved {saved} result{'s' if saved != 1 else ''} in {folder}", 10000)
         return True
