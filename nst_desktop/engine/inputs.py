@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from nst_desktop.engine import color
-from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size, tensor_to_pil
-from nst_desktop.engine.masks import Masks
+from nst_desktop.engine.images import load_image, pil_to_tensor, resize_long_side, scaled_size
 from nst_desktop.engine.params import PreserveColors, StyleParams
 
 #: Smallest side (px) the network is run at: relu5_1 is 16x smaller than the input.
@@ -80,12 +79,13 @@ def initial_image(
     seed: int,
     init_image: Image.Image | None = None,
 ) -> torch.Tensor:
-    """The first iterate at ``hw``: ``init_image`` if given (a continue, a start image file
-    already loaded, or :func:`palette_start`'s image), else ``params.init`` ("content" or
-    "palette": the photo; "noise" around mid-grey with ``seed``; or an image file)."""
+    """The first iterate at ``hw``: ``init_image`` if given (a continue, or a start image file
+    already loaded), else ``params.init`` ("content" or "palette": the photo, which the
+    run's :class:`palette.Palette` then recolours; "noise" around mid-grey with ``seed``;
+    or an image file)."""
     if init_image is not None:
         return resized_to_device(init_image, hw, device)
-    if params.init in ("content", "palette"):  # "palette" arrives as init_image (palette_start) where it applies
+    if params.init in ("content", "palette"):
         return resized_to_device(content, hw, device)
     if params.init == "noise":
         gen = torch.Generator().manual_seed(seed)
@@ -160,35 +160,3 @@ def prepare_inputs(
         content_t = pil_to_tensor(content)
         return content, [color.match_color_tensor(pil_to_tensor(s), content_t) for s in styles], init_image
     return content, list(styles), init_image
-
-
-def palette_start(
-    content: Image.Image,
-    styles: Sequence[StyleSource],
-    style_weights: Sequence[float],
-    masks: Masks | None,
-    hw: tuple[int, int],
-) -> Image.Image:
-    """The photo in the paintings' colours at ``hw`` (the first size of the run), the start of
-    ``init="palette"`` (see :func:`color.in_palette`): one style's or the weighted blend's
-    palette; with regions, each style's in its region, and kept pixels the photo's (a keep
-    mask alone: the photo's colours outside it are fitted)."""
-    content_t = pil_to_tensor(content if (content.height, content.width) == hw
-                              else content.resize((hw[1], hw[0]), Image.Resampling.LANCZOS))
-    samples = [color.palette_sample(_point_sampled(s)) for s in styles]
-    at = masks.at(hw, content_t.device) if masks is not None else None
-    if at is not None and at.styles is not None:
-        return tensor_to_pil(color.in_palette(content_t, samples, style_weights, at.styles, at.keep))
-    free = None if at is None else 1 - at.keep
-    return tensor_to_pil(color.in_palette(content_t, samples, style_weights, free=free))
-
-
-def _point_sampled(img: StyleSource) -> torch.Tensor:
-    """A style as a tensor of at most about :data:`color.PALETTE_SAMPLES` of its own pixels
-    (nearest-neighbour: a large scan is not converted whole, and no colours are blended)."""
-    if isinstance(img, torch.Tensor):
-        return img
-    scale = math.sqrt(color.PALETTE_SAMPLES / (img.width * img.height))
-    if scale < 1:
-        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.NEAREST)
-    return pil_to_tensor(img)

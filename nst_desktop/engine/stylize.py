@@ -31,7 +31,6 @@ from nst_desktop.engine.inputs import (
     StyleSource,
     initial_image,
     normalize_styles,
-    palette_start,
     prepare_inputs,
     resized_to_device,
     shrink_inputs,
@@ -42,6 +41,7 @@ from nst_desktop.engine.masks import Masks, composite, prepare_masks
 from nst_desktop.engine.objective import Objective
 from nst_desktop.engine.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
 from nst_desktop.engine.optim import OPTIMIZERS, Optimizer
+from nst_desktop.engine.palette import Palette, palette_for
 from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, PreserveColors, StyleParams, StyleResult, preset_steps
 from nst_desktop.engine.precision import Precision
 from nst_desktop.engine.progress import ProgressCallback, Tracker
@@ -133,15 +133,14 @@ def stylize(
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     try:
-        if init_image is None and params.init == "palette" and params.preserve_colors == "none":
-            first_hw = working_hw(scaled_size(out_hw, stages[0].long_side))
-            init_image = palette_start(content, styles, style_weights, region_masks, first_hw)
+        palette = palette_for(params, styles, style_weights, region_masks)
 
         def initial(hw: tuple[int, int]) -> torch.Tensor:
-            return initial_image(params, content, hw, device, seed, init_image)
+            x0 = initial_image(params, content, hw, device, seed, init_image)
+            return palette.recolour(x0) if palette is not None and init_image is None else x0
 
         x, state = _optimise(OPTIMIZERS[params.optimizer], weights, precision, tracker, params, content, styles,
-                             style_weights, region_masks, resume, initial)
+                             style_weights, region_masks, palette, resume, initial)
         if not keep_state:
             state = None  # frees its memory now
         image = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device)
@@ -190,12 +189,14 @@ def _optimise(
     styles: Sequence[StyleSource],
     style_weights: Sequence[float],
     region_masks: Masks | None,
+    palette: Palette | None,
     resume: Resume | None,
     initial: Callable[[tuple[int, int]], torch.Tensor],
 ) -> tuple[torch.Tensor | None, DeviceLBFGS | None]:
     """Every size of ``tracker.stages`` in turn (the network made once, from ``weights``):
     targets, then the optimiser until that size's share of the budget is spent (steps a
-    size leaves unused pass to the next one).
+    size leaves unused pass to the next one). With a ``palette``, the content target and
+    each size's first iterate are in the paintings' colours (see :mod:`palette`).
 
     Returns the last iterate (None if cancelled before the first step) and the optimiser's
     state at the end (None unless it keeps one). ``initial(hw)``: the first iterate.
@@ -216,13 +217,15 @@ def _optimise(
         with torch.no_grad():
             c_t = resized_to_device(content, hw, device)
             stage_masks = region_masks.at(hw, device) if region_masks is not None else None
-            targets = style_targets(net, precision, c_t, styles, style_weights, max(hw), params.style_scale,
-                                    device, stage_masks)
-            keep = (stage_masks.keep, c_t) if stage_masks is not None else None
+            targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), styles,
+                                    style_weights, max(hw), params.style_scale, device, stage_masks)
+            keep = (stage_masks.keep, c_t) if stage_masks is not None else None  # kept: the photo itself
         if x is None:
             x, start = starting_point(resume, optimizer.stateful, hw, device, lambda hw=hw: initial(hw))
         else:
             x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
+            if palette is not None:
+                x = palette.recolour(x)  # the colours' drift during the last size, taken back
             start = optimizer.carried(state, x)  # coarse to fine: keep the curvature pairs where it pays
         state = None  # the last size's state (carried or not) is not kept through this size
         objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep)
@@ -285,13 +288,14 @@ def evaluate(
     region_masks = prepare_masks((content.height, content.width), len(styles), masks, keep_mask)
     content, styles, image_seen = prepare_inputs(content, styles, params.preserve_colors, image)
     assert image_seen is not None
+    palette = palette_for(params, styles, style_weights, region_masks)
     long_side = max(image_seen.size)
     with torch.no_grad():
         hw = working_hw((image_seen.height, image_seen.width))
         c_t = resized_to_device(content, hw, device)
         stage_masks = region_masks.at(hw, device) if region_masks is not None else None
-        targets = style_targets(net, precision, c_t, styles, style_weights, long_side, params.style_scale, device,
-                                stage_masks)
+        targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), styles,
+                                style_weights, long_side, params.style_scale, device, stage_masks)
         objective = Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
                               params.tv_weight, precision)
         x = pil_to_tensor(image_seen).to(device)

@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_desktop.engine import color, inputs
-from nst_desktop.engine.images import pil_to_tensor
+from nst_desktop.engine import color
+from nst_desktop.engine.images import pil_to_tensor, tensor_to_pil
 from nst_desktop.engine.masks import prepare_masks
+from nst_desktop.engine.palette import Palette
 from nst_desktop.engine.params import StyleParams
-from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.stylize import evaluate, stylize
 from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
 
@@ -83,7 +84,7 @@ def test_with_regions_each_style_colours_its_region_and_kept_pixels_stay() -> No
     right.paste(255, (36, 0, 64, 48))
     keep.paste(255, (28, 0, 36, 48))
     masks = prepare_masks((48, 64), 2, [left, right], keep)
-    start = pil_to_tensor(inputs.palette_start(content, [warm, cold], [1.0, 1.0], masks, (48, 64)))
+    start = Palette.of([warm, cold], [1.0, 1.0], masks).recolour(pil_to_tensor(content))
     photo = pil_to_tensor(content)
     assert torch.allclose(start[..., 30:34], photo[..., 30:34], atol=1 / 255)
     for region, painting in ((start[..., :24], warm), (start[..., 40:], cold)):
@@ -92,25 +93,47 @@ def test_with_regions_each_style_colours_its_region_and_kept_pixels_stay() -> No
         assert float((mu - ref).abs().max()) < 0.06
 
 
+def _recording_recolour(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes of the images :meth:`Palette.recolour` is given from now on (it still recolours them)."""
+    sizes: list[tuple[int, int]] = []
+    real = Palette.recolour
+
+    def recording(self, x):
+        sizes.append(tuple(x.shape[-2:]))
+        return real(self, x)
+
+    monkeypatch.setattr(Palette, "recolour", recording)
+    return sizes
+
+
 @pytest.mark.slow
 def test_the_default_start_is_palette_and_recorded(bundled_weights: VGGWeights, monkeypatch) -> None:
     assert StyleParams().init == "palette"
-    made = []
-    real = stylize_mod.palette_start
-
-    def recording(*args, **kwargs):
-        made.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(stylize_mod, "palette_start", recording)
+    sizes = _recording_recolour(monkeypatch)
     params = dataclasses.replace(small_engine_params(steps=4), init=StyleParams.init)
     res = stylize(make_content(), make_style(), params, bundled_weights)
-    assert made == [1] and res.metadata["params"]["init"] == "palette"
-    # With the photo's colours kept, the start stays the photo.
+    assert sizes and res.metadata["params"]["init"] == "palette"
+    # With the photo's colours kept, the start (and the content target) stays the photo.
+    sizes.clear()
     for preserve in ("luminance", "match"):
         res = stylize(make_content(), make_style(), dataclasses.replace(params, preserve_colors=preserve),
                       bundled_weights)
-        assert made == [1] and res.metadata["params"]["init"] == "palette"
+        assert sizes == [] and res.metadata["params"]["init"] == "palette"
+
+
+@pytest.mark.slow
+def test_the_content_target_is_the_photo_in_the_palette(bundled_weights: VGGWeights) -> None:
+    """So the content loss keeps the photo's structure without pulling its colours back: the
+    palette start itself has no content loss under the palette's objective, and the photo has."""
+    content, style = make_content((64, 48)), make_style()
+    params = small_engine_params(steps=4, size=64, init="palette")
+    start = tensor_to_pil(Palette.of([style], [1.0], None).recolour(pil_to_tensor(content)))
+    loss_of_start = evaluate(start, content, style, params, bundled_weights)[0]
+    loss_of_photo = evaluate(content, content, style, params, bundled_weights)[0]
+    assert loss_of_start < 0.01 * loss_of_photo  # not 0: the start was rounded to 8 bits
+    # From the photo ("content"), the target is the photo.
+    as_photo = dataclasses.replace(params, init="content")
+    assert evaluate(content, content, style, as_photo, bundled_weights)[0] < 1e-9
 
 
 @pytest.mark.slow
@@ -151,15 +174,10 @@ def test_equal_colours_stay_equal() -> None:
     assert float(flat.reshape(3, -1).std(dim=1).max()) < 1e-6
 
 
-def test_the_start_is_made_at_the_first_size_of_the_run(monkeypatch) -> None:
-    sizes = []
-    real = inputs.palette_start
-
-    def recording(content, styles, weights, masks, hw):
-        sizes.append(hw)
-        return real(content, styles, weights, masks, hw)
-
-    monkeypatch.setattr(stylize_mod, "palette_start", recording)
+def test_the_palette_is_applied_at_each_size_of_the_run(monkeypatch) -> None:
+    """Per size: the content target, then the first iterate (the start at the first size; the
+    upsampled result of the size before at the next), all at that size."""
+    sizes = _recording_recolour(monkeypatch)
     stylize_mod.stylize(make_content((96, 64)), make_style(), dataclasses.replace(
-        small_engine_params(steps=4, size=96), init="palette", coarse_to_fine=True, start_size=48), None)
-    assert sizes == [(32, 48)]
+        small_engine_params(steps=8, size=96), init="palette", coarse_to_fine=True, start_size=48), None)
+    assert sizes == [(32, 48), (32, 48), (64, 96), (64, 96)]
