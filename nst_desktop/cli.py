@@ -225,7 +225,6 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     bar: tqdm | None = None
     try:
         from nst_desktop.engine.devices import resolve_device
-
         device = resolve_device(params.device)
         if not params.steps:
             params = dataclasses.replace(params, steps=P.preset_steps(args.quality, device.type))
@@ -305,7 +304,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     note = " (cancelled: best image so far)" if result.cancelled else ""
     w, h = result.image.size
     print(f"wrote {args.output} ({w}x{h}, {result.steps_done} steps, {result.elapsed_s:.1f} s, "
-          f"seed {result.metadata['params']['seed']}){note}")
+          f"seed {result.metadata['params']['seed']}, {result.metadata['precision_used']} on {device}){note}")
     return 0
 
 
@@ -389,12 +388,14 @@ def _cmd_info() -> int:
     import torch
 
     from nst_desktop.engine.devices import available_devices, resolve_device
+    from nst_desktop.engine.precision import Precision
     from nst_desktop.engine.weights import bundled_path, torchvision_available
     from nst_desktop.services.paths import cache_dir
 
     print(f"{APP_NAME} {APP_VERSION}")
     print(f"Python {platform.python_version()}, torch {torch.__version__}, Pillow {PIL.__version__}")
-    print(f"default device: {resolve_device('auto')}")
+    default = resolve_device("auto")
+    print(f"default device: {default}, network in {Precision.choose('auto', default).describe()}")
     for d in available_devices():
         mem = f", {d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else ""
         print(f"  device {d.id}: {d.label}{mem}")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 from PIL import Image, ImageDraw
 
-from nst_desktop.engine import losses, memory, schedule
+from nst_desktop.engine import calibrate, losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
 from nst_desktop.engine.params import Progress, StyleParams, preset_steps
@@ -38,6 +38,8 @@ MIN_TIMED_MS = 1000.0
 REFERENCE_STEPS = 300
 REFERENCE_OPTIMIZER = "lbfgs-wolfe"
 REFERENCE_PRECISION = "fp32"
+#: Size of the bare step whole runs are measured in (a float32 step at 512 x 512 px).
+BARE_HW = (512, 512)
 
 
 def _sync(device: torch.device) -> None:
@@ -65,6 +67,13 @@ def bare_step_ms(net: VGGFeatures, prec: Precision, hw: tuple[int, int], device:
         x.grad = None
     _sync(device)
     return (time.perf_counter() - t0) / steps * 1000
+
+
+def reference_bare_ms(weights: VGGWeights, device: torch.device, repeat: int = 3) -> float:
+    """The speed issue's unit: median ms of :func:`bare_step_ms` in float32 at :data:`BARE_HW`."""
+    prec = Precision.choose("fp32", device)
+    net = prec.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
+    return statistics.median(bare_step_ms(net, prec, BARE_HW, device, 3) for _ in range(repeat))
 
 
 def _process_memory() -> dict[str, int]:
@@ -203,9 +212,13 @@ def run_bench(
         content, style = load_image(content_path), load_image(style_path)
     else:
         content, style = _test_pair(512)
-    print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height})")
-    print(f"{'size':>6} {'run':>12} {'precision':>9} {'start':>6} {'steps':>6} {'wall s':>8} {'total loss':>11} "
-          f"{'vs ref':>7}")
+    bare = reference_bare_ms(weights, device, repeat)
+    rates = {name: calibrate.measure_rate(str(device), name, weights) for name in precisions}
+    print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height}); "
+          f"bare step: float32 forward to relu5_1 and backward at {BARE_HW[1]}x{BARE_HW[0]}, {bare:.1f} ms; "
+          f"estimate: from a {calibrate.CALIBRATION_HW[1]}x{calibrate.CALIBRATION_HW[0]} px measured run")
+    print(f"{'size':>6} {'run':>12} {'precision':>9} {'start':>6} {'steps':>6} {'wall s':>8} {'bare steps':>10} "
+          f"{'estimate s':>10} {'total loss':>11} {'vs ref':>7}")
     default_start = schedule.default_start(device.type)
     for size in sizes:
         ref_loss = None
@@ -227,8 +240,12 @@ def run_bench(
             if ref:
                 ref_loss = total
             ratio = f"{total / ref_loss:7.3f}" if ref_loss else f"{'-':>7}"
+            rate = rates.get(prec_name)
+            work = schedule.pixel_steps(device.type, size, (content.height, content.width), budget,
+                                        start if c2f else size)
+            est = f"{rate * work:10.1f}" if rate and not ref else f"{'-':>10}"
             print(f"{size:>6} {name:>12} {prec_name:>9} {start if c2f else '-':>6} {result.steps_done:>6} "
-                  f"{wall:8.2f} {total:11.4f} {ratio}", flush=True)
+                  f"{wall:8.2f} {wall * 1000 / bare:10.1f} {est} {total:11.4f} {ratio}", flush=True)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -11,28 +12,65 @@ from nst_desktop.engine.devices import mkldnn_bf16_supported
 from nst_desktop.engine.params import PrecisionName
 from nst_desktop.engine.vgg import Tap, VGGFeatures
 
-#: Run the network in bfloat16 on AMX CPUs under precision "auto" (see :meth:`Precision.choose`).
+#: Run the network in bfloat16 on CPUs with native bfloat16 under precision "auto" (see
+#: :meth:`Precision.choose`).
 CPU_BF16_AUTO = True
 
 
-def cpu_has_amx_bf16() -> bool:
-    """True if this CPU has AMX bfloat16 tiles (Intel Sapphire Rapids and newer) and oneDNN uses them."""
+@dataclass(frozen=True)
+class CpuBf16:
+    """Whether oneDNN runs bfloat16 natively on this CPU (``native``), and why, in words
+    (``reason``, e.g. "AMX" or "no AMX or AVX-512 BF16")."""
+
+    native: bool
+    reason: str
+
+
+@functools.cache
+def cpu_bf16() -> CpuBf16:
+    """This CPU's bfloat16, as torch sees it: native with AMX bfloat16 tiles (Intel Sapphire
+    Rapids and newer) or AVX-512 BF16 instructions (e.g. AMD Zen 4, Intel Cooper Lake), where
+    oneDNN's bfloat16 convolutions are about twice as fast as float32 or more; emulated (and
+    slower than float32) elsewhere, e.g. on AVX2-only laptops."""
     try:
         caps = torch._C._cpu._get_cpu_capability()
-        return bool(caps.get("amx_bf16")) and mkldnn_bf16_supported()
     except (AttributeError, RuntimeError):
-        return False
+        caps = {}
+    if not mkldnn_bf16_supported():
+        return CpuBf16(False, "oneDNN has no bfloat16 on this CPU")
+    if caps.get("amx_bf16"):
+        return CpuBf16(True, "AMX")
+    if caps.get("avx512_bf16"):
+        return CpuBf16(True, "AVX-512 BF16")
+    return CpuBf16(False, "no AMX or AVX-512 BF16")
+
+
+def cpu_native_bf16() -> bool:
+    """True if oneDNN runs bfloat16 natively on this CPU (see :func:`cpu_bf16`)."""
+    return cpu_bf16().native
 
 
 def bf16_supported(device: torch.device) -> bool:
     """True where a bfloat16 network is fast: CUDA GPUs of compute capability 8.0 (Ampere) and
-    newer, and CPUs with AMX."""
+    newer, and CPUs with native bfloat16 (AMX or AVX-512 BF16)."""
     if device.type == "cpu":
-        return cpu_has_amx_bf16()
+        return cpu_native_bf16()
     if device.type != "cuda":
         return False
     major, _minor = torch.cuda.get_device_capability(device)
     return major >= 8
+
+
+def _reason(precision: PrecisionName, device: torch.device, bf16: bool) -> str:
+    """Why :meth:`Precision.choose` chose bfloat16 or not, in words."""
+    if device.type != "cpu":
+        return "as asked" if precision != "auto" else ""
+    why = cpu_bf16().reason
+    if precision == "auto":
+        return f"the CPU has {why}" if bf16 or why.startswith("no ") else why
+    if precision == "bf16" and not bf16:
+        return f"bfloat16 asked, but {why if not why.startswith('no ') else 'the CPU has ' + why}"
+    return "as asked"
 
 
 @dataclass(frozen=True)
@@ -53,15 +91,17 @@ class Precision:
     compute_dtype: torch.dtype | None
     channels_last: bool
     cuda_graphs: bool = False
+    #: Why this number format, in words ("the CPU has AMX", "as asked"); see :meth:`describe`.
+    reason: str = ""
 
     @staticmethod
     def choose(precision: PrecisionName, device: torch.device) -> Precision:
         """``precision`` is "auto", "fp32", "tf32" or "bf16".
 
-        "auto": TF32 convolutions on CUDA; a bfloat16 network on CPUs with AMX (where
-        it is several times faster than float32 and keeps the quality target, see
-        :data:`CPU_BF16_AUTO`); float32 elsewhere. "bf16" falls back to float32 where
-        bfloat16 is not supported.
+        "auto": TF32 convolutions on CUDA; a bfloat16 network on CPUs with native
+        bfloat16 (AMX or AVX-512 BF16, :func:`cpu_bf16`: there it is two to several times
+        faster than float32 and keeps the quality targets, see :data:`CPU_BF16_AUTO`);
+        float32 elsewhere. "bf16" falls back to float32 where bfloat16 is not supported.
         """
         cuda = device.type == "cuda"
         if cuda:
@@ -74,10 +114,18 @@ class Precision:
         if precision == "bf16":
             bf16 = bf16_supported(device)
         else:
-            bf16 = precision == "auto" and device.type == "cpu" and CPU_BF16_AUTO and cpu_has_amx_bf16()
+            bf16 = precision == "auto" and device.type == "cpu" and CPU_BF16_AUTO and cpu_native_bf16()
         graphs = cuda and os.environ.get("NST_CUDA_GRAPHS", "1") != "0"
         return Precision(device, torch.bfloat16 if bf16 else None, channels_last=device.type in ("cuda", "cpu"),
-                         cuda_graphs=graphs)
+                         cuda_graphs=graphs, reason=_reason(precision, device, bf16))
+
+    def describe(self) -> str:
+        """The network's number format and why, for the status bar, the CLI and ``info``:
+        e.g. "bfloat16 (the CPU has AMX)", "float32 (the CPU has no AMX or AVX-512 BF16)"."""
+        name = "bfloat16" if self.compute_dtype == torch.bfloat16 else "float32"
+        if self.device.type == "cuda" and name == "float32" and torch.backends.cudnn.allow_tf32:
+            name = "TF32 convolutions"
+        return f"{name} ({self.reason})" if self.reason else name
 
     def prepare(self, net: VGGFeatures) -> VGGFeatures:
         net = net.to(self.device).to_compute_dtype(self.compute_dtype)

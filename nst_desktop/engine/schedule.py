@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nst_desktop.engine.images import scaled_size
+
 SIZE_RATIO = math.sqrt(2.0)
 #: 0.5 keeps most steps at the cheap sizes while the final size still gets enough to
 #: reach the reference quality. Measured on cat.jpg x night.jpg (H100, total loss at
@@ -113,3 +115,15 @@ def plan_for(
     """:func:`plan` with the device's shape; ``start`` 0 means the device's first size."""
     shape = shape_for(device_type)
     return plan(target, budget, start or shape.start, coarse_to_fine, shape.power, shape.ratio)
+
+
+def pixel_steps(device_type: str, long_side: int, aspect_hw: tuple[int, int], steps: int, start: int = 0) -> int:
+    """Sum over the sizes of :func:`plan_for`'s schedule of (pixels at that size x its loss
+    evaluations): the work of a run, in the unit of the time estimate's rate (seconds per
+    pixel-step). ``aspect_hw``: the content's (height, width) at any scale."""
+    total = 0
+    for st in plan_for(device_type, long_side, steps, start):
+        h, w = scaled_size(aspect_hw, st.long_side)
+        total += h * w * st.steps
+    return total
+

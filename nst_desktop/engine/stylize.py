@@ -165,6 +165,7 @@ def stylize(
     meta = run_metadata(params, weights, seed, tracker.step, elapsed, cancelled)
     meta["style_weights"] = list(style_weights)
     meta["continued"] = resume is not None
+    meta["precision_used"] = precision.describe()
     if region_masks is not None:
         meta["regions"] = masks_to_metadata(masks, keep_mask)  # the masks themselves, see provenance.py
     return StyleResult(

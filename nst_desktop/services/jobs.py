@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.precision import cpu_has_amx_bf16
+from nst_desktop.engine.precision import Precision, cpu_native_bf16
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet, per
 #: physical core on CPUs. Measured with the CPU schedule and budgets on a 2-core AMX CPU
@@ -37,15 +39,21 @@ class RunEstimate:
     """Memory and time a run is expected to take.
 
     height/width: output size, px. memory_bytes: peak device memory (engine model).
-    seconds: wall time of the optimisation. measured: True if ``seconds`` comes from
-    a rate measured on this device, False if from the built-in guess.
+    seconds: wall time of the optimisation. basis: where its rate comes from: "runs"
+    (finished runs on this device), "test" (this session's speed test on this device,
+    :mod:`engine.calibrate`) or "guess" (the built-in rate of another machine).
     """
 
     height: int
     width: int
     memory_bytes: int
     seconds: float
-    measured: bool
+    basis: str
+
+    @property
+    def measured(self) -> bool:
+        """True if the rate was measured on this device (by runs or the speed test)."""
+        return self.basis != "guess"
 
 
 def device_type(device_id: str) -> str:
@@ -54,22 +62,21 @@ def device_type(device_id: str) -> str:
 
 
 def runs_half(device_id: str) -> bool:
-    """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (AMX CPUs)."""
-    return device_type(device_id) == "cpu" and cpu_has_amx_bf16()
+    """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (native CPUs)."""
+    return device_type(device_id) == "cpu" and cpu_native_bf16()
+
+
+def network_format(device_id: str) -> str:
+    """How the engine's "auto" precision runs the network on ``device_id`` and why, e.g.
+    "bfloat16 (the CPU has AMX)" (:meth:`Precision.describe`)."""
+    return Precision.choose("auto", torch.device(device_id)).describe()
 
 
 def pixel_steps(
     long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 0, device_id: str = "cpu"
 ) -> int:
-    """Sum over the schedule's sizes of (pixels at that size x loss evaluations there).
-
-    ``start_size`` 0 means the engine's default first size for ``device_id``'s type.
-    """
-    total = 0
-    for st in schedule.plan_for(device_type(device_id), long_side, steps, start_size):
-        h, w = scaled_size(aspect_hw, st.long_side)
-        total += h * w * st.steps
-    return total
+    """:func:`schedule.pixel_steps` for ``device_id``'s type; ``start_size`` 0: the device's default."""
+    return schedule.pixel_steps(device_type(device_id), long_side, aspect_hw, steps, start_size)
 
 
 def default_rate(device_id: str, cpu_cores: int) -> float:
@@ -78,7 +85,7 @@ def default_rate(device_id: str, cpu_cores: int) -> float:
         return GPU_SECONDS_PER_PIXEL_STEP
     if device_id == "mps":
         return MPS_SECONDS_PER_PIXEL_STEP
-    per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_has_amx_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
+    per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_native_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
     return per_core / max(1, cpu_cores)
 
 
@@ -90,21 +97,24 @@ def estimate_run(
     cpu_cores: int,
     measured_rates: dict[str, float] | None = None,
     optimizer: str = "lbfgs",
+    tested_rates: dict[str, float] | None = None,
 ) -> RunEstimate:
     """Estimate a run of ``steps`` loss evaluations ending at ``long_side`` px on ``device_id``.
 
     ``aspect_hw`` is the content's (height, width) (any scale). ``measured_rates`` maps
-    device ids to seconds per pixel-step measured by :func:`measured_rate`.
+    device ids to seconds per pixel-step measured by :func:`measured_rate` from finished
+    runs; ``tested_rates``, to those of the speed test (used where no run measured one).
     """
     h, w = scaled_size(aspect_hw, long_side)
-    rate = (measured_rates or {}).get(device_id)
-    measured = rate is not None
+    rate, basis = (measured_rates or {}).get(device_id), "runs"
     if rate is None:
-        rate = default_rate(device_id, cpu_cores)
+        rate, basis = (tested_rates or {}).get(device_id), "test"
+    if rate is None:
+        rate, basis = default_rate(device_id, cpu_cores), "guess"
     seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
     kind = device_type(device_id)
     mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, runs_half(device_id))
-    return RunEstimate(h, w, mem, seconds, measured)
+    return RunEstimate(h, w, mem, seconds, basis)
 
 
 def largest_fitting_long_side(

@@ -57,7 +57,7 @@ def create_main_window(content: str | None = None, style: str | None = None) -> 
     from nst_desktop.ui.main_window import MainWindow
 
 
-    window = MainWindow()
+    window = MainWindow(speed_test=True)
     window.load_inputs(content, style)
     window.show()
     return window

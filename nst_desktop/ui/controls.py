@@ -104,6 +104,7 @@ class ControlsPanel(QWidget):
         self.cpu_cores = cpu_cores
         self._aspect_hw: tuple[int, int] | None = None
         self._rates: dict[str, float] = {}
+        self._tested_rates: dict[str, float] = {}
         self._running = False
         self._weights_ready: dict[str, bool] = {"bundled": True, "torchvision": False}
 
@@ -331,6 +332,11 @@ class ControlsPanel(QWidget):
         self._rates = dict(rates)
         self._refresh()
 
+    def set_tested_rate(self, device_id: str, rate: float) -> None:
+        """Seconds per pixel-step on ``device_id`` from the speed test (used until a run measures one)."""
+        self._tested_rates[device_id] = rate
+        self._refresh()
+
     def set_running(self, running: bool) -> None:
         """Lock every control while a run is going (with a tooltip saying why)."""
         self._running = running
@@ -386,10 +392,11 @@ class ControlsPanel(QWidget):
     def _estimate_text(self) -> str:
         aspect = self._aspect_hw or (3, 4)
         device_id = self.device_id()
-        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates)
+        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates,
+                           tested_rates=self._tested_rates)
         info = self._device_info(device_id)
         where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
-        basis = "from your earlier runs" if est.measured else "rough estimate"
+        basis = BASIS_TEXT[est.basis]
         size_text = f"{est.width} × {est.height} px" if self._aspect_hw else f"{est.width} × {est.height} px (4:3)"
         lines = [
             size_text,
@@ -405,6 +412,11 @@ class ControlsPanel(QWidget):
                 f"of {where}{hint}.</span>"
             )
         return f"<small>{text}</small>"
+
+
+#: How the estimate's basis (:attr:`RunEstimate.basis`) is shown.
+BASIS_TEXT = {"runs": "from your earlier runs", "test": "from a speed test on this computer",
+              "guess": "rough estimate"}
 
 
 def _select(combo: QComboBox, data: object) -> None:

@@ -29,7 +29,7 @@ from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_c
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
-from nst_desktop.services.jobs import format_duration, measured_rate
+from nst_desktop.services.jobs import format_duration, network_format
 from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
@@ -46,6 +46,7 @@ from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView, next_step_hint
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.settings_restore import SettingsRestorer
+from nst_desktop.ui.speed import SpeedKeeper
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
 from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
@@ -53,14 +54,16 @@ from nst_desktop.ui.worker import RunOutcome, StyleRequest
 NEED_BOTH = "Load a content photo and a style image first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
-RATE_SMOOTHING = 0.5
 
 
 class MainWindow(QMainWindow):
     """The application window. ``devices`` defaults to what the engine finds."""
 
     def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None,
-                 prompts: Prompts | None = None) -> None:
+                 prompts: Prompts | None = None, speed_test: bool = False) -> None:
+        """``speed_test``: soon after opening, time a few steps on the chosen device where no
+        finished run has measured its speed yet (see :mod:`ui.speed`); the app turns it
+        on, scripts and most tests leave it off (it takes the CPU for a second or two)."""
         super().__init__(parent)
         #: Every question and dialog goes through this (tests pass a recording stand-in).
         self.prompts = prompts if prompts is not None else Prompts(self)
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
         restore_window_state(self, self.settings)
         self.inputs.update_regions_label()
         self._update_state()
+        self.speeds = SpeedKeeper(self, test_on_open=speed_test)
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
         elif recovery_path().is_file():
@@ -250,7 +254,10 @@ class MainWindow(QMainWindow):
         return info.label if info else chosen
 
     def _update_device_label(self) -> None:
-        self.status_device.setText(f"{self._device_text()} · {self.controls.weights_combo.currentText()}")
+        """"CPU (2 cores) · bfloat16 (the CPU has AMX) · Bundled …": where the next run paints and how."""
+        network = network_format(self.controls.device_id())
+        self.status_device.setText(
+            f"{self._device_text()} · {network} · {self.controls.weights_combo.currentText()}")
 
     # ------------------------------------------------------------------ weights download
     @Slot(str)
@@ -333,6 +340,7 @@ class MainWindow(QMainWindow):
         rows = [r.index for r in self.style_list.included()]
         # With regions each style paints its own region; the weights scale the regions' shares.
         masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
+        self.speeds.run_starting()
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
                                recovery_path(), style_weights=weights, init_image=continue_from,
                                inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
@@ -380,21 +388,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Painting stopped.", 5000)
         else:
             self.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.", 10000)
-            self._calibrate(outcome.result)
+            if self.runs.run_size is not None:
+                self.speeds.run_finished(outcome.result, self.runs.run_device, self.runs.run_size)
             self.write_settings()
         self._add_to_history(outcome, stopped=stopped)
-
-    def _calibrate(self, res: StyleResult) -> None:
-        size, device = self.runs.run_size, self.runs.run_device
-        if size is None:
-            return
-        rate = measured_rate(max(size), size, res.steps_done, res.elapsed_s, device)
-        if rate is None:
-            return
-        rates = self.settings.seconds_per_pixel_step
-        old = rates.get(device)
-        rates[device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
-        self.controls.set_measured_rates(rates)
 
     @Slot()
     def _on_stopped_empty(self) -> None:
@@ -533,6 +530,7 @@ class MainWindow(QMainWindow):
             if choice == "discard":
                 discard_recovery()
         self.stop_run()
+        self.speeds.stop()
         self.write_settings()
         self.export.remove_drag_files()
         event.accept()

@@ -77,6 +77,7 @@ def test_stylize_in_process(pair: tuple[Path, Path], tmp_path: Path, capsys: pyt
     assert meta["steps_done"] == 10 and meta["cancelled"] is False
     assert meta["version"] == APP_VERSION
     assert f"wrote {out}" in captured.out and "64x43" in captured.out and "seed 3" in captured.out
+    assert ("bfloat16 (the CPU has" in captured.out or "float32 (" in captured.out) and "on cpu" in captured.out
     assert "size 64x43" in captured.err  # the progress bar (tqdm writes to stderr)
     assert not list(tmp_path.glob("*.part"))
 

@@ -211,20 +211,44 @@ def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
     assert max(result.image.size) == 40
 
 
-def test_cpu_uses_bf16_only_with_amx_and_only_for_auto_or_bf16(monkeypatch) -> None:
+def test_cpu_uses_bf16_only_where_native_and_only_for_auto_or_bf16(monkeypatch) -> None:
     cpu = torch.device("cpu")
-    for amx in (False, True):
-        monkeypatch.setattr(precision_module, "cpu_has_amx_bf16", lambda amx=amx: amx)
+    for native in (False, True):
+        why = "AMX" if native else "no AMX or AVX-512 BF16"
+        monkeypatch.setattr(precision_module, "cpu_bf16", lambda n=native, w=why: precision_module.CpuBf16(n, w))
         for name in ("fp32", "tf32"):
             assert Precision.choose(name, cpu).compute_dtype is None
+            assert Precision.choose(name, cpu).describe() == "float32 (as asked)"
         for name in ("auto", "bf16"):
-            expected = torch.bfloat16 if amx else None
+            expected = torch.bfloat16 if native else None
             assert Precision.choose(name, cpu).compute_dtype == expected
-        assert bf16_supported(cpu) is amx
+        assert bf16_supported(cpu) is native
         assert Precision.choose("auto", cpu).channels_last  # oneDNN is faster channels-last
         assert not Precision.choose("auto", cpu).cuda_graphs
+        shown = Precision.choose("auto", cpu).describe()
+        assert shown == ("bfloat16 (the CPU has AMX)" if native else "float32 (the CPU has no AMX or AVX-512 BF16)")
+        if not native:
+            assert Precision.choose("bf16", cpu).describe() == (
+                "float32 (bfloat16 asked, but the CPU has no AMX or AVX-512 BF16)")
     monkeypatch.setattr(precision_module, "CPU_BF16_AUTO", False)
     assert Precision.choose("auto", cpu).compute_dtype is None
+
+
+@pytest.mark.parametrize(("caps", "onednn", "expected"), [
+    ({"amx_bf16": True, "avx512_bf16": True}, True, (True, "AMX")),
+    ({"amx_bf16": False, "avx512_bf16": True}, True, (True, "AVX-512 BF16")),  # AMD Zen 4
+    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, True, (False, "no AMX or AVX-512 BF16")),
+    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, False, (False, "oneDNN has no bfloat16 on this CPU")),
+])
+def test_native_bf16_is_read_from_torchs_view_of_the_cpu(monkeypatch, caps, onednn, expected) -> None:
+    monkeypatch.setattr(torch._C._cpu, "_get_cpu_capability", lambda: caps)
+    monkeypatch.setattr(precision_module, "mkldnn_bf16_supported", lambda: onednn)
+    precision_module.cpu_bf16.cache_clear()
+    try:
+        got = precision_module.cpu_bf16()
+        assert (got.native, got.reason) == expected
+    finally:
+        precision_module.cpu_bf16.cache_clear()
 
 
 def test_cuda_graphs_can_be_switched_off(monkeypatch) -> None:

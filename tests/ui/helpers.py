@@ -111,9 +111,9 @@ class Prompts:
         return self.save_answer
 
 
-def make_window(qtbot, prompts: Prompts | None = None) -> MainWindow:
+def make_window(qtbot, prompts: Prompts | None = None, speed_test: bool = False) -> MainWindow:
     """A shown window on the CPU whose dialogs go to a recording :class:`Prompts` (``w.prompts``)."""
-    w = MainWindow(devices=CPU_ONLY, prompts=prompts or Prompts())
+    w = MainWindow(devices=CPU_ONLY, prompts=prompts or Prompts(), speed_test=speed_test)
     qtbot.addWidget(w)
     w.show()
     return w

@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 
 from nst_desktop.engine import OutOfMemory, load_image, read_metadata
 from nst_desktop.engine import images as engine_images
+from nst_desktop.engine.precision import cpu_bf16
 from nst_desktop.services import paths
 from nst_desktop.services.settings import load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
@@ -497,3 +498,11 @@ def test_menus_use_standard_shortcuts(window: MainWindow) -> None:
 
 def test_cache_dir_is_per_test() -> None:
     assert "cache" in str(paths.cache_dir())
+
+
+def test_status_bar_says_where_the_network_runs_and_in_what(window: MainWindow) -> None:
+    text = window.status_device.text()
+    assert text.startswith("CPU")
+    why = cpu_bf16()
+    expected = f"bfloat16 (the CPU has {why.reason})" if why.native else "float32 ("
+    assert expected in text and "Bundled" in text

@@ -1,0 +1,74 @@
+"""A short measured run, so that the first estimate on a machine is this machine's.
+
+Machines differ by several times in the engine's speed (bfloat16 with AMX or AVX-512 BF16,
+float32 on AVX2 laptops, the number of cores), so no built-in table of one machine
+predicts the first run well. :func:`measure_rate` times a few real optimisation steps of
+the engine (the same network, precision and optimiser as a run) on a generated image
+pair at :data:`CALIBRATION_HW`, and turns them into the unit the estimate uses: seconds
+per pixel-step of a whole run (see :func:`nst_desktop.services.jobs.pixel_steps`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+from PIL import Image, ImageDraw
+
+from nst_desktop.engine.params import Progress, StyleParams
+from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.weights import VGGWeights, load_bundled
+
+#: Size of the measured run, (height, width) px: large enough that a step costs what its
+#: pixels cost (on a 2-core CPU a 256 x 192 step cost within a few % per pixel of a
+#: 512 x 384 one), small enough to take a second or two on a CPU.
+CALIBRATION_HW = (192, 256)
+#: Steps before timing starts (the first ones allocate), and steps timed.
+WARMUP_STEPS = 2
+TIMED_STEPS = 6
+#: A whole run's seconds over those of its optimisation steps alone: the targets at each
+#: size, the palette, resizing between sizes, the previews and the result. Measured on
+#: cat.jpg x night.jpg at 512 px with the CPU schedule (2-core AMX CPU), Fast and Balanced,
+#: bfloat16 and float32: see the closing note of the speed issue and ``bench --preset``.
+RUN_OVERHEAD = 1.12
+
+
+def measure_rate(
+    device: str = "auto",
+    precision: str = "auto",
+    weights: VGGWeights | None = None,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float | None:
+    """Seconds per pixel-step of a whole run on ``device`` with ``precision`` ("auto", as runs
+    use), from the median of :data:`TIMED_STEPS` timed steps (read from ``clock``, seconds);
+    None if ``cancel`` was set first."""
+    content, style = _test_pair(CALIBRATION_HW)
+    params = StyleParams(size=max(CALIBRATION_HW), steps=WARMUP_STEPS + TIMED_STEPS + 1, seed=0, device=device,
+                         coarse_to_fine=False, preview_every=0, precision=precision, init="content")
+    ends: list[float] = []
+
+    def record(p: Progress) -> None:
+        if p.phase == "optimise":
+            ends.append(clock())
+
+    result = stylize(content, style, params, weights or load_bundled(), on_progress=record, cancel=cancel)
+    intervals = [b - a for a, b in zip(ends[WARMUP_STEPS:], ends[WARMUP_STEPS + 1:], strict=False)]
+    if result.cancelled or not intervals:
+        return None
+    h, w = CALIBRATION_HW
+    return statistics.median(intervals) / (h * w) * RUN_OVERHEAD
+
+
+def _test_pair(hw: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
+    """A photo-like content (sky, a disc) and a noisy painting, both ``hw``."""
+    h, w = hw
+    content = Image.new("RGB", (w, h), (180, 200, 230))
+    ImageDraw.Draw(content).ellipse((w // 4, h // 8, w * 3 // 4, h * 7 // 8), fill=(200, 90, 40))
+    style = Image.effect_noise((w, h), 64).convert("RGB")
+    return content, style
+
+
+__all__ = ["measure_rate", "CALIBRATION_HW", "RUN_OVERHEAD"]

@@ -1,0 +1,153 @@
+"""The rates behind the window's time estimate (seconds per pixel-step, per device).
+
+- Finished runs measure them (:func:`services.jobs.measured_rate`); the settings keep them.
+- Until a run has, the estimate would be a built-in guess from another machine: soon after
+  the window opens, :class:`SpeedTest` times a few real steps of the engine on the chosen
+  device in a QThread (:func:`nst_desktop.engine.calibrate.measure_rate`, a second or two).
+  A run started meanwhile cancels it (that run measures the speed itself).
+
+:class:`SpeedKeeper` does both for the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from nst_desktop.engine import StyleResult
+from nst_desktop.engine.calibrate import measure_rate
+from nst_desktop.services.jobs import measured_rate
+from nst_desktop.ui.worker import join_thread, start_in_thread
+
+if TYPE_CHECKING:
+    from nst_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+#: Weight of a new run's rate against the remembered one (machines' speed drifts).
+RATE_SMOOTHING = 0.5
+#: The speed test starts this long after the window opens (it is drawn and idle by then).
+SPEED_TEST_DELAY_MS = 1500
+
+
+class _SpeedWorker(QObject):
+    """Measures ``device_id``'s rate in its thread; ``done(device_id, rate or None)``."""
+
+    done = Signal(str, object)
+
+    def __init__(self, device_id: str, cancel: threading.Event) -> None:
+        super().__init__()
+        self._device_id = device_id
+        self._cancel = cancel
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            rate = measure_rate(self._device_id, "auto", cancel=self._cancel)
+        except Exception:  # noqa: BLE001 - the estimate then stays the rough one; the run will say what is wrong
+            log.exception("the speed test on %s failed", self._device_id)
+            rate = None
+        self.done.emit(self._device_id, rate)
+
+
+class SpeedTest(QObject):
+    """GUI-thread owner of at most one speed test at a time.
+
+    ``measured(device_id, seconds_per_pixel_step)`` is emitted once per device that was
+    measured; devices measured (or failed) this session are not measured again.
+    """
+
+    measured = Signal(str, float)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _SpeedWorker | None = None
+        self._cancel = threading.Event()
+        self._tried: set[str] = set()
+
+    def start(self, device_id: str) -> bool:
+        """Measure ``device_id`` unless it was tried already or a test is running; True if started."""
+        if self._thread is not None or device_id in self._tried:
+            return False
+        self._tried.add(device_id)
+        self._cancel = threading.Event()
+        self._worker = _SpeedWorker(device_id, self._cancel)
+        self._worker.done.connect(self._on_done)
+        self._thread = start_in_thread(self._worker, "nst-speed-test")
+        return True
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def cancel(self) -> None:
+        """Stop the test within a step (a run is starting); it reports nothing."""
+        self._cancel.set()
+
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Cancel and wait for the thread to end (closing the window); False if it had not ended."""
+        self.cancel()
+        done = join_thread(self._thread, timeout_ms)
+        if done:
+            self._thread = self._worker = None
+        return done
+
+    @Slot(str, object)
+    def _on_done(self, device_id: str, rate: float | None) -> None:
+        join_thread(self._thread)  # it has left torch: emitting was the worker's last act
+        self._thread = self._worker = None
+        if rate is not None and not self._cancel.is_set():
+            self.measured.emit(device_id, rate)
+
+
+class SpeedKeeper(QObject):
+    """The window's rates: those of finished runs (in ``window.settings``) and the speed test's,
+    both handed to ``window.controls`` for the estimate. ``test_on_open``: run the speed test
+    :data:`SPEED_TEST_DELAY_MS` after opening and whenever another device is chosen, on each
+    device that no run has measured."""
+
+    def __init__(self, window: MainWindow, test_on_open: bool) -> None:
+        super().__init__(window)
+        self.window = window
+        self.test = SpeedTest(self)
+        self.test.measured.connect(self._on_tested)
+        if test_on_open:
+            QTimer.singleShot(SPEED_TEST_DELAY_MS, self._arm)
+
+    @Slot()
+    def _arm(self) -> None:
+        self.window.controls.changed.connect(self.test_chosen_device)
+        self.test_chosen_device()
+
+    @Slot()
+    def test_chosen_device(self) -> None:
+        """Start the speed test on the chosen device unless a run measured it or one is going."""
+        w = self.window
+        device = w.controls.device_id()
+        if not w.is_running() and device not in w.settings.seconds_per_pixel_step:
+            self.test.start(device)
+
+    def run_starting(self) -> None:
+        """A run is about to start: the test gives way (the run measures the speed itself)."""
+        self.test.cancel()
+
+    def run_finished(self, res: StyleResult, device: str, size_hw: tuple[int, int]) -> None:
+        """Learn the rate of a finished run of ``size_hw`` px on ``device`` (too small a run says nothing)."""
+        rate = measured_rate(max(size_hw), size_hw, res.steps_done, res.elapsed_s, device)
+        if rate is None:
+            return
+        rates = self.window.settings.seconds_per_pixel_step
+        old = rates.get(device)
+        rates[device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
+        self.window.controls.set_measured_rates(rates)
+
+    def stop(self) -> None:
+        """Closing: end the speed test's thread (within a step)."""
+        self.test.stop()
+
+    @Slot(str, float)
+    def _on_tested(self, device: str, rate: float) -> None:
+        self.window.controls.set_tested_rate(device, rate)

@@ -1,0 +1,81 @@
+"""The rates behind the time estimate (ui/speed.py): the speed test and finished runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from nst_desktop.engine import StyleResult
+from nst_desktop.services.jobs import measured_rate
+from nst_desktop.services.settings import Settings, save_settings
+from nst_desktop.ui import speed
+from nst_desktop.ui.main_window import MainWindow
+from tests.ui.helpers import few_steps, load_both, make_window
+
+pytestmark = pytest.mark.usefixtures("bundled_weights")
+
+
+@pytest.fixture
+def no_delay(monkeypatch) -> None:
+    monkeypatch.setattr(speed, "SPEED_TEST_DELAY_MS", 0)
+
+
+def _estimate(window: MainWindow) -> str:
+    return window.controls.estimate_label.text()
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_the_first_estimate_comes_from_a_speed_test_on_this_computer(qtbot) -> None:
+    window = make_window(qtbot, speed_test=True)
+    assert "rough estimate" in _estimate(window)  # before the test has measured anything
+    qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=60_000)
+    assert not window.speeds.test.is_running()
+    assert window.settings.seconds_per_pixel_step == {}  # a test is not a run: nothing is remembered
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_no_speed_test_where_runs_measured_the_speed(qtbot) -> None:
+    save_settings(Settings(seconds_per_pixel_step={"cpu": 2e-6}))
+    window = make_window(qtbot, speed_test=True)
+    qtbot.wait(200)
+    assert not window.speeds.test.is_running() and "from your earlier runs" in _estimate(window)
+
+
+def test_windows_without_the_speed_test_do_not_measure(qtbot) -> None:
+    window = make_window(qtbot)
+    qtbot.wait(speed.SPEED_TEST_DELAY_MS + 200)
+    assert not window.speeds.test.is_running() and "rough estimate" in _estimate(window)
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_a_run_started_during_the_speed_test_cancels_it(qtbot, image_files) -> None:
+    window = make_window(qtbot, speed_test=True)
+    qtbot.waitUntil(window.speeds.test.is_running, timeout=10_000)
+    few_steps(window, steps=4, size=32)
+    load_both(window, image_files)
+    assert window.start_run()
+    qtbot.waitUntil(lambda: not window.is_running() and not window.speeds.test.is_running(), timeout=60_000)
+    assert window.has_unsaved_result()
+    assert "speed test" not in _estimate(window)  # cancelled: it reported nothing
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_closing_during_the_speed_test_ends_its_thread(qtbot) -> None:
+    window = make_window(qtbot, speed_test=True)
+    qtbot.waitUntil(window.speeds.test.is_running, timeout=10_000)
+    thread = window.speeds.test._thread
+    assert window.close()
+    assert thread is not None and thread.isFinished() and not window.speeds.test.is_running()
+
+
+def test_a_finished_run_teaches_the_estimate_its_rate(window: MainWindow) -> None:
+    result = StyleResult(image=None, cancelled=False, steps_done=60, content_loss=0.0, style_loss=0.0,
+                         elapsed_s=30.0, metadata={})
+    window.speeds.run_finished(result, "cpu", (384, 512))
+    first = measured_rate(512, (384, 512), 60, 30.0, "cpu")
+    assert window.settings.seconds_per_pixel_step == {"cpu": pytest.approx(first)}
+    assert "from your earlier runs" in _estimate(window)
+    window.speeds.run_finished(result, "cpu", (384, 512))  # the same again: the rate stays
+    slower = StyleResult(image=None, cancelled=False, steps_done=60, content_loss=0.0, style_loss=0.0,
+                         elapsed_s=90.0, metadata={})
+    window.speeds.run_finished(slower, "cpu", (384, 512))  # smoothed: half-way to the new one
+    assert window.settings.seconds_per_pixel_step["cpu"] == pytest.approx(2 * first)
