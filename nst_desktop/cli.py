@@ -82,9 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="total loss evaluations over all sizes")
     group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
                        help=f"step budget preset (default {P.DEFAULT_QUALITY}): fast/balanced/best are "
-                       f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU, "
-                       f"{'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
+                       f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU with "
+                       f"native bfloat16, {'/'.join(str(n) for n in P.CPU_FP32_QUALITY_PRESETS.values())} "
+                       f"on other CPUs (float32), {'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
     st.add_argument("--optimizer", choices=P.OPTIMIZERS, default=d.optimizer)
+    st.add_argument("--precision", choices=P.PRECISIONS, default=d.precision,
+                    help="the network's number format (default auto: bfloat16 where the CPU or GPU runs it "
+                         "natively, else float32; fp32 forces float32)")
     st.add_argument("--init", default=d.init, help=f"{', '.join(P.INITS)}, or the path of a start image "
                     f"(default {d.init})")
     st.add_argument("--seed", type=_positive_int(0, P.MAX_SEED, "--seed"), default=d.seed)
@@ -202,6 +206,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         style_strength=args.style_strength,
         steps=args.steps,
         optimizer=args.optimizer,
+        precision=args.precision,
         init=init,
         seed=args.seed,
         device=args.device,
@@ -225,9 +230,12 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     bar: tqdm | None = None
     try:
         from nst_desktop.engine.devices import resolve_device
+        from nst_desktop.engine.precision import Precision
+
         device = resolve_device(params.device)
         if not params.steps:
-            params = dataclasses.replace(params, steps=P.preset_steps(args.quality, device.type))
+            bf16 = Precision.choose(params.precision, device).compute_dtype is not None
+            params = dataclasses.replace(params, steps=P.preset_steps(args.quality, device.type, bf16))
         if init not in P.INITS:
             load_image(init)
         content = load_image(args.content)

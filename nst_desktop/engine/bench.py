@@ -222,7 +222,8 @@ def run_bench(
     default_start = schedule.default_start(device.type)
     for size in sizes:
         ref_loss = None
-        runs = [(name, preset_steps(name, device.type), True, prec_name, start)
+        runs = [(name, preset_steps(name, device.type, Precision.choose(prec_name, device).compute_dtype is not None),
+                 True, prec_name, start)
                 for prec_name in precisions for start in (start_sizes or [default_start]) for name in presets or []]
         if reference:
             runs.insert(0, ("reference", REFERENCE_STEPS, False, REFERENCE_PRECISION, size))

@@ -121,12 +121,13 @@ def stylize(
     if weights is None:
         weights = load_weights(params.weights)
     out_hw = scaled_size((content.height, content.width), params.size)
+    precision = Precision.choose(params.precision, device)
+    default_steps = preset_steps(DEFAULT_QUALITY, device.type, precision.compute_dtype is not None)
     params = dataclasses.replace(params, start_size=params.start_size or schedule.default_start(device.type),
-                                 steps=params.steps or preset_steps(DEFAULT_QUALITY, device.type))
+                                 steps=params.steps or default_steps)
     stages = schedule.plan_for(device.type, params.size, params.steps, params.start_size, params.coarse_to_fine)
     content, styles = shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     tracker = Tracker.for_run(stages, on_progress, cancel, params.preview_every, t0, out_hw, device.type)
-    precision = Precision.choose(params.precision, device)
 
     # --- Optimisation, size by size; then the finished image.
     out_of_memory = False

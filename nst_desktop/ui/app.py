@@ -56,7 +56,6 @@ def create_main_window(content: str | None = None, style: str | None = None) -> 
     """Build and show the main window with the given images loaded."""
     from nst_desktop.ui.main_window import MainWindow
 
-
     window = MainWindow(speed_test=True)
     window.load_inputs(content, style)
     window.show()

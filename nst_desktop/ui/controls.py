@@ -41,6 +41,7 @@ from nst_desktop.services.jobs import (
     format_bytes,
     format_duration,
     largest_fitting_long_side,
+    runs_half,
 )
 from nst_desktop.services.settings import MAX_SEED, Settings
 
@@ -232,7 +233,8 @@ class ControlsPanel(QWidget):
 
     def quality_steps(self) -> int:
         """The chosen quality preset's step budget on the chosen device (CPUs have their own)."""
-        return preset_steps(self.quality_combo.currentData(), device_type(self.device_id()))
+        device_id = self.device_id()
+        return preset_steps(self.quality_combo.currentData(), device_type(device_id), runs_half(device_id))
 
     def apply_run_params(self, p: dict[str, object]) -> list[str]:
         """Show the settings of a saved run (``metadata["params"]``); returns the names of those
@@ -383,7 +385,8 @@ class ControlsPanel(QWidget):
         for i in range(self.quality_combo.count()):
             key = self.quality_combo.itemData(i)
             label = QUALITY_LABELS.get(key, key.title())
-            self.quality_combo.setItemText(i, f"{label} ({preset_steps(key, kind)} steps)")
+            steps = preset_steps(key, kind, runs_half(self.device_id()))
+            self.quality_combo.setItemText(i, f"{label} ({steps} steps)")
         self.estimate_label.setText(self._estimate_text())
 
     def _device_info(self, device_id: str) -> DeviceInfo | None:

@@ -114,11 +114,14 @@ class SpeedKeeper(QObject):
         self.window = window
         self.test = SpeedTest(self)
         self.test.measured.connect(self._on_tested)
+        self._closed = False
         if test_on_open:
             QTimer.singleShot(SPEED_TEST_DELAY_MS, self._arm)
 
     @Slot()
     def _arm(self) -> None:
+        if self._closed:  # closed before the delay was over
+            return
         self.window.controls.changed.connect(self.test_chosen_device)
         self.test_chosen_device()
 
@@ -127,7 +130,7 @@ class SpeedKeeper(QObject):
         """Start the speed test on the chosen device unless a run measured it or one is going."""
         w = self.window
         device = w.controls.device_id()
-        if not w.is_running() and device not in w.settings.seconds_per_pixel_step:
+        if not self._closed and not w.is_running() and device not in w.settings.seconds_per_pixel_step:
             self.test.start(device)
 
     def run_starting(self) -> None:
@@ -145,7 +148,8 @@ class SpeedKeeper(QObject):
         self.window.controls.set_measured_rates(rates)
 
     def stop(self) -> None:
-        """Closing: end the speed test's thread (within a step)."""
+        """Closing: end the speed test's thread (within a step); no test starts after this."""
+        self._closed = True
         self.test.stop()
 
     @Slot(str, float)

@@ -112,7 +112,8 @@ def test_stylize_options_reach_the_engine(pair: tuple[Path, Path], tmp_path: Pat
 def test_quality_preset_sets_the_budget(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nst_desktop.engine.params import CPU_QUALITY_PRESETS
+    from nst_desktop.engine.params import preset_steps
+    from nst_desktop.engine.precision import cpu_native_bf16
 
     budgets: list[int] = []
     real = engine.stylize
@@ -128,8 +129,11 @@ def test_quality_preset_sets_the_budget(
         assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "32",
                          "--quality", quality, "--quiet"]) == 0
     assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "32", "--quiet"]) == 0
-    # The machine running the tests has no GPU: the CPU's budgets.
-    assert budgets == [CPU_QUALITY_PRESETS["fast"], CPU_QUALITY_PRESETS["best"], CPU_QUALITY_PRESETS["balanced"]]
+    # The machine running the tests has no GPU: the CPU's budgets, for the network's number format.
+    assert budgets == [preset_steps(q, "cpu", cpu_native_bf16()) for q in ("fast", "best", "balanced")]
+    assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "32", "--quiet",
+                     "--precision", "fp32"]) == 0
+    assert budgets[-1] == preset_steps("balanced", "cpu", bf16=False)
 
 
 @pytest.mark.slow

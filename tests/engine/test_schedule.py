@@ -141,18 +141,36 @@ def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
 def test_every_preset_budget_names_its_preset() -> None:
     """A result records its step count; Open Settings from Image and the history map it back to
     a preset, which needs each budget (on any device type) to belong to one preset only."""
-    from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS, preset_for_steps, preset_steps
+    from nst_desktop.engine.params import (
+        CPU_FP32_QUALITY_PRESETS,
+        CPU_QUALITY_PRESETS,
+        QUALITY_PRESETS,
+        preset_for_steps,
+        preset_steps,
+    )
 
-    budgets = [*QUALITY_PRESETS.values(), *CPU_QUALITY_PRESETS.values()]
+    budgets = [*QUALITY_PRESETS.values(), *CPU_QUALITY_PRESETS.values(), *CPU_FP32_QUALITY_PRESETS.values()]
     assert len(set(budgets)) == len(budgets)
     for device_type in ("cpu", "cuda", "mps"):
-        for name in QUALITY_PRESETS:
-            assert preset_for_steps(preset_steps(name, device_type)) == name
+        for bf16 in (True, False):
+            for name in QUALITY_PRESETS:
+                assert preset_for_steps(preset_steps(name, device_type, bf16)) == name
     assert [preset_steps(n, "cuda") for n in ("fast", "balanced", "best")] == sorted(QUALITY_PRESETS.values())
+    assert [preset_steps(n, "cpu", bf16=False) for n in ("fast", "balanced", "best")] == sorted(
+        CPU_FP32_QUALITY_PRESETS.values())
+    for name in QUALITY_PRESETS:  # float32 steps cost more: smaller budgets
+        assert preset_steps(name, "cpu", bf16=False) < preset_steps(name, "cpu", bf16=True)
 
 
 def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
-    from nst_desktop.engine.params import CPU_QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
+    from nst_desktop.engine.params import (
+        CPU_FP32_QUALITY_PRESETS,
+        CPU_QUALITY_PRESETS,
+        StyleParams,
+        preset_for_steps,
+        preset_steps,
+    )
+    from nst_desktop.engine.precision import cpu_native_bf16
     from nst_desktop.engine.stylize import stylize
     from tests.helpers import make_content, make_style
 
@@ -163,4 +181,8 @@ def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
     cancel.set()  # only the resolved parameters matter here
     res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0),
                   bundled_weights, cancel=cancel)
-    assert res.metadata["params"]["steps"] == CPU_QUALITY_PRESETS["balanced"]
+    table = CPU_QUALITY_PRESETS if cpu_native_bf16() else CPU_FP32_QUALITY_PRESETS
+    assert res.metadata["params"]["steps"] == table["balanced"]
+    res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0,
+                  precision="fp32"), bundled_weights, cancel=cancel)
+    assert res.metadata["params"]["steps"] == CPU_FP32_QUALITY_PRESETS["balanced"]

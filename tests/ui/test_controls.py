@@ -7,7 +7,7 @@ from PySide6.QtCore import QSize
 
 from nst_desktop.engine import memory
 from nst_desktop.engine.devices import DeviceInfo
-from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS
+from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS, preset_steps
 from nst_desktop.services.jobs import (
     estimate_run,
     format_bytes,
@@ -31,6 +31,8 @@ from tests.helpers import make_content
 
 CPU = DeviceInfo("cpu", "CPU (2 cores)", 16_000_000_000)
 SMALL_GPU = DeviceInfo("cuda:0", "GPU 0: Tiny", 300_000_000)
+#: The Fast budget on this CPU (its own with or without native bfloat16).
+CPU_FAST = preset_steps("fast", "cpu", runs_half("cpu"))
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_params_follow_the_widgets(panel: ControlsPanel) -> None:
     panel.seed_spin.setValue(99)
     p = panel.params(preview_every=4)
     assert (p.size, p.steps, p.init, p.seed, p.device, p.weights, p.preview_every) == (
-        640, CPU_QUALITY_PRESETS["fast"], "noise", 99, "auto", "bundled", 4
+        640, CPU_FAST, "noise", 99, "auto", "bundled", 4
     )
     assert p.style_strength == pytest.approx(10 ** 0.5, rel=0.01)
     p.validate()
@@ -99,8 +101,8 @@ def test_quality_budgets_follow_the_device(qtbot) -> None:
     panel.size_spin.setValue(64)  # fits the small GPU
     panel.quality_combo.setCurrentIndex(panel.quality_combo.findData("fast"))
     panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
-    assert panel.params().steps == CPU_QUALITY_PRESETS["fast"]
-    assert f"({CPU_QUALITY_PRESETS['fast']} steps)" in panel.quality_combo.currentText()
+    assert panel.params().steps == CPU_FAST
+    assert f"({CPU_FAST} steps)" in panel.quality_combo.currentText()
     panel.device_combo.setCurrentIndex(panel.device_combo.findData("cuda:0"))
     assert panel.params().steps == QUALITY_PRESETS["fast"]
     assert f"({QUALITY_PRESETS['fast']} steps)" in panel.quality_combo.currentText()

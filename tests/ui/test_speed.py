@@ -79,3 +79,10 @@ def test_a_finished_run_teaches_the_estimate_its_rate(window: MainWindow) -> Non
                          elapsed_s=90.0, metadata={})
     window.speeds.run_finished(slower, "cpu", (384, 512))  # smoothed: half-way to the new one
     assert window.settings.seconds_per_pixel_step["cpu"] == pytest.approx(2 * first)
+
+
+def test_a_window_closed_before_the_delay_never_tests(qtbot) -> None:
+    window = make_window(qtbot, speed_test=True)
+    assert window.close()
+    qtbot.wait(speed.SPEED_TEST_DELAY_MS + 300)
+    assert not window.speeds.test.is_running() and window.speeds.test._tried == set()
