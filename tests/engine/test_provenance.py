@@ -5,6 +5,7 @@ malicious metadata, reused by a re-run, judged by evaluate(), and shown / reused
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -408,7 +409,12 @@ def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights)
     assert c == pytest.approx(res.content_loss, rel=1e-4, abs=1e-6)
     assert s == pytest.approx(res.style_loss, rel=1e-4)
     c0, s0, _ = evaluate(res.image, PHOTO, STYLES, params, bundled_weights)
-    assert c0 == pytest.approx(c, rel=1e-4, abs=1e-6)  # the content term does not depend on regions
+    # The content target is the photo in the palette: each region's own, so it depends on the regions...
+    assert abs(c0 - c) > 1e-3 * c, (c0, c)
+    # ...and from the photo itself it does not.
+    as_photo = dataclasses.replace(params, init="content")
+    c_photo = evaluate(res.image, PHOTO, STYLES, as_photo, bundled_weights, masks=HARD, keep_mask=KEEP)[0]
+    assert evaluate(res.image, PHOTO, STYLES, as_photo, bundled_weights)[0] == pytest.approx(c_photo, rel=1e-4)
     assert abs(s0 - s) > 0.05 * s, (s0, s)  # guided Gram targets: a different style loss
     _, s_keep, _ = evaluate(res.image, PHOTO, STYLES, params, bundled_weights, keep_mask=KEEP)
     assert abs(s_keep - s0) > 1e-3 * s0  # a keep mask alone also changes the targets' region
