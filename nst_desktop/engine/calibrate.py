@@ -22,16 +22,17 @@ from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.weights import VGGWeights, load_bundled
 
 #: Size of the measured run, (height, width) px: large enough that a step costs what its
-#: pixels cost (on a 2-core CPU a 256 x 192 step cost within a few % per pixel of a
-#: 512 x 384 one), small enough to take a second or two on a CPU.
+#: pixels cost (on a 2-core AMX CPU a 256 x 192 step cost per pixel within 2 % of a 512 x 384
+#: one in float32 and within 4 % in bfloat16, ``bench --size 256 --size 512``), small enough
+#: to take a second or two on a CPU.
 CALIBRATION_HW = (192, 256)
 #: Steps before timing starts (the first ones allocate), and steps timed.
 WARMUP_STEPS = 2
 TIMED_STEPS = 6
 #: A whole run's seconds over those of its optimisation steps alone: the targets at each
-#: size, the palette, resizing between sizes, the previews and the result. Measured on
-#: cat.jpg x night.jpg at 512 px with the CPU schedule (2-core AMX CPU), Fast and Balanced,
-#: bfloat16 and float32: see the closing note of the speed issue and ``bench --preset``.
+#: size, the palette, resizing between sizes, the previews and the result. With 1.12, on
+#: cat.jpg x night.jpg at 512 px (2-core AMX CPU, ``bench --preset fast --preset balanced``)
+#: the estimate was 18-19 % over the run in bfloat16 and 10 % under it in float32.
 RUN_OVERHEAD = 1.12
 
 
