@@ -13,10 +13,8 @@ Two methods, chosen by ``StyleParams.preserve_colors``:
   ``A = C_c^(1/2) C_s^(-1/2)`` (symmetric matrix square roots from
   ``torch.linalg.eigh``). See :func:`match_color`.
 
-Without colour preservation the run starts, by default, from the photo recoloured to the
-painting's palette (``init="palette"``, :func:`in_palette`): the Gram loss alone moves a
-photo's colours only slowly towards the painting's, so at the budgets of the presets the
-result kept the photo's colours.
+Without colour preservation a run paints, by default, in the painting's palette
+(``init="palette"``, :func:`in_palette`; where it is used: :mod:`palette`).
 
 Colour space: full-range ITU-R BT.601 YCbCr as in JPEG/JFIF (the one Pillow's
 ``convert("YCbCr")`` uses), on tensors in [0, 1] with Cb and Cr offset by 0.5.

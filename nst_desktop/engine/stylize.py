@@ -82,7 +82,8 @@ def stylize(
     Whether the state itself was used in place (and may be left part-way by a failed
     run) is :attr:`Resume.consumed`; see :mod:`nst_desktop.engine.resume`. With
     ``keep_state`` the run's own state is returned as ``StyleResult.state`` (on the CPU).
-    ``params.preserve_colors`` applies as described in :mod:`color`.
+    ``params.preserve_colors`` applies as described in :mod:`color`; ``init="palette"`` (the
+    default) paints in the paintings' colours as described in :mod:`palette`.
 
     Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
     (white = paint this style here, black = not; any mode, resized to the content);
