@@ -540,3 +540,27 @@ def test_the_cli_takes_its_defaults_and_choices_from_style_params(monkeypatch: p
         assert st[name].default == getattr(Other(), name), name
     args = cli.build_parser().parse_args(["stylize", "c.png", "s.png", "-o", "r.png"])
     assert (args.size, args.optimizer, args.coarse_to_fine) == (640, "adam", False)
+
+
+def test_bench_whole_runs_are_in_bare_steps_beside_the_speed_tests_estimate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's unit: a whole run's wall time over one float32 bare step at 512 x 512 (here
+    500 ms), and the estimate the window would show from the speed test's rate (here 1e-6 s per
+    pixel-step) times the run's pixel-steps."""
+    from nst_desktop.engine import bench, calibrate, schedule
+    from nst_desktop.engine.params import preset_steps
+    from nst_desktop.engine.precision import Precision
+
+    monkeypatch.setattr(bench, "reference_bare_ms", lambda *a, **k: 500.0)
+    monkeypatch.setattr(calibrate, "measure_rate", lambda *a, **k: 1e-6)
+    assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "1",
+                     "--preset", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert "bare step: float32 forward to relu5_1 and backward at 512x512, 500.0 ms" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:2] == ["64", "fast"])
+    wall, bare_steps, estimate = float(row[5]), float(row[6]), float(row[7])
+    assert bare_steps == pytest.approx(wall * 2, abs=0.06)
+    bf16 = Precision.choose("auto", torch.device("cpu")).compute_dtype is not None
+    work = schedule.pixel_steps("cpu", 64, (384, 512), preset_steps("fast", "cpu", bf16))  # the generated pair
+    assert estimate == pytest.approx(1e-6 * work, abs=0.06)
