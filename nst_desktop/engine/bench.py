@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 
 import torch
-from PIL import Image, ImageDraw
 
 from nst_desktop.engine import calibrate, losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
@@ -45,14 +44,6 @@ BARE_HW = (512, 512)
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _test_pair(size: int) -> tuple[Image.Image, Image.Image]:
-    content = Image.new("RGB", (size, size * 3 // 4), (180, 200, 230))
-    d = ImageDraw.Draw(content)
-    d.ellipse((size // 4, size // 8, size * 3 // 4, size * 5 // 8), fill=(200, 90, 40))
-    style = Image.effect_noise((size, size), 64).convert("RGB")
-    return content, style
 
 
 def bare_step_ms(net: VGGFeatures, prec: Precision, hw: tuple[int, int], device: torch.device, steps: int) -> float:
@@ -135,7 +126,7 @@ def engine_step_ms(
     result is the median interval between the reports of one run's steps after the
     warm-up (a difference of two whole runs was too noisy on a shared 2-core CPU).
     """
-    content, style = _test_pair(max(hw))
+    content, style = calibrate.generated_pair(max(hw))
     content = content.resize((hw[1], hw[0]))
     weights = load_bundled()
 
@@ -211,7 +202,7 @@ def run_bench(
     if content_path and style_path:
         content, style = load_image(content_path), load_image(style_path)
     else:
-        content, style = _test_pair(512)
+        content, style = calibrate.generated_pair(512)
     bare = reference_bare_ms(weights, device, repeat)
     rates = {name: calibrate.measure_rate(str(device), name, weights) for name in precisions}
     print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height}); "

@@ -5,7 +5,7 @@ float32 on AVX2 laptops, the number of cores), so no built-in table of one machi
 predicts the first run well. :func:`measure_rate` times a few real optimisation steps of
 the engine (the same network, precision and optimiser as a run) on a generated image
 pair at :data:`CALIBRATION_HW`, and turns them into the unit the estimate uses: seconds
-per pixel-step of a whole run (see :func:`nst_desktop.services.jobs.pixel_steps`).
+per pixel-step of a whole run (see :func:`schedule.pixel_steps`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from nst_desktop.engine.weights import VGGWeights, load_bundled
 #: pixels cost (on a 2-core AMX CPU a 256 x 192 step cost per pixel within 2 % of a 512 x 384
 #: one in float32 and within 4 % in bfloat16, ``bench --size 256 --size 512``), small enough
 #: to take a second or two on a CPU.
-CALIBRATION_HW = (192, 256)
+CALIBRATION_HW = (192, 256)  # generated_pair(256)'s content
 #: Steps before timing starts (the first ones allocate), and steps timed.
 WARMUP_STEPS = 2
 TIMED_STEPS = 6
@@ -46,7 +46,7 @@ def measure_rate(
     """Seconds per pixel-step of a whole run on ``device`` with ``precision`` ("auto", as runs
     use), from the median of :data:`TIMED_STEPS` timed steps (read from ``clock``, seconds);
     None if ``cancel`` was set first."""
-    content, style = _test_pair(CALIBRATION_HW)
+    content, style = generated_pair(CALIBRATION_HW[1])
     params = StyleParams(size=max(CALIBRATION_HW), steps=WARMUP_STEPS + TIMED_STEPS + 1, seed=0, device=device,
                          coarse_to_fine=False, preview_every=0, precision=precision, init="content")
     ends: list[float] = []
@@ -63,13 +63,14 @@ def measure_rate(
     return statistics.median(intervals) / (h * w) * RUN_OVERHEAD
 
 
-def _test_pair(hw: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
-    """A photo-like content (sky, a disc) and a noisy painting, both ``hw``."""
-    h, w = hw
-    content = Image.new("RGB", (w, h), (180, 200, 230))
-    ImageDraw.Draw(content).ellipse((w // 4, h // 8, w * 3 // 4, h * 7 // 8), fill=(200, 90, 40))
-    style = Image.effect_noise((w, h), 64).convert("RGB")
+def generated_pair(size: int) -> tuple[Image.Image, Image.Image]:
+    """A generated photo-like content ``size`` x ``size * 3 // 4`` px (sky, a disc) and a noisy
+    ``size`` px square painting: what the speed test and ``bench`` run on by default."""
+    content = Image.new("RGB", (size, size * 3 // 4), (180, 200, 230))
+    d = ImageDraw.Draw(content)
+    d.ellipse((size // 4, size // 8, size * 3 // 4, size * 5 // 8), fill=(200, 90, 40))
+    style = Image.effect_noise((size, size), 64).convert("RGB")
     return content, style
 
 
-__all__ = ["measure_rate", "CALIBRATION_HW", "RUN_OVERHEAD"]
+__all__ = ["measure_rate", "generated_pair", "CALIBRATION_HW", "RUN_OVERHEAD"]
