@@ -19,8 +19,8 @@ CPU_BF16_AUTO = True
 
 @dataclass(frozen=True)
 class CpuBf16:
-    """Whether oneDNN runs bfloat16 natively on this CPU (``native``), and why, in words
-    (``reason``, e.g. "AMX" or "no AMX or AVX-512 BF16")."""
+    """Whether oneDNN runs bfloat16 natively on this CPU (``native``), and why, as a clause
+    (``reason``, e.g. "the CPU has AMX", "the CPU has no AMX or AVX-512 BF16")."""
 
     native: bool
     reason: str
@@ -39,10 +39,10 @@ def cpu_bf16() -> CpuBf16:
     if not mkldnn_bf16_supported():
         return CpuBf16(False, "oneDNN has no bfloat16 on this CPU")
     if caps.get("amx_bf16"):
-        return CpuBf16(True, "AMX")
+        return CpuBf16(True, "the CPU has AMX")
     if caps.get("avx512_bf16"):
-        return CpuBf16(True, "AVX-512 BF16")
-    return CpuBf16(False, "no AMX or AVX-512 BF16")
+        return CpuBf16(True, "the CPU has AVX-512 BF16")
+    return CpuBf16(False, "the CPU has no AMX or AVX-512 BF16")
 
 
 def cpu_native_bf16() -> bool:
@@ -65,11 +65,10 @@ def _reason(precision: PrecisionName, device: torch.device, bf16: bool) -> str:
     """Why :meth:`Precision.choose` chose bfloat16 or not, in words."""
     if device.type != "cpu":
         return "as asked" if precision != "auto" else ""
-    why = cpu_bf16().reason
     if precision == "auto":
-        return f"the CPU has {why}" if bf16 or why.startswith("no ") else why
+        return cpu_bf16().reason
     if precision == "bf16" and not bf16:
-        return f"bfloat16 asked, but {why if not why.startswith('no ') else 'the CPU has ' + why}"
+        return f"bfloat16 asked, but {cpu_bf16().reason}"
     return "as asked"
 
 

@@ -214,7 +214,7 @@ def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
 def test_cpu_uses_bf16_only_where_native_and_only_for_auto_or_bf16(monkeypatch) -> None:
     cpu = torch.device("cpu")
     for native in (False, True):
-        why = "AMX" if native else "no AMX or AVX-512 BF16"
+        why = "the CPU has AMX" if native else "the CPU has no AMX or AVX-512 BF16"
         monkeypatch.setattr(precision_module, "cpu_bf16", lambda n=native, w=why: precision_module.CpuBf16(n, w))
         for name in ("fp32", "tf32"):
             assert Precision.choose(name, cpu).compute_dtype is None
@@ -235,9 +235,9 @@ def test_cpu_uses_bf16_only_where_native_and_only_for_auto_or_bf16(monkeypatch) 
 
 
 @pytest.mark.parametrize(("caps", "onednn", "expected"), [
-    ({"amx_bf16": True, "avx512_bf16": True}, True, (True, "AMX")),
-    ({"amx_bf16": False, "avx512_bf16": True}, True, (True, "AVX-512 BF16")),  # AMD Zen 4
-    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, True, (False, "no AMX or AVX-512 BF16")),
+    ({"amx_bf16": True, "avx512_bf16": True}, True, (True, "the CPU has AMX")),
+    ({"amx_bf16": False, "avx512_bf16": True}, True, (True, "the CPU has AVX-512 BF16")),  # AMD Zen 4
+    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, True, (False, "the CPU has no AMX or AVX-512 BF16")),
     ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, False, (False, "oneDNN has no bfloat16 on this CPU")),
 ])
 def test_native_bf16_is_read_from_torchs_view_of_the_cpu(monkeypatch, caps, onednn, expected) -> None:
