@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
@@ -11,13 +13,27 @@ from nst_desktop.engine.masks import composite
 from nst_desktop.engine.precision import Precision
 from nst_desktop.engine.vgg import VGGFeatures
 
+#: An extra term of the objective at one size: ``term(x)`` -> 0-d float32 tensor, added to the
+#: total as it is (its own weight included). ``x`` is the composited iterate.
+Term = Callable[[torch.Tensor], torch.Tensor]
+
+
+class ExtraLoss(Protocol):
+    """A further loss for a run, e.g. video's temporal loss (Ruder et al. 2016): at each size of
+    the schedule the engine asks for the term at that size."""
+
+    def at(self, hw: tuple[int, int], device: torch.device) -> Term | None:
+        """The term for images of ``hw`` = (height, width) px on ``device`` (None: none at this size)."""
+        ...
+
 
 class Objective:
     """Loss of an image at one size against fixed targets.
 
     Called with the iterate ``x`` (``(1, 3, H, W)`` float32 RGB, nominally in [0, 1]);
     returns ``(total, content, style)`` as 0-d float32 tensors on the device. With ``keep
-    = (mask, photo)`` the network sees ``x`` composited with the photo (:meth:`compose`).
+    = (mask, photo)`` the network sees ``x`` composited with the photo (:meth:`compose`);
+    ``extra`` (see :class:`ExtraLoss`) is added to the total.
     """
 
     def __init__(
@@ -28,6 +44,7 @@ class Objective:
         tv_weight: float,
         precision: Precision,
         keep: tuple[torch.Tensor, torch.Tensor] | None = None,
+        extra: Term | None = None,
     ) -> None:
         self.net = net
         self.targets = targets
@@ -35,6 +52,7 @@ class Objective:
         self.tv_weight = tv_weight
         self.precision = precision
         self.keep = keep
+        self.extra = extra
 
     def compose(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as the network sees it (and as the result shows it): kept pixels are the photo's."""
@@ -50,6 +68,8 @@ class Objective:
         total = c + self.style_weight * s
         if self.tv_weight:
             total = total + self.tv_weight * losses.tv_loss(x)
+        if self.extra is not None:
+            total = total + self.extra(x)
         return total, c, s
 
 

@@ -38,7 +38,7 @@ from nst_desktop.engine.inputs import (
 )
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.masks import Masks, composite, prepare_masks
-from nst_desktop.engine.objective import Objective
+from nst_desktop.engine.objective import ExtraLoss, Objective
 from nst_desktop.engine.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
 from nst_desktop.engine.optim import OPTIMIZERS, Optimizer
 from nst_desktop.engine.palette import Palette, palette_for
@@ -65,6 +65,7 @@ def stylize(
     masks: Sequence[Image.Image] | None = None,
     keep_mask: Image.Image | None = None,
     keep_state: bool = False,
+    extra_loss: ExtraLoss | None = None,
 ) -> StyleResult:
     """Paint ``content`` in the style of ``style`` (RGB Pillow images).
 
@@ -82,6 +83,8 @@ def stylize(
     Whether the state itself was used in place (and may be left part-way by a failed
     run) is :attr:`Resume.consumed`; see :mod:`nst_desktop.engine.resume`. With
     ``keep_state`` the run's own state is returned as ``StyleResult.state`` (on the CPU).
+    ``extra_loss`` adds a term to the objective at every size (:class:`objective.ExtraLoss`,
+    e.g. video's temporal loss).
     ``params.preserve_colors`` applies as described in :mod:`color`; ``init="palette"`` (the
     default) paints in the paintings' colours as described in :mod:`palette`.
 
@@ -142,7 +145,7 @@ def stylize(
             return palette.recolour(x0) if palette is not None and init_image is None else x0
 
         x, state = _optimise(OPTIMIZERS[params.optimizer], weights, precision, tracker, params, content, styles,
-                             style_weights, region_masks, palette, resume, initial)
+                             style_weights, region_masks, palette, resume, initial, extra_loss)
         if not keep_state:
             state = None  # frees its memory now
         image = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device)
@@ -195,6 +198,7 @@ def _optimise(
     palette: Palette | None,
     resume: Resume | None,
     initial: Callable[[tuple[int, int]], torch.Tensor],
+    extra_loss: ExtraLoss | None = None,
 ) -> tuple[torch.Tensor | None, DeviceLBFGS | None]:
     """Every size of ``tracker.stages`` in turn (the network made once, from ``weights``):
     targets, then the optimiser until that size's share of the budget is spent (steps a
@@ -231,7 +235,8 @@ def _optimise(
                 x = palette.recolour(x)  # the colours' drift during the last size, taken back
             start = optimizer.carried(state, x)  # coarse to fine: keep the curvature pairs where it pays
         state = None  # the last size's state (carried or not) is not kept through this size
-        objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep)
+        extra = extra_loss.at(hw, device) if extra_loss is not None else None
+        objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)
         x, state = optimizer.run(objective, x, stage_end, tracker, start)
         start = None
         if tracker.cancelled():

@@ -371,3 +371,30 @@ def test_a_late_cancel_marks_the_result_and_its_metadata_alike(bundled_weights: 
         assert res.cancelled == res.metadata["cancelled"], (n, reads)
         marked.append(res.cancelled)
     assert marked[0] and not marked[-1]  # the cancel landed before, during and after the end of a run
+
+
+class _PullTowards:
+    """An extra loss pulling the image towards one colour, weighted heavily: records the sizes asked for."""
+
+    def __init__(self, rgb: tuple[float, float, float], weight: float) -> None:
+        self.rgb, self.weight, self.sizes = rgb, weight, []
+
+    def at(self, hw: tuple[int, int], device: torch.device):
+        self.sizes.append(hw)
+        target = torch.tensor(self.rgb, device=device).view(1, 3, 1, 1)
+        return lambda x: self.weight * ((x - target) ** 2).mean()
+
+
+def test_an_extra_loss_is_added_to_the_objective_at_every_size(bundled_weights: VGGWeights) -> None:
+    content, style = make_content((96, 64)), make_style()
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=96, steps=24, start_size=48)
+    pull = _PullTowards((1.0, 0.0, 1.0), weight=1000.0)
+    pulled = stylize(content, style, params, bundled_weights, extra_loss=pull)
+    plain = stylize(content, style, params, bundled_weights)
+    assert len(pull.sizes) == 2 and pull.sizes[-1] == working_hw((64, 96))
+    magenta = torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1, 1)
+
+    def distance(img: Image.Image) -> float:
+        return float((pil_to_tensor(img) - magenta).abs().mean())
+
+    assert distance(pulled.image) < 0.5 * distance(plain.image)
