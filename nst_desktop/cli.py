@@ -59,6 +59,87 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one run (size, strength, quality, ..., --quiet), shared by ``stylize`` and ``batch``;
+    :func:`run_params` turns them into StyleParams."""
+    d = P.StyleParams()  # the defaults
+    parser.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=d.size,
+                    help=f"long side of the output in px (default {d.size})")
+    parser.add_argument("--style-strength", type=_float_range(P.MIN_STYLE_STRENGTH, P.MAX_STYLE_STRENGTH,
+                    "--style-strength"), default=d.style_strength,
+                    help=f"style weight, log scale; {d.style_strength:g} is the default look")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--steps", type=_positive_int(P.MIN_STEPS, P.MAX_STEPS, "--steps"),
+                       help="total loss evaluations over all sizes")
+    group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
+                       help=f"step budget preset (default {P.DEFAULT_QUALITY}): fast/balanced/best are "
+                       f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU with "
+                       f"native bfloat16, {'/'.join(str(n) for n in P.CPU_FP32_QUALITY_PRESETS.values())} "
+                       f"on other CPUs (float32), {'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
+    parser.add_argument("--optimizer", choices=P.OPTIMIZERS, default=d.optimizer)
+    parser.add_argument("--precision", choices=P.PRECISIONS, default=d.precision,
+                    help="the network's number format (default auto: bfloat16 where the CPU or GPU runs it "
+                         "natively, else float32; fp32 forces float32)")
+    parser.add_argument("--init", default=d.init, help=f"{', '.join(P.INITS)}, or the path of a start image "
+                    f"(default {d.init})")
+    parser.add_argument("--seed", type=_positive_int(0, P.MAX_SEED, "--seed"), default=d.seed)
+    parser.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--weights", default=d.weights, help="bundled, torchvision, or a weights file")
+    parser.add_argument("--pooling", choices=P.POOLINGS, default=d.pooling)
+    parser.add_argument("--tv-weight", type=_float_range(P.MIN_TV_WEIGHT, P.MAX_TV_WEIGHT, "--tv-weight"),
+                    default=d.tv_weight)
+    parser.add_argument("--no-coarse-to-fine", action="store_false", dest="coarse_to_fine", default=d.coarse_to_fine,
+                    help="optimise only at the final size")
+    parser.add_argument("--preserve-colors", choices=P.PRESERVE_COLORS, default=d.preserve_colors,
+                    help="keep the photo's colours: 'luminance' transfers the style on brightness only; "
+                    f"'match' first gives the painting the photo's colour mean and covariance "
+                    f"(default {d.preserve_colors})")
+    parser.add_argument("--style-scale", type=_float_range(P.MIN_STYLE_SCALE, P.MAX_STYLE_SCALE, "--style-scale"),
+                    default=d.style_scale, help="size of the painting's brush strokes: the painting's long side "
+                    f"relative to the output's ({P.MIN_STYLE_SCALE:g}-{P.MAX_STYLE_SCALE:g}, "
+                    f"default {d.style_scale:g})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_params(args: argparse.Namespace) -> P.StyleParams:
+    """StyleParams from the options of :func:`add_run_options` (``steps`` 0 when --quality was meant;
+    see :func:`resolve_steps`). Raises ValueError for a bad --init."""
+    init = args.init
+    if init not in P.INITS and not Path(init).is_file():
+        names = ", ".join(f"'{n}'" for n in P.INITS)
+        raise ValueError(f"--init must be one of {names} or an image file; '{init}' is none of these")
+    return P.StyleParams(
+        size=args.size,
+        style_strength=args.style_strength,
+        steps=args.steps or 0,
+        optimizer=args.optimizer,
+        precision=args.precision,
+        init=init,
+        seed=args.seed,
+        device=args.device,
+        weights=args.weights,
+        pooling=args.pooling,
+        tv_weight=args.tv_weight,
+        coarse_to_fine=args.coarse_to_fine,
+        preview_every=0,
+        style_scale=args.style_scale,
+        preserve_colors=args.preserve_colors,
+    )
+
+
+def resolve_steps(params: P.StyleParams, quality: str):  # noqa: ANN201 - torch is imported lazily
+    """``(params with steps set, torch device)``: steps 0 becomes the budget of ``quality`` on the
+    device ``params.device`` resolves to. Raises EngineError for an unknown device."""
+    from nst_desktop.engine.devices import resolve_device
+    from nst_desktop.engine.precision import Precision
+
+    device = resolve_device(params.device)
+    if not params.steps:
+        bf16 = Precision.choose(params.precision, device).compute_dtype is not None
+        params = dataclasses.replace(params, steps=P.preset_steps(quality, device.type, bf16))
+    return params, device
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line. Defaults, choices and limits of the settings are StyleParams' and
     those of :mod:`nst_desktop.engine.params` (one definition each)."""
@@ -72,41 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("style", type=Path, nargs="+", metavar="STYLE",
                     help="the painting; give several to blend their styles (see --style-weights)")
     st.add_argument("-o", "--output", type=Path, required=True, help="output file (.png .jpg .webp .tif)")
-    st.add_argument("--size", type=_positive_int(P.MIN_SIZE, P.MAX_SIZE, "--size"), default=d.size,
-                    help=f"long side of the output in px (default {d.size})")
-    st.add_argument("--style-strength", type=_float_range(P.MIN_STYLE_STRENGTH, P.MAX_STYLE_STRENGTH,
-                    "--style-strength"), default=d.style_strength,
-                    help=f"style weight, log scale; {d.style_strength:g} is the default look")
-    group = st.add_mutually_exclusive_group()
-    group.add_argument("--steps", type=_positive_int(P.MIN_STEPS, P.MAX_STEPS, "--steps"),
-                       help="total loss evaluations over all sizes")
-    group.add_argument("--quality", choices=sorted(P.QUALITY_PRESETS), default=P.DEFAULT_QUALITY,
-                       help=f"step budget preset (default {P.DEFAULT_QUALITY}): fast/balanced/best are "
-                       f"{'/'.join(str(n) for n in P.CPU_QUALITY_PRESETS.values())} steps on a CPU with "
-                       f"native bfloat16, {'/'.join(str(n) for n in P.CPU_FP32_QUALITY_PRESETS.values())} "
-                       f"on other CPUs (float32), {'/'.join(str(n) for n in P.QUALITY_PRESETS.values())} on a GPU")
-    st.add_argument("--optimizer", choices=P.OPTIMIZERS, default=d.optimizer)
-    st.add_argument("--precision", choices=P.PRECISIONS, default=d.precision,
-                    help="the network's number format (default auto: bfloat16 where the CPU or GPU runs it "
-                         "natively, else float32; fp32 forces float32)")
-    st.add_argument("--init", default=d.init, help=f"{', '.join(P.INITS)}, or the path of a start image "
-                    f"(default {d.init})")
-    st.add_argument("--seed", type=_positive_int(0, P.MAX_SEED, "--seed"), default=d.seed)
-    st.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
-    st.add_argument("--weights", default=d.weights, help="bundled, torchvision, or a weights file")
-    st.add_argument("--pooling", choices=P.POOLINGS, default=d.pooling)
-    st.add_argument("--tv-weight", type=_float_range(P.MIN_TV_WEIGHT, P.MAX_TV_WEIGHT, "--tv-weight"),
-                    default=d.tv_weight)
-    st.add_argument("--no-coarse-to-fine", action="store_false", dest="coarse_to_fine", default=d.coarse_to_fine,
-                    help="optimise only at the final size")
-    st.add_argument("--preserve-colors", choices=P.PRESERVE_COLORS, default=d.preserve_colors,
-                    help="keep the photo's colours: 'luminance' transfers the style on brightness only; "
-                    f"'match' first gives the painting the photo's colour mean and covariance "
-                    f"(default {d.preserve_colors})")
-    st.add_argument("--style-scale", type=_float_range(P.MIN_STYLE_SCALE, P.MAX_STYLE_SCALE, "--style-scale"),
-                    default=d.style_scale, help="size of the painting's brush strokes: the painting's long side "
-                    f"relative to the output's ({P.MIN_STYLE_SCALE:g}-{P.MAX_STYLE_SCALE:g}, "
-                    f"default {d.style_scale:g})")
+    add_run_options(st)
     st.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                     help="relative weights of the STYLE images, one per image (default: equal)")
     st.add_argument("--mask", type=Path, action="append", default=None, metavar="PATH",
@@ -117,7 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--masks-from", type=Path, default=None, metavar="IMAGE",
                     help="reuse the regions (style masks and keep mask) stored in an earlier result; "
                     "not with --mask or --keep-mask")
-    st.add_argument("--quiet", action="store_true", help="no progress bar")
 
     info = sub.add_parser("info", help="versions, devices and weights; or the settings stored in an image")
     info.add_argument("image", type=Path, nargs="?", default=None, metavar="IMAGE",
@@ -184,7 +230,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_stylize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from nst_desktop.engine import EngineError, StyleParams, load_image, load_weights, save_image, stylize
+    from nst_desktop.engine import EngineError, load_image, load_weights, save_image, stylize
     from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.images import SAVE_FORMATS
 
@@ -197,27 +243,11 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                     "use .png, .jpg, .webp or .tif")
     if not args.output.parent.resolve().is_dir():
         return fail(f"cannot write '{args.output}': the folder '{args.output.parent}' does not exist")
-    init = args.init
-    if init not in P.INITS and not Path(init).is_file():
-        names = ", ".join(f"'{n}'" for n in P.INITS)
-        return fail(f"--init must be one of {names} or an image file; '{init}' is none of these")
-    params = StyleParams(
-        size=args.size,
-        style_strength=args.style_strength,
-        steps=args.steps,
-        optimizer=args.optimizer,
-        precision=args.precision,
-        init=init,
-        seed=args.seed,
-        device=args.device,
-        weights=args.weights,
-        pooling=args.pooling,
-        tv_weight=args.tv_weight,
-        coarse_to_fine=args.coarse_to_fine,
-        preview_every=0,
-        style_scale=args.style_scale,
-        preserve_colors=args.preserve_colors,
-    )
+    try:
+        params = run_params(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    init = params.init
     if args.style_weights is not None and len(args.style_weights) != len(args.style):
         return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} STYLE images "
                     "were given")
@@ -229,13 +259,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar: tqdm | None = None
     try:
-        from nst_desktop.engine.devices import resolve_device
-        from nst_desktop.engine.precision import Precision
-
-        device = resolve_device(params.device)
-        if not params.steps:
-            bf16 = Precision.choose(params.precision, device).compute_dtype is not None
-            params = dataclasses.replace(params, steps=P.preset_steps(args.quality, device.type, bf16))
+        params, device = resolve_steps(params, args.quality)
         if init not in P.INITS:
             load_image(init)
         content = load_image(args.content)
