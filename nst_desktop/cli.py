@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nst_desktop.app_info import APP_NAME, APP_VERSION
+from nst_desktop.cli_batch import add_batch_parser, cmd_batch
 from nst_desktop.engine import params as P
 
 
@@ -165,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="reuse the regions (style masks and keep mask) stored in an earlier result; "
                     "not with --mask or --keep-mask")
 
+    add_batch_parser(sub, add_run_options)
+
     info = sub.add_parser("info", help="versions, devices and weights; or the settings stored in an image")
     info.add_argument("image", type=Path, nargs="?", default=None, metavar="IMAGE",
                       help="a result: print the settings and regions stored in it")
@@ -198,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_stylize(args)
         if args.command == "info":
             return _cmd_info_image(args.image) if args.image is not None else _cmd_info()
+        if args.command == "batch":
+            return cmd_batch(args, run_params, resolve_steps)
         if args.command == "bench":
             return _cmd_bench(args)
     except KeyboardInterrupt:
