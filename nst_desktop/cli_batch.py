@@ -81,6 +81,11 @@ def cmd_batch(args: argparse.Namespace, run_params: Any, resolve_steps: Any) -> 
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    if args.ray:
+        from nst_desktop.services.farm import address_problem
+
+        if address_problem(args.ray):
+            return bad(address_problem(args.ray))
     cell_px = DEFAULT_CELL_PX if args.cell_size is None else args.cell_size
     if not MIN_CELL_PX <= cell_px <= MAX_CELL_PX:
         return bad(f"--cell-size must be between {MIN_CELL_PX} and {MAX_CELL_PX} px, not {cell_px}")

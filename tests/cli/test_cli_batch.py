@@ -135,6 +135,7 @@ def test_a_sweep_of_three_strengths_by_two_brush_scales_is_a_3x2_sheet_of_its_re
     (["--sheet", "sheet.gif"], "unknown image type '.gif'"),
     (["--cell-size", "5"], "--cell-size must be between"),
     (["--init", "nowhere.png"], "--init must be one of"),
+    (["--ray", "cluster"], "expected auto, HOST:PORT or ray://HOST:PORT"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, fragment) -> None:
     photos = _photos(tmp_path / "p", 2)

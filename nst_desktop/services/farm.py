@@ -1,0 +1,168 @@
+"""A batch on a Ray cluster (optional: ``pip install 'nst-desktop[farm]'``; no Qt).
+
+One Ray task per item, :func:`paint_task`: a pure function of the photo's and the painting's
+bytes and the settings, which returns the result as PNG bytes with its metadata. The driver
+(this process) sends each input file once (``ray.put``), collects results as they finish and
+writes them itself (:func:`nst_desktop.services.batch_run.write_result`), so workers need no
+shared folder, only NST Desktop installed. An item whose images are bad fails at once (its
+task returns the message); a task that crashes (worker lost, out of memory, any other exception)
+is retried once by Ray, then fails its item. Ray is imported only when a farm run starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nst_desktop.engine import EngineError, StyleParams
+from nst_desktop.services.batch import Planned
+from nst_desktop.services.batch_run import Outcome, encode_png, failure_line, read_inputs, render, write_result
+
+#: The one line shown when Ray is missing.
+INSTALL_HINT = "Ray is not installed; install it with: pip install 'nst-desktop[farm]'"
+#: Ray's retries of a task that raised or whose worker died (the issue's "retried once").
+TASK_RETRIES = 1
+#: CPUs one task asks Ray for (one painting per core; the engine uses the threads Ray allows it).
+TASK_CPUS = 1
+#: Seconds to wait for a cluster's address to answer before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 10.0
+
+
+class FarmUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached; the message is one line for the user."""
+
+
+def import_ray() -> Any:
+    """The ``ray`` module; raises FarmUnavailable with :data:`INSTALL_HINT` when it is not installed."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError:
+        raise FarmUnavailable(INSTALL_HINT) from None
+
+
+def connect(address: str) -> Any:
+    """Ray, connected: ``"auto"`` joins the cluster this machine belongs to (``RAY_ADDRESS``, or one
+    started with ``ray start``) or else starts a local instance with this computer's cores;
+    anything else is a cluster address (``HOST:6379``, or ``ray://HOST:10001`` for Ray Client).
+    If this process is already connected (``ray.init`` was called), that connection is used."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    if address != "auto":
+        check_reachable(address)
+    try:
+        if address == "auto":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FarmUnavailable(f"cannot reach the Ray cluster at {address!r}: {first}") from None
+    return ray
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT`` (one line), or None."""
+    if address == "auto":
+        return None
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return f"--ray {address!r}: expected auto, HOST:PORT or ray://HOST:PORT"
+    return None
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise FarmUnavailable (one line) unless a TCP connection to the cluster's ``HOST:PORT`` (or
+    ``ray://HOST:PORT``) opens within ``timeout_s`` seconds; Ray itself would wait minutes."""
+    if address_problem(address):
+        raise FarmUnavailable(address_problem(address))
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise FarmUnavailable(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+
+
+def paint_task(photo: bytes, style: bytes, params: StyleParams, photo_name: str, style_name: str) -> dict[str, Any]:
+    """What one Ray task runs: ``{"ok": True, "png": bytes, "metadata": dict, "seconds": s, "host": name}``,
+    or ``{"ok": False, "message": line}`` when the images or settings are bad (such an item would
+    fail again: it is not retried). Any other exception propagates, so that Ray retries the task."""
+    t0 = time.perf_counter()
+    try:
+        image, meta, _cancelled = render(photo, style, params, photo_name, style_name)
+    except (EngineError, ValueError) as exc:
+        return {"ok": False, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
+    return {"ok": True, "png": encode_png(image), "metadata": meta, "seconds": time.perf_counter() - t0,
+            "host": socket.gethostname()}
+
+
+def run_ray(
+    planned: Sequence[Planned],
+    address: str,
+    on_outcome: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Run the items not ``done`` on the Ray cluster at ``address`` (see :func:`connect`), writing
+    each result here as it arrives; ``on_outcome`` is called for every item (skipped ones first,
+    then in the order they finish). Raises FarmUnavailable when Ray is missing or unreachable."""
+    from PIL import Image
+
+    from nst_desktop.engine.images import decode_image
+
+    ray = connect(address)
+    remote = ray.remote(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES, retry_exceptions=True)(paint_task)
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    for p in planned:
+        if p.done:
+            report(Outcome(p, ok=True, skipped=True))
+    refs: dict[str, Any] = {}  # one object per input file, sent once
+    pending: dict[Any, tuple[Planned, float]] = {}
+    for p in planned:
+        if p.done:
+            continue
+        try:
+            photo, style = read_inputs(p.item)
+        except EngineError as exc:
+            report(Outcome(p, ok=False, message=failure_line(p.item, exc)))
+            continue
+        keys = (str(p.item.photo.resolve()), str(p.item.style.resolve()))
+        for key, data in zip(keys, (photo, style)):
+            if key not in refs:
+                refs[key] = ray.put(data)
+        task = remote.remote(refs[keys[0]], refs[keys[1]], p.item.params, str(p.item.photo), str(p.item.style))
+        pending[task] = (p, time.perf_counter())
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for task in ready:
+                p, t0 = pending.pop(task)
+                try:
+                    answer = ray.get(task)
+                except Exception as exc:  # noqa: BLE001 - a task that failed twice: RayTaskError, WorkerCrashedError
+                    why = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                    report(Outcome(p, ok=False, seconds=time.perf_counter() - t0,
+                                   message=f"{p.item.label()}: failed on the cluster twice ({why})"))
+                    continue
+                if not answer["ok"]:
+                    report(Outcome(p, ok=False, seconds=time.perf_counter() - t0,
+                                   message=f"{p.item.label()}: {answer['message']}"))
+                    continue
+                try:
+                    image: Image.Image = decode_image(answer["png"], f"the result of {p.item.label()}")
+                    write_result(p, image, answer["metadata"])
+                except (EngineError, OSError) as exc:
+                    report(Outcome(p, ok=False, seconds=time.perf_counter() - t0,
+                                   message=failure_line(p.item, exc)))
+                    continue
+                report(Outcome(p, ok=True, seconds=answer["seconds"]))
+    finally:
+        for task in pending:  # interrupted: the cluster stops the rest
+            ray.cancel(task)
+    return outcomes

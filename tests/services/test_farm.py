@@ -1,0 +1,79 @@
+"""``batch --ray`` on a real local Ray instance (2 CPUs, 127.0.0.1, started once for this module), real weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from nst_desktop import cli
+from nst_desktop.engine import read_metadata
+from nst_desktop.services.farm import FarmUnavailable, check_reachable
+from tests.helpers import make_content, make_style
+
+ray = pytest.importorskip("ray", reason="the [farm] extra (Ray) is installed by the test set-up")
+QUICK = ["--size", "32", "--steps", "6", "--seed", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A Ray instance of this machine only (its processes end with ray.shutdown)."""
+    assert not ray.is_initialized()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def _inputs(tmp_path: Path) -> tuple[list[Path], list[Path]]:
+    photos = [tmp_path / "p0.png", tmp_path / "p1.png"]
+    make_content((48, 36)).save(photos[0])
+    make_content((48, 36)).rotate(180).save(photos[1])
+    styles = [tmp_path / "s0.png", tmp_path / "s1.jpg"]
+    make_style((40, 40)).save(styles[0])
+    make_style((40, 40)).rotate(90).save(styles[1], quality=95)
+    return photos, styles
+
+
+@pytest.mark.slow
+def test_ray_paints_each_item_as_a_task_and_the_driver_writes_it(local_ray, tmp_path, capsys) -> None:
+    photos, styles = _inputs(tmp_path)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    out = tmp_path / "farm"
+    rc = cli.main(["batch", *map(str, photos), str(broken), "--style", *map(str, styles), "-o", str(out),
+                   "--ray", "auto", "--json", *QUICK])
+    cap = capsys.readouterr()
+    assert rc == 1, cap.err
+    failures = [line for line in cap.err.splitlines() if ": failed: " in line]
+    assert len(failures) == 2 and all(str(broken) in line for line in failures), cap.err
+    records = [json.loads(line) for line in cap.out.splitlines()]
+    assert len(records) == 4 and not any(r["skipped"] for r in records)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{p.stem}-in-style-of-{s.stem}.png" for p in photos for s in styles)
+
+    # The same item painted here: the task is the same pure function of its inputs and settings.
+    local = tmp_path / "local"
+    assert cli.main(["batch", str(photos[1]), "--style", str(styles[0]), "-o", str(local), *QUICK]) == 0
+    name = "p1-in-style-of-s0.png"
+    assert read_metadata(out / name)["params"] == read_metadata(local / name)["params"]
+    with Image.open(out / name) as a, Image.open(local / name) as b:
+        assert max(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean) < 1.0
+
+    # A rerun on the cluster finds everything done and sends nothing.
+    broken.unlink()
+    capsys.readouterr()
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert cli.main(["batch", *map(str, photos), "--style", *map(str, styles), "-o", str(out), "--ray", "auto",
+                     "--json", *QUICK]) == 0
+    assert [json.loads(line)["skipped"] for line in capsys.readouterr().out.splitlines()] == [True] * 4
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_at_once() -> None:
+    with pytest.raises(FarmUnavailable, match=r"^cannot reach the Ray cluster at '127.0.0.1:1': Connection refused"):
+        check_reachable("127.0.0.1:1")
+    with pytest.raises(FarmUnavailable, match="expected auto, HOST:PORT or ray://HOST:PORT"):
+        check_reachable("somewhere")
