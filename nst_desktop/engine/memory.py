@@ -11,6 +11,7 @@ CPUs (see ``nst-desktop-cli bench``). ``half``: the network runs in bfloat16.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from nst_desktop.engine.images import scaled_size
 
@@ -123,3 +124,112 @@ def largest_fitting_long_side(
     while estimate(lo + multiple) <= budget_bytes:
         lo += multiple
     return lo if lo >= multiple else None
+
+
+# ---------------------------------------------------------------------------------- tiled sizes
+#: Largest inner tile side chosen automatically, px: the margins' extra work at 1024 px tiles
+#: is about (1024 + 2 x 80)² / 1024² = 1.34x inside the image (less at its edges), and larger
+#: tiles would buy little time for much memory.
+TILE_MAX = 1024
+#: Smallest inner tile side chosen automatically with L-BFGS (below it the margins cost more
+#: than the tile), and with any optimiser.
+TILE_MIN_LBFGS = 384
+TILE_MIN = 128
+#: L-BFGS history lengths tried at tiled sizes, longest first (after the size's own steps).
+TILED_HISTORIES = (10, 5)
+
+
+def network_bytes_per_pixel(half: bool) -> float:
+    """Bytes per input pixel of the network's forward and backward alone (no optimiser)."""
+    return _per_pixel("none", half) - optimiser_bytes_per_pixel("none")
+
+
+def whole_image_bytes_per_pixel(optimizer: str, half: bool, history: int = LBFGS_HISTORY) -> float:
+    """Bytes per pixel of a tiled size's whole-image buffers: the iterate and its gradient, the
+    content's relu4_2 activations (512 channels at 1/64 of the pixels, network dtype), the
+    keep-the-photo mask and photo, and the optimiser's buffers (L-BFGS with ``history`` pairs)."""
+    act = _BF16 if half else _F32
+    if optimizer == "lbfgs":
+        opt = (2 * history + 11) * 3 * _F32
+    else:
+        opt = optimiser_bytes_per_pixel(optimizer)
+    return 2 * 3 * _F32 + 8 * act + 4 * _F32 + opt
+
+
+def _crop_side(side: int, tile: int, margin: int) -> int:
+    """The longest crop a tile of ``tile`` px can have along an axis of ``side`` px (a short
+    piece at an edge may join it: up to 1.25x)."""
+    return min(side + 2 * margin, int(tile * 1.25) + 2 * margin)
+
+
+def tiled_peak_bytes(
+    hw: tuple[int, int], tile: int, margin: int, optimizer: str, half: bool, history: int = LBFGS_HISTORY,
+    device_type: str = "cpu",
+) -> int:
+    """Estimated peak memory of a size optimised in tiles of ``tile`` px with ``margin``."""
+    h, w = hw
+    crop = _crop_side(h, tile, margin) * _crop_side(w, tile, margin)
+    return int(_fixed_bytes(device_type) + whole_image_bytes_per_pixel(optimizer, half, history) * h * w
+               + network_bytes_per_pixel(half) * crop)
+
+
+@dataclass(frozen=True)
+class SizePlan:
+    """How one size of a run is optimised: ``tile`` (inner side, px; 0: the whole image at
+    once), the optimiser and its L-BFGS history there, and the estimated peak memory."""
+
+    tile: int
+    optimizer: str
+    history: int
+    peak_bytes: int
+
+    @property
+    def tiled(self) -> bool:
+        return self.tile > 0
+
+
+def plan_size(
+    hw: tuple[int, int], budget_bytes: int, optimizer: str, half: bool, steps: int, margin: int,
+    device_type: str = "cpu", graphs: bool = False, tile: int = 0, wrap: bool = False, align: int = 16,
+) -> SizePlan | None:
+    """The plan for optimising an image of ``hw`` px within ``budget_bytes``, or None if it
+    cannot fit even in tiles.
+
+    Whole, if its estimate fits (and no ``tile`` is forced, and it does not ``wrap``). Else in
+    tiles: ``tile`` if given, else the largest multiple of ``align`` up to :data:`TILE_MAX` that
+    fits, with the longest L-BFGS history that fits a tile of at least :data:`TILE_MIN_LBFGS`
+    (the size's own ``steps`` first: a fresh L-BFGS stores at most one pair per step, so more
+    would be unused), and if none does, Adam (6 image-sized buffers instead of 2m + 11) with
+    tiles of at least :data:`TILE_MIN`. Seamless (``wrap``) images are always tiled: one tile
+    wrapped around the whole image where that fits.
+    """
+    h, w = hw
+    if not tile and not wrap:
+        whole = estimate_peak_bytes(h, w, optimizer, graphs, device_type, half)
+        if whole <= budget_bytes:
+            return SizePlan(0, optimizer, LBFGS_HISTORY, whole)
+    if optimizer == "lbfgs":
+        own = max(1, min(LBFGS_HISTORY, steps))
+        options = [("lbfgs", m, TILE_MIN_LBFGS) for m in dict.fromkeys([own, *(m for m in TILED_HISTORIES if m < own)])]
+    else:
+        options = [(optimizer, LBFGS_HISTORY, TILE_MIN)]
+    if ("adam", LBFGS_HISTORY, TILE_MIN) not in options:
+        options.append(("adam", LBFGS_HISTORY, TILE_MIN))
+    whole_side = math.ceil(max(h, w) / align) * align
+    for opt, history, smallest in options:
+        def peak(t: int, opt: str = opt, history: int = history) -> int:
+            return tiled_peak_bytes(hw, t, margin, opt, half, history, device_type)
+
+        if tile:
+            if peak(tile) <= budget_bytes:
+                return SizePlan(tile, opt, history, peak(tile))
+            continue
+        if wrap and peak(whole_side) <= budget_bytes:
+            return SizePlan(whole_side, opt, history, peak(whole_side))
+        t = min(TILE_MAX, whole_side)
+        t -= t % align
+        while t >= smallest and peak(t) > budget_bytes:
+            t -= align
+        if t >= smallest:
+            return SizePlan(t, opt, history, peak(t))
+    return None

@@ -54,6 +54,8 @@ class Objective:
         self.keep = keep
         self.extra = extra
 
+    tiled = False
+
     def compose(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as the network sees it (and as the result shows it): kept pixels are the photo's."""
         return composite(x, self.keep)
@@ -71,6 +73,12 @@ class Objective:
         if self.extra is not None:
             total = total + self.extra(x)
         return total, c, s
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(total, content, style, d total / d x)`` at the leaf ``x`` (which requires grad)."""
+        total, c, s = self(x)
+        (grad,) = torch.autograd.grad(total, x)
+        return total, c, s, grad
 
 
 def read_step(

@@ -21,6 +21,7 @@ from nst_desktop.engine.optim_lbfgs import run_lbfgs
 from nst_desktop.engine.optim_wolfe import run_lbfgs_wolfe
 from nst_desktop.engine.params import OptimizerName
 from nst_desktop.engine.progress import Tracker
+from nst_desktop.engine.tiled_objective import TiledObjective
 
 #: Device types on which the L-BFGS curvature pairs are carried from one size of the
 #: schedule to the next (:meth:`DeviceLBFGS.resized`). On the CPU it lowered the loss
@@ -35,8 +36,8 @@ class StageRun(Protocol):
     on the device, nominally in [0, 1]; the returned image has the same shape."""
 
     def __call__(
-        self, objective: Objective, x0: torch.Tensor, budget_end: int, tracker: Tracker,
-        state: DeviceLBFGS | None = None,
+        self, objective: Objective | TiledObjective, x0: torch.Tensor, budget_end: int, tracker: Tracker,
+        state: DeviceLBFGS | None = None, history: int = ...,
     ) -> tuple[torch.Tensor, DeviceLBFGS | None]: ...
 
 

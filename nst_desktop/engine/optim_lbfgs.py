@@ -16,7 +16,8 @@ from nst_desktop.engine.errors import NumericalError
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.objective import Objective
 from nst_desktop.engine.oom import is_out_of_memory
-from nst_desktop.engine.progress import Tracker
+from nst_desktop.engine.progress import StepCancelled, Tracker
+from nst_desktop.engine.tiled_objective import TiledObjective
 
 #: L-BFGS: curvature pairs kept (memory: see memory.py).
 LBFGS_HISTORY = memory.LBFGS_HISTORY
@@ -42,9 +43,7 @@ class LbfgsStage:
         self.graph: torch.cuda.CUDAGraph | None = None
 
     def body(self) -> None:
-        x = self.opt.x
-        total, c, s = self.objective(x)
-        (grad,) = torch.autograd.grad(total, x)
+        total, c, s, grad = self.objective.value_and_grad(self.opt.x)
         with torch.no_grad():
             ok = self.opt.update(total, grad)
             row = torch.stack([total.detach().float(), c.detach().float(), s.detach().float(), ok])
@@ -86,8 +85,8 @@ class LbfgsStage:
 
 
 def run_lbfgs(
-    objective: Objective, x0: torch.Tensor, budget_end: int, tracker: Tracker,
-    state: DeviceLBFGS | None = None,
+    objective: Objective | TiledObjective, x0: torch.Tensor, budget_end: int, tracker: Tracker,
+    state: DeviceLBFGS | None = None, history: int = LBFGS_HISTORY,
 ) -> tuple[torch.Tensor, DeviceLBFGS]:
     """L-BFGS on the device (:class:`DeviceLBFGS`) until ``tracker.step`` reaches ``budget_end``.
 
@@ -95,7 +94,9 @@ def run_lbfgs(
     ``state``: an optimiser of the same size to go on with (its history is kept; it is
     advanced in place). On CUDA (``precision.cuda_graphs``) the step is captured as a
     graph after :data:`GRAPH_WARMUP_STEPS` eager steps, and losses are read back every
-    :data:`SYNC_EVERY` steps; elsewhere every step is read at once.
+    :data:`SYNC_EVERY` steps; elsewhere every step is read at once. ``history``: curvature
+    pairs kept by a fresh optimiser (fewer at print sizes, see :func:`memory.plan_size`).
+    A tiled step cancelled between its tiles (:class:`StepCancelled`) ends the size there.
     """
     device = x0.device
     if state is not None and state.shape == x0.shape:
@@ -103,11 +104,11 @@ def run_lbfgs(
         opt.best_loss.fill_(math.inf)  # judged afresh: the objective may have changed since
         opt.best_x.copy_(opt.x.detach())
     else:
-        opt = DeviceLBFGS(x0, LBFGS_HISTORY)
+        opt = DeviceLBFGS(x0, history)
     steps = budget_end - tracker.step
     stage = LbfgsStage(objective, opt, steps)
     cuda = device.type == "cuda"
-    use_graph = cuda and objective.precision.cuda_graphs
+    use_graph = cuda and objective.precision.cuda_graphs and not objective.tiled
     every = min(tracker.preview_every or SYNC_EVERY, SYNC_EVERY) if cuda else 1
     side = torch.cuda.Stream(device) if use_graph else None
     if side is not None:
@@ -122,11 +123,14 @@ def run_lbfgs(
                     torch.cuda.current_stream(device).wait_stream(side)
                     side = None
                     use_graph = stage.capture()
-                if side is not None:
-                    with torch.cuda.stream(side):
+                try:
+                    if side is not None:
+                        with torch.cuda.stream(side):
+                            stage.step()
+                    else:
                         stage.step()
-                else:
-                    stage.step()
+                except StepCancelled:
+                    break
                 queued += 1
                 latest = tracker.step + queued - read  # the number of the step just queued
                 if read_back_due(latest, every, tracker.preview_every) or queued == steps:
@@ -155,7 +159,7 @@ def _read_back(stage: LbfgsStage, read: int, queued: int, tracker: Tracker, hw: 
     opt = stage.opt
     for i, (total, c, s, ok) in enumerate(rows):
         tracker.step += 1
-        tracker.work_done += hw
+        tracker.work_done += hw * tracker.cost
         if ok == 1.0:
             tracker.content, tracker.style, tracker.loss = c, s, total
         last = i == len(rows) - 1

@@ -10,7 +10,8 @@ from nst_desktop.engine.errors import NumericalError
 from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.objective import Objective, read_step
 from nst_desktop.engine.optim_lbfgs import LBFGS_HISTORY
-from nst_desktop.engine.progress import Tracker
+from nst_desktop.engine.progress import StepCancelled, Tracker
+from nst_desktop.engine.tiled_objective import TiledObjective
 
 #: Restarts (from the best iterate, with an empty history) after NaN/Inf or an early stop.
 MAX_RESTARTS = 3
@@ -42,7 +43,7 @@ class _LbfgsClosure:
 
     def __init__(
         self,
-        objective: Objective,
+        objective: Objective | TiledObjective,
         x: torch.Tensor,
         opt: torch.optim.Optimizer,
         tracker: Tracker,
@@ -56,15 +57,15 @@ class _LbfgsClosure:
         tracker, x = self.tracker, self.x
         if tracker.cancelled() or tracker.step >= self.budget_end:
             raise _Stop
-        self.opt.zero_grad(set_to_none=True)
-        total, c, s = self.objective(x)
-        total.backward()
-        assert x.grad is not None
+        try:
+            total, c, s, x.grad = self.objective.value_and_grad(x)
+        except StepCancelled:
+            raise _Stop from None
         value, c_value, s_value, finite = read_step(total, c, s, x.grad)
         if not finite:
             raise _NonFinite
         tracker.step += 1
-        tracker.work_done += x.shape[-1] * x.shape[-2]
+        tracker.work_done += x.shape[-1] * x.shape[-2] * tracker.cost
         tracker.content, tracker.style, tracker.loss = c_value, s_value, value
         self.best.offer(x, value)
         tracker.report(lambda: self.objective.compose(x.detach()))
@@ -72,13 +73,15 @@ class _LbfgsClosure:
 
 
 def run_lbfgs_wolfe(
-    objective: Objective, x0: torch.Tensor, budget_end: int, tracker: Tracker, state: DeviceLBFGS | None = None,
+    objective: Objective | TiledObjective, x0: torch.Tensor, budget_end: int, tracker: Tracker,
+    state: DeviceLBFGS | None = None, history: int = 0,
 ) -> tuple[torch.Tensor, None]:
     """``torch.optim.LBFGS`` with strong-Wolfe line search until ``tracker.step`` reaches ``budget_end``.
 
     The reference optimiser of ``nst-desktop-cli bench --reference`` (optimizer
     "lbfgs-wolfe"); it reads values back to the host several times per step. It keeps
-    no state between sizes or runs (``state`` is not used; None is returned for it).
+    no state between sizes or runs (``state`` and ``history`` are not used; None is returned
+    for the state).
 
     Returns the best iterate (lowest loss) seen. If the loss becomes NaN/Inf, or the
     optimiser stops on its own before the budget is spent, it restarts from the best

@@ -82,6 +82,10 @@ MIN_SIZE, MAX_SIZE = 32, 8192
 MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH = 0.01, 100.0
 MIN_STEPS, MAX_STEPS = 1, 100_000
 MIN_TV_WEIGHT, MAX_TV_WEIGHT = 0.0, 1e6
+#: Forced tile side (px, a multiple of TILE_MULTIPLE; 0: tiles only where a size does not fit,
+#: see engine/memory.py) and the memory budget (MB; 0: what the device has free).
+MIN_TILE, MAX_TILE, TILE_MULTIPLE = 64, 8192, 16
+MAX_MEMORY_LIMIT_MB = 1 << 24
 #: Seeds are stored in the result's metadata as JSON integers and given to torch: 0 to 2**63-1.
 MAX_SEED = 2**63 - 1
 
@@ -121,6 +125,12 @@ class StyleParams:
     preserve_colors: "none"; "luminance" (style transferred on luma only, the photo's
         chroma kept); or "match" (the style's colour mean and covariance matched to the
         photo's before the run). See :mod:`nst_desktop.engine.color`.
+    tile: inner side of the tiles, px (a multiple of 16), to optimise in tiles at every size
+        larger than it; 0 (default): tiles only where a size does not fit ``memory_limit_mb``
+        (see :mod:`nst_desktop.engine.tiled_objective`).
+    memory_limit_mb: the memory a run may use, MB (10^6 bytes); 0: 90 % of what the device has free.
+    seamless: the result tiles without a visible edge when repeated (wrap-around: its
+        sides are then multiples of 16 px).
     """
 
     size: int = 512
@@ -139,6 +149,9 @@ class StyleParams:
     preview_every: int = 10
     precision: PrecisionName = "auto"
     preserve_colors: PreserveColors = "none"
+    tile: int = 0
+    memory_limit_mb: int = 0
+    seamless: bool = False
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""
@@ -176,6 +189,12 @@ class StyleParams:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.preview_every < 0:
             raise ValueError("preview interval must be 0 or more")
+        if self.tile != 0 and not (MIN_TILE <= self.tile <= MAX_TILE and self.tile % TILE_MULTIPLE == 0):
+            raise ValueError(f"tile size must be 0 (automatic) or a multiple of {TILE_MULTIPLE} between "
+                             f"{MIN_TILE} and {MAX_TILE} px, not {self.tile}")
+        if not 0 <= self.memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
+            raise ValueError(f"memory limit must be 0 (automatic) or up to {MAX_MEMORY_LIMIT_MB} MB, "
+                             f"not {self.memory_limit_mb}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -206,6 +225,9 @@ class Progress:
     eta_s: float | None
     preview: Image.Image | None = None
     phase: Phase = "optimise"
+    #: Within a step of a tiled size: the tile just done (1-based) and the step's tiles (0: untiled).
+    tile: int = 0
+    tiles: int = 0
 
 
 @dataclass

@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -16,6 +16,11 @@ from nst_desktop.engine.images import scaled_size, tensor_to_pil
 from nst_desktop.engine.params import Phase, Progress
 
 ProgressCallback = Callable[[Progress], None]
+
+class StepCancelled(Exception):
+    """Raised between the tiles of a step when the run is cancelled (a step at a print size can
+    take minutes): the optimiser stops with the best image so far, as after a whole step."""
+
 
 #: Least seconds between previews on GPUs (5 a second is smooth; more costs time).
 GPU_PREVIEW_INTERVAL_S = 0.2
@@ -47,6 +52,14 @@ class Tracker:
     #: preview costs a device-to-host copy and a Pillow conversion).
     min_preview_interval_s: float = 0.0
     last_preview: float = -math.inf
+    #: Per size of ``stages``: cost of a pixel-step there relative to an untiled one (tiles'
+    #: margins and Gram pass, see tiled_objective.step_cost); empty: 1 everywhere.
+    stage_costs: list[float] = field(default_factory=list)
+
+    @property
+    def cost(self) -> float:
+        """The current size's cost of a pixel-step (the unit of ``work_done``)."""
+        return self.stage_costs[self.stage_index] if self.stage_costs else 1.0
 
     @staticmethod
     def for_run(
@@ -78,12 +91,25 @@ class Tracker:
         remaining = 0.0
         for i, st in enumerate(self.stages):
             end += st.steps
+            cost = self.stage_costs[i] if self.stage_costs else 1.0
             if i == self.stage_index:
-                remaining += max(0, end - self.step) * self.size_hw[0] * self.size_hw[1]
+                remaining += max(0, end - self.step) * self.size_hw[0] * self.size_hw[1] * cost
             elif i > self.stage_index:
                 h, w = scaled_size(self.out_hw, st.long_side)
-                remaining += st.steps * h * w
+                remaining += st.steps * h * w * cost
         return elapsed / self.work_done * remaining
+
+    def report_tile(self, done: int, tiles: int) -> None:
+        """Within a tiled step: ``done`` of ``tiles`` tiles are done. Raises :class:`StepCancelled`
+        if the run was cancelled meanwhile."""
+        if self.on_progress is not None:
+            self.on_progress(Progress(
+                step=self.step, total=self.total, stage=self.stage_index, stages=len(self.stages),
+                size_hw=self.size_hw, content_loss=self.content, style_loss=self.style, loss=self.loss,
+                elapsed_s=time.perf_counter() - self.t0, eta_s=self.eta(), tile=done, tiles=tiles,
+            ))
+        if self.cancelled():
+            raise StepCancelled
 
     def report(self, image: Callable[[], torch.Tensor] | None = None, phase: Phase = "optimise") -> None:
         """Report the current step; ``image()`` makes the preview, on preview steps only."""

@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from nst_desktop.engine import color, losses, schedule
+from nst_desktop.engine import color, losses, schedule, seams, sizing
 from nst_desktop.engine.devices import configure_threads, resolve_device
-from nst_desktop.engine.images import load_image, pil_to_tensor, scaled_size, tensor_to_pil
+from nst_desktop.engine.images import load_image, pil_to_tensor, tensor_to_pil
 from nst_desktop.engine.inputs import (
     StyleSource,
     initial_image,
@@ -40,7 +40,7 @@ from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.masks import Masks, composite, prepare_masks
 from nst_desktop.engine.objective import ExtraLoss, Objective
 from nst_desktop.engine.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
-from nst_desktop.engine.optim import OPTIMIZERS, Optimizer
+from nst_desktop.engine.optim import OPTIMIZERS
 from nst_desktop.engine.palette import Palette, palette_for
 from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, PreserveColors, StyleParams, StyleResult, preset_steps
 from nst_desktop.engine.precision import Precision
@@ -48,6 +48,7 @@ from nst_desktop.engine.progress import ProgressCallback, Tracker
 from nst_desktop.engine.provenance import masks_to_metadata, run_metadata
 from nst_desktop.engine.resume import Resume, on_cpu, starting_point
 from nst_desktop.engine.targets import style_targets
+from nst_desktop.engine.tiled_objective import TiledObjective, Tiles, tiled_targets
 from nst_desktop.engine.vgg import VGGFeatures
 from nst_desktop.engine.weights import VGGWeights, load_weights
 
@@ -124,14 +125,21 @@ def stylize(
     torch.manual_seed(seed)
     if weights is None:
         weights = load_weights(params.weights)
-    out_hw = scaled_size((content.height, content.width), params.size)
+    out_hw = sizing.output_hw((content.height, content.width), params.size, params.seamless)
     precision = Precision.choose(params.precision, device)
     default_steps = preset_steps(DEFAULT_QUALITY, device.type, precision.compute_dtype is not None)
     params = dataclasses.replace(params, start_size=params.start_size or schedule.default_start(device.type),
                                  steps=params.steps or default_steps)
-    stages = schedule.plan_for(device.type, params.size, params.steps, params.start_size, params.coarse_to_fine)
+    # Whole or in tiles, size by size; refused here (TooLarge) if a size cannot fit at all.
+    run_plan = sizing.plan_run(params, (content.height, content.width), device.type,
+                               precision.compute_dtype is not None, sizing.budget_bytes(params, device),
+                               precision.cuda_graphs)
     content, styles = shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
-    tracker = Tracker.for_run(stages, on_progress, cancel, params.preview_every, t0, out_hw, device.type)
+    if params.seamless:  # the photo made to continue across its edges, so the painting can
+        content = seams.periodic(content)
+        original_content = seams.periodic(original_content)
+    tracker = Tracker.for_run(run_plan.stages, on_progress, cancel, params.preview_every, t0, out_hw, device.type)
+    tracker.stage_costs = run_plan.costs()
 
     # --- Optimisation, size by size; then the finished image.
     out_of_memory = False
@@ -144,11 +152,12 @@ def stylize(
             x0 = initial_image(params, content, hw, device, seed, init_image)
             return palette.recolour(x0) if palette is not None and init_image is None else x0
 
-        x, state = _optimise(OPTIMIZERS[params.optimizer], weights, precision, tracker, params, content, styles,
+        x, state = _optimise(run_plan, weights, precision, tracker, params, content, styles,
                              style_weights, region_masks, palette, resume, initial, extra_loss)
         if not keep_state:
             state = None  # frees its memory now
-        image = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device)
+        image = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
+                        params.seamless)
     except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
         if not is_out_of_memory(exc):
             raise
@@ -171,6 +180,8 @@ def stylize(
     meta["style_weights"] = list(style_weights)
     meta["continued"] = resume is not None
     meta["precision_used"] = precision.describe()
+    if run_plan.tiled:
+        meta["tiles_used"] = [plan.tile for plan in run_plan.plans]
     if region_masks is not None:
         meta["regions"] = masks_to_metadata(masks, keep_mask)  # the masks themselves, see provenance.py
     return StyleResult(
@@ -186,7 +197,7 @@ def stylize(
 
 
 def _optimise(
-    optimizer: Optimizer,
+    run_plan: sizing.RunPlan,
     weights: VGGWeights,
     precision: Precision,
     tracker: Tracker,
@@ -200,10 +211,12 @@ def _optimise(
     initial: Callable[[tuple[int, int]], torch.Tensor],
     extra_loss: ExtraLoss | None = None,
 ) -> tuple[torch.Tensor | None, DeviceLBFGS | None]:
-    """Every size of ``tracker.stages`` in turn (the network made once, from ``weights``):
-    targets, then the optimiser until that size's share of the budget is spent (steps a
-    size leaves unused pass to the next one). With a ``palette``, the content target and
-    each size's first iterate are in the paintings' colours (see :mod:`palette`).
+    """Every size of ``run_plan`` in turn (the network made once, from ``weights``): targets,
+    then the optimiser until that size's share of the budget is spent (steps a size leaves
+    unused pass to the next one). A size the plan tiles is optimised tile by tile
+    (:mod:`tiled_objective`), with the optimiser and L-BFGS history the plan chose for it.
+    With a ``palette``, the content target and each size's first iterate are in the
+    paintings' colours (see :mod:`palette`).
 
     Returns the last iterate (None if cancelled before the first step) and the optimiser's
     state at the end (None unless it keeps one). ``initial(hw)``: the first iterate.
@@ -211,37 +224,69 @@ def _optimise(
     device = precision.device
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
+    offsets = torch.Generator().manual_seed(int(torch.initial_seed()) % 2**63)  # the tile grids' shifts
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     stage_end = 0
-    for i, stage in enumerate(tracker.stages):
+    for i, (stage, hw, plan) in enumerate(zip(run_plan.stages, run_plan.sizes, run_plan.plans, strict=True)):
         stage_end += stage.steps
-        hw = working_hw(scaled_size(tracker.out_hw, stage.long_side))
         tracker.stage_index, tracker.size_hw = i, hw
         if tracker.cancelled():
             break
         tracker.report(phase="targets")
+        optimizer = OPTIMIZERS[plan.optimizer]  # type: ignore[index]
+        tiles = Tiles(plan.tile, sizing.MARGIN, params.seamless) if plan.tiled else None
         with torch.no_grad():
             c_t = resized_to_device(content, hw, device)
             stage_masks = region_masks.at(hw, device) if region_masks is not None else None
-            targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), styles,
-                                    style_weights, max(hw), params.style_scale, device, stage_masks)
+            seen_content = c_t if palette is None else palette.recolour(c_t)
+            if tiles is not None:
+                targets = tiled_targets(net, precision, seen_content, styles, style_weights, max(hw),
+                                        params.style_scale, device, tiles, stage_masks)
+            else:
+                targets = style_targets(net, precision, seen_content, styles, style_weights, max(hw),
+                                        params.style_scale, device, stage_masks)
+            del seen_content
             keep = (stage_masks.keep, c_t) if stage_masks is not None else None  # kept: the photo itself
         if x is None:
             x, start = starting_point(resume, optimizer.stateful, hw, device, lambda hw=hw: initial(hw))
         else:
-            x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
+            x = resize_image(x, hw, params.seamless)
             if palette is not None:
                 x = palette.recolour(x)  # the colours' drift during the last size, taken back
-            start = optimizer.carried(state, x)  # coarse to fine: keep the curvature pairs where it pays
+            # Coarse to fine: keep the curvature pairs where it pays (not at tiled sizes, where
+            # both sizes' histories would be held at once).
+            start = optimizer.carried(state, x) if not plan.tiled else None
         state = None  # the last size's state (carried or not) is not kept through this size
         extra = extra_loss.at(hw, device) if extra_loss is not None else None
-        objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)
-        x, state = optimizer.run(objective, x, stage_end, tracker, start)
-        start = None
+        if tiles is not None:
+            objective: Objective | TiledObjective = TiledObjective(
+                net, targets, style_weight, params.tv_weight, precision, tiles, offsets, keep, extra,  # type: ignore[arg-type]
+                on_tile=tracker.report_tile)
+        else:
+            objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)  # type: ignore[arg-type]
+        del targets
+        x, state = optimizer.run(objective, x, stage_end, tracker, start, history=plan.history)
+        start = objective = None  # type: ignore[assignment]
         if tracker.cancelled():
             break
     return x, state
+
+
+def resize_image(x: torch.Tensor, hw: tuple[int, int], wrap: bool = False) -> torch.Tensor:
+    """``x`` resized to ``hw`` (bicubic), clamped to [0, 1]; with ``wrap`` as a periodic image
+    (padded around with its own opposite edges first, so that the edges still meet)."""
+    if tuple(x.shape[-2:]) == tuple(hw):
+        return x
+    if not wrap:
+        return F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp_(0, 1)
+    pad = 4
+    h, w = x.shape[-2:]
+    big = F.pad(x, (pad, pad, pad, pad), mode="circular")
+    sy, sx = hw[0] / h, hw[1] / w
+    ph, pw = round(pad * sy), round(pad * sx)
+    out = F.interpolate(big, size=(hw[0] + 2 * ph, hw[1] + 2 * pw), mode="bicubic", align_corners=False)
+    return out[..., ph : ph + hw[0], pw : pw + hw[1]].clamp_(0, 1).contiguous()
 
 
 def _finish(
@@ -252,6 +297,7 @@ def _finish(
     region_masks: Masks | None,
     preserve_colors: PreserveColors,
     device: torch.device,
+    seamless: bool = False,
 ) -> Image.Image:
     """The result at ``out_hw`` from the last iterate (the content if there is none): NaN as
     mid-grey, clamped to [0, 1], kept pixels the photo's, and with "luminance" the optimised
@@ -259,7 +305,9 @@ def _finish(
     if x is None:  # cancelled before the first step
         x = resized_to_device(content, out_hw, device)
     x = torch.nan_to_num(x.detach(), nan=0.5).clamp(0, 1)
-    if tuple(x.shape[-2:]) != out_hw:
+    if tuple(x.shape[-2:]) != out_hw and seamless:
+        x = resize_image(x, out_hw, wrap=True)
+    elif tuple(x.shape[-2:]) != out_hw:
         x = F.interpolate(x, size=out_hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
     if region_masks is not None:
         x = composite(x, (region_masks.at(out_hw, device).keep, resized_to_device(content, out_hw, device)))

@@ -1,0 +1,153 @@
+"""Which sizes of a run are optimised whole and which in tiles, within the memory budget.
+
+The budget is ``params.memory_limit_mb`` or, by default, :data:`oom.FREE_MEMORY_SHARE` of
+the memory the device has free when the run starts. Each size of the coarse-to-fine
+schedule gets a :class:`memory.SizePlan`; a run whose sizes cannot all fit, even tiled, is
+refused before it starts (:class:`TooLarge`, with the largest size that fits). Seamless
+runs work on sides that are multiples of :data:`tiling.ALIGN` px (the wrap-around needs
+the pooling cells to tile the image exactly).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from nst_desktop.engine import losses, memory, schedule, tiling
+from nst_desktop.engine.devices import free_memory_bytes
+from nst_desktop.engine.errors import OutOfMemory
+from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.inputs import working_hw
+from nst_desktop.engine.params import StyleParams
+
+#: Share of the device's free memory a run plans with when no limit is given.
+FREE_MEMORY_SHARE = 0.9
+#: Time of the Gram pass (a forward pass without gradient) relative to a whole step
+#: (forward and backward) of the same pixels; see tiled_objective.py.
+GRAM_PASS_SHARE = 0.3
+#: The margin every tile is seen with (the receptive field of the deepest layer used).
+MARGIN = tiling.context_margin([losses.CONTENT_LAYER, *losses.STYLE_LAYERS])
+
+
+class TooLarge(OutOfMemory):
+    """A run that cannot fit the memory budget even in tiles: refused before it starts."""
+
+
+def budget_bytes(params: StyleParams, device: torch.device) -> int:
+    """The memory a run may use, bytes: the limit, else a share of what is free (8 GiB if unknown)."""
+    if params.memory_limit_mb:
+        return params.memory_limit_mb * 1_000_000
+    free = free_memory_bytes(device)
+    return int((free if free else 8 * 2**30) * FREE_MEMORY_SHARE)
+
+
+def round_to_align(hw: tuple[int, int]) -> tuple[int, int]:
+    """Each side to the nearest multiple of :data:`tiling.ALIGN` (at least 4 of them)."""
+    a = tiling.ALIGN
+    return tuple(max(4 * a, a * round(s / a)) for s in hw)  # type: ignore[return-value]
+
+
+def output_hw(content_hw: tuple[int, int], size: int, seamless: bool) -> tuple[int, int]:
+    """The result's (height, width) for a content of ``content_hw`` at long side ``size``."""
+    hw = scaled_size(content_hw, size)
+    return round_to_align(hw) if seamless else hw
+
+
+def stage_hw(out_hw: tuple[int, int], long_side: int, seamless: bool) -> tuple[int, int]:
+    """The image optimised at a size of the schedule (the output's own at its long side)."""
+    if long_side == max(out_hw):
+        return working_hw(out_hw) if not seamless else out_hw
+    hw = working_hw(scaled_size(out_hw, long_side))
+    return round_to_align(hw) if seamless else hw
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Every size of a run: its stage (long side, steps), image size (px) and plan."""
+
+    stages: list[schedule.Stage]
+    sizes: list[tuple[int, int]]
+    plans: list[memory.SizePlan]
+    wrap: bool = False
+
+    @property
+    def tiled(self) -> bool:
+        return any(p.tiled for p in self.plans)
+
+    def costs(self) -> list[float]:
+        """Each size's cost of a pixel-step relative to an untiled one (:func:`step_cost`)."""
+        return [step_cost(hw, p, self.wrap) for hw, p in zip(self.sizes, self.plans, strict=True)]
+
+    def work(self) -> float:
+        """Pixel-steps of the run, weighted by :meth:`costs` (the time estimate's unit)."""
+        return sum(h * w * st.steps * c for (h, w), st, c in zip(self.sizes, self.stages, self.costs(), strict=True))
+
+
+def step_cost(hw: tuple[int, int], plan: memory.SizePlan, wrap: bool = False) -> float:
+    """A tiled step's work relative to an untiled step of ``hw``: the pixels the network sees
+    (inner tiles and margins, averaged over grid offsets) times one gradient pass and one Gram
+    pass (:data:`GRAM_PASS_SHARE`); 1 for an untiled size."""
+    if not plan.tiled:
+        return 1.0
+    offsets = range(0, plan.tile, max(tiling.ALIGN, plan.tile // 4 // tiling.ALIGN * tiling.ALIGN))
+    seen = []
+    for o in offsets:
+        grid = tiling.tile_grid(hw, plan.tile, MARGIN, (o, o), wrap)
+        seen.append(sum(t.crop_hw[0] * t.crop_hw[1] for t in grid))
+    return sum(seen) / len(seen) / (hw[0] * hw[1]) * (1 + GRAM_PASS_SHARE)
+
+
+def plan_run(
+    params: StyleParams, content_hw: tuple[int, int], device_type: str, half: bool, budget: int,
+    graphs: bool = False,
+) -> RunPlan:
+    """The plan of every size of a run of ``params`` (``steps`` and ``start_size`` resolved)
+    on a content of ``content_hw``. Raises :class:`TooLarge` if a size cannot fit ``budget``,
+    with the largest output size whose every size fits."""
+    plan = _plan(params, content_hw, device_type, half, budget, graphs)
+    if plan is not None:
+        return plan
+    lo, hi = 0, (params.size - 1) // tiling.ALIGN  # bisect over multiples of ALIGN: memory grows with size
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        smaller = dataclasses.replace(params, size=mid * tiling.ALIGN)
+        if _plan(smaller, content_hw, device_type, half, budget, graphs) is not None:
+            lo = mid
+        else:
+            hi = mid - 1
+    fits = lo * tiling.ALIGN or None
+    hint = f" About {fits} px (long side) fits." if fits else ""
+    raise TooLarge(f"{params.size} px does not fit in {memory_text(budget)} of memory, even in tiles.{hint}",
+                   size=params.size, fits=fits)
+
+
+def _plan(
+    params: StyleParams, content_hw: tuple[int, int], device_type: str, half: bool, budget: int, graphs: bool,
+) -> RunPlan | None:
+    out_hw = output_hw(content_hw, params.size, params.seamless)
+    stages = schedule.plan_for(device_type, params.size, params.steps, params.start_size, params.coarse_to_fine)
+    sizes, plans = [], []
+    for st in stages:
+        hw = stage_hw(out_hw, st.long_side, params.seamless)
+        forced = params.tile if params.tile and params.tile < max(hw) else 0
+        plan = memory.plan_size(hw, budget, params.optimizer, half, st.steps, MARGIN, device_type, graphs,
+                                forced, params.seamless)
+        if plan is None:
+            return None
+        sizes.append(hw)
+        plans.append(plan)
+    return RunPlan(stages, sizes, plans, params.seamless)
+
+
+def memory_text(n: int) -> str:
+    """'850 MB', '3.2 GB' (decimal units)."""
+    return f"{max(1, round(n / 1e6))} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+def tiles_in_step(hw: tuple[int, int], plan: memory.SizePlan, wrap: bool = False) -> int:
+    """Tiles of one pass of a step at offset 0 (a step's count varies by one or two with its offset)."""
+    return len(tiling.tile_grid(hw, plan.tile, MARGIN, (0, 0), wrap)) if plan.tiled else 0
+
+

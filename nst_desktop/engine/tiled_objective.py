@@ -1,0 +1,425 @@
+"""The objective at one size computed tile by tile: print sizes, and seamless textures.
+
+Same loss as :class:`objective.Objective` (content + style weight x style + TV weight x TV,
+see :mod:`losses`), summed over the tiles of :mod:`tiling`: each tile adds the loss of the
+cells it owns, so the sums are the whole image's. Per step:
+
+1. **Gram pass** (no gradient): every tile's owned cells add ``sum m² f fᵀ`` (``m``: the
+   region's mask at that layer, 1 without regions) to each style layer's sum; divided by
+   ``sum m²`` these are the whole image's (guided) Gram matrices ``G``. The style loss and
+   ``D = dL/dG`` follow (``C x C`` matrices).
+2. **Gradient pass**: every tile again, forward and backward, where each style layer's
+   activation gets the gradient ``m² (D + Dᵀ) f / sum m²`` at its owned cells (the
+   derivative of ``<D, G>``: no Gram matrix is computed in this pass), and the content and
+   TV terms of its owned cells their own. Each tile's input gradient (margin included) is
+   added into the whole image's gradient.
+
+The style term needs the whole image's Gram matrices before any tile's gradient, hence two
+passes; the first is a forward pass only (about a third of a step's work). The loss and the
+gradient are exactly the whole image's (up to the order of float sums), so L-BFGS works as
+on a whole image. The tile grid is shifted at every step (see :mod:`tiling`).
+
+Targets at a size (:func:`tiled_targets`) are computed tile by tile too: the content's
+relu4_2 activations for the whole image (kept, in the network's dtype) and each style
+image's Gram matrices (accumulated, whatever the style image's size).
+
+With ``wrap`` (seamless) every tile, the content's and the iterate's, wraps around the
+image's edges, so the result continues across them when repeated; the style images do not.
+Images are ``(1, 3, H, W)`` float32 RGB in [0, 1], NCHW.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from nst_desktop.engine import losses, tiling
+from nst_desktop.engine.inputs import StyleSource, style_long_side, to_device
+from nst_desktop.engine.masks import Masks
+from nst_desktop.engine.objective import Term
+from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.tiling import Span, Tile
+from nst_desktop.engine.vgg import TAP_STRIDE, VGGFeatures
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """How one size is tiled: inner tile side (px), margin (px), whether the image wraps around."""
+
+    size: int
+    margin: int
+    wrap: bool = False
+
+    def grid(self, hw: tuple[int, int], offset: tuple[int, int] = (0, 0)) -> list[Tile]:
+        return tiling.tile_grid(hw, self.size, self.margin, offset, self.wrap)
+
+
+@dataclass
+class TiledRegion:
+    """A region's style term: where (its mask per style layer at that layer's cells, None for
+    everywhere), how much of it (``sum m²`` per layer), what (target Gram matrices and
+    energies) and its share of the style loss."""
+
+    masks: dict[str, torch.Tensor] | None
+    areas: dict[str, float]
+    grams: dict[str, torch.Tensor]
+    energies: dict[str, torch.Tensor]
+    weight: float
+
+
+@dataclass
+class TiledTargets:
+    """Targets of a tiled size: the content's relu4_2 activations of the whole image (network
+    dtype, ``(1, C, H/8, W/8)``), their energy, and the style regions."""
+
+    content: torch.Tensor
+    content_energy: torch.Tensor
+    regions: list[TiledRegion]
+
+
+def _owned(feat: torch.Tensor, tile: Tile, stride: int) -> torch.Tensor:
+    r0, r1 = tile.rows.own_cells(stride)
+    c0, c1 = tile.cols.own_cells(stride)
+    return feat[..., r0:r1, c0:c1]
+
+
+def _global(whole: torch.Tensor, tile: Tile, stride: int) -> torch.Tensor:
+    """The owned cells of ``tile`` cut from a whole-image map of a layer of ``stride``."""
+    h, w = whole.shape[-2:]
+
+    def index(span: Span, n: int) -> torch.Tensor | slice:
+        a, b = span.own_cells(stride)
+        first = span.crop_start // stride
+        if 0 <= first + a and first + b <= n:
+            return slice(first + a, first + b)
+        return torch.arange(first + a, first + b, device=whole.device) % n
+
+    rows, cols = index(tile.rows, h), index(tile.cols, w)
+    out = whole[..., rows, :] if isinstance(rows, slice) else whole.index_select(-2, rows)
+    return out[..., cols] if isinstance(cols, slice) else out.index_select(-1, cols)
+
+
+def _gram_sum(f: torch.Tensor) -> torch.Tensor:
+    """``sum over positions of f fᵀ`` of ``(1, C, h, w)``, float32 ``(C, C)``."""
+    return losses._float32_gram_sum(losses._positions(f))[0]
+
+
+def _each_tile(net: VGGFeatures, precision: Precision, image: torch.Tensor, grid: list[Tile]):  # noqa: ANN202
+    """Yield ``(tile, features of its crop)`` under no_grad, one tile at a time."""
+    for tile in grid:
+        crop = tiling.take(image, tile)
+        yield tile, precision.features(net, crop)
+
+
+def whole_grams(net: VGGFeatures, precision: Precision, image: torch.Tensor, tiles: Tiles,
+                layers: Sequence[str] = tuple(losses.STYLE_LAYERS)) -> dict[str, torch.Tensor]:
+    """Gram matrices ``F Fᵀ / positions`` (float32) of ``image`` at ``layers``, tile by tile."""
+    hw = (int(image.shape[-2]), int(image.shape[-1]))
+    sums: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for tile, feats in _each_tile(net, precision, image, tiles.grid(hw)):
+            for name in layers:
+                part = _gram_sum(_owned(feats[name], tile, TAP_STRIDE[name]))
+                sums[name] = part if name not in sums else sums[name] + part
+    out = {}
+    for name in layers:
+        h, w = tiling.layer_hw(hw, TAP_STRIDE[name])
+        out[name] = (sums[name] / (h * w)).unsqueeze(0)
+    return out
+
+
+def whole_content(net: VGGFeatures, precision: Precision, image: torch.Tensor, tiles: Tiles) -> torch.Tensor:
+    """relu4_2 activations of ``image`` for the whole image, in the network's dtype, tile by tile."""
+    name = losses.CONTENT_LAYER
+    stride = TAP_STRIDE[name]
+    hw = (int(image.shape[-2]), int(image.shape[-1]))
+    out: torch.Tensor | None = None
+    with torch.no_grad():
+        for tile, feats in _each_tile(net, precision, image, tiles.grid(hw)):
+            f = _owned(feats[name], tile, stride)
+            if out is None:
+                out = torch.empty((1, f.shape[1], *tiling.layer_hw(hw, stride)), dtype=f.dtype, device=f.device)
+            r0 = tile.rows.start // stride
+            c0 = tile.cols.start // stride
+            _put(out, f, r0, c0)
+    assert out is not None
+    return out
+
+
+def _put(whole: torch.Tensor, part: torch.Tensor, r0: int, c0: int) -> None:
+    """Write ``part`` into ``whole`` at cell (r0, c0), wrapping past the end."""
+    h, w = whole.shape[-2:]
+    rows = torch.arange(r0, r0 + part.shape[-2], device=whole.device) % h
+    cols = torch.arange(c0, c0 + part.shape[-1], device=whole.device) % w
+    whole[0][:, rows[:, None], cols[None, :]] = part[0]
+
+
+def tiled_targets(
+    net: VGGFeatures,
+    precision: Precision,
+    content_t: torch.Tensor,
+    styles: Sequence[StyleSource],
+    style_weights: Sequence[float],
+    long_side: int,
+    style_scale: float,
+    device: torch.device,
+    tiles: Tiles,
+    masks: Masks | None = None,
+) -> TiledTargets:
+    """Targets at one size as :func:`targets.style_targets` derives them, computed tile by tile.
+
+    ``content_t``: the content at this size (the network's view of it: palette applied),
+    ``(1, 3, H, W)``; ``masks``: the regions at this size. The style images are not wrapped.
+    """
+    hw = (int(content_t.shape[-2]), int(content_t.shape[-1]))
+    content = whole_content(net, precision, content_t, tiles)
+    style_tiles = Tiles(tiles.size, tiles.margin, wrap=False)
+    grams_of, used_weights, used_masks = [], [], []
+    for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
+        if w <= 0:
+            continue
+        s_t = to_device(img, style_long_side(img, long_side, style_scale), device)
+        grams_of.append(whole_grams(net, precision, s_t, style_tiles))
+        used_weights.append(float(w))
+        if masks is not None and masks.styles is not None:
+            used_masks.append(masks.styles[i : i + 1])
+        del s_t
+    energy = content.float().pow(2).mean().clamp_min(_EPS)
+    layers = list(losses.STYLE_LAYERS)
+
+    def region(grams: dict[str, torch.Tensor], mask: torch.Tensor | None, weight: float) -> TiledRegion:
+        energies = {k: g.pow(2).mean().clamp_min(_EPS) for k, g in grams.items()}
+        if mask is None:
+            areas = {n: float(h * w) for n in layers for h, w in [tiling.layer_hw(hw, TAP_STRIDE[n])]}
+            return TiledRegion(None, areas, grams, energies, weight)
+        at = {n: F.interpolate(mask.float(), size=tiling.layer_hw(hw, TAP_STRIDE[n]), mode="area") for n in layers}
+        areas = {n: float(m.pow(2).sum().clamp_min(_EPS)) for n, m in at.items()}
+        return TiledRegion(at, areas, grams, energies, weight)
+
+    if masks is not None and masks.styles is not None:  # one region per style (see make_region_targets)
+        regions = []
+        for grams, mask, w in zip(grams_of, used_masks, used_weights, strict=True):
+            area = float(mask.float().mean())
+            if area > 0:
+                regions.append(region(grams, mask, area * w))
+        total = sum(r.weight for r in regions)
+        for r in regions:
+            r.weight /= total
+        return TiledTargets(content, energy, regions)
+    total_w = sum(used_weights)
+    blend = {n: sum((w / total_w) * g[n] for g, w in zip(grams_of, used_weights, strict=True)) for n in layers}
+    if masks is None:
+        return TiledTargets(content, energy, [region(blend, None, 1.0)])
+    apply = 1 - masks.keep  # only a keep mask: the blend applies where the photo is not kept
+    return TiledTargets(content, energy, [region(blend, apply, 1.0)] if float(apply.mean()) > 0 else [])
+
+
+class _Pull(torch.autograd.Function):
+    """An activation passed on unchanged, and a zero whose gradient ``k`` scales the style
+    term's gradient that the activation gets at the tile's owned cells:
+    ``k * sum_r m_r² ⊙ (f (D_r + D_rᵀ) / A_r)`` (``A_r = sum m_r²``), added to whatever
+    the layers above send back. In the features' dtype and layout."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx, features: torch.Tensor, anchor: torch.Tensor,
+        pulls: list[tuple[torch.Tensor, torch.Tensor | None]], own: tuple[int, int, int, int],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx.save_for_backward(features)
+        ctx.pulls, ctx.own = pulls, own  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)
+        return features, anchor.new_zeros(())
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx, grad_features: torch.Tensor | None, grad_anchor: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, None, None, None]:
+        (features,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        if grad_anchor is None:
+            return grad_features, None, None, None
+        r0, r1, c0, c1 = ctx.own  # type: ignore[attr-defined]
+        f = features[..., r0:r1, c0:c1]
+        n, c, h, w = f.shape
+        ft = losses._positions(f)
+        add = None
+        for sym, mask in ctx.pulls:  # type: ignore[attr-defined]
+            part = torch.bmm(ft, (sym * grad_anchor).to(ft.dtype).unsqueeze(0))
+            if mask is not None:  # the region's m² (its Gram sums weigh each position by m²)
+                part = part * losses._positions(mask.pow(2).to(ft.dtype))
+            add = part if add is None else add + part
+        out = torch.zeros_like(features) if grad_features is None else grad_features.clone()
+        assert add is not None
+        out[..., r0:r1, c0:c1] += add.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return out, None, None, None
+
+
+class _PullTap:
+    """A :data:`vgg.Tap` putting :class:`_Pull` on each style layer of one tile's forward."""
+
+    def __init__(self, tile: Tile, pulls: dict[str, list[tuple[torch.Tensor, torch.Tensor | None]]],
+                 anchor: torch.Tensor) -> None:
+        self.tile, self.pulls, self.anchor = tile, pulls, anchor
+        self.zeros: list[torch.Tensor] = []
+
+    def __call__(self, name: str, features: torch.Tensor) -> torch.Tensor:
+        if name not in self.pulls or not self.pulls[name]:
+            return features
+        s = TAP_STRIDE[name]
+        own = (*self.tile.rows.own_cells(s), *self.tile.cols.own_cells(s))
+        passed, zero = _Pull.apply(features, self.anchor, self.pulls[name], own)
+        self.zeros.append(zero)
+        return passed
+
+
+class TiledObjective:
+    """The loss of an image at one size against :class:`TiledTargets`, tile by tile (see the
+    module docstring). :meth:`value_and_grad` gives what :class:`objective.Objective` gives:
+    ``(total, content, style, gradient)``; ``generator`` draws the grid offsets, and
+    ``on_tile(done, tiles)`` is called after each tile of each pass (``tiles``: both passes'),
+    and may raise to stop the step (see :class:`progress.StepCancelled`)."""
+
+    tiled = True
+
+    def __init__(
+        self,
+        net: VGGFeatures,
+        targets: TiledTargets,
+        style_weight: float,
+        tv_weight: float,
+        precision: Precision,
+        tiles: Tiles,
+        generator: torch.Generator,
+        keep: tuple[torch.Tensor, torch.Tensor] | None = None,
+        extra: Term | None = None,
+        on_tile: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.on_tile = on_tile
+        self.net, self.targets, self.precision, self.tiles = net, targets, precision, tiles
+        self.style_weight, self.tv_weight = style_weight, tv_weight
+        self.generator, self.keep, self.extra = generator, keep, extra
+        self._layer_w = {n: w / sum(losses.STYLE_LAYERS.values()) for n, w in losses.STYLE_LAYERS.items()}
+
+    def compose(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as the network sees it: kept pixels are the photo's."""
+        if self.keep is None:
+            return x
+        mask, photo = self.keep
+        return x * (1 - mask) + photo * mask
+
+    def _seen(self, x: torch.Tensor, tile: Tile) -> torch.Tensor:
+        crop = tiling.take(x, tile)
+        if self.keep is None:
+            return crop
+        mask, photo = self.keep
+        m = tiling.take(mask, tile)
+        return crop * (1 - m) + tiling.take(photo, tile) * m
+
+    def _tv(self, seen: torch.Tensor, tile: Tile, hw: tuple[int, int]) -> torch.Tensor:
+        """Sum of the squared differences from each owned pixel to its right and lower neighbour
+        (within the image, or across the edge when wrapping), over the whole image's counts."""
+        h, w = hw
+        r0, r1 = tile.rows.own
+        c0, c1 = tile.cols.own
+        hc, wc = seen.shape[-2:]
+        block = seen[..., r0 : min(r1 + 1, hc), c0 : min(c1 + 1, wc)]
+        dx = block[..., : r1 - r0, 1:] - block[..., : r1 - r0, :-1]
+        dy = block[..., 1:, : c1 - c0] - block[..., :-1, : c1 - c0]
+        nx = 3 * h * (w if self.tiles.wrap else w - 1)
+        ny = 3 * (h if self.tiles.wrap else h - 1) * w
+        return dx.pow(2).sum() / max(nx, 1) + dy.pow(2).sum() / max(ny, 1)
+
+    def _content(self, feats: dict[str, torch.Tensor], tile: Tile) -> torch.Tensor:
+        name = losses.CONTENT_LAYER
+        s = TAP_STRIDE[name]
+        f = _owned(feats[name], tile, s).float()
+        t = _global(self.targets.content, tile, s).float()
+        return (f - t).pow(2).sum() / (self.targets.content.numel() * self.targets.content_energy)
+
+    def _style(self, sums: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
+        """The style loss from the regions' Gram sums, and ``D = dL/dG`` of each."""
+        grams = [{n: (s / r.areas[n]).requires_grad_(True) for n, s in rs.items()}
+                 for rs, r in zip(sums, self.targets.regions, strict=True)]
+        with torch.enable_grad():
+            loss = torch.zeros((), device=self.targets.content.device)
+            for g, r in zip(grams, self.targets.regions, strict=True):
+                for n, gn in g.items():
+                    err = (gn - r.grams[n][0]).pow(2).mean() / r.energies[n]
+                    loss = loss + r.weight * self._layer_w[n] * err
+            leaves = [gn for g in grams for gn in g.values()]
+            d = torch.autograd.grad(loss, leaves) if leaves and loss.requires_grad else [torch.zeros_like(v)
+                                                                                        for v in leaves]
+        it = iter(d)
+        return loss.detach(), [{n: next(it) for n in g} for g in grams]
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Loss terms at ``x`` and the gradient of the total (shape of ``x``, float32)."""
+        x = x.detach()
+        hw = (int(x.shape[-2]), int(x.shape[-1]))
+        grid = self.tiles.grid(hw, tiling.random_offset(self.tiles.size, self.generator))
+        regions = self.targets.regions
+        # 1. Gram pass: the whole image's (guided) Gram sums, the content and TV terms' values.
+        sums: list[dict[str, torch.Tensor]] = [{} for _ in regions]
+        done = 0
+        c = torch.zeros((), device=x.device)
+        tv = torch.zeros((), device=x.device)
+        with torch.no_grad():
+            for tile in grid:
+                seen = self._seen(x, tile)
+                feats = self.precision.features(self.net, seen)
+                c = c + self._content(feats, tile)
+                if self.tv_weight:
+                    tv = tv + self._tv(seen, tile, hw)
+                for rs, r in zip(sums, regions, strict=True):
+                    for n in losses.STYLE_LAYERS:
+                        f = _owned(feats[n], tile, TAP_STRIDE[n])
+                        if r.masks is not None:
+                            f = f * _global(r.masks[n], tile, TAP_STRIDE[n]).to(f.dtype)
+                        part = _gram_sum(f)
+                        rs[n] = part if n not in rs else rs[n] + part
+                del feats, seen
+                done += 1
+                if self.on_tile is not None:
+                    self.on_tile(done, 2 * len(grid))
+        s, d = self._style(sums)
+        # 2. Gradient pass.
+        pulls: dict[str, list[tuple[torch.Tensor, torch.Tensor | None]]] = {n: [] for n in losses.STYLE_LAYERS}
+        for dr, r in zip(d, regions, strict=True):
+            for n in losses.STYLE_LAYERS:
+                pulls[n].append(((dr[n] + dr[n].T) / r.areas[n], r.masks[n] if r.masks is not None else None))
+        grad = torch.zeros_like(x)
+        anchor = torch.ones((), device=x.device)
+        for tile in grid:
+            crop = tiling.take(x, tile).requires_grad_(True)
+            seen = crop
+            if self.keep is not None:
+                mask, photo = self.keep
+                m = tiling.take(mask, tile)
+                seen = crop * (1 - m) + tiling.take(photo, tile) * m
+            tile_pulls = {n: [(sym, None if mk is None else _global(mk, tile, TAP_STRIDE[n]))
+                              for sym, mk in p] for n, p in pulls.items()}
+            tap = _PullTap(tile, tile_pulls, anchor)
+            feats = self.precision.features(self.net, seen, tap)
+            loss = self._content(feats, tile)
+            if tap.zeros:
+                loss = loss + self.style_weight * torch.stack(tap.zeros).sum()
+            if self.tv_weight:
+                loss = loss + self.tv_weight * self._tv(seen, tile, hw)
+            (g,) = torch.autograd.grad(loss, crop)
+            tiling.add_into(grad, tile, g)
+            del feats, loss, g, crop, seen, tap
+            done += 1
+            if self.on_tile is not None:
+                self.on_tile(done, 2 * len(grid))
+        total = c + self.style_weight * s + self.tv_weight * tv
+        if self.extra is not None:  # a whole-image term (video's temporal loss): its own autograd
+            xe = x.clone().requires_grad_(True)
+            e = self.extra(self.compose(xe))
+            (ge,) = torch.autograd.grad(e, xe)
+            grad += ge
+            total = total + e.detach()
+        return total, c, s, grad

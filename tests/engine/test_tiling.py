@@ -1,0 +1,254 @@
+"""Print sizes: tiles agree with the whole image, the grid moves, memory decides, seamless wraps.
+
+Real bundled weights at 64-200 px, float32 on the CPU (so agreement is to float tolerance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+import torch
+from PIL import Image
+
+from nst_desktop.engine import losses, memory, sizing, tiling
+from nst_desktop.engine.images import pil_to_tensor
+from nst_desktop.engine.masks import prepare_masks
+from nst_desktop.engine.objective import Objective
+from nst_desktop.engine.params import Progress, StyleParams
+from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.seams import rolled_half, seam_excess
+from nst_desktop.engine.stylize import stylize
+from nst_desktop.engine.targets import style_targets
+from nst_desktop.engine.tiled_objective import TiledObjective, Tiles, tiled_targets
+from nst_desktop.engine.vgg import VGGFeatures
+from nst_desktop.engine.weights import VGGWeights
+from tests.helpers import make_content, make_style
+
+CPU = torch.device("cpu")
+MARGIN = sizing.MARGIN
+
+
+@pytest.fixture(scope="module")
+def fp32() -> Precision:
+    return Precision.choose("fp32", CPU)
+
+
+@pytest.fixture(scope="module")
+def net(bundled_weights: VGGWeights, fp32: Precision) -> VGGFeatures:
+    return fp32.prepare(VGGFeatures(bundled_weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
+
+
+def _iterate(hw: tuple[int, int] = (104, 152)) -> tuple[torch.Tensor, torch.Tensor]:
+    c_t = pil_to_tensor(make_content((hw[1], hw[0])))
+    gen = torch.Generator().manual_seed(0)
+    x = (c_t + 0.1 * torch.randn(c_t.shape, generator=gen)).requires_grad_(True)
+    return c_t, x
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, rel: float = 2e-5) -> bool:
+    return float((a - b).abs().max()) <= rel * float(b.abs().max())
+
+
+# --- the margin and the grid --------------------------------------------------------------------------------
+
+
+def test_the_margin_holds_the_deepest_layers_receptive_field() -> None:
+    # relu5_1: 2 + 2x2 + 4x4 + 4x8 + 1x16 = 70 px beyond its cell, rounded up to 16.
+    assert tiling.context_margin(["relu5_1"]) == 80
+    assert tiling.context_margin(["relu4_2"]) == 48
+    assert MARGIN == 80
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+@pytest.mark.parametrize("hw", [(96, 128), (100, 130), (256, 64)])
+def test_every_pixel_is_owned_by_exactly_one_tile_at_any_offset(hw: tuple[int, int], wrap: bool) -> None:
+    if wrap and (hw[0] % 16 or hw[1] % 16):
+        pytest.skip("wrapped images are multiples of 16 px")
+    for offset in [(0, 0), (16, 32), (48, 48), (32, 0)]:
+        owned = torch.zeros(hw, dtype=torch.int32)
+        for t in tiling.tile_grid(hw, 64, MARGIN, offset, wrap):
+            rows = torch.arange(t.rows.start, t.rows.stop) % hw[0]
+            cols = torch.arange(t.cols.start, t.cols.stop) % hw[1]
+            owned[rows[:, None], cols[None, :]] += 1
+            assert t.rows.crop_start % 16 == 0 and t.cols.crop_start % 16 == 0
+        assert bool((owned == 1).all()), offset
+
+
+def test_the_random_grid_offset_covers_every_position() -> None:
+    gen = torch.Generator().manual_seed(3)
+    seen = {tiling.random_offset(128, gen) for _ in range(400)}
+    assert {r for r, _ in seen} == set(range(0, 128, 16))
+    assert {c for _, c in seen} == set(range(0, 128, 16))
+    assert len(seen) == 64  # every (row, column) offset, not only each axis's
+
+
+def test_take_and_add_into_wrap_around() -> None:
+    img = torch.arange(2 * 64 * 96, dtype=torch.float32).view(1, 2, 64, 96)
+    (tile, *_rest) = tiling.tile_grid((64, 96), 16, 16, (0, 0), wrap=True)
+    crop = tiling.take(img, tile)
+    assert crop.shape[-2:] == (48, 48)
+    assert torch.equal(crop[..., 0, 0], img[..., -16, -16])  # the margin comes from the opposite edges
+    total = torch.zeros_like(img)
+    tiling.add_into(total, tile, torch.ones_like(crop))
+    assert float(total.sum()) == 2 * 48 * 48  # every value landed somewhere, wrapped ones included
+    assert float(total[0, 0, -1, -1]) == 1.0 and float(total[0, 0, 0, 0]) == 1.0
+    assert float(total[0, 0, 40, 40]) == 0.0
+
+
+# --- exactness ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [48, 64])
+def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: Precision, size: int) -> None:
+    c_t, x = _iterate()
+    style = make_style((120, 100))
+    whole = Objective(net, style_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU), 10.0, 1.0, fp32)
+    total, c, s, g = (t.detach() for t in whole.value_and_grad(x))
+    tiles = Tiles(size, MARGIN)
+    targets = tiled_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU, tiles)
+    tiled = TiledObjective(net, targets, 10.0, 1.0, fp32, tiles, torch.Generator().manual_seed(1))
+    assert len(tiles.grid((104, 152))) >= 4
+    total2, c2, s2, g2 = tiled.value_and_grad(x)
+    assert float(total2) == pytest.approx(float(total), rel=1e-5)
+    assert float(c2) == pytest.approx(float(c), rel=1e-5) and float(s2) == pytest.approx(float(s), rel=1e-5)
+    assert _close(g2, g)
+
+
+def test_tiles_agree_with_regions_and_a_keep_mask(net: VGGFeatures, fp32: Precision) -> None:
+    c_t, x = _iterate()
+    styles = [make_style((120, 100)), make_style((90, 90)).rotate(90)]
+    left = Image.new("L", (152, 104), 0)
+    left.paste(255, (0, 0, 90, 104))
+    right = Image.new("L", (152, 104), 0)
+    right.paste(255, (70, 0, 152, 104))
+    keep = Image.new("L", (152, 104), 0)
+    keep.paste(255, (0, 80, 50, 104))
+    masks = prepare_masks((104, 152), 2, [left, right], keep)
+    assert masks is not None
+    m = masks.at((104, 152), CPU)
+    keep_pair = (m.keep, c_t)
+    whole = Objective(net, style_targets(net, fp32, c_t, styles, [1.0, 2.0], 152, 1.0, CPU, m), 10.0, 0.0, fp32,
+                      keep_pair)
+    total, _c, _s, g = (t.detach() for t in whole.value_and_grad(x))
+    tiles = Tiles(64, MARGIN)
+    targets = tiled_targets(net, fp32, c_t, styles, [1.0, 2.0], 152, 1.0, CPU, tiles, m)
+    tiled = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(2), keep_pair)
+    total2, _c2, _s2, g2 = tiled.value_and_grad(x)
+    assert float(total2) == pytest.approx(float(total), rel=1e-5)
+    assert _close(g2, g)
+    assert float(g2[..., 84:, :45].abs().max()) == 0.0  # kept pixels get no gradient
+
+
+def test_wrapped_tiles_agree_with_one_wrapped_tile(net: VGGFeatures, fp32: Precision) -> None:
+    c_t, x = _iterate((96, 128))
+    style = make_style((120, 100))
+
+    def run(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tiles = Tiles(size, MARGIN, wrap=True)
+        targets = tiled_targets(net, fp32, c_t, [style], [1.0], 128, 1.0, CPU, tiles)
+        total, _c, _s, g = TiledObjective(net, targets, 10.0, 1.0, fp32, tiles,
+                                          torch.Generator().manual_seed(0)).value_and_grad(x)
+        return total, g
+
+    one_total, one_g = run(128)
+    assert len(Tiles(128, MARGIN, True).grid((96, 128))) == 1
+    many_total, many_g = run(64)
+    assert float(many_total) == pytest.approx(float(one_total), rel=1e-5)
+    assert _close(many_g, one_g)
+    # And it is not the unwrapped loss: the edges see each other.
+    whole = Objective(net, style_targets(net, fp32, c_t, [style], [1.0], 128, 1.0, CPU), 10.0, 1.0, fp32)
+    assert not _close(whole.value_and_grad(x)[3], one_g, rel=1e-2)
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+
+
+def test_a_size_that_does_not_fit_is_tiled_and_one_that_cannot_is_refused() -> None:
+    hw = (3072, 4096)
+    untiled = memory.estimate_peak_bytes(*hw, "lbfgs", False, "cpu", True)
+    plan = memory.plan_size(hw, untiled // 3, "lbfgs", True, 9, MARGIN)
+    assert plan is not None and plan.tiled and plan.peak_bytes <= untiled // 3
+    assert plan.history <= 9  # a fresh L-BFGS stores at most one pair per step
+    assert memory.plan_size(hw, untiled + 1, "lbfgs", True, 9, MARGIN).tile == 0
+    assert memory.plan_size(hw, 200 * 2**20, "lbfgs", True, 9, MARGIN) is None
+    lean = memory.plan_size((6144, 8192), 9 * 2**30, "lbfgs", True, 9, MARGIN)
+    assert lean is not None and lean.optimizer == "adam"  # no L-BFGS history fits beside the image
+
+
+def test_refused_before_the_run_with_the_largest_size_that_fits(bundled_weights: VGGWeights) -> None:
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=2048, steps=4, memory_limit_mb=300,
+                         precision="fp32", start_size=256)
+    reports: list[Progress] = []
+    with pytest.raises(sizing.TooLarge) as err:
+        stylize(make_content((96, 64)), make_style(), params, bundled_weights, on_progress=reports.append)
+    assert err.value.fits is not None and 64 <= err.value.fits < 2048
+    assert "300 MB" in str(err.value)
+    assert not [r for r in reports if r.phase == "optimise"]
+    # The size it names does fit.
+    ok = sizing.plan_run(dataclasses.replace(params, size=err.value.fits),
+                         (64, 96), "cpu", False, 300_000_000)
+    assert ok.stages[-1].long_side == err.value.fits
+
+
+# --- whole runs ---------------------------------------------------------------------------------------------
+
+
+def _run(weights: VGGWeights, **kw: object):
+    base: dict[str, object] = {"device": "cpu", "seed": 0, "preview_every": 0, "size": 192, "steps": 24,
+                               "start_size": 96, "precision": "fp32"}
+    base.update(kw)
+    return stylize(make_content((192, 128)), make_style(), StyleParams(**base), weights)  # type: ignore[arg-type]
+
+
+def test_a_forced_tile_runs_like_the_whole_image(bundled_weights: VGGWeights) -> None:
+    # One size and fewer steps than the L-BFGS history: the tiled size's optimiser is the whole
+    # image's, so only float rounding differs.
+    whole = _run(bundled_weights, size=128, steps=5, coarse_to_fine=False)
+    tiled = _run(bundled_weights, size=128, steps=5, coarse_to_fine=False, tile=64)
+    assert tiled.metadata["tiles_used"] == [64]
+    assert "tiles_used" not in whole.metadata
+    assert tiled.style_loss == pytest.approx(whole.style_loss, rel=1e-3)
+    assert tiled.content_loss == pytest.approx(whole.content_loss, rel=1e-3)
+    diff = (pil_to_tensor(tiled.image) - pil_to_tensor(whole.image)).abs()
+    assert float(diff.mean()) < 1 / 255
+
+
+def test_a_memory_limit_tiles_the_sizes_that_do_not_fit_it() -> None:
+    params = StyleParams(device="cpu", size=2048, steps=72, start_size=256)
+    whole_1024 = memory.estimate_peak_bytes(768, 1024, "lbfgs", False, "cpu", True)
+    plan = sizing.plan_run(params, (3000, 4000), "cpu", True, whole_1024 + 1)
+    assert [st.long_side for st in plan.stages] == [256, 512, 1024, 2048]
+    assert [p.tiled for p in plan.plans] == [False, False, False, True]
+    assert plan.plans[-1].peak_bytes <= whole_1024
+    costs = plan.costs()
+    assert costs[:3] == [1.0, 1.0, 1.0] and 1.2 < costs[3] < 3.0  # margins and the Gram pass
+
+
+def test_cancel_between_the_tiles_of_a_step(bundled_weights: VGGWeights) -> None:
+    cancel = threading.Event()
+    reports: list[Progress] = []
+
+    def on_progress(p: Progress) -> None:
+        reports.append(p)
+        if p.tiles and p.tile == 3:
+            cancel.set()
+
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=192, steps=10, tile=64,
+                         coarse_to_fine=False, precision="fp32")
+    result = stylize(make_content((192, 128)), make_style(), params, bundled_weights, on_progress=on_progress,
+                     cancel=cancel)
+    assert result.cancelled and result.steps_done == 0
+    assert result.image.size == (192, 128)
+    tile_reports = [r for r in reports if r.tiles]
+    assert tile_reports[-1].tile == 3 and tile_reports[-1].tiles >= 12
+
+
+def test_seamless_result_repeats_without_a_seam(bundled_weights: VGGWeights) -> None:
+    seamless = _run(bundled_weights, seamless=True, steps=12, size=126, coarse_to_fine=False)
+    assert seamless.image.size == (128, 80)  # sides to multiples of 16
+    assert seam_excess(rolled_half(seamless.image), seamless.image) <= 1.1
+    # The measure does see the edge of an image that was not made to repeat.
+    photo = make_content((128, 80))
+    assert seam_excess(rolled_half(photo), photo) > 1.2
