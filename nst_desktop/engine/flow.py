@@ -53,13 +53,16 @@ def _maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``image`` sampled at ``p + flow(p)`` (bilinear; outside the frame the nearest edge pixel).
+    """``image`` sampled at ``p + flow(p)`` (bicubic for uint8 images, which keeps painted strokes sharper
+    over many frames than bilinear; bilinear for float arrays such as flows; outside the frame the
+    nearest edge pixel).
 
     ``image``: ``(H, W)`` or ``(H, W, C)``, uint8 or float32; the result has its shape and dtype.
     """
     cv2 = import_cv2()
     map_x, map_y = _maps(flow)
-    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_CUBIC if image.dtype == np.uint8 else cv2.INTER_LINEAR
+    return cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 def inside(flow: np.ndarray) -> np.ndarray:

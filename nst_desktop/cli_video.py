@@ -1,0 +1,158 @@
+"""``nst-desktop-cli video IN PAINTING -o OUT``: paint a clip without flicker (engine/video.py).
+
+Registered by :mod:`nst_desktop.cli` (``add_video_parser`` / ``cmd_video``), which passes its
+shared run options (size, quality, ...) so that they are defined once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _number(lo: float, hi: float, what: str, kind: type = float) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}, not {value}")
+        return value
+
+    return parse
+
+
+def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """The ``video`` subcommand on ``sub`` (argparse subparsers), with the shared run options."""
+    from nst_desktop.cli import _weights_list
+    from nst_desktop.engine import video_settings as V
+
+    v = sub.add_parser("video", help="paint a clip in the style of a painting, without flicker")
+    v.add_argument("input", type=Path, help="the clip (any file FFmpeg reads: .mp4 .mov .mkv .webm ...)")
+    v.add_argument("style", type=Path, nargs="+", metavar="PAINTING", help="the painting (several: blended)")
+    v.add_argument("-o", "--output", type=Path, required=True,
+                   help="OUT.mp4 (H.264 with the clip's frame rate and audio), or a name without extension: "
+                        "a folder of PNG frames (and audio.m4a)")
+    v.add_argument("--start", type=_number(0, 1e7, "--start"), default=0.0, metavar="S",
+                   help="first second of the clip to paint (default 0)")
+    v.add_argument("--end", type=_number(0, 1e7, "--end"), default=None, metavar="S",
+                   help="last second (default: the end of the clip)")
+    v.add_argument("--temporal-weight", type=_number(V.MIN_TEMPORAL_WEIGHT, V.MAX_TEMPORAL_WEIGHT,
+                   "--temporal-weight"), default=V.DEFAULT_TEMPORAL_WEIGHT, metavar="W",
+                   help=f"how strongly a frame keeps the previous one's strokes where the motion is known "
+                        f"(default {V.DEFAULT_TEMPORAL_WEIGHT:g}; 0: none)")
+    v.add_argument("--every-frame-steps", type=_number(V.MIN_EVERY_FRAME_STEPS, V.MAX_EVERY_FRAME_STEPS,
+                   "--every-frame-steps", int), default=V.DEFAULT_EVERY_FRAME_STEPS, metavar="N",
+                   help=f"steps of each frame after the first, which gets the whole --quality/--steps budget "
+                        f"(default {V.DEFAULT_EVERY_FRAME_STEPS})")
+    v.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
+                   help="relative weights of several paintings, one per painting (default: equal)")
+    v.add_argument("--independent", action="store_true",
+                   help="paint every frame on its own with the whole budget (flickers; for comparison)")
+    add_run_options(v)
+
+
+def cmd_video(args: argparse.Namespace, run_params: Callable[[argparse.Namespace], Any],
+              resolve_steps: Callable[[Any, str], Any]) -> int:
+    """Run ``video``: 0 when the output is written, 1 on a bad input (one line), 130 when stopped
+    with Ctrl+C (the finished frames are kept; the same command goes on from them)."""
+    from nst_desktop.engine import video_deps
+
+    def fail(msg: str) -> int:
+        print(f"nst-desktop-cli: error: {msg}", file=sys.stderr)
+        return 1
+
+    if not video_deps.available():
+        return fail(video_deps.INSTALL_HINT)
+    from tqdm import tqdm
+
+    from nst_desktop.engine import EngineError, load_image, load_weights
+    from nst_desktop.engine import video as V
+
+    bars: list[tqdm] = []
+    try:
+        if args.style_weights is not None and len(args.style_weights) != len(args.style):
+            return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} paintings "
+                        "were given")
+        params = run_params(args)
+        params, device = resolve_steps(params, args.quality)
+        settings = V.VideoSettings(params, args.temporal_weight, args.every_frame_steps, args.start, args.end,
+                                   temporal=not args.independent)
+        styles = [load_image(p) for p in args.style]
+        plan = V.plan_video(args.input, args.style, args.output, settings)
+        h, w = plan.hw
+        info = plan.info
+        print(f"{args.input}: {plan.frames} frames at {w}x{h}, {float(info.fps):.3g} fps"
+              f"{', with audio' if info.audio else ''}; frames go to {plan.work.path}")
+        if plan.done:
+            print(f"resuming: {plan.done} of {plan.frames} frames are done")
+        weights = load_weights(params.weights)
+        if not args.quiet:
+            bars.append(tqdm(total=plan.frames, initial=plan.done, unit="frame", position=0, dynamic_ncols=True,
+                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}{postfix}]"))
+            bars.append(tqdm(total=1, unit="step", position=1, leave=False, dynamic_ncols=True))
+        result = _run(plan, styles, weights, bars, args.style_weights)
+    except BaseException as exc:
+        for bar in reversed(bars):
+            bar.leave = False
+            bar.close()
+        if isinstance(exc, (EngineError, ValueError)):
+            return fail(str(exc))
+        raise
+    for bar in reversed(bars):
+        bar.close()
+    if result.cancelled:
+        print(f"stopped: {result.resumed_from + result.painted} of {result.frames} frames are done in "
+              f"{plan.work.path}; run the same command to go on", file=sys.stderr)
+        return 130
+    later = result.frame_s[1:] if result.resumed_from == 0 and settings.temporal else result.frame_s
+    per = f", {sum(later) / len(later):.2f} s per frame" if later else ""
+    print(f"wrote {result.output} ({result.frames} frames, {w}x{h}, {float(info.fps):.3g} fps"
+          f"{', audio kept' if info.audio else ''}; {result.painted} painted in {result.elapsed_s:.1f} s{per} "
+          f"on {device})")
+    return 0
+
+
+def _run(plan: Any, styles: list[Any], weights: Any, bars: list[Any], style_weights: Any) -> Any:
+    """render_video with the bars fed and Ctrl+C as a cancel (a second Ctrl+C aborts at once)."""
+    from nst_desktop.engine import video as V
+
+    cancel = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main else None
+
+    def on_sigint(signum: int, frame: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)
+
+    def on_progress(p: V.VideoProgress) -> None:
+        if not bars:
+            return
+        overall, steps = bars
+        overall.n = p.frame
+        eta = "" if p.eta_s is None else f", ETA {_clock(p.eta_s)}"
+        overall.set_postfix_str(f"frame {p.frame + 1}{eta}" if p.phase == "frame" else "writing the video",
+                                refresh=False)
+        overall.refresh()
+        steps.total, steps.n = max(1, p.steps), p.step
+        steps.set_description(f"frame {p.frame + 1}", refresh=False)
+        steps.refresh()
+
+    if in_main:
+        signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return V.render_video(plan, styles, weights, on_progress, cancel, style_weights)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

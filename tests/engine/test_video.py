@@ -1,0 +1,163 @@
+"""Painting a clip: the checks before work, the render (frames, rate and audio kept), resume, outputs."""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst_desktop.engine import StyleParams
+from nst_desktop.engine import flow as fl
+from nst_desktop.engine import video as V
+from nst_desktop.engine import video_io as vio
+from nst_desktop.engine.video_deps import VideoError
+from tests.helpers import make_style
+from tests.video_helpers import audio_seconds, panning_frames, tone_strength, write_clip
+
+pytest.importorskip("av")
+pytest.importorskip("cv2")
+
+FAST = StyleParams(device="cpu", size=48, steps=6, preview_every=0)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """1 s at 12 fps, 48 x 32 px, panning 1 px right and down per frame, with a 440 Hz tone."""
+    return write_clip(tmp_path / "clip.mp4", panning_frames(12, (32, 48), (1, 1)))
+
+
+@pytest.fixture
+def painting(tmp_path: Path) -> Path:
+    path = tmp_path / "painting.png"
+    make_style((48, 48)).save(path)
+    return path
+
+
+def _settings(**kw: object) -> V.VideoSettings:
+    return V.VideoSettings(FAST, every_frame_steps=kw.pop("every", 3), **kw)  # type: ignore[arg-type]
+
+
+def test_probe_reads_rate_frames_and_audio(clip: Path) -> None:
+    info = vio.probe(clip)
+    assert (info.width, info.height, info.fps, info.frames, info.audio) == (48, 32, 12, 12, True)
+    assert info.frames_in(0.25, 0.75) == range(3, 9)
+    assert info.frames_in(0, None) == range(12)
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "still image", "audio only", "variable rate", "huge"])
+def test_bad_clips_are_refused_in_one_line_naming_the_file(tmp_path: Path, clip: Path, case: str) -> None:
+    path, limit = tmp_path / "bad.mp4", vio.MAX_SOURCE_PIXELS
+    if case == "garbage":
+        path.write_bytes(b"not a video " * 100)
+    elif case == "still image":
+        path = tmp_path / "still.png"
+        Image.new("RGB", (16, 16)).save(path)
+    elif case == "audio only":
+        path = tmp_path / "tone.m4a"
+        vio.encode_audio_only(vio.probe(clip), 0, 1, path)
+    elif case == "variable rate":
+        write_clip(path, panning_frames(6), pts=[0, 1, 2, 4, 5, 8])
+    elif case == "huge":
+        path, limit = clip, 40 * 30
+    expected = {"missing": "no such file", "garbage": "cannot be read as a video", "still image": "still image",
+                "audio only": "no video stream", "variable rate": "variable frame rate",
+                "huge": "too large"}[case]
+    with pytest.raises(VideoError, match=expected) as err:
+        vio.probe(path, limit)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_clip_the_disk_cannot_hold_is_refused_before_work(
+    tmp_path: Path, clip: Path, painting: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(vio.shutil, "disk_usage", lambda p: usage(10**9, 10**9, 10 * 2**20))
+    with pytest.raises(VideoError, match="12 frames at 48x32 need about .* but only 10 MB are free"):
+        V.plan_video(clip, [painting], tmp_path / "out.mp4", _settings())
+    assert not list(tmp_path.glob(".out.mp4.nst-video-*"))
+
+
+@pytest.mark.parametrize(("out", "kw", "expected"), [
+    ("out.avi", {}, "unknown video output type"),
+    ("nowhere/out.mp4", {}, "does not exist"),
+    ("out.mp4", {"start_s": 5.0}, "no frames from 5 s"),
+    ("out.mp4", {"start_s": 0.5, "end_s": 0.2}, "0 <= start < end"),
+])
+def test_bad_outputs_and_ranges(tmp_path: Path, clip: Path, painting: Path, out: str, kw: dict,
+                                expected: str) -> None:
+    with pytest.raises((VideoError, ValueError), match=expected):
+        V.plan_video(clip, [painting], tmp_path / out, _settings(**kw))
+
+
+def test_render_keeps_frame_count_rate_and_audio(tmp_path: Path, clip: Path, painting: Path,
+                                                 bundled_weights) -> None:
+    out = tmp_path / "painted.mp4"
+    plan = V.plan_video(clip, [painting], out, _settings())
+    reports: list[V.VideoProgress] = []
+    result = V.render_video(plan, [make_style((48, 48))], bundled_weights, reports.append)
+    assert result.output == out and result.painted == 12 and not result.cancelled
+    info = vio.probe(out)
+    assert (info.frames, info.fps, info.width, info.height) == (12, 12, 48, 32)
+    assert audio_seconds(out) == pytest.approx(1.0, abs=0.1) and tone_strength(out) > 0.8
+    assert not plan.work.path.exists()  # the frames are removed once the video is written
+    assert {r.frame for r in reports} == set(range(12))
+    later = [r for r in reports if r.frame > 0 and r.phase == "frame"]
+    assert later and all(r.steps == 3 for r in later) and reports[-1].phase == "assemble"
+    assert all(r.eta_s is not None for r in later)
+
+
+def test_a_range_as_png_frames_with_its_audio(tmp_path: Path, clip: Path, painting: Path, bundled_weights) -> None:
+    out = tmp_path / "frames"
+    plan = V.plan_video(clip, [painting], out, _settings(start_s=0.25, end_s=0.75))
+    V.render_video(plan, [make_style((48, 48))], bundled_weights)
+    assert sorted(p.name for p in out.iterdir()) == ["audio.m4a", *(f"frame_{i:06d}.png" for i in range(1, 7))]
+    assert audio_seconds(out / "audio.m4a") == pytest.approx(0.5, abs=0.1)
+    assert Image.open(out / "frame_000001.png").size == (48, 32)
+
+
+def test_a_cancelled_render_resumes_from_the_last_finished_frame(
+    tmp_path: Path, clip: Path, painting: Path, bundled_weights
+) -> None:
+    out = tmp_path / "painted.mp4"
+    cancel = threading.Event()
+
+    def stop_at_frame_5(p: V.VideoProgress) -> None:
+        if p.frame == 5:
+            cancel.set()
+
+    plan = V.plan_video(clip, [painting], out, _settings())
+    first = V.render_video(plan, [make_style((48, 48))], bundled_weights, stop_at_frame_5, cancel)
+    assert first.cancelled and first.painted == 5 and not out.exists()
+    again = V.plan_video(clip, [painting], out, _settings())
+    assert again.work == plan.work and again.done == 5
+    other = V.plan_video(clip, [painting], out, _settings(temporal_weight=5.0))
+    assert other.work != plan.work and other.done == 0  # other settings: other frames
+    second = V.render_video(again, [make_style((48, 48))], bundled_weights)
+    assert second.resumed_from == 5 and second.painted == 7
+    assert vio.probe(out).frames == 12
+
+
+def test_temporal_frames_flicker_less_than_independent_ones(
+    tmp_path: Path, clip: Path, painting: Path, bundled_weights
+) -> None:
+    def painted(name: str, **kw: object) -> list[np.ndarray]:
+        out = tmp_path / name
+        plan = V.plan_video(clip, [painting], out, _settings(end_s=0.5, **kw))
+        V.render_video(plan, [make_style((48, 48))], bundled_weights)
+        return [np.asarray(Image.open(out / f"frame_{i:06d}.png")) for i in range(1, 7)]
+
+    def flicker(frames: list[np.ndarray]) -> float:
+        src = panning_frames(12, (32, 48), (1, 1))
+        errs = []
+        for t in range(1, len(frames)):
+            back, fwd = fl.dis_flow(src[t], src[t - 1]), fl.dis_flow(src[t - 1], src[t])
+            errs.append(fl.warping_error(frames[t], frames[t - 1], back, fl.reliable(fwd, back)))
+        return float(np.mean(errs))
+
+    temporal = flicker(painted("temporal", temporal_weight=1000.0))
+    independent = flicker(painted("independent", temporal=False))
+    assert temporal < 0.7 * independent
