@@ -54,6 +54,14 @@ def _weights_list(text: str) -> list[float]:
     return values
 
 
+def _tile_size(text: str) -> int:
+    """argparse type: a tile side in px, a multiple of 16 between the engine's limits."""
+    value = int(_positive_int(P.MIN_TILE, P.MAX_TILE, "--tile")(text))
+    if value % P.TILE_MULTIPLE:
+        raise argparse.ArgumentTypeError(f"--tile must be a multiple of {P.TILE_MULTIPLE} px, not {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument in one line and exits with status 2."""
 
@@ -100,6 +108,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                     default=d.style_scale, help="size of the painting's brush strokes: the painting's long side "
                     f"relative to the output's ({P.MIN_STYLE_SCALE:g}-{P.MAX_STYLE_SCALE:g}, "
                     f"default {d.style_scale:g})")
+    parser.add_argument("--tile", type=_tile_size, default=d.tile, metavar="PX",
+                    help="optimise in tiles of PX px (a multiple of 16) at every size larger than that; by "
+                    "default tiles are used only where a size does not fit the memory (print sizes)")
+    parser.add_argument("--memory-limit", type=_positive_int(1, P.MAX_MEMORY_LIMIT_MB, "--memory-limit"),
+                    default=None, metavar="MB", dest="memory_limit",
+                    help="the memory the run may use, MB (default: 90%% of what is free); larger sizes are "
+                    "tiled to fit, and a size that cannot fit is refused with the largest that does")
+    parser.add_argument("--seamless", action="store_true", default=d.seamless,
+                    help="a texture that repeats without a visible edge (sides become multiples of 16 px)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -126,6 +143,9 @@ def run_params(args: argparse.Namespace) -> P.StyleParams:
         preview_every=0,
         style_scale=args.style_scale,
         preserve_colors=args.preserve_colors,
+        tile=args.tile,
+        memory_limit_mb=args.memory_limit or 0,
+        seamless=args.seamless,
     )
 
 
@@ -295,7 +315,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             bar.n = p.step
             h, w = p.size_hw
             bar.set_description(f"size {w}x{h} ({p.stage + 1}/{p.stages})", refresh=False)
-            bar.set_postfix(loss=f"{p.loss:.4g}", refresh=False)
+            if p.tiles:  # a print size: a step takes a while, so show its tiles
+                bar.set_postfix(loss=f"{p.loss:.4g}", tile=f"{p.tile}/{p.tiles}", refresh=False)
+            else:
+                bar.set_postfix(loss=f"{p.loss:.4g}", refresh=False)
             bar.refresh()
 
         # Signal handlers can only be set from the main thread (main() may run in another).

@@ -36,5 +36,10 @@ class OutOfMemory(EngineError):
         self.fits = fits
 
 
+class TooLarge(OutOfMemory):
+    """A size that cannot fit the memory budget even in tiles: refused before the run starts
+    (``fits``: the largest long side whose run does fit)."""
+
+
 class NumericalError(EngineError):
     """The optimisation produced NaN or Inf and could not recover."""

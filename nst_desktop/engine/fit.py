@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from nst_desktop.engine.errors import OutOfMemory
+from nst_desktop.engine.errors import OutOfMemory, TooLarge
 from nst_desktop.engine.params import StyleParams, StyleResult
 from nst_desktop.engine.progress import ProgressCallback
 from nst_desktop.engine.stylize import stylize
@@ -46,7 +46,8 @@ def stylize_fitting(
     ``on_retry(message, new_size)`` is called before each retry with a sentence for
     the user. The result's metadata records ``requested_size`` when it differs from
     the size actually made. Raises the last :class:`OutOfMemory` when no smaller
-    size is known to fit or :data:`MAX_RETRIES` retries also failed.
+    size is known to fit or :data:`MAX_RETRIES` retries also failed, and a
+    :class:`TooLarge` refusal (a size that cannot fit even tiled) as it is.
     """
     requested = params.size
     current = params
@@ -54,6 +55,8 @@ def stylize_fitting(
         try:
             result = run(content, style, current, weights, on_progress, cancel, **options)
         except OutOfMemory as exc:
+            if isinstance(exc, TooLarge):
+                raise  # refused before the run: the caller offers the size that fits
             limit = int(current.size * MAX_RETRY_FRACTION)
             fits = min(exc.fits, limit) if exc.fits else None
             if attempt == MAX_RETRIES or fits is None or fits < 32 or (cancel is not None and cancel.is_set()):

@@ -17,7 +17,7 @@ import torch
 
 from nst_desktop.engine import losses, memory, schedule, tiling
 from nst_desktop.engine.devices import free_memory_bytes
-from nst_desktop.engine.errors import OutOfMemory
+from nst_desktop.engine.errors import TooLarge
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.inputs import working_hw
 from nst_desktop.engine.params import StyleParams
@@ -29,10 +29,6 @@ FREE_MEMORY_SHARE = 0.9
 GRAM_PASS_SHARE = 0.3
 #: The margin every tile is seen with (the receptive field of the deepest layer used).
 MARGIN = tiling.context_margin([losses.CONTENT_LAYER, *losses.STYLE_LAYERS])
-
-
-class TooLarge(OutOfMemory):
-    """A run that cannot fit the memory budget even in tiles: refused before it starts."""
 
 
 def budget_bytes(params: StyleParams, device: torch.device) -> int:
