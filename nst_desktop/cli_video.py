@@ -85,7 +85,7 @@ def cmd_video(args: argparse.Namespace, run_params: Callable[[argparse.Namespace
         settings = V.VideoSettings(params, args.temporal_weight, args.every_frame_steps, args.start, args.end,
                                    temporal=not args.independent)
         styles = [load_image(p) for p in args.style]
-        plan = V.plan_video(args.input, args.style, args.output, settings)
+        plan = V.plan_video(args.input, args.style, args.output, settings, style_weights=args.style_weights)
         h, w = plan.hw
         info = plan.info
         print(f"{args.input}: {plan.frames} frames at {w}x{h}, {float(info.fps):.3g} fps"

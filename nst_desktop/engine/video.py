@@ -16,6 +16,7 @@ under a temporary name, then renamed: there is never a half-written output.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import threading
 import time
@@ -70,11 +71,13 @@ class VideoPlan:
         return len(self.indices)
 
 
-def plan_video(source: Path, styles: Sequence[Path], out: Path, settings: VideoSettings,
-               max_pixels: int = vio.MAX_SOURCE_PIXELS) -> VideoPlan:
+def plan_video(source: Path, styles: Sequence[Path | Image.Image], out: Path, settings: VideoSettings,
+               max_pixels: int = vio.MAX_SOURCE_PIXELS, style_weights: Sequence[float] | None = None) -> VideoPlan:
     """Check everything before work starts: the settings, the clip (:func:`video_io.probe`), the
     range, the output's type and folder, and the disk space for the frames still to paint.
-    Raises :class:`VideoError` or ``ValueError`` with a one-line message."""
+    ``styles``: the paintings' files or images (for the work folder's key; the images painted
+    with are given to :func:`render_video`). Raises :class:`VideoError` or ``ValueError`` with a
+    one-line message."""
     settings = settings.fixed()
     settings.validate()
     kind = output_kind(out)
@@ -91,7 +94,8 @@ def plan_video(source: Path, styles: Sequence[Path], out: Path, settings: VideoS
     hw = frame_size(info, settings.params.size)
     key = settings_key({
         "source": source_identity(source),
-        "styles": [file_digest(p) for p in styles],
+        "styles": [_digest(s) for s in styles],
+        "style_weights": None if style_weights is None else [float(w) for w in style_weights],
         "settings": dataclasses.asdict(settings),
         "hw": hw,
         "indices": [indices.start, indices.stop],
@@ -101,6 +105,12 @@ def plan_video(source: Path, styles: Sequence[Path], out: Path, settings: VideoS
     vio.check_disk(out.parent, vio.frames_needed_bytes(len(indices) - done, hw),
                    f"'{source}': {len(indices) - done} frames at {hw[1]}x{hw[0]}")
     return VideoPlan(info, indices, hw, out, kind, work, done, settings)
+
+
+def _digest(style: Path | Image.Image) -> str:
+    if isinstance(style, Image.Image):
+        return hashlib.sha256(style.convert("RGB").tobytes() + repr(style.size).encode()).hexdigest()
+    return file_digest(style)
 
 
 @dataclass

@@ -174,6 +174,33 @@ def decode(info: VideoInfo, indices: range, hw: tuple[int, int]) -> Iterator[Ima
     raise VideoError(f"'{info.path}': ends after {i + 1} frames, before frame {nxt}")
 
 
+def frame_at(info: VideoInfo, index: int, hw: tuple[int, int]) -> Image.Image:
+    """Frame ``index`` of the clip (0-based, in the whole clip) resized to ``hw``: a seek to the
+    key frame before it, then decoding forward (for a scrubber; :func:`decode` for whole ranges)."""
+    av = import_av()
+    if not 0 <= index < info.frames:
+        raise VideoError(f"'{info.path}': has no frame {index + 1} (it has {info.frames})")
+    with _open(info.path) as container:
+        stream = container.streams.video[0]
+        tb, start = stream.time_base, stream.start_time or 0
+        target = start + round(index / info.fps / tb)
+        try:
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            last = None
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.pts > target and last is not None:
+                    break
+                last = frame
+                if frame.pts is not None and frame.pts >= target:
+                    break
+        except av.error.FFmpegError as exc:
+            raise VideoError(f"'{info.path}': frame {index + 1} cannot be decoded ({_reason(exc)})") from None
+        if last is None:
+            raise VideoError(f"'{info.path}': frame {index + 1} cannot be decoded")
+        img = last.to_image()
+    return img if (img.height, img.width) == hw else img.resize((hw[1], hw[0]), Image.Resampling.LANCZOS)
+
+
 def _audio_params(info: VideoInfo) -> tuple[int, str] | None:
     """The source's audio sample rate and channel layout name (None: no audio stream)."""
     with _open(info.path) as container:

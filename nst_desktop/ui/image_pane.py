@@ -29,6 +29,7 @@ from nst_desktop.engine import ImageError, load_image
 from nst_desktop.engine.images import decode_image, resize_long_side
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage, qimage_to_pil
+from nst_desktop.ui.video_window import is_video_path
 
 #: Long side (px) of the copy shown on screen; the full image is kept for the engine.
 DISPLAY_LONG_SIDE = 2048
@@ -98,11 +99,14 @@ class ImagePane(QFrame):
     imageChanged = Signal()
     problem = Signal(str)
     openRequested = Signal()
+    #: A clip was dropped or opened (only where :attr:`takes_video` is set; see ui/video_window.py).
+    videoDropped = Signal(Path)
 
     def __init__(self, role: str, hint: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
         self._loaded: LoadedImage | None = None
+        self.takes_video = False
         self.setObjectName(f"{role.lower()}Pane")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAcceptDrops(True)
@@ -195,6 +199,9 @@ class ImagePane(QFrame):
     def load_path(self, path: str | Path) -> bool:
         """Load an image file; False (and a message) if it is not a readable image."""
         p = Path(path)
+        if self.takes_video and is_video_path(p):
+            self.videoDropped.emit(p)
+            return True
         try:
             self.set_loaded(LoadedImage(load_image(p), p.name, p))
         except ImageError as exc:
@@ -203,6 +210,10 @@ class ImagePane(QFrame):
 
     def load_mime(self, mime: QMimeData, how: str = "dropped") -> bool:
         """Take the image carried by drag or clipboard data (see :func:`image_from_mime`)."""
+        local = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if local and self.takes_video and is_video_path(Path(local[0].toLocalFile())):
+            self.videoDropped.emit(Path(local[0].toLocalFile()))
+            return True
         try:
             self.set_loaded(image_from_mime(mime, how))
         except (ImageError, ValueError) as exc:

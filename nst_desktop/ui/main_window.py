@@ -24,7 +24,7 @@ from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import StyleResult
+from nst_desktop.engine import StyleParams, StyleResult
 from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
@@ -48,6 +48,7 @@ from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.speed import SpeedKeeper
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
+from nst_desktop.ui.video_window import VideoWindows
 from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
@@ -121,6 +122,10 @@ class MainWindow(QMainWindow):
         self.region_editor = RegionEditor(self)
         self.inputs = InputsController(self)
         self.inputs.changed.connect(self._update_state)
+        self.videos = VideoWindows(self._video_inputs, self.prompts.open_url,
+                                   lambda text: self.statusBar().showMessage(text, 15000), paths.cache_dir(), self)
+        self.content_pane.takes_video = True
+        self.content_pane.videoDropped.connect(self.videos.open)
         self.regions_button, self.regions_label = self.inputs.regions_button, self.inputs.regions_label
 
         lay_out(self)
@@ -498,6 +503,21 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         self.prompts.about(f"About {APP_NAME}", self.about_text())
 
+    def _video_inputs(self) -> tuple[list[Image.Image], list[float] | None, StyleParams]:
+        """The paintings, their weights and the settings a video window paints with."""
+        styles, weights = self.inputs.style_inputs()
+        params = self.controls.params(preview_every=self.preview_every)
+        if self.steps_override is not None:
+            params = dataclasses.replace(params, steps=self.steps_override)
+        return styles, weights, params
+
+    @Slot()
+    def open_video(self) -> None:
+        """File > Open Video…: a clip in a video window (a clip dropped on the Content pane opens one too)."""
+        path = self.prompts.open_path("Open a video to paint")
+        if path:
+            self.videos.open(Path(path))
+
     @Slot()
     def open_log_folder(self) -> None:
         """Help > Open Log Folder: the error log's folder in the file manager."""
@@ -530,6 +550,7 @@ class MainWindow(QMainWindow):
             if choice == "discard":
                 discard_recovery()
         self.stop_run()
+        self.videos.close_all()
         self.speeds.stop()
         self.write_settings()
         self.export.remove_drag_files()

@@ -60,6 +60,8 @@ def build_actions(w: MainWindow) -> None:
                                     "Choose the photo to paint")
     w.open_style_action = _action(w, "Open &Style Image…", w.inputs.open_style, "Ctrl+Shift+O",
                                   "Choose the painting whose style is used")
+    w.open_video_action = _action(w, "Open &Video…", w.open_video, None,
+                                  "Paint a clip without flicker (a clip dropped on the Content pane opens too)")
     w.save_action = _action(w, "&Save Result…", w.export.save_result, SK.Save,
                             "Save the full-resolution result (PNG, JPEG, WebP or TIFF)")
     w.open_settings_action = _action(w, "Open Settings from &Image…", w.restorer.open_settings_from_image, None,
@@ -101,6 +103,7 @@ def build_menus(w: MainWindow) -> RecentMenus:
     file_menu = bar.addMenu("&File")
     file_menu.addAction(w.open_content_action)
     file_menu.addAction(w.open_style_action)
+    file_menu.addAction(w.open_video_action)
     recent = RecentMenus(w, file_menu.addMenu("Recent Content Images"), file_menu.addMenu("Recent Style Images"))
     file_menu.addSeparator()
     for act in (w.save_action, w.save_all_action, w.recover_action, w.open_settings_action):
