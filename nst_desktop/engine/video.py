@@ -205,7 +205,7 @@ def render_video(
     docstring). ``styles``: the paintings (RGB), blended by ``style_weights``. Setting ``cancel``
     stops within one loss evaluation; the finished frames stay for the next run."""
     settings = plan.settings
-    params = settings.params
+    params = dataclasses.replace(settings.params, size=max(plan.hw))  # the even frame size (see frame_size)
     later_params = dataclasses.replace(params, steps=settings.every_frame_steps, coarse_to_fine=False)
     plan.work.create({"source": str(plan.info.path), "frames": plan.frames, "hw": plan.hw,
                       "settings": dataclasses.asdict(settings)})

@@ -13,7 +13,7 @@ from nst_desktop.engine.video_deps import VideoError
 
 #: Weight of the temporal loss (see :mod:`temporal`; the content and style losses are relative,
 #: of order 1). Measured in README's Video section.
-DEFAULT_TEMPORAL_WEIGHT = 200.0
+DEFAULT_TEMPORAL_WEIGHT = 50.0
 #: Steps of every frame after the first (at the final size only).
 DEFAULT_EVERY_FRAME_STEPS = 16
 MIN_TEMPORAL_WEIGHT, MAX_TEMPORAL_WEIGHT = 0.0, 1e6

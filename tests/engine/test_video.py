@@ -161,3 +161,14 @@ def test_temporal_frames_flicker_less_than_independent_ones(
     temporal = flicker(painted("temporal", temporal_weight=1000.0))
     independent = flicker(painted("independent", temporal=False))
     assert temporal < 0.7 * independent
+
+
+def test_an_odd_size_gives_even_frames_for_h264(tmp_path: Path, clip: Path, painting: Path, bundled_weights) -> None:
+    out = tmp_path / "odd.mp4"
+    settings = V.VideoSettings(StyleParams(device="cpu", size=47, steps=4, preview_every=0), every_frame_steps=2,
+                               end_s=0.2)
+    plan = V.plan_video(clip, [painting], out, settings)
+    assert plan.hw == (30, 46) and plan.frames == 3
+    V.render_video(plan, [make_style((48, 48))], bundled_weights)
+    info = vio.probe(out)
+    assert (info.width, info.height, info.frames) == (46, 30, 3)
