@@ -16,8 +16,10 @@ from pathlib import Path
 
 import torch
 
-from nst_desktop.engine import memory, schedule
+from nst_desktop.engine import memory, schedule, sizing
+from nst_desktop.engine.errors import TooLarge
 from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.precision import Precision, cpu_native_bf16
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet, per
@@ -49,6 +51,11 @@ class RunEstimate:
     memory_bytes: int
     seconds: float
     basis: str
+    #: The final size's tile side, px (0: optimised whole); ``fits``: set when the run cannot fit
+    #: the memory even in tiles, to the largest long side that does (None: it fits).
+    tile: int = 0
+    too_large: bool = False
+    fits: int | None = None
 
     @property
     def measured(self) -> bool:
@@ -98,12 +105,21 @@ def estimate_run(
     measured_rates: dict[str, float] | None = None,
     optimizer: str = "lbfgs",
     tested_rates: dict[str, float] | None = None,
+    memory_limit_mb: int = 0,
+    tile: int = 0,
+    seamless: bool = False,
+    device_memory_bytes: int | None = None,
 ) -> RunEstimate:
     """Estimate a run of ``steps`` loss evaluations ending at ``long_side`` px on ``device_id``.
 
     ``aspect_hw`` is the content's (height, width) (any scale). ``measured_rates`` maps
     device ids to seconds per pixel-step measured by :func:`measured_rate` from finished
     runs; ``tested_rates``, to those of the speed test (used where no run measured one).
+    Sizes that do not fit the memory (``memory_limit_mb``, else what the device has free) are
+    planned in tiles as the engine plans them (:func:`sizing.plan_run`), and their time weighted
+    by the tiles' extra work; a run that cannot fit even tiled is ``too_large``.
+    ``device_memory_bytes``: the device's memory (default: the CPU's free memory, and no
+    limit on other devices, whose memory the caller knows).
     """
     h, w = scaled_size(aspect_hw, long_side)
     rate, basis = (measured_rates or {}).get(device_id), "runs"
@@ -111,10 +127,24 @@ def estimate_run(
         rate, basis = (tested_rates or {}).get(device_id), "test"
     if rate is None:
         rate, basis = default_rate(device_id, cpu_cores), "guess"
-    seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
     kind = device_type(device_id)
-    mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, runs_half(device_id))
-    return RunEstimate(h, w, mem, seconds, basis)
+    params = StyleParams(size=long_side, steps=steps, optimizer=optimizer, memory_limit_mb=memory_limit_mb,  # type: ignore[arg-type]
+                         tile=tile, seamless=seamless, device=device_id)
+    if memory_limit_mb or kind == "cpu" and device_memory_bytes is None:
+        budget = sizing.budget_bytes(params, torch.device("cpu"))
+    elif device_memory_bytes:
+        budget = int(device_memory_bytes * sizing.FREE_MEMORY_SHARE)
+    else:
+        budget = 1 << 62  # unknown: planned whole
+    try:
+        plan = sizing.plan_run(params, aspect_hw, kind, runs_half(device_id), budget, graphs=kind == "cuda")
+    except TooLarge as exc:
+        mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, runs_half(device_id))
+        seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
+        return RunEstimate(h, w, mem, seconds, basis, too_large=True, fits=exc.fits)
+    h, w = plan.sizes[-1]
+    mem = max(p.peak_bytes for p in plan.plans)
+    return RunEstimate(h, w, mem, plan.work() * rate, basis, tile=plan.plans[-1].tile)
 
 
 def largest_fitting_long_side(

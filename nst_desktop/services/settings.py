@@ -105,6 +105,7 @@ class Settings:
     zoom: str = "fit"
     preserve_colors: str = "none"
     style_scale: float = 1.0
+    seamless: bool = False
     styles: list[StyleEntry] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -139,6 +140,8 @@ def _check(name: str, value: Any) -> Any:
     """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
     if name in ("window_geometry", "last_open_dir", "last_save_dir"):
         return value if isinstance(value, str) else None
+    if name == "seamless":
+        return value if isinstance(value, bool) else None
     if name == "size":
         ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE
         return value if ok else None

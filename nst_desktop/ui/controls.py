@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -44,6 +45,7 @@ from nst_desktop.services.jobs import (
     runs_half,
 )
 from nst_desktop.services.settings import MAX_SEED, Settings
+from nst_desktop.ui.print_size import PrintSizeDialog
 
 #: Style-strength slider: integer positions, log scale. Position p means
 #: 10 ** (p / STRENGTH_TICKS_PER_DECADE) x MIN_STYLE_STRENGTH.
@@ -114,6 +116,12 @@ class ControlsPanel(QWidget):
         self.size_spin.setSingleStep(64)
         self.size_spin.setSuffix(" px")
         self.size_spin.setAccelerated(True)
+        self.print_button = QPushButton("Print Size…")
+        self.print_button.setToolTip("Choose the output size from a print's width and height at a DPI")
+        self.print_button.clicked.connect(self.choose_print_size)
+        self.seamless_check = QCheckBox("Seamless texture")
+        self.seamless_check.setToolTip("Paint a texture that repeats without a visible edge (wallpapers, "
+                                       "game textures); its sides become multiples of 16 px")
         self.estimate_label = QLabel()
         self.estimate_label.setWordWrap(True)
         self.estimate_label.setObjectName("estimateLabel")
@@ -178,8 +186,12 @@ class ControlsPanel(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Output size", self.size_spin)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size_spin, 1)
+        size_row.addWidget(self.print_button)
+        form.addRow("Output size", size_row)
         form.addRow(self.estimate_label)
+        form.addRow("Texture", self.seamless_check)
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
         form.addRow("Brush scale", self.scale_spin)
@@ -212,6 +224,7 @@ class ControlsPanel(QWidget):
         }
         self.apply_settings(Settings())
         self.size_spin.valueChanged.connect(self._on_changed)
+        self.seamless_check.toggled.connect(self._on_changed)
         self.strength_slider.valueChanged.connect(self._on_changed)
         self.quality_combo.currentIndexChanged.connect(self._on_changed)
         self.preserve_combo.currentIndexChanged.connect(self._on_changed)
@@ -258,6 +271,8 @@ class ControlsPanel(QWidget):
             self.scale_spin.setValue(v)
         if (v := number("seed", 0, MAX_SEED)) is not None:
             self.seed_spin.setValue(int(v))
+        if isinstance(p.get("seamless"), bool):
+            self.seamless_check.setChecked(p["seamless"])
         for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo)):
             if key in p:
                 index = combo.findData(p[key])
@@ -287,6 +302,7 @@ class ControlsPanel(QWidget):
             device=self.device_combo.currentData(),
             weights=self.weights_combo.currentData(),
             preview_every=preview_every,
+            seamless=self.seamless_check.isChecked(),
         )
 
     def apply_settings(self, s: Settings) -> None:
@@ -300,6 +316,7 @@ class ControlsPanel(QWidget):
         _select(self.weights_combo, s.weights)
         _select(self.preserve_combo, s.preserve_colors)
         self.scale_spin.setValue(s.style_scale)
+        self.seamless_check.setChecked(s.seamless)
         self._rates = dict(s.seconds_per_pixel_step)
         self._refresh()
 
@@ -314,6 +331,13 @@ class ControlsPanel(QWidget):
         s.weights = self.weights_combo.currentData()
         s.preserve_colors = self.preserve_combo.currentData()
         s.style_scale = self.scale_spin.value()
+        s.seamless = self.seamless_check.isChecked()
+
+    def choose_print_size(self) -> None:
+        """Ask for a print's size and DPI and set the output size to its long side in pixels."""
+        dialog = PrintSizeDialog(self._aspect_hw, self)
+        if dialog.exec() == PrintSizeDialog.DialogCode.Accepted:
+            self.size_spin.setValue(dialog.long_side())
 
     def select_weights(self, source: str) -> None:
         _select(self.weights_combo, source)
@@ -395,9 +419,10 @@ class ControlsPanel(QWidget):
     def _estimate_text(self) -> str:
         aspect = self._aspect_hw or (3, 4)
         device_id = self.device_id()
-        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates,
-                           tested_rates=self._tested_rates)
         info = self._device_info(device_id)
+        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates,
+                           tested_rates=self._tested_rates, seamless=self.seamless_check.isChecked(),
+                           device_memory_bytes=info.memory_bytes if info and device_id != "cpu" else None)
         where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
         basis = BASIS_TEXT[est.basis]
         size_text = f"{est.width} × {est.height} px" if self._aspect_hw else f"{est.width} × {est.height} px (4:3)"
@@ -406,8 +431,13 @@ class ControlsPanel(QWidget):
             f"Memory: about {format_bytes(est.memory_bytes)}",
             f"Time: about {format_duration(est.seconds)} on {where} ({basis})",
         ]
+        if est.tile:
+            lines.append(f"Painted in tiles of {est.tile} px: the whole picture does not fit in memory at once")
         text = "<br>".join(lines)
-        if info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
+        if est.too_large:
+            hint = f" About {est.fits} px fits." if est.fits else ""
+            text += f"<br><span style='color:#c0392b'>Too large for the memory of {where}, even in tiles.{hint}</span>"
+        elif info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
             fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect, device_id)
             hint = f"; about {fits} px fits" if fits else ""
             text += (

@@ -155,7 +155,9 @@ class RunController(QObject):
             self.progress_label.setText(f"Preparing {w} × {h} px{stage}…")
             return
         eta = f" · about {format_duration(p.eta_s)} left" if p.eta_s is not None and math.isfinite(p.eta_s) else ""
-        self.progress_label.setText(f"Step {p.step} of {p.total} · {w} × {h} px{stage}{eta}")
+        # A print size's step takes a while: its tiles (both passes) show it moving.
+        tiles = f" · tile {p.tile} of {p.tiles}" if p.tiles else ""
+        self.progress_label.setText(f"Step {p.step} of {p.total}{tiles} · {w} × {h} px{stage}{eta}")
 
     @Slot(QImage)
     def _on_preview(self, image: QImage) -> None:

@@ -139,10 +139,11 @@ def test_estimate_warns_when_memory_will_not_fit(qtbot) -> None:
     panel = ControlsPanel([CPU, SMALL_GPU], cpu_cores=2)
     qtbot.addWidget(panel)
     panel.device_combo.setCurrentIndex(panel.device_combo.findData("cuda:0"))
-    panel.size_spin.setValue(2048)
-    assert "May not fit" in panel.estimate_label.text() and "px fits" in panel.estimate_label.text()
+    panel.size_spin.setValue(2048)  # too large for the GPU whole: tiled, or refused with the size that fits
+    text = panel.estimate_label.text()
+    assert "Painted in tiles of" in text or ("Too large" in text and "px fits" in text)
     panel.size_spin.setValue(64)
-    assert "May not fit" not in panel.estimate_label.text()
+    assert "Too large" not in panel.estimate_label.text() and "tiles" not in panel.estimate_label.text()
 
 
 def test_time_estimate_grows_with_size_and_steps() -> None:
