@@ -131,17 +131,25 @@ def _run(plan: Any, styles: list[Any], weights: Any, bars: list[Any], style_weig
         cancel.set()
         signal.signal(signal.SIGINT, previous)
 
+    shown = [-1]  # the frame the step bar shows
+
     def on_progress(p: V.VideoProgress) -> None:
         if not bars:
             return
         overall, steps = bars
+        if p.phase == "assemble":
+            overall.n = p.frames
+            overall.set_postfix_str("writing the video")
+            return
         overall.n = p.frame
         eta = "" if p.eta_s is None else f", ETA {_clock(p.eta_s)}"
-        overall.set_postfix_str(f"frame {p.frame + 1}{eta}" if p.phase == "frame" else "writing the video",
-                                refresh=False)
+        overall.set_postfix_str(f"frame {p.frame + 1}{eta}", refresh=False)
         overall.refresh()
-        steps.total, steps.n = max(1, p.steps), p.step
-        steps.set_description(f"frame {p.frame + 1}", refresh=False)
+        if p.frame != shown[0]:  # a new frame: its own bar (count, rate and time from 0)
+            shown[0] = p.frame
+            steps.reset(total=max(1, p.steps))
+            steps.set_description(f"frame {p.frame + 1}", refresh=False)
+        steps.n = p.step
         steps.refresh()
 
     if in_main:
