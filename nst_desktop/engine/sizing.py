@@ -27,6 +27,9 @@ FREE_MEMORY_SHARE = 0.9
 #: Time of the Gram pass (a forward pass without gradient) relative to a whole step
 #: (forward and backward) of the same pixels; see tiled_objective.py.
 GRAM_PASS_SHARE = 0.3
+#: Whether tiled sizes take the style term's D = dL/dG from the previous step's Gram matrices
+#: (one pass per step) instead of a Gram pass first (exact, two passes); see tiled_objective.py.
+LAGGED_GRAM = False
 #: The margin every tile is seen with (the receptive field of the deepest layer used).
 MARGIN = tiling.context_margin([losses.CONTENT_LAYER, *losses.STYLE_LAYERS])
 

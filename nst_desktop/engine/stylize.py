@@ -262,7 +262,7 @@ def _optimise(
         if tiles is not None:
             objective: Objective | TiledObjective = TiledObjective(
                 net, targets, style_weight, params.tv_weight, precision, tiles, offsets, keep, extra,  # type: ignore[arg-type]
-                on_tile=tracker.report_tile)
+                on_tile=tracker.report_tile, lagged=sizing.LAGGED_GRAM)
         else:
             objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)  # type: ignore[arg-type]
         del targets

@@ -281,7 +281,8 @@ class TiledObjective:
     module docstring). :meth:`value_and_grad` gives what :class:`objective.Objective` gives:
     ``(total, content, style, gradient)``; ``generator`` draws the grid offsets, and
     ``on_tile(done, tiles)`` is called after each tile of each pass (``tiles``: both passes'),
-    and may raise to stop the step (see :class:`progress.StepCancelled`)."""
+    and may raise to stop the step (see :class:`progress.StepCancelled`). ``lagged``: see
+    :meth:`value_and_grad`."""
 
     tiled = True
 
@@ -297,8 +298,10 @@ class TiledObjective:
         keep: tuple[torch.Tensor, torch.Tensor] | None = None,
         extra: Term | None = None,
         on_tile: Callable[[int, int], None] | None = None,
+        lagged: bool = False,
     ) -> None:
-        self.on_tile = on_tile
+        self.on_tile, self.lagged = on_tile, lagged
+        self._previous: list[dict[str, torch.Tensor]] | None = None
         self.net, self.targets, self.precision, self.tiles = net, targets, precision, tiles
         self.style_weight, self.tv_weight = style_weight, tv_weight
         self.generator, self.keep, self.extra = generator, keep, extra
@@ -356,42 +359,42 @@ class TiledObjective:
         it = iter(d)
         return loss.detach(), [{n: next(it) for n in g} for g in grams]
 
-    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Loss terms at ``x`` and the gradient of the total (shape of ``x``, float32)."""
-        x = x.detach()
-        hw = (int(x.shape[-2]), int(x.shape[-1]))
-        grid = self.tiles.grid(hw, tiling.random_offset(self.tiles.size, self.generator))
-        regions = self.targets.regions
-        # 1. Gram pass: the whole image's (guided) Gram sums, the content and TV terms' values.
-        sums: list[dict[str, torch.Tensor]] = [{} for _ in regions]
-        done = 0
-        c = torch.zeros((), device=x.device)
-        tv = torch.zeros((), device=x.device)
+    def _add_sums(self, sums: list[dict[str, torch.Tensor]], feats: dict[str, torch.Tensor], tile: Tile) -> None:
+        """Add the owned cells' (guided) Gram sums of one tile's activations to ``sums``."""
+        for rs, r in zip(sums, self.targets.regions, strict=True):
+            for n in losses.STYLE_LAYERS:
+                f = _owned(feats[n].detach(), tile, TAP_STRIDE[n])
+                if r.masks is not None:
+                    f = f * _global(r.masks[n], tile, TAP_STRIDE[n]).to(f.dtype)
+                part = _gram_sum(f)
+                rs[n] = part if n not in rs else rs[n] + part
+
+    def _gram_pass(self, x: torch.Tensor, grid: list[Tile], report: Callable[[], None]
+                   ) -> list[dict[str, torch.Tensor]]:
+        """1. The whole image's (guided) Gram sums, tile by tile, without gradient."""
+        sums: list[dict[str, torch.Tensor]] = [{} for _ in self.targets.regions]
         with torch.no_grad():
             for tile in grid:
-                seen = self._seen(x, tile)
-                feats = self.precision.features(self.net, seen)
-                c = c + self._content(feats, tile)
-                if self.tv_weight:
-                    tv = tv + self._tv(seen, tile, hw)
-                for rs, r in zip(sums, regions, strict=True):
-                    for n in losses.STYLE_LAYERS:
-                        f = _owned(feats[n], tile, TAP_STRIDE[n])
-                        if r.masks is not None:
-                            f = f * _global(r.masks[n], tile, TAP_STRIDE[n]).to(f.dtype)
-                        part = _gram_sum(f)
-                        rs[n] = part if n not in rs else rs[n] + part
-                del feats, seen
-                done += 1
-                if self.on_tile is not None:
-                    self.on_tile(done, 2 * len(grid))
-        s, d = self._style(sums)
-        # 2. Gradient pass.
+                feats = self.precision.features(self.net, self._seen(x, tile))
+                self._add_sums(sums, feats, tile)
+                del feats
+                report()
+        return sums
+
+    def _gradient_pass(
+        self, x: torch.Tensor, grid: list[Tile], d: list[dict[str, torch.Tensor]], report: Callable[[], None],
+        sums: list[dict[str, torch.Tensor]] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """2. The gradient, tile by tile, with the style term's ``D = dL/dG``; and the content and
+        TV terms' values. With ``sums``, this pass's Gram sums are added to it too."""
+        hw = (int(x.shape[-2]), int(x.shape[-1]))
         pulls: dict[str, list[tuple[torch.Tensor, torch.Tensor | None]]] = {n: [] for n in losses.STYLE_LAYERS}
-        for dr, r in zip(d, regions, strict=True):
+        for dr, r in zip(d, self.targets.regions, strict=True):
             for n in losses.STYLE_LAYERS:
                 pulls[n].append(((dr[n] + dr[n].T) / r.areas[n], r.masks[n] if r.masks is not None else None))
         grad = torch.zeros_like(x)
+        c = torch.zeros((), device=x.device)
+        tv = torch.zeros((), device=x.device)
         anchor = torch.ones((), device=x.device)
         for tile in grid:
             crop = tiling.take(x, tile).requires_grad_(True)
@@ -404,17 +407,55 @@ class TiledObjective:
                               for sym, mk in p] for n, p in pulls.items()}
             tap = _PullTap(tile, tile_pulls, anchor)
             feats = self.precision.features(self.net, seen, tap)
-            loss = self._content(feats, tile)
+            if sums is not None:
+                with torch.no_grad():
+                    self._add_sums(sums, feats, tile)
+            content = self._content(feats, tile)
+            loss = content
             if tap.zeros:
                 loss = loss + self.style_weight * torch.stack(tap.zeros).sum()
             if self.tv_weight:
-                loss = loss + self.tv_weight * self._tv(seen, tile, hw)
+                tv_part = self._tv(seen, tile, hw)
+                loss = loss + self.tv_weight * tv_part
+                tv = tv + tv_part.detach()
+            c = c + content.detach()
             (g,) = torch.autograd.grad(loss, crop)
             tiling.add_into(grad, tile, g)
-            del feats, loss, g, crop, seen, tap
-            done += 1
+            del feats, loss, g, crop, seen, tap, content
+            report()
+        return grad, c, tv
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Loss terms at ``x`` and the gradient of the total (shape of ``x``, float32).
+
+        Exact (``lagged`` False): a Gram pass, then the gradient pass. Lagged: the gradient
+        pass uses the Gram matrices of the previous call's image and collects this image's
+        on the way, which gives this call's loss exactly (and the next call's ``D``); the
+        first call of a size runs the Gram pass.
+        """
+        x = x.detach()
+        grid = self.tiles.grid((int(x.shape[-2]), int(x.shape[-1])),
+                               tiling.random_offset(self.tiles.size, self.generator))
+        passes = 1 if self.lagged and self._previous is not None else 2
+        done = [0]
+
+        def report() -> None:
+            done[0] += 1
             if self.on_tile is not None:
-                self.on_tile(done, 2 * len(grid))
+                self.on_tile(done[0], passes * len(grid))
+
+        if passes == 2:
+            sums = self._gram_pass(x, grid, report)
+            s, d = self._style(sums)
+            grad, c, tv = self._gradient_pass(x, grid, d, report, None)
+            self._previous = sums if self.lagged else None
+        else:
+            assert self._previous is not None
+            _s_prev, d = self._style(self._previous)
+            sums = [{} for _ in self.targets.regions]
+            grad, c, tv = self._gradient_pass(x, grid, d, report, sums)
+            s, _d = self._style(sums)
+            self._previous = sums
         total = c + self.style_weight * s + self.tv_weight * tv
         if self.extra is not None:  # a whole-image term (video's temporal loss): its own autograd
             xe = x.clone().requires_grad_(True)

@@ -252,3 +252,30 @@ def test_seamless_result_repeats_without_a_seam(bundled_weights: VGGWeights) -> 
     # The measure does see the edge of an image that was not made to repeat.
     photo = make_content((128, 80))
     assert seam_excess(rolled_half(photo), photo) > 1.2
+
+
+def test_lagged_gram_matrices_give_the_exact_loss_and_a_one_step_old_style_gradient(
+    net: VGGFeatures, fp32: Precision
+) -> None:
+    c_t, x = _iterate()
+    style = make_style((120, 100))
+    tiles = Tiles(64, MARGIN)
+    targets = tiled_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU, tiles)
+    exact = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(1))
+    lagged = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(1), lagged=True)
+    passes: list[int] = []
+    lagged.on_tile = lambda done, total: passes.append(total)
+    first = lagged.value_and_grad(x)  # the first call of a size: a Gram pass, exact
+    assert _close(first[3], exact.value_and_grad(x)[3])
+    replay = torch.Generator().manual_seed(1)  # the grids the lagged objective drew
+    n1, n2 = (len(tiles.grid((104, 152), tiling.random_offset(64, replay))) for _ in range(2))
+    assert passes == [2 * n1] * (2 * n1)  # two passes
+    x2 = (x.detach() + 0.05).requires_grad_(True)
+    passes.clear()
+    total, _c, _s, g = lagged.value_and_grad(x2)
+    assert passes == [n2] * n2  # one pass
+    e_total, _ec, _es, e_g = exact.value_and_grad(x2)
+    assert float(total) == pytest.approx(float(e_total), rel=1e-5)  # the loss is this image's
+    assert not _close(g, e_g)  # the style gradient is the last image's
+    again = lagged.value_and_grad(x2)  # same image again: its D is now this image's
+    assert _close(again[3], e_g)
