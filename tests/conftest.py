@@ -24,11 +24,12 @@ from tests.helpers import make_content, make_style  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own config, cache and state (log) folders (never the real user's)."""
+    """Every test gets its own config, cache, state (log) and data (queue) folders (never the real user's)."""
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
 
 
 @pytest.fixture(scope="session")

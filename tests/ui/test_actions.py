@@ -60,7 +60,7 @@ def menu_actions(window: MainWindow) -> Iterator[tuple[str, QAction | QMenu]]:
 def _collect_paths() -> list[str]:
     """The menu paths of a window built at collection time (with throwaway per-user folders)."""
     QApplication.instance() or QApplication([])
-    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")}
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME")}
     with tempfile.TemporaryDirectory() as tmp:
         for k in saved:
             os.environ[k] = str(Path(tmp) / k)
