@@ -12,9 +12,10 @@ from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.video_deps import VideoError
 
 #: Weight of the temporal loss (see :mod:`temporal`; the content and style losses are relative,
-#: of order 1). Measured in README's Video section.
+#: of order 1). On 12 frames of cat x night at 256 px (README, Video): W 50 gave 0.28x the warping
+#: error of independent frames at +2.3 % style score; W 200 and 1000, 0.21x / 0.15x at +10 / +16 %.
 DEFAULT_TEMPORAL_WEIGHT = 50.0
-#: Steps of every frame after the first (at the final size only).
+#: Steps of every frame after the first (at the final size only): 0.22x the CPU Balanced budget.
 DEFAULT_EVERY_FRAME_STEPS = 16
 MIN_TEMPORAL_WEIGHT, MAX_TEMPORAL_WEIGHT = 0.0, 1e6
 MIN_EVERY_FRAME_STEPS, MAX_EVERY_FRAME_STEPS = 1, 10_000
