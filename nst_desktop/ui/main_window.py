@@ -43,6 +43,7 @@ from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.menus import build_actions, build_menus
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.queue_panel import QUEUE_BUSY, install_queue_dock
 from nst_desktop.ui.result_view import ResultView, next_step_hint
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.settings_restore import SettingsRestorer
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.regions_button, self.regions_label = self.inputs.regions_button, self.inputs.regions_label
 
         lay_out(self)
+        self.queue_panel = install_queue_dock(self)
 
         build_actions(self)
         self.recent = build_menus(self)
@@ -234,6 +236,8 @@ class MainWindow(QMainWindow):
 
     def why_not_ready(self) -> str | None:
         """Why a run cannot start with the current inputs (None: it can)."""
+        if self.queue_panel.is_running():
+            return QUEUE_BUSY
         if self.content_pane.loaded is None or not self.style_list.has_painting():
             return NEED_BOTH
         if self.style_list.all_weights_zero():
@@ -550,6 +554,7 @@ class MainWindow(QMainWindow):
             if choice == "discard":
                 discard_recovery()
         self.stop_run()
+        self.queue_panel.shutdown()  # the item being painted restarts next time
         self.videos.close_all()
         self.speeds.stop()
         self.write_settings()

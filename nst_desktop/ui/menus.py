@@ -89,6 +89,8 @@ def build_actions(w: MainWindow) -> None:
                                "Show the results painted since the app started below the result")
     w.history_action.setCheckable(True)
     w.history_action.setChecked(True)
+    w.queue_action = _action(w, "&Queue", w.queue_panel.show_dock, "Ctrl+Shift+B",
+                             "Paint many photos x many paintings (and sweeps of settings) one after another")
     w.log_folder_action = _action(w, "Open &Log Folder", w.open_log_folder, None,
                                   "Show the folder of the error log (for a bug report)")
     w.about_action = _action(w, f"&About {APP_NAME}", w.show_about)
@@ -121,6 +123,7 @@ def build_menus(w: MainWindow) -> RecentMenus:
         view_menu.addAction(act)
     view_menu.addSeparator()
     view_menu.addAction(w.history_action)
+    view_menu.addAction(w.queue_action)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.log_folder_action)
     help_menu.addSeparator()

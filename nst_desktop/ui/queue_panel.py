@@ -1,0 +1,482 @@
+"""The Queue panel (View > Queue): many photos x many paintings, painted one after another.
+
+Drop (or choose) photos and paintings, files or folders; choose every combination or the given
+pairs, optionally one or two sweeps (style strength, brush scale, quality, seed, colours, size
+over given values) and the output folder; **Add to Queue** plans the items with the window's
+current settings (:func:`~nst_desktop.services.batch.plan_items`). **Start** paints them in turn
+(:class:`~nst_desktop.ui.queue_runner.QueueRunner`, in the window's worker; never while the window
+paints): each result is written into the folder as ``<photo>-in-style-of-<painting>.png`` (never
+overwriting) with its settings, and added to the History as saved. Rows can be moved, removed and
+retried; Pause stops the item being painted (it restarts on Resume). Each row shows its state
+and step; the bar and the line under it the whole queue's and an estimate of the time left.
+When a group of items has finished, its contact sheet (or sweep grid) is saved beside the results
+and shown below; clicking a cell shows that result and its settings.
+
+The queue is kept in the per-user data folder: it survives closing the window, a crash or a
+power cut (a finished item is never painted again, a half-done one restarts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nst_desktop.engine import ImageError, StyleResult, load_image, preset_steps, read_metadata
+from nst_desktop.services import paths
+from nst_desktop.services.batch import plan_items
+from nst_desktop.services.jobs import device_type, format_duration, runs_half
+from nst_desktop.services.queue_store import QueueItem
+from nst_desktop.ui.history_strip import HistoryEntry, dropped_message, settings_summary
+from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.queue_inputs import PathList, SweepRow
+from nst_desktop.ui.queue_runner import QueueRunner
+from nst_desktop.ui.sheet_view import SheetView
+from nst_desktop.ui.worker import RunOutcome
+
+if TYPE_CHECKING:
+    from nst_desktop.ui.main_window import MainWindow
+
+#: Why the window's Stylize waits while the queue paints.
+QUEUE_BUSY = "The queue is painting: pause it (View > Queue) to paint here"
+MODES = (("Every combination", False), ("Pairs (1st photo with 1st painting, …)", True))
+
+
+def row_text(position: int, item: QueueItem, progress: tuple[int, int] | None = None) -> str:
+    """A queue row: '3. photo.png × painting.jpg · style-strength 2 — painting, step 4 of 72'."""
+    if item.state == "running":
+        state = "painting" + (f", step {progress[0]} of {progress[1]}" if progress and progress[1] else "")
+    elif item.state == "done":
+        name = item.output.name if item.output is not None else ""
+        state = f"done: {name}" + (f" ({format_duration(item.seconds)})" if item.seconds else
+                                   f" ({item.message})" if item.message else "")
+    elif item.state == "failed":
+        state = "FAILED: " + item.message.removeprefix(item.batch_item().label() + ": ")
+    else:
+        state = "waiting"
+    return f"{position}. {item.label()} — {state}"
+
+
+class QueuePanel(QWidget):
+    """The panel (in the window's Queue dock, ``window.queue_dock``). ``runner``: the queue."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window = window
+        self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self)
+        self.runner.changed.connect(self.refresh)
+        self.runner.item_progress.connect(self._on_item_progress)
+        self.runner.running_changed.connect(self._on_running_changed)
+        self.runner.result_written.connect(self._on_result_written)
+        self.runner.sheet_saved.connect(self._on_sheet_saved)
+        self.runner.problem.connect(self._on_problem)
+        window.runs.running_changed.connect(self._on_window_running)
+
+        self.photos = PathList("photo")
+        self.paintings = PathList("painting")
+        for lst in (self.photos, self.paintings):
+            lst.problems.connect(self._on_input_problems)
+        self.mode = QComboBox()
+        for text, pairs in MODES:
+            self.mode.addItem(text, pairs)
+        self.sweeps = (SweepRow(), SweepRow())
+        self.out_edit = QLineEdit(str(Path.home() / "NST Desktop results"))
+        self.out_edit.setToolTip("The folder the results are written into (made if missing)")
+        self.add_button = QPushButton("Add to Queue")
+        self.add_button.setToolTip("Plan every item with the window's current settings and add them to the queue")
+        self.add_button.clicked.connect(self.add_to_queue)
+        self.message = QLabel(" ")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.items = QListWidget()
+        self.items.setToolTip("Double-click a finished item to show its result")
+        self.items.itemDoubleClicked.connect(self._on_item_double_clicked)
+        self.items.currentRowChanged.connect(self._update_buttons)
+        self.run_button = QPushButton("Start")
+        self.run_button.clicked.connect(self.start_or_pause)
+        self.up_button, self.down_button = QPushButton("Up"), QPushButton("Down")
+        self.remove_button, self.retry_button = QPushButton("Remove"), QPushButton("Retry")
+        self.clear_button = QPushButton("Clear Finished")
+        self.up_button.clicked.connect(lambda: self.move_selected(-1))
+        self.down_button.clicked.connect(lambda: self.move_selected(1))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.clear_button.clicked.connect(self.runner.clear_finished)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel(" ")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.sheet = SheetView()
+        self.sheet.cellClicked.connect(self.show_cell)
+        self.cell_label = QLabel(" ")
+        self.cell_label.setWordWrap(True)
+        self.cell_label.setTextFormat(Qt.TextFormat.PlainText)
+        self._lay_out()
+        self.refresh()
+        self._startup_note()
+
+    # ------------------------------------------------------------------ layout
+    def _side(self, title: str, lst: PathList) -> QWidget:
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel(f"<b>{title}</b>"))
+        lay.addWidget(lst, 1)
+        buttons = QHBoxLayout()
+        for text, slot in (("Add…", lambda: self.choose_files(lst)), ("Folder…", lambda: self.choose_folder(lst)),
+                           ("Clear", lst.clear)):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        return box
+
+    def _lay_out(self) -> None:
+        add_box = QGroupBox("Add")
+        add_lay = QVBoxLayout(add_box)
+        sides = QHBoxLayout()
+        sides.addWidget(self._side("Photos", self.photos))
+        sides.addWidget(self._side("Paintings", self.paintings))
+        add_lay.addLayout(sides, 1)
+        form = QFormLayout()
+        form.addRow("Combine", self.mode)
+        form.addRow("Sweep", self.sweeps[0])
+        form.addRow("and", self.sweeps[1])
+        out = QHBoxLayout()
+        out.addWidget(self.out_edit, 1)
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self.choose_output)
+        out.addWidget(choose)
+        form.addRow("Results in", out)
+        add_lay.addLayout(form)
+        add_lay.addWidget(self.add_button)
+        add_lay.addWidget(self.message)
+
+        queue_box = QGroupBox("Queue")
+        q_lay = QVBoxLayout(queue_box)
+        q_lay.addWidget(self.items, 1)
+        row = QHBoxLayout()
+        for b in (self.run_button, self.up_button, self.down_button, self.remove_button, self.retry_button,
+                  self.clear_button):
+            row.addWidget(b)
+        q_lay.addLayout(row)
+        q_lay.addWidget(self.progress)
+        q_lay.addWidget(self.status)
+
+        sheet_box = QGroupBox("Contact sheet")
+        s_lay = QVBoxLayout(sheet_box)
+        s_lay.addWidget(self.sheet, 1)
+        s_lay.addWidget(self.cell_label)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        for w in (add_box, queue_box, sheet_box):
+            split.addWidget(w)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split)
+
+    def _startup_note(self) -> None:
+        """Say what was found in the queue file (after the window's own first message)."""
+        waiting = self.runner.queue.counts()["waiting"]
+        notes = [self.runner.load_problem] if self.runner.load_problem else []
+        if waiting:
+            notes.append(f"The queue has {waiting} item{'s' * (waiting != 1)} left from last time"
+                         + (" (the one being painted restarts)" if self.runner.restarted else "")
+                         + ": press Resume in the Queue panel.")
+        if notes:
+            self.status.setText(" ".join(notes))
+            QTimer.singleShot(0, lambda: self._status_bar(" ".join(notes)))
+
+    def _status_bar(self, text: str) -> None:
+        bar = self.window.statusBar()
+        current = bar.currentMessage()
+        bar.showMessage(f"{current} {text}" if current and text not in current else text, 20000)
+
+    # ------------------------------------------------------------------ adding
+    def choose_files(self, lst: PathList) -> None:
+        picked = self.window.prompts.open_paths(f"Add {lst.what}s to the queue", self.window.settings.last_open_dir)
+        if picked:
+            lst.add_paths(picked)
+
+    def choose_folder(self, lst: PathList) -> None:
+        folder = self.window.prompts.folder_path(f"Add a folder of {lst.what}s", self.window.settings.last_open_dir)
+        if folder:
+            lst.add_paths([folder])
+
+    def choose_output(self) -> None:
+        folder = self.window.prompts.folder_path("Write the queue's results into", self.out_edit.text())
+        if folder:
+            self.out_edit.setText(folder)
+
+    @Slot(list)
+    def _on_input_problems(self, problems: list[str]) -> None:
+        self.message.setText("\n".join(problems))
+
+    def _steps_for(self, quality: str) -> int:
+        device = self.window.controls.device_id()
+        return preset_steps(quality, device_type(device), runs_half(device))
+
+    def add_to_queue(self) -> int:
+        """Plan the items of the lists with the window's settings and append them; returns how
+        many (0: the message line says why)."""
+        photos, paintings = self.photos.paths(), self.paintings.paths()
+        if not photos or not paintings:
+            self.message.setText("Add at least one photo and one painting first.")
+            return 0
+        out = self.out_edit.text().strip()
+        if not out:
+            self.message.setText("Choose the folder the results go into.")
+            return 0
+        out_dir = Path(out).expanduser()
+        if out_dir.exists() and not out_dir.is_dir():
+            self.message.setText(f"'{out_dir}' is a file, not a folder.")
+            return 0
+        w = self.window
+        params = w.controls.params(preview_every=0)
+        if w.steps_override is not None:
+            params = dataclasses.replace(params, steps=w.steps_override)
+        try:
+            params.validate()
+            sweeps = [s for s in (row.sweep() for row in self.sweeps) if s is not None]
+            items = plan_items(photos, paintings, params, self._steps_for, w.controls.quality_combo.currentData(),
+                               sweeps, pairs=bool(self.mode.currentData()))
+        except ValueError as exc:
+            self.message.setText(str(exc).replace("--sweep quality cannot be combined with --steps",
+                                                  "a quality sweep needs the quality's own steps")
+                                 .replace("--pairs", "Pairs").replace("--sweep", "sweep"))
+            return 0
+        self.runner.add(items, out_dir)
+        self.message.setText(f"Added {len(items)} item{'s' * (len(items) != 1)} (results in {out_dir}).")
+        return len(items)
+
+    # ------------------------------------------------------------------ the queue
+    def selected(self) -> QueueItem | None:
+        row = self.items.currentItem()
+        return self.runner.queue.get(row.data(Qt.ItemDataRole.UserRole)) if row is not None else None
+
+    def select(self, item_id: int) -> None:
+        for n in range(self.items.count()):
+            if self.items.item(n).data(Qt.ItemDataRole.UserRole) == item_id:
+                self.items.setCurrentRow(n)
+
+    def move_selected(self, delta: int) -> None:
+        item = self.selected()
+        if item is not None and self.runner.move(item.id, delta):
+            self.select(item.id)
+
+    def remove_selected(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.runner.remove(item.id)
+
+    def retry_selected(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.runner.retry(item.id)
+
+    @Slot()
+    def start_or_pause(self) -> None:
+        if self.runner.is_active():
+            self.runner.pause()
+        else:
+            self.runner.start()
+
+    @Slot()
+    def show_dock(self) -> None:
+        """View > Queue: show the panel's dock and bring it to the front."""
+        dock = self.window.queue_dock
+        dock.show()
+        dock.raise_()
+        self.photos.setFocus()
+
+    def is_running(self) -> bool:
+        """True while the queue paints an item."""
+        return self.runner.is_running()
+
+    def shutdown(self) -> None:
+        """Closing the window: stop the item being painted (it restarts next time) and save."""
+        self.runner.shutdown()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Rows, buttons, the bar and the status line from the queue."""
+        q = self.runner.queue
+        keep = self.selected()
+        self.items.clear()
+        for n, item in enumerate(q.items, start=1):
+            row = QListWidgetItem(row_text(n, item, self.runner.progress if item.state == "running" else None))
+            row.setData(Qt.ItemDataRole.UserRole, item.id)
+            row.setToolTip(self._tooltip(item))
+            self.items.addItem(row)
+        if keep is not None:
+            self.select(keep.id)
+        counts = q.counts()
+        finished = counts["done"] + counts["failed"]
+        self.progress.setRange(0, max(1, len(q.items)))
+        self.progress.setValue(finished)
+        self._update_status()
+        self._update_buttons()
+
+    def _tooltip(self, item: QueueItem) -> str:
+        lines = [f"Photo: {item.photo}", f"Painting: {item.style}", f"Results in: {item.out_dir}"]
+        if item.output is not None:
+            lines.append(f"Result: {item.output}")
+        p = item.params
+        lines.append(f"Settings: {p.size} px, strength {p.style_strength:g}, brush {p.style_scale:g}×, "
+                     f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}")
+        if item.message:
+            lines.append(item.message)
+        return "\n".join(lines)
+
+    def _update_status(self) -> None:
+        counts = self.runner.queue.counts()
+        total = len(self.runner.queue.items)
+        if not total:
+            text = "The queue is empty: add photos and paintings above."
+        else:
+            text = f"{counts['done']} of {total} done"
+            if counts["failed"]:
+                text += f" · {counts['failed']} failed"
+            if self.runner.is_active() and not self.runner.is_running() and self.window.runs.is_running():
+                text += " · waiting for the window's run to end"
+            elif self.runner.is_active():
+                left = self.runner.seconds_left()
+                if left is not None and math.isfinite(left):
+                    text += f" · about {format_duration(left)} left"
+            elif counts["waiting"]:
+                text += f" · {counts['waiting']} waiting (press {self.run_button.text()})"
+        self.status.setText(text)
+
+    def _update_buttons(self) -> None:
+        active = self.runner.is_active()
+        waiting = self.runner.queue.counts()["waiting"]
+        self.run_button.setText("Pause" if active else "Resume" if self.runner.paused and waiting else "Start")
+        self.run_button.setEnabled(active or waiting > 0)
+        self.run_button.setToolTip("Stop now; the item being painted restarts on Resume" if active
+                                   else "Paint the waiting items in turn")
+        item = self.selected()
+        self.up_button.setEnabled(item is not None and self.items.currentRow() > 0)
+        self.down_button.setEnabled(item is not None and self.items.currentRow() < self.items.count() - 1)
+        self.remove_button.setEnabled(item is not None)
+        self.retry_button.setEnabled(item is not None and item.state == "failed")
+        self.clear_button.setEnabled(any(i.state in ("done", "failed") for i in self.runner.queue.items))
+
+    @Slot(int, int, int)
+    def _on_item_progress(self, item_id: int, step: int, total: int) -> None:
+        q = self.runner.queue
+        for n, item in enumerate(q.items):
+            if item.id == item_id and n < self.items.count():
+                self.items.item(n).setText(row_text(n + 1, item, (step, total)))
+        self._update_status()
+
+    @Slot(bool)
+    def _on_running_changed(self, _running: bool) -> None:
+        self.window._update_state()
+        self.refresh()
+
+    @Slot(bool)
+    def _on_window_running(self, running: bool) -> None:
+        if not running:
+            self.runner.poke()
+        self._update_status()
+
+    @Slot(str)
+    def _on_problem(self, line: str) -> None:
+        self.window.statusBar().showMessage(line, 20000)
+
+    # ------------------------------------------------------------------ results
+    @Slot(object, object, object, object)
+    def _on_result_written(self, item: QueueItem, outcome: RunOutcome, path: Path, before: Image.Image | None) -> None:
+        """A queue result: into the History, as saved to its file."""
+        self._add_to_history(outcome, path, before)
+        self.window.statusBar().showMessage(f"Queue: wrote {path} ({item.label()})", 10000)
+
+    def _add_to_history(self, outcome: RunOutcome, path: Path, before: Image.Image | None) -> HistoryEntry:
+        history = self.window.history
+        entry, dropped = history.add(outcome, False, before)
+        history.mark_saved(entry, path)
+        if dropped:
+            self.window.statusBar().showMessage(dropped_message(dropped, history.limit), 20000)
+        self.window._update_state()
+        return entry
+
+    @Slot(object)
+    def _on_sheet_saved(self, path: Path) -> None:
+        problem = self.sheet.load(path)
+        self.cell_label.setText(problem or f"{path} — click a cell to show that result and its settings.")
+
+    @Slot(object)
+    def show_cell(self, cell: dict[str, Any]) -> None:
+        """A sheet cell was clicked: show its result and its settings."""
+        output = cell.get("output")
+        if not output:
+            self.cell_label.setText(f"No result in this cell ({cell.get('note') or 'not painted'}).")
+            return
+        self.show_result_file(Path(output))
+
+    def show_result_file(self, path: Path) -> bool:
+        """Show the result saved at ``path`` in the window (from the History, else read into it)
+        and its settings under the sheet. False (the line says why) if it cannot be read."""
+        history = self.window.history
+        entry = next((e for e in history.entries()
+                      if e.saved_as is not None and Path(e.saved_as).resolve() == path.resolve()), None)
+        if entry is None:
+            try:
+                image = load_image(path)
+                meta = read_metadata(path) or {}
+            except ImageError as exc:
+                self.cell_label.setText(str(exc))
+                return False
+            steps, elapsed = meta.get("steps_done", 0), meta.get("elapsed_s", 0.0)
+            res = StyleResult(image, False, steps if isinstance(steps, int) else 0, math.nan, math.nan,
+                              float(elapsed) if isinstance(elapsed, (int, float)) else 0.0, meta)
+            entry = self._add_to_history(RunOutcome(res, pil_to_qimage(image), ""), path, None)
+        self.window.show_history_entry(entry)
+        summary = settings_summary(entry.result.metadata)
+        sweep = entry.result.metadata.get("sweep")
+        swept = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sweep.items()) \
+            if isinstance(sweep, dict) else ""
+        self.cell_label.setText(f"{path.name}: {summary}" + (f" (swept: {swept})" if swept else ""))
+        return True
+
+    @Slot(QListWidgetItem)
+    def _on_item_double_clicked(self, row: QListWidgetItem) -> None:
+        item = self.runner.queue.get(row.data(Qt.ItemDataRole.UserRole))
+        if item is not None and item.state == "done" and item.output is not None:
+            self.show_result_file(item.output)
+
+
+def install_queue_dock(window: MainWindow) -> QueuePanel:
+    """Make the Queue panel in a dock on the window's right (hidden until View > Queue, or shown
+    when the queue has items left from last time); sets ``window.queue_dock``."""
+    panel = QueuePanel(window)
+    dock = QDockWidget("Queue", window)
+    dock.setObjectName("queueDock")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.setVisible(bool(panel.runner.queue.items))
+    window.queue_dock = dock
+    return panel
