@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("style", type=Path, nargs="+", metavar="STYLE",
                     help="the painting; give several to blend their styles (see --style-weights)")
     st.add_argument("-o", "--output", type=Path, required=True, help="output file (.png .jpg .webp .tif)")
+    st.add_argument("--bit-depth", type=int, choices=(8, 16), default=8,
+                    help="bits per channel of a TIFF output (16: a 16-bit TIFF with the sRGB profile, for print)")
     add_run_options(st)
     st.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                     help="relative weights of the STYLE images, one per image (default: equal)")
@@ -262,6 +264,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     from nst_desktop.engine import EngineError, load_image, load_weights, save_image, stylize
     from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.images import SAVE_FORMATS
+    from nst_desktop.engine.tiff16 import save_tiff16
 
     def fail(msg: str) -> int:
         print(f"nst-desktop-cli: error: {msg}", file=sys.stderr)
@@ -270,6 +273,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() not in SAVE_FORMATS:
         return fail(f"'{args.output}': unknown output type '{args.output.suffix or '(none)'}'; "
                     "use .png, .jpg, .webp or .tif")
+    if args.bit_depth == 16 and args.output.suffix.lower() not in (".tif", ".tiff"):
+        return fail(f"'{args.output}': 16 bits per channel are written as TIFF only (.tif or .tiff)")
     if not args.output.parent.resolve().is_dir():
         return fail(f"cannot write '{args.output}': the folder '{args.output.parent}' does not exist")
     try:
@@ -341,7 +346,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                     print(message, file=sys.stderr)
 
             result = stylize_fitting(
-                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend, **regions
+                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend, **regions,
+                **({"keep_pixels": True} if args.bit_depth == 16 else {}),
             )
         finally:
             if in_main:
@@ -357,7 +363,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             result.metadata["inputs"]["keep_mask"] = str(args.keep_mask.resolve())
         if args.masks_from is not None:
             result.metadata["inputs"]["masks_from"] = str(args.masks_from.resolve())
-        save_image(result.image, args.output, result.metadata)
+        if result.pixels16 is not None:
+            save_tiff16(result.pixels16, args.output, result.metadata)
+        else:
+            save_image(result.image, args.output, result.metadata)
     except BaseException as exc:
         if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
             bar.leave = False

@@ -203,13 +203,23 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     # Copy through a bytearray rather than .numpy(): NumPy is not a dependency.
     buf = bytearray(arr.numel())
     torch.frombuffer(buf, dtype=torch.uint8).copy_(arr.reshape(-1))
-    return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), bytes(buf))
+    return Image.frombytes("RGB", (arr.shape[1], arr.shape[0]), buf)  # no bytes() copy: 150 MB at 8192 px
 
 
 def _exif_bytes(text: str) -> bytes:
     exif = Image.Exif()
     exif[_EXIF_IMAGE_DESCRIPTION] = text
     return exif.tobytes()
+
+
+def give_mode_of(path: Path, tmp_name: str) -> None:
+    """Give the temporary file ``tmp_name`` (mkstemp's 0600) the permissions of the file it will
+    replace at ``path``, or those a new file gets (0666 minus the umask)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o666 & ~_UMASK
+        os.chmod(tmp_name, mode)
+    except OSError:
+        pass
 
 
 def save_image(
@@ -267,13 +277,10 @@ def save_image(
         fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=folder)
         # mkstemp creates the file readable by its owner only (0600); give the result the
         # permissions of the file it replaces, or those a new file gets (0666 minus umask).
-        try:
-            mode = stat.S_IMODE(p.stat().st_mode) if p.is_file() else 0o666 & ~_UMASK
-            os.chmod(tmp_name, mode)
-        except OSError:
-            pass
+        give_mode_of(p, tmp_name)
         with os.fdopen(fd, "wb") as fh:
-            img.convert("RGB").save(fh, format=fmt, **kwargs)
+            # convert() copies even an RGB image: a large result is saved without that copy.
+            (img if img.mode == "RGB" else img.convert("RGB")).save(fh, format=fmt, **kwargs)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, p)

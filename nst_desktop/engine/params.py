@@ -249,3 +249,6 @@ class StyleResult:
     elapsed_s: float
     metadata: dict[str, Any] = field(default_factory=dict)
     state: Any = field(default=None, repr=False, compare=False)
+    #: The result before rounding to 8 bits, ``(3, H, W)`` uint16 on the CPU, when the run was asked
+    #: for it (``stylize(keep_pixels=True)``: a 16-bit TIFF, see engine/tiff16.py); else None.
+    pixels16: Any = field(default=None, repr=False, compare=False)

@@ -67,6 +67,7 @@ def stylize(
     keep_mask: Image.Image | None = None,
     keep_state: bool = False,
     extra_loss: ExtraLoss | None = None,
+    keep_pixels: bool = False,
 ) -> StyleResult:
     """Paint ``content`` in the style of ``style`` (RGB Pillow images).
 
@@ -85,7 +86,8 @@ def stylize(
     run) is :attr:`Resume.consumed`; see :mod:`nst_desktop.engine.resume`. With
     ``keep_state`` the run's own state is returned as ``StyleResult.state`` (on the CPU).
     ``extra_loss`` adds a term to the objective at every size (:class:`objective.ExtraLoss`,
-    e.g. video's temporal loss).
+    e.g. video's temporal loss). ``keep_pixels``: the result is also returned in 16 bits per
+    channel (``StyleResult.pixels16``).
     ``params.preserve_colors`` applies as described in :mod:`color`; ``init="palette"`` (the
     default) paints in the paintings' colours as described in :mod:`palette`.
 
@@ -143,6 +145,7 @@ def stylize(
 
     # --- Optimisation, size by size; then the finished image.
     out_of_memory = False
+    pixels16: torch.Tensor | None = None
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     try:
@@ -156,8 +159,12 @@ def stylize(
                              style_weights, region_masks, palette, resume, initial, extra_loss)
         if not keep_state:
             state = None  # frees its memory now
-        image = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
+        final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
                         params.seamless)
+        x = None  # the iterate's memory, before the 8-bit copy is made
+        image = tensor_to_pil(final)
+        pixels16 = final[0].mul(65535).round_().to(torch.uint16).cpu() if keep_pixels else None
+        del final
     except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
         if not is_out_of_memory(exc):
             raise
@@ -193,6 +200,7 @@ def stylize(
         elapsed_s=elapsed,
         metadata=meta,
         state=on_cpu(state),
+        pixels16=pixels16,
     )
 
 
@@ -298,9 +306,9 @@ def _finish(
     preserve_colors: PreserveColors,
     device: torch.device,
     seamless: bool = False,
-) -> Image.Image:
-    """The result at ``out_hw`` from the last iterate (the content if there is none): NaN as
-    mid-grey, clamped to [0, 1], kept pixels the photo's, and with "luminance" the optimised
+) -> torch.Tensor:
+    """The result at ``out_hw``, ``(1, 3, H, W)`` in [0, 1], from the last iterate (the content
+    if there is none): NaN as mid-grey, clamped to [0, 1], kept pixels the photo's, and with "luminance" the optimised
     luma recombined with the original photo's chroma."""
     if x is None:  # cancelled before the first step
         x = resized_to_device(content, out_hw, device)
@@ -313,7 +321,7 @@ def _finish(
         x = composite(x, (region_masks.at(out_hw, device).keep, resized_to_device(content, out_hw, device)))
     if preserve_colors == "luminance":
         x = color.recombine_luma(x, resized_to_device(original_content, out_hw, device))
-    return tensor_to_pil(x)
+    return x
 
 
 def evaluate(
