@@ -16,6 +16,7 @@ from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDrag, QGuiApplication, QPixmap
 
 from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata, save_image
+from nst_desktop.engine.tiff16 import save_tiff16
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import suggested_output_name
 from nst_desktop.ui.history_strip import HistoryEntry
@@ -117,7 +118,10 @@ class Exporter(QObject):
         """Save ``res`` (with its metadata) to ``path`` and mark it saved; on failure show why in
         the status bar and return that sentence (the caller says what is kept)."""
         try:
-            save_image(res.image, path, res.metadata)
+            if path.suffix.lower() in (".tif", ".tiff") and res.pixels16 is not None:
+                save_tiff16(res.pixels16, path, res.metadata)  # 16 bits per channel, sRGB profile
+            else:
+                save_image(res.image, path, res.metadata)
         except (ImageError, OSError, ValueError) as exc:
             message = save_problem(exc, path)
             self.window.statusBar().showMessage(f"Not saved. {message}", 20000)

@@ -379,6 +379,8 @@ class MainWindow(QMainWindow):
     def show_result(self, outcome: RunOutcome, stopped: bool = False) -> None:
         """Make ``outcome`` the current, not yet saved result (``stopped``: a cancelled run's best)."""
         res = outcome.result
+        if self._result is not None and self._result is not res:
+            self._result.pixels16 = None  # only the newest result keeps its 16-bit pixels (memory)
         self._result = res
         self._result_qimage = outcome.qimage
         self._result_saved = False

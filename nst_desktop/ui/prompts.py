@@ -20,7 +20,7 @@ SAVE_FILTERS = {
     "PNG image (*.png)": "png",
     "JPEG image (*.jpg *.jpeg)": "jpg",
     "WebP image (*.webp)": "webp",
-    "TIFF image (*.tif *.tiff)": "tif",
+    "TIFF image, 16 bits per channel (*.tif *.tiff)": "tif",
 }
 
 #: The answer of :meth:`Prompts.ask_save_discard_cancel`.

@@ -189,6 +189,7 @@ class StyleWorker(QObject):
                 extra["keep_mask"] = req.keep_mask
             if req.keep_state and state_bytes(req.content, req.params) <= KEEP_STATE_MAX_BYTES:
                 extra["keep_state"] = True
+            extra["keep_pixels"] = True  # a TIFF save of this result is 16-bit (see ui/export.py)
             result = stylize_fitting(
                 req.content, req.style, req.params, weights, self._on_progress, self._cancel,
                 on_retry=self._on_retry, run=stylize, **extra,

@@ -82,3 +82,41 @@ def test_progress_shows_the_tiles_of_a_step(qtbot) -> None:
     window.runs._on_progress(Progress(step=3, total=10, stage=1, stages=2, size_hw=(3072, 4096), content_loss=1.0,
                                      style_loss=1.0, loss=11.0, elapsed_s=60.0, eta_s=600.0, tile=5, tiles=24))
     assert "Step 3 of 10 · tile 5 of 24 · 4096 × 3072 px" in window.progress_label.text()
+
+
+def test_a_tiff_save_of_the_newest_result_is_16_bit(qtbot, tmp_path) -> None:
+    import torch
+    from PIL import Image
+
+    from nst_desktop.engine.images import pil_to_tensor
+    from tests.helpers import make_content
+    from tests.ui.helpers import inject_result
+
+    window = make_window(qtbot)
+    res = inject_result(window, make_content((64, 48)))
+    res.pixels16 = (pil_to_tensor(res.image)[0] * 65535).round().to(torch.uint16)
+    assert window.export.save_result_to(tmp_path / "print.tif")
+    assert "16-bit" in _tiff_depth(tmp_path / "print.tif")
+    assert Image.open(tmp_path / "print.tif").size == (64, 48)
+    older = res
+    inject_result(window, make_content((64, 48)).rotate(180))
+    assert older.pixels16 is None  # only the newest result keeps its 16-bit pixels
+    assert window.export.save_result_to(tmp_path / "plain.tif")
+    assert "16-bit" not in _tiff_depth(tmp_path / "plain.tif")  # no 16-bit pixels: an 8-bit TIFF
+
+
+def _tiff_depth(path) -> str:
+    import struct
+
+    data = path.read_bytes()
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (n,) = struct.unpack_from("<H", data, ifd)
+    for i in range(n):
+        tag, kind, count, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * i)
+        if tag == 258:
+            if count * 2 <= 4:
+                bits = struct.unpack_from("<H", data, ifd + 2 + 12 * i + 8)[0]
+            else:
+                bits = struct.unpack_from("<H", data, value)[0]
+            return f"{bits}-bit"
+    return "unknown"
