@@ -126,6 +126,7 @@ class QueuePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("%v of %m finished")
         self.status = QLabel(" ")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -175,7 +176,7 @@ class QueuePanel(QWidget):
         add_lay.addWidget(self.add_button)
         add_lay.addWidget(self.message)
 
-        queue_box = QGroupBox("Queue")
+        queue_box = QGroupBox("Items")
         q_lay = QVBoxLayout(queue_box)
         q_lay.addWidget(self.items, 1)
         row = QHBoxLayout()

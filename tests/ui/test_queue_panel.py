@@ -117,6 +117,14 @@ def test_every_combination_is_painted_into_the_folder_the_history_and_a_sheet(qt
     assert (len(sheet["rows"]), len(sheet["cols"])) == (2, 2)
     assert "4 of 4 done" in panel.status.text() and panel.progress.value() == 4
     assert w.why_not_ready() is None and w.stylize_button.isEnabled()
+    w.queue_action.trigger()  # a double-click on a done row shows its result
+    qtbot.waitUntil(lambda: panel.items.visualItemRect(panel.items.item(1)).height() > 0, timeout=5000)
+    rect = panel.items.visualItemRect(panel.items.item(1))
+    # Qt's item views take a double-click only on the row pressed before (as a real one is)
+    QTest.mouseClick(panel.items.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    QTest.mouseDClick(panel.items.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                      rect.center())
+    assert w.result.metadata["inputs"] == read_metadata(panel.runner.queue.items[1].output)["inputs"]
     # a second Add of the same items finds them painted and paints nothing again
     mtimes = {p: p.stat().st_mtime_ns for p in files["out"].iterdir()}
     assert _add(w, [files["photo1"]], [files["painting1"]], files["out"]) == 1
@@ -200,6 +208,8 @@ def test_the_queue_survives_closing_and_a_finished_item_is_never_redone(qtbot, f
     panel.runner.queue.update(second.id, params=Q.dataclasses.replace(second.params, steps=400))
     panel.run_button.click()
     qtbot.waitUntil(lambda: _states(w) == ["done", "running"] and panel.runner.progress[0] >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: "left" in panel.status.text(), timeout=30_000)  # measured on the first item
+    assert panel.runner.seconds_left() > 0
     first = panel.runner.queue.items[0].output
     mtime = first.stat().st_mtime_ns
     assert w.close()
@@ -281,3 +291,88 @@ def test_a_sweep_grid_cell_click_shows_that_result_and_its_settings(qtbot, files
     assert Path(cell["output"]).name == "photo1-in-style-of-painting1-style-strength-8-style-scale-0.5.png"
     assert Path(cell["output"]).name in panel.cell_label.text() and "strength 8" in panel.cell_label.text()
     assert "strength 8" in w.result_view.caption.text() and "saved as" in w.result_view.caption.text()
+
+
+def test_the_queue_waits_for_the_windows_run_and_removing_the_running_item_stops_it(qtbot, files) -> None:
+    w = _window(qtbot, steps=400)
+    load_both(w, (files["photo1"], files["painting1"]))
+    assert w.start_run()
+    assert _add(w, [files["photo1"], files["photo2"]], [files["painting2"]], files["out"]) == 2
+    panel = w.queue_panel
+    panel.run_button.click()
+    assert panel.runner.is_active() and not panel.runner.is_running()
+    assert "waiting for the window's run to end" in panel.status.text()
+    qtbot.waitUntil(lambda: w.progress_bar.value() >= 1, timeout=60_000)
+    w.cancel_run()
+    qtbot.waitUntil(panel.runner.is_running, timeout=60_000)  # it starts when the window's run ends
+    assert not w.is_running()
+    first = panel.runner.queue.items[0]
+    qtbot.waitUntil(lambda: panel.runner.progress[0] >= 1, timeout=60_000)
+    panel.select(first.id)
+    panel.remove_button.click()  # the item being painted: stopped, not written, the next one runs
+    for i in panel.runner.queue.items:
+        panel.runner.queue.update(i.id, params=Q.dataclasses.replace(i.params, steps=2))
+    _finish(qtbot, w)
+    assert [i.label() for i in panel.runner.queue.items] == ["photo2.png × painting2.jpg"]
+    assert _states(w) == ["done"]
+    assert sorted(p.name for p in files["out"].iterdir()) == ["photo2-in-style-of-painting2.png"]
+
+
+CHILD = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from nst_desktop.ui.main_window import MainWindow
+from tests.ui.helpers import CPU_ONLY, Prompts, few_steps
+w = MainWindow(devices=CPU_ONLY, prompts=Prompts())
+few_steps(w, 30, 32)
+panel = w.queue_panel
+out, *paths = sys.argv[1:]
+panel.photos.add_paths(paths[:2])
+panel.paintings.add_paths(paths[2:])
+panel.out_edit.setText(out)
+assert panel.add_to_queue() == 4
+panel.runner.result_written.connect(lambda *a: print("written", flush=True))
+panel.runner.item_progress.connect(lambda i, step, total: print("painting", flush=True))
+panel.run_button.click()
+app.exec()
+"""
+
+
+def test_killed_mid_queue_nothing_finished_is_redone_and_nothing_is_lost(qtbot, files) -> None:
+    """The app's process is killed with SIGKILL while it paints the third item; the reopened window
+    restarts that one and paints the rest, and does not paint the two written again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    args = [str(files[k]) for k in ("out", "photo1", "photo2", "painting1", "painting2")]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[2], env=env)
+    try:
+        lines: list[str] = []
+        while lines.count("written") < 2 or lines[-1] != "painting":
+            line = child.stdout.readline()
+            assert line, "the app ended before it was killed"
+            lines.append(line.strip())
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(30)
+        child.stdout.close()
+    before = {p: p.stat().st_mtime_ns for p in files["out"].glob("*-in-style-of-*.png")}
+    assert len(before) == 2
+    assert [i.state for i in Q.load_queue().queue.items] == ["done", "done", "running", "waiting"]
+    w = _window(qtbot)
+    panel = w.queue_panel
+    assert panel.runner.restarted == 1 and "restarts" in panel.status.text()
+    assert panel.run_button.text() == "Resume" and "left from last time" in panel.status.text()
+    panel.run_button.click()
+    _finish(qtbot, w)
+    assert _states(w) == ["done"] * 4
+    after = {p: p.stat().st_mtime_ns for p in files["out"].glob("*-in-style-of-*.png")}
+    assert len(after) == 4 and all(after[p] == t for p, t in before.items())  # none painted twice
+    assert w.history.count() == 2
+    assert (files["out"] / "contact-sheet.png").is_file()
