@@ -68,6 +68,8 @@ class ResultCanvas(QWidget):
     """
 
     dragStarted = Signal()
+    #: Middle-button drag on a zoomed image: (dx, dy) screen px the image should follow.
+    panned = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +80,7 @@ class ResultCanvas(QWidget):
         self.split = 0.0
         self.hold = False
         self.drag_enabled = False
+        self._pan_from: QPoint | None = None
         self.placeholder = ""
         self._press: QPoint | None = None
         self.setMinimumSize(160, 120)
@@ -163,9 +166,19 @@ class ResultCanvas(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position().toPoint()
+        elif event.button() == Qt.MouseButton.MiddleButton and self.zoom is not None:
+            self._pan_from = event.globalPosition().toPoint()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._pan_from is not None and event.buttons() & Qt.MouseButton.MiddleButton:
+            # Middle-button drag pans a zoomed image (the left button drags the result out).
+            now = event.globalPosition().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            self.panned.emit(delta.x(), delta.y())
+            return
         if (
             self._press is not None
             and self.drag_enabled
@@ -178,6 +191,9 @@ class ResultCanvas(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         self._press = None
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.unsetCursor()
         super().mouseReleaseEvent(event)
 
 
@@ -196,6 +212,7 @@ class ResultView(QWidget):
         self.canvas.placeholder = HINT_NOTHING
         self.canvas.dragStarted.connect(self.dragOutRequested)
         self.scroll = QScrollArea()
+        self.canvas.panned.connect(self._pan)
         self.scroll.setWidget(self.canvas)
         self.scroll.setWidgetResizable(True)
         self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -267,10 +284,17 @@ class ResultView(QWidget):
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
 
+    def _pan(self, dx: int, dy: int) -> None:
+        """Move the view so that the image follows the mouse by (dx, dy) px."""
+        h, v = self.scroll.horizontalScrollBar(), self.scroll.verticalScrollBar()
+        h.setValue(h.value() - dx)
+        v.setValue(v.value() - dy)
+
     def set_drag_enabled(self, on: bool) -> None:
         self.canvas.drag_enabled = on
         self.canvas.setCursor(Qt.CursorShape.OpenHandCursor if on else Qt.CursorShape.ArrowCursor)
-        self.canvas.setToolTip("Drag the result into another program or folder to save or use it" if on else "")
+        self.canvas.setToolTip("Drag the result into another program or folder to save or use it; "
+                               "at 100 %, drag with the middle button (or scroll) to move around it" if on else "")
 
     # --- zoom ----------------------------------------------------------------
     @property

@@ -120,3 +120,36 @@ def _tiff_depth(path) -> str:
                 bits = struct.unpack_from("<H", data, value)[0]
             return f"{bits}-bit"
     return "unknown"
+
+
+def test_the_result_pans_at_100_percent_with_the_middle_button(qtbot) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from nst_desktop.ui.qimage_convert import pil_to_qimage
+    from nst_desktop.ui.result_view import ResultView
+    from tests.helpers import make_content
+
+    view = ResultView()
+    view.resize(300, 240)
+    qtbot.addWidget(view)
+    view.show()
+    view.show_image(pil_to_qimage(make_content((2400, 1600))))
+    view.zoom_actual()
+    QApplication.processEvents()
+    h, v = view.scroll.horizontalScrollBar(), view.scroll.verticalScrollBar()
+    h.setValue(500)
+    v.setValue(400)
+
+    def send(kind, x: float, y: float, button, buttons) -> None:
+        local = QPointF(x, y)
+        glob = QPointF(view.canvas.mapToGlobal(local.toPoint()))
+        QApplication.sendEvent(view.canvas, QMouseEvent(kind, local, glob, button, buttons,
+                                                        Qt.KeyboardModifier.NoModifier))
+
+    mid, none = Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
+    send(QMouseEvent.Type.MouseButtonPress, 600, 500, mid, mid)
+    send(QMouseEvent.Type.MouseMove, 560, 470, none, mid)  # the image follows the mouse left and up
+    send(QMouseEvent.Type.MouseButtonRelease, 560, 470, mid, none)
+    assert (h.value(), v.value()) == (540, 430)
