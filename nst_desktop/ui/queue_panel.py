@@ -138,6 +138,9 @@ class QueuePanel(QWidget):
         self._lay_out()
         self.refresh()
         self._startup_note()
+        sheets = [g.sheet for g in self.runner.queue.groups if g.sheet is not None and g.sheet.is_file()]
+        if sheets:  # the latest sheet of the queue kept from last time
+            self._on_sheet_saved(sheets[-1])
 
     # ------------------------------------------------------------------ layout
     def _side(self, title: str, lst: PathList) -> QWidget:

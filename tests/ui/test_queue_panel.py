@@ -225,6 +225,10 @@ def test_the_queue_survives_closing_and_a_finished_item_is_never_redone(qtbot, f
     _finish(qtbot, w2)
     assert _states(w2) == ["done", "done"] and w2.history.count() == 1  # only the second was painted
     assert first.stat().st_mtime_ns == mtime
+    sheet = panel2.sheet.path
+    assert sheet == files["out"] / "contact-sheet.png"
+    w2.close()
+    assert _window(qtbot).queue_panel.sheet.path == sheet  # shown again when the window opens
 
 
 def test_after_a_crash_a_half_done_item_restarts_and_a_written_one_is_done(qtbot, files) -> None:
