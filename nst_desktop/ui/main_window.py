@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
 
         lay_out(self)
         self.queue_panel = install_queue_dock(self)
+        self.queue_panel.stateChanged.connect(self._update_state)
 
         build_actions(self)
         self.recent = build_menus(self)

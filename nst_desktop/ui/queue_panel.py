@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -78,7 +78,13 @@ def row_text(position: int, item: QueueItem, progress: tuple[int, int] | None = 
 
 
 class QueuePanel(QWidget):
-    """The panel (in the window's Queue dock, ``window.queue_dock``). ``runner``: the queue."""
+    """The panel (in the window's Queue dock, ``window.queue_dock``). ``runner``: the queue.
+
+    Signals: ``stateChanged()``: the queue started or stopped painting, or added to the History
+    (the window updates its buttons: Stylize waits while the queue paints).
+    """
+
+    stateChanged = Signal()
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
@@ -398,7 +404,7 @@ class QueuePanel(QWidget):
 
     @Slot(bool)
     def _on_running_changed(self, _running: bool) -> None:
-        self.window._update_state()
+        self.stateChanged.emit()
         self.refresh()
 
     @Slot(bool)
@@ -424,7 +430,7 @@ class QueuePanel(QWidget):
         history.mark_saved(entry, path)
         if dropped:
             self.window.statusBar().showMessage(dropped_message(dropped, history.limit), 20000)
-        self.window._update_state()
+        self.stateChanged.emit()
         return entry
 
     @Slot(object)
