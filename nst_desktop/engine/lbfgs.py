@@ -87,7 +87,7 @@ class DeviceLBFGS:
             setattr(new, name, value)
         return new
 
-    def resized(self, x: torch.Tensor) -> DeviceLBFGS:
+    def resized(self, x: torch.Tensor, history: int | None = None) -> DeviceLBFGS:
         """This state carried to the image ``x`` of another size (the next size of coarse to fine).
 
         The curvature pairs are resampled (bilinear) as images: with ``U`` the resampling
@@ -96,7 +96,12 @@ class DeviceLBFGS:
         per pixel shrink as pixels grow), which keeps ``sᵀy``; ``γ`` scales by ``a``. The
         history then shapes the first steps at the new size instead of starting over
         with a small gradient step. The best iterate and the last step are not carried.
+
+        ``history``: the new state's number of pairs (default this one's); with fewer, the
+        newest pairs are kept (a print size's L-BFGS is shorter, see memory.plan_size).
         """
+        if history is not None and history < self.m:
+            return self._newest(history).resized(x)
         new = DeviceLBFGS(x, self.m)
         h0, w0 = self.x.shape[-2:]
         h1, w1 = x.shape[-2:]
@@ -117,6 +122,22 @@ class DeviceLBFGS:
             new.slot.copy_(self.slot)
             new.pairs.copy_(self.pairs)
             new.gamma.copy_(self.gamma * area)
+        return new
+
+    def _newest(self, history: int) -> DeviceLBFGS:
+        """A copy of this state (same size) keeping only its ``history`` newest pairs."""
+        new = DeviceLBFGS(self.x.detach(), history)
+        m = self.m
+        stamps = self.stamp.tolist()
+        newest = sorted((st, i) for i, st in enumerate(stamps) if st >= 0)[-history:]  # chronological
+        with torch.no_grad():
+            for k, (_st, i) in enumerate(newest):
+                new.z[k].copy_(self.z[i])
+                new.z[history + k].copy_(self.z[m + i])
+                new.stamp[k] = float(k)
+            new.slot.fill_(len(newest) % history)
+            new.pairs.fill_(float(len(newest)))
+            new.gamma.copy_(self.gamma)
         return new
 
     @property

@@ -49,13 +49,13 @@ class Optimizer:
     run: StageRun
     stateful: bool = False
 
-    def carried(self, state: DeviceLBFGS | None, x: torch.Tensor) -> DeviceLBFGS | None:
+    def carried(self, state: DeviceLBFGS | None, x: torch.Tensor, history: int | None = None) -> DeviceLBFGS | None:
         """The state the next size starts with, ``x`` being its first iterate: the last size's
         history resampled to it where that pays (:data:`CARRY_HISTORY`), else None (a fresh
         L-BFGS)."""
         if not self.stateful or state is None or x.device.type not in CARRY_HISTORY:
             return None
-        return state.resized(x)
+        return state.resized(x, history)
 
 
 #: The optimisers by name; the names are :data:`nst_desktop.engine.params.OPTIMIZERS`.

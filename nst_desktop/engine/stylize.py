@@ -262,9 +262,9 @@ def _optimise(
             x = resize_image(x, hw, params.seamless)
             if palette is not None:
                 x = palette.recolour(x)  # the colours' drift during the last size, taken back
-            # Coarse to fine: keep the curvature pairs where it pays (not at tiled sizes, where
-            # both sizes' histories would be held at once).
-            start = optimizer.carried(state, x) if not plan.tiled else None
+            # Coarse to fine: keep the curvature pairs where it pays (at a tiled size, the newest
+            # pairs its shorter history holds; both sizes' histories are held only before its tiles).
+            start = optimizer.carried(state, x, plan.history if plan.tiled else None)
         state = None  # the last size's state (carried or not) is not kept through this size
         extra = extra_loss.at(hw, device) if extra_loss is not None else None
         if tiles is not None:

@@ -290,3 +290,30 @@ def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, 
     with pytest.raises(RuntimeError, match="simulated"):
         stylize(content, style, _params(4), bundled_weights, resume=failed)
     assert failed.consumed  # the caller should drop this state: it may be part-way
+
+
+def test_carried_to_a_shorter_history_keeps_the_newest_pairs() -> None:
+    """A print size's shorter L-BFGS history starts with the last size's newest pairs."""
+    import torch.nn.functional as F
+
+    from nst_desktop.engine.lbfgs import DeviceLBFGS
+
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(1, 3, 8, 8, generator=gen)
+    opt = DeviceLBFGS(torch.zeros(1, 3, 8, 8), history=4)
+    for _ in range(7):  # a quadratic: every pair is valid; the ring wraps around
+        x = opt.x.detach()
+        opt.update(((x - target) ** 2).sum() * 0.5, (x - target) * torch.linspace(1, 2, 192).view(1, 3, 8, 8))
+    assert int(opt.pairs) >= 5
+    order = [i for _st, i in sorted((st, i) for i, st in enumerate(opt.stamp.tolist()) if st >= 0)]
+    x1 = torch.rand(1, 3, 16, 16, generator=gen)
+    short = opt.resized(x1, history=2)
+    assert short.m == 2 and int(short.pairs) == 2 and short.stamp.tolist() == [0.0, 1.0]
+
+    def up(row: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(row.view(1, 3, 8, 8), size=(16, 16), mode="bilinear", align_corners=False).reshape(-1)
+
+    for k, i in enumerate(order[-2:]):
+        assert torch.allclose(short.z[k], up(opt.z[i]))
+        assert torch.allclose(short.z[2 + k], up(opt.z[4 + i]) / 4)
+    assert float(short.gamma) == pytest.approx(float(opt.gamma) * 4)
