@@ -3,6 +3,8 @@ XDG_STATE_HOME and XDG_DATA_HOME."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir, user_log_dir
@@ -31,3 +33,23 @@ def data_dir() -> Path:
     platformdirs follows ``XDG_DATA_HOME`` on Linux; ``~/Library/Application Support`` on macOS,
     ``%LOCALAPPDATA%`` on Windows)."""
     return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: into a temporary file beside it, flushed to
+    disk, then renamed over it. Raises OSError if the folder cannot be written (the old file is
+    then unchanged and no temporary file is left)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

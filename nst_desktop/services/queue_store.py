@@ -27,9 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -400,20 +398,7 @@ def save_queue(queue: Queue, path: Path | None = None) -> Path:
     """Write ``queue`` atomically (flushed to disk before it replaces the old file); raises
     OSError if the folder cannot be written (the old file is then unchanged)."""
     p = queue_path() if path is None else path
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(queue.to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    paths.write_text_atomic(p, queue.to_json())
     return p
 
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -297,21 +295,8 @@ def load_settings(path: Path | None = None) -> LoadResult:
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write ``settings`` atomically; raises ``OSError`` if the folder cannot be written."""
     p = settings_path() if path is None else path
-    p.parent.mkdir(parents=True, exist_ok=True)
     settings.version = SETTINGS_VERSION
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(settings.to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    paths.write_text_atomic(p, settings.to_json())
     return p
 
 

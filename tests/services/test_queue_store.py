@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nst_desktop.engine import StyleParams
+from nst_desktop.services import paths
 from nst_desktop.services import queue_store as Q
 from nst_desktop.services.batch import BatchItem, parse_sweep, plan_items
 
@@ -115,7 +116,7 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.
     def fail(*_a: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Q.os, "replace", fail)
+    monkeypatch.setattr(paths.os, "replace", fail)  # the atomic write both files use
     with pytest.raises(OSError):
         Q.save_queue(q)
     assert p.read_text() == before

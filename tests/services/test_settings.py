@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nst_desktop.services import paths
 from nst_desktop.services import settings as S
 from nst_desktop.services.settings import (
     MAX_RECENT,
@@ -138,7 +139,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(monkeypatch: pytest.
     def boom(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(S.os, "replace", boom)
+    monkeypatch.setattr(paths.os, "replace", boom)  # the atomic write both files use
     with pytest.raises(OSError):
         save_settings(Settings(size=2048))
     assert p.read_text() == before
