@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from nst_desktop.engine import losses, tiling
 from nst_desktop.engine.inputs import StyleSource, style_long_side, to_device
-from nst_desktop.engine.masks import Masks
+from nst_desktop.engine.masks import Masks, composite
 from nst_desktop.engine.objective import Term
 from nst_desktop.engine.precision import Precision
 from nst_desktop.engine.tiling import Span, Tile
@@ -309,18 +309,14 @@ class TiledObjective:
 
     def compose(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as the network sees it: kept pixels are the photo's."""
-        if self.keep is None:
-            return x
-        mask, photo = self.keep
-        return x * (1 - mask) + photo * mask
+        return composite(x, self.keep)
 
-    def _seen(self, x: torch.Tensor, tile: Tile) -> torch.Tensor:
-        crop = tiling.take(x, tile)
+    def _seen(self, crop: torch.Tensor, tile: Tile) -> torch.Tensor:
+        """A tile's crop of the iterate as the network sees it (the keep mask's composite)."""
         if self.keep is None:
             return crop
         mask, photo = self.keep
-        m = tiling.take(mask, tile)
-        return crop * (1 - m) + tiling.take(photo, tile) * m
+        return composite(crop, (tiling.take(mask, tile), tiling.take(photo, tile)))
 
     def _tv(self, seen: torch.Tensor, tile: Tile, hw: tuple[int, int]) -> torch.Tensor:
         """Sum of the squared differences from each owned pixel to its right and lower neighbour
@@ -375,7 +371,7 @@ class TiledObjective:
         sums: list[dict[str, torch.Tensor]] = [{} for _ in self.targets.regions]
         with torch.no_grad():
             for tile in grid:
-                feats = self.precision.features(self.net, self._seen(x, tile))
+                feats = self.precision.features(self.net, self._seen(tiling.take(x, tile), tile))
                 self._add_sums(sums, feats, tile)
                 del feats
                 report()
@@ -398,11 +394,7 @@ class TiledObjective:
         anchor = torch.ones((), device=x.device)
         for tile in grid:
             crop = tiling.take(x, tile).requires_grad_(True)
-            seen = crop
-            if self.keep is not None:
-                mask, photo = self.keep
-                m = tiling.take(mask, tile)
-                seen = crop * (1 - m) + tiling.take(photo, tile) * m
+            seen = self._seen(crop, tile)
             tile_pulls = {n: [(sym, None if mk is None else _global(mk, tile, TAP_STRIDE[n]))
                               for sym, mk in p] for n, p in pulls.items()}
             tap = _PullTap(tile, tile_pulls, anchor)
