@@ -177,10 +177,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_bytes(n: int) -> str:
-    """'850 MB', '3.2 GB' (decimal units)."""
-    if n < 1_000_000_000:
-        return f"{max(1, round(n / 1_000_000))} MB"
-    return f"{n / 1_000_000_000:.1f} GB"
+    """'850 MB', '3.2 GB' (decimal units): the engine's own wording (:func:`sizing.memory_text`)."""
+    return sizing.memory_text(n)
 
 
 def _stem(name: str) -> str:
