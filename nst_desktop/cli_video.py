@@ -45,12 +45,10 @@ def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParse
                    help="last second (default: the end of the clip)")
     v.add_argument("--temporal-weight", type=_number(V.MIN_TEMPORAL_WEIGHT, V.MAX_TEMPORAL_WEIGHT,
                    "--temporal-weight"), default=V.DEFAULT_TEMPORAL_WEIGHT, metavar="W",
-                   help=f"how strongly a frame keeps the previous one's strokes where the motion is known "
-                        f"(default {V.DEFAULT_TEMPORAL_WEIGHT:g}; 0: none)")
+                   help=V.TEMPORAL_WEIGHT_HELP)
     v.add_argument("--every-frame-steps", type=_number(V.MIN_EVERY_FRAME_STEPS, V.MAX_EVERY_FRAME_STEPS,
                    "--every-frame-steps", int), default=V.DEFAULT_EVERY_FRAME_STEPS, metavar="N",
-                   help=f"steps of each frame after the first, which gets the whole --quality/--steps budget "
-                        f"(default {V.DEFAULT_EVERY_FRAME_STEPS})")
+                   help=V.EVERY_FRAME_STEPS_HELP)
     v.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                    help="relative weights of several paintings, one per painting (default: equal)")
     v.add_argument("--independent", action="store_true",

@@ -19,6 +19,12 @@ DEFAULT_TEMPORAL_WEIGHT = 50.0
 DEFAULT_EVERY_FRAME_STEPS = 16
 MIN_TEMPORAL_WEIGHT, MAX_TEMPORAL_WEIGHT = 0.0, 1e6
 MIN_EVERY_FRAME_STEPS, MAX_EVERY_FRAME_STEPS = 1, 10_000
+#: What the two say to the user (the command line's --help and the video window's tooltips).
+TEMPORAL_WEIGHT_HELP = (f"how strongly a frame keeps the previous one's strokes where the motion is known "
+                        f"(default {DEFAULT_TEMPORAL_WEIGHT:g}; 0: none, more: less flicker but the first "
+                        f"frame's strokes are kept longer)")
+EVERY_FRAME_STEPS_HELP = (f"steps of each frame after the first, which gets the whole quality/steps budget "
+                          f"(default {DEFAULT_EVERY_FRAME_STEPS})")
 #: Output kinds: "mp4" (H.264 + AAC), "png" (a folder of frame_000001.png ... and audio.m4a).
 OutputKind = Literal["mp4", "png"]
 

@@ -3,8 +3,10 @@
 A frame scrubber shows the source; **Stylize Frame** paints the frame shown (a preview, with the
 window's current settings and paintings); **Render Video** paints the chosen range into the
 output file with progress, ETA and **Cancel** (the finished frames are kept: rendering again
-goes on from them); **Play Video** opens the result in the desktop's default player. The work
-runs in a :class:`~nst_desktop.ui.video_worker.VideoWorker` thread.
+goes on from them); **Play Video** opens the result in the desktop's default player. The
+temporal weight and the steps of each later frame (defaults, limits and tooltips from
+:mod:`~nst_desktop.engine.video_settings`) go into the render's settings. The work runs in a
+:class:`~nst_desktop.ui.video_worker.VideoWorker` thread.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from nst_desktop.engine import EngineError, StyleParams
+from nst_desktop.engine import video_settings as VS
 from nst_desktop.engine.video_settings import VideoSettings
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.image_canvas import ImageCanvas
@@ -49,6 +53,11 @@ InputsProvider = Callable[[], tuple[list[Image.Image], list[float] | None, Style
 def is_video_path(path: Path) -> bool:
     """Whether ``path`` names a clip by its extension (animated GIFs count: FFmpeg reads them)."""
     return path.suffix.lower() in VIDEO_SUFFIXES - {".gif"}
+
+
+def _tip(help_text: str) -> str:
+    """A command-line help text as a tooltip (first letter capitalised)."""
+    return help_text[:1].upper() + help_text[1:] + "."
 
 
 class VideoWindow(QDialog):
@@ -84,6 +93,16 @@ class VideoWindow(QDialog):
             box.setDecimals(2)
             box.setSuffix(" s")
             box.setValue(value)
+        self.temporal_box = QDoubleSpinBox()
+        self.temporal_box.setRange(VS.MIN_TEMPORAL_WEIGHT, VS.MAX_TEMPORAL_WEIGHT)
+        self.temporal_box.setDecimals(1)
+        self.temporal_box.setSingleStep(10.0)
+        self.temporal_box.setValue(VS.DEFAULT_TEMPORAL_WEIGHT)
+        self.temporal_box.setToolTip(_tip(VS.TEMPORAL_WEIGHT_HELP))
+        self.every_steps_box = QSpinBox()
+        self.every_steps_box.setRange(VS.MIN_EVERY_FRAME_STEPS, VS.MAX_EVERY_FRAME_STEPS)
+        self.every_steps_box.setValue(VS.DEFAULT_EVERY_FRAME_STEPS)
+        self.every_steps_box.setToolTip(_tip(VS.EVERY_FRAME_STEPS_HELP))
         self.out_edit = QLineEdit(str(path.with_name(f"{path.stem}-painted.mp4")))
         self.out_edit.setToolTip("An .mp4 file, or a name without extension for a folder of PNG frames")
         self.stylize_button = QPushButton("Stylize Frame")
@@ -108,6 +127,8 @@ class VideoWindow(QDialog):
         rng.addWidget(QLabel("to"))
         rng.addWidget(self.end_box)
         form.addRow("Range", rng)
+        form.addRow("Temporal weight", self.temporal_box)
+        form.addRow("Steps per later frame", self.every_steps_box)
         form.addRow("Output", self.out_edit)
         buttons = QHBoxLayout()
         for b in (self.stylize_button, self.render_button, self.cancel_button, self.play_button):
@@ -133,7 +154,7 @@ class VideoWindow(QDialog):
 
     def _set_running(self, running: bool) -> None:
         for w in (self.stylize_button, self.render_button, self.scrubber, self.start_box, self.end_box,
-                  self.out_edit):
+                  self.temporal_box, self.every_steps_box, self.out_edit):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.play_button.setEnabled(not running and self.output is not None and self.output.exists())
@@ -154,7 +175,9 @@ class VideoWindow(QDialog):
 
     def _settings(self, params: StyleParams) -> VideoSettings:
         start, end = self.start_box.value(), self.end_box.value()
-        return VideoSettings(dataclasses.replace(params, preview_every=10), start_s=start,
+        return VideoSettings(dataclasses.replace(params, preview_every=10),
+                             temporal_weight=self.temporal_box.value(),
+                             every_frame_steps=self.every_steps_box.value(), start_s=start,
                              end_s=None if end >= self.info.duration_s - 1e-6 else end)
 
     @Slot()

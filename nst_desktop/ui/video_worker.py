@@ -56,6 +56,11 @@ class VideoWorker(QObject):
         self._request = request
         self._cancel = threading.Event()
 
+    @property
+    def request(self) -> VideoJobRequest:
+        """What this worker was asked to do."""
+        return self._request
+
     def cancel(self) -> None:
         """Ask the work to stop (thread-safe; within one loss evaluation)."""
         self._cancel.set()

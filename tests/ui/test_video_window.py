@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, QObject, QUrl, Slot
 
 from nst_desktop.engine import video_io as vio
+from nst_desktop.engine import video_settings as VS
 from nst_desktop.ui.video_window import VideoWindow
 from tests.helpers import make_style
 from tests.ui.helpers import drag_and_drop, few_steps, make_window
@@ -96,3 +97,45 @@ def test_cancel_keeps_the_finished_frames(qtbot, clip: Path, tmp_path: Path) -> 
     qtbot.waitUntil(lambda: not video.is_running(), timeout=60_000)
     assert video.status.text().startswith("Stopped") and not out.exists()
     assert list(tmp_path.glob(".painted.mp4.nst-video-*"))  # the work folder stays for the next render
+
+
+class _Steps(QObject):
+    """Records the worker's progress reports in the GUI thread: frame -> the steps it was given
+    (the assembly's report, with 0 steps, left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: dict[int, int] = {}
+
+    @Slot(int, int, int, int, object)
+    def record(self, frame: int, frames: int, step: int, steps: int, eta: object) -> None:
+        if steps:
+            self.steps[frame] = steps
+
+
+def test_temporal_weight_and_later_steps_go_into_the_render(qtbot, clip: Path, tmp_path: Path) -> None:
+    window = _with_painting(qtbot, tmp_path)
+    video = _open(window, clip)
+    assert video.temporal_box.value() == VS.DEFAULT_TEMPORAL_WEIGHT
+    assert video.every_steps_box.value() == VS.DEFAULT_EVERY_FRAME_STEPS
+    assert (video.temporal_box.minimum(), video.temporal_box.maximum()) == (VS.MIN_TEMPORAL_WEIGHT,
+                                                                            VS.MAX_TEMPORAL_WEIGHT)
+    assert (video.every_steps_box.minimum(), video.every_steps_box.maximum()) == (VS.MIN_EVERY_FRAME_STEPS,
+                                                                                  VS.MAX_EVERY_FRAME_STEPS)
+    assert VS.TEMPORAL_WEIGHT_HELP[1:] in video.temporal_box.toolTip()
+    assert VS.EVERY_FRAME_STEPS_HELP[1:] in video.every_steps_box.toolTip()
+    video.temporal_box.setValue(7.5)
+    video.every_steps_box.setValue(2)
+    out = tmp_path / "painted.mp4"
+    video.out_edit.setText(str(out))
+    video.end_box.setValue(0.2)  # 3 frames
+    video.render_button.click()
+    assert video.is_running() and not video.every_steps_box.isEnabled() and not video.temporal_box.isEnabled()
+    settings = video.worker.request.settings
+    assert (settings.temporal_weight, settings.every_frame_steps) == (7.5, 2)
+    recorder = _Steps()
+    video.worker.progressed.connect(recorder.record)  # before frame 1: frame 0 alone takes far longer
+    qtbot.waitUntil(lambda: not video.is_running(), timeout=120_000)
+    assert video.status.text() == f"Wrote {out}." and vio.probe(out).frames == 3
+    assert recorder.steps[1] == recorder.steps[2] == 2 and recorder.steps[0] == 4  # the painted later frames
+    assert video.every_steps_box.isEnabled()
