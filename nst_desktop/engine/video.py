@@ -29,12 +29,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nst_desktop.engine import color, schedule
+from nst_desktop.engine import color
 from nst_desktop.engine import flow as fl
 from nst_desktop.engine import video_io as vio
 from nst_desktop.engine.devices import resolve_device
 from nst_desktop.engine.images import pil_to_tensor, scaled_size
-from nst_desktop.engine.params import DEFAULT_QUALITY, Progress, preset_steps
+from nst_desktop.engine.params import DEFAULT_QUALITY, Progress, StyleParams, StyleResult, preset_steps
 from nst_desktop.engine.precision import Precision
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import stylize
@@ -146,51 +146,191 @@ class VideoResult:
     eta_after: tuple[float | None, ...]
 
 
-class _Clock:
-    """The render's ETA: the mean time of the last later frames painted; until one has finished,
-    the current frame's time extrapolated from its steps (the first frame's scaled by a later
-    frame's share of its work in pixel-steps)."""
+#: Later frames whose measured costs the ETA averages (the most recent: the machine's speed drifts).
+ETA_WINDOW = 10
 
-    def __init__(self, plan: VideoPlan, first_steps: int, device_type: str) -> None:
-        self.t0 = self.frame_t0 = time.perf_counter()
-        self.frames = plan.frames
-        self.temporal = plan.settings.temporal
-        h, w = plan.hw
-        first_work = schedule.pixel_steps(device_type, max(plan.hw), plan.hw, first_steps)
-        self.later_per_first = h * w * plan.settings.every_frame_steps / first_work if self.temporal else 1.0
-        self.later: list[float] = []  # seconds of the later frames painted in this run
-        self.first: float | None = None  # seconds of the first frame, if painted in this run
+
+@dataclass
+class _Size:
+    """The optimise reports of one size of a frame: the first and the last (time s, step)."""
+
+    t_first: float
+    s_first: int
+    t_last: float
+    s_last: int
+    pixels: int
+
+    @property
+    def steps(self) -> int:
+        return self.s_last - self.s_first + 1
+
+    @property
+    def step_s(self) -> float | None:
+        """Seconds per step at this size (None with fewer than two reports)."""
+        return (self.t_last - self.t_first) / (self.s_last - self.s_first) if self.s_last > self.s_first else None
+
+
+@dataclass(frozen=True)
+class FrameCost:
+    """A painted frame's time split in two: ``step_s``, seconds per step at the final size, and
+    ``fixed_s``, everything else (s): decoding, the flow both ways, the mask and the warp, the
+    content and style targets, the network's set-up, the PNG written."""
+
+    fixed_s: float
+    step_s: float
+
+
+class FrameClock:
+    """The render's ETA, from costs measured on the frames painted in this run.
+
+    A frame's time runs from the end of the one before it (so decoding, the flow and the warp
+    count) to when it is written. Its seconds per step are measured between its first and last
+    step at the final size; its fixed cost is its time less its steps at each size times that
+    size's seconds per step (:class:`FrameCost`). A later frame still to paint is predicted to take
+    ``fixed + every_frame_steps x step`` with the means of the last :data:`ETA_WINDOW` later
+    frames; before one has finished, with the first frame's fixed cost and its seconds per step
+    at the final size; before that too, with what the frame in progress has shown (the time to
+    its first step as fixed cost, its seconds per step scaled to the final size by pixels). The
+    frame in progress has its steps left times its own seconds per step (a first frame:
+    stylize's own ETA over its sizes). With ``temporal`` False every frame is alike and the
+    prediction is the mean time of the last frames. ``now``: the clock (s; injected by tests)."""
+
+    def __init__(self, frames: int, later_steps: int, temporal: bool, hw: tuple[int, int],
+                 now: Callable[[], float] = time.perf_counter) -> None:
+        self.now = now
+        self.t0 = self.frame_t0 = now()
+        self.frames, self.later_steps, self.temporal = frames, later_steps, temporal
+        self.final_pixels = hw[0] * hw[1]
+        self.sizes: dict[int, _Size] = {}  # the frame in progress: stage -> its reports
+        self.final_stage = 0
+        self.later: list[FrameCost] = []  # later frames painted in this run
+        self.totals: list[float] = []  # seconds of every frame painted in this run
+        self.first: FrameCost | None = None  # the first frame, if painted in this run
 
     def start_frame(self) -> None:
-        self.frame_t0 = time.perf_counter()
+        """A frame begins now (call at the end of the previous one, before its decoding)."""
+        self.frame_t0 = self.now()
+        self.sizes = {}
+
+    def on_step(self, p: Progress) -> None:
+        """An optimise report of the frame in progress (tile reports within a step are left out)."""
+        if p.phase != "optimise" or p.tile or p.step <= 0:
+            return
+        t = self.now()
+        self.final_stage = p.stages - 1
+        size = self.sizes.get(p.stage)
+        if size is None:
+            self.sizes[p.stage] = _Size(t, p.step, t, p.step, p.size_hw[0] * p.size_hw[1])
+        else:
+            size.t_last, size.s_last = t, p.step
+
+    def _cost(self, total: float) -> FrameCost:
+        final = self.sizes.get(self.final_stage)
+        step_s = final.step_s if final is not None else None
+        stepping = sum(s.steps * (s.step_s or 0.0) for s in self.sizes.values())
+        return FrameCost(max(0.0, total - stepping), step_s or 0.0)
 
     def finish_frame(self, frame: int) -> float:
-        """Frame ``frame`` is done: its seconds (kept for the ETA unless it was a first frame)."""
-        took = time.perf_counter() - self.frame_t0
+        """Frame ``frame`` (index in the range) is written: its seconds; its cost is kept for the ETA."""
+        took = self.now() - self.frame_t0
+        self.totals.append(took)
+        cost = self._cost(took)
         if frame > 0 or not self.temporal:
-            self.later.append(took)
+            self.later.append(cost)
         else:
-            self.first = took
+            self.first = cost
         return took
 
-    def eta(self, frame: int, step: int, steps: int) -> float | None:
-        """Seconds left while frame ``frame`` has done ``step`` of ``steps`` (None: not known yet)."""
-        spent = time.perf_counter() - self.frame_t0
-        big_first = frame == 0 and self.temporal
+    def later_frame_s(self) -> float | None:
+        """Predicted seconds of a later frame still to paint (None: nothing measured yet)."""
+        if not self.temporal:
+            recent_totals = self.totals[-ETA_WINDOW:]
+            return sum(recent_totals) / len(recent_totals) if recent_totals else None
         if self.later:
-            recent = self.later[-10:]
-            per_later = sum(recent) / len(recent)
-        elif step > 0:
-            per_later = spent / step * steps * (self.later_per_first if big_first else 1.0)
-        elif self.first is not None:
-            per_later = self.first * self.later_per_first
+            recent = self.later[-ETA_WINDOW:]
+            fixed = sum(c.fixed_s for c in recent) / len(recent)
+            step = sum(c.step_s for c in recent) / len(recent)
+            return fixed + self.later_steps * step
+        if self.first is not None:
+            return self.first.fixed_s + self.later_steps * self.first.step_s
+        if not self.sizes:
+            return None
+        stage = max(self.sizes)
+        size = self.sizes[stage]
+        if size.step_s is None:
+            return None
+        first = self.sizes[min(self.sizes)]
+        step = size.step_s * self.final_pixels / size.pixels
+        fixed = max(0.0, first.t_first - self.frame_t0 - step)
+        return fixed + self.later_steps * step
+
+    def eta(self, frame: int, p: Progress | None = None) -> float | None:
+        """Seconds left while frame ``frame`` is being painted and ``p`` is its latest report
+        (None: it has not begun its steps). None while nothing can be estimated."""
+        per_later = self.later_frame_s()
+        spent = self.now() - self.frame_t0
+        size = self.sizes.get(p.stage) if p is not None else None
+        if frame == 0 or not self.temporal:  # the whole budget, over the sizes: stylize's own ETA
+            left_now = p.eta_s if p is not None else None
+            if left_now is None and per_later is not None:
+                left_now = max(0.0, per_later - spent)
+            if left_now is None:
+                return None
+            if per_later is None and not self.temporal:  # every frame will be like this one
+                per_later = spent + left_now
+        elif p is not None and size is not None and size.step_s is not None:
+            left_now = max(0, p.total - p.step) * size.step_s
+        elif per_later is not None:
+            left_now = max(0.0, per_later - spent)
         else:
             return None
-        if big_first or not self.later:
-            left_now = spent / step * (steps - step) if step > 0 else per_later
-        else:
-            left_now = max(0.0, per_later - spent)
+        if per_later is None:
+            return None if self.frames - frame - 1 > 0 else left_now
         return left_now + per_later * (self.frames - frame - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class FramePainter:
+    """Paints the frames of a range one by one (what :func:`render_video` and a farm's chunk
+    run): ``hw`` the frames' (height, width), ``styles`` the paintings (RGB) blended by
+    ``style_weights``."""
+
+    settings: VideoSettings
+    hw: tuple[int, int]
+    styles: Sequence[Image.Image]
+    weights: VGGWeights | None = None
+    style_weights: Sequence[float] | None = None
+
+    @property
+    def first_params(self) -> StyleParams:
+        """A first frame's parameters: the whole budget, at the even frame size (see frame_size)."""
+        return dataclasses.replace(self.settings.params, size=max(self.hw))
+
+    @property
+    def later_params(self) -> StyleParams:
+        """A later frame's: ``every_frame_steps`` at the final size only."""
+        return dataclasses.replace(self.first_params, steps=self.settings.every_frame_steps, coarse_to_fine=False)
+
+    def first_steps(self) -> int:
+        """The first frame's budget (``params.steps``, or the device's Balanced preset for 0)."""
+        params = self.first_params
+        device = resolve_device(params.device)
+        bf16 = Precision.choose(params.precision, device).compute_dtype is not None
+        return params.steps or preset_steps(DEFAULT_QUALITY, device.type, bf16)
+
+    def paint(self, src: Image.Image, prev: tuple[np.ndarray, Image.Image] | None,
+              progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
+              ) -> StyleResult:
+        """Frame ``src`` (at ``hw``). ``prev``: the previous source frame (uint8 array) and its
+        painted frame, to start from (None, or ``temporal`` off: painted on its own with the whole
+        budget)."""
+        style_arg: Image.Image | list[Image.Image] = self.styles[0] if len(self.styles) == 1 else list(self.styles)
+        if prev is None or not self.settings.temporal:
+            return stylize(src, style_arg, self.first_params, self.weights, progress, cancel,
+                           style_weights=self.style_weights)
+        options = _temporal_start(np.asarray(src), prev[0], prev[1], self.settings)
+        return stylize(src, style_arg, self.later_params, self.weights, progress, cancel,
+                       style_weights=self.style_weights, **options)  # type: ignore[arg-type]
 
 
 def render_video(
@@ -205,49 +345,40 @@ def render_video(
     docstring). ``styles``: the paintings (RGB), blended by ``style_weights``. Setting ``cancel``
     stops within one loss evaluation; the finished frames stay for the next run."""
     settings = plan.settings
-    params = dataclasses.replace(settings.params, size=max(plan.hw))  # the even frame size (see frame_size)
-    later_params = dataclasses.replace(params, steps=settings.every_frame_steps, coarse_to_fine=False)
     plan.work.create({"source": str(plan.info.path), "frames": plan.frames, "hw": plan.hw,
                       "settings": dataclasses.asdict(settings)})
-    style_arg: Image.Image | list[Image.Image] = styles[0] if len(styles) == 1 else list(styles)
-    device = resolve_device(params.device)
-    bf16 = Precision.choose(params.precision, device).compute_dtype is not None
-    clock = _Clock(plan, params.steps or preset_steps(DEFAULT_QUALITY, device.type, bf16), device.type)
+    painter = FramePainter(settings, plan.hw, styles, weights, style_weights)
+    clock = FrameClock(plan.frames, settings.every_frame_steps, settings.temporal, plan.hw)
     frame_s: list[float] = []
     eta_after: list[float | None] = []
     painted = 0
-    prev_src: np.ndarray | None = None
-    prev_out: Image.Image | None = None
+    prev: tuple[np.ndarray, Image.Image] | None = None
     first = max(0, plan.done - 1)  # the last finished frame is needed as the start of the next
     for i, src in enumerate(vio.decode(plan.info, plan.indices[first:], plan.hw), start=first):
-        src_np = np.asarray(src)
         if i < plan.done:
-            prev_src, prev_out = src_np, plan.work.read(i)
+            prev = (np.asarray(src), plan.work.read(i))
             continue
-        run_params = params if i == 0 or not settings.temporal else later_params
-        options: dict[str, object] = {}
-        if i > 0 and settings.temporal:
-            assert prev_src is not None and prev_out is not None
-            options = _temporal_start(src_np, prev_src, prev_out, settings)
-        clock.start_frame()
+        if painted == 0:
+            clock.start_frame()
 
         def progress(p: Progress, i: int = i) -> None:
-            if on_progress is None or p.phase != "optimise":
+            if p.phase != "optimise":
                 return
-            on_progress(VideoProgress(i, plan.frames, p.step, p.total, time.perf_counter() - clock.t0,
-                                      clock.eta(i, p.step, p.total), p.preview))
+            clock.on_step(p)
+            if on_progress is not None:
+                on_progress(VideoProgress(i, plan.frames, p.step, p.total, clock.now() - clock.t0,
+                                          clock.eta(i, p), p.preview))
 
-        result = stylize(src, style_arg, run_params, weights, progress, cancel, style_weights=style_weights,
-                         **options)  # type: ignore[arg-type]
+        result = painter.paint(src, prev if i > 0 else None, progress, cancel)
         if result.cancelled:
-            return VideoResult(None, plan.frames, painted, plan.done, True, time.perf_counter() - clock.t0,
+            return VideoResult(None, plan.frames, painted, plan.done, True, clock.now() - clock.t0,
                                tuple(frame_s), tuple(eta_after))
         plan.work.write(i, result.image)
         painted += 1
         frame_s.append(clock.finish_frame(i))
         clock.start_frame()
-        eta_after.append(clock.eta(i + 1, 0, 1) if i + 1 < plan.frames else 0.0)
-        prev_src, prev_out = src_np, result.image
+        eta_after.append(clock.eta(i + 1) if i + 1 < plan.frames else 0.0)
+        prev = (np.asarray(src), result.image)
     t0 = clock.t0
     if on_progress is not None:
         on_progress(VideoProgress(plan.frames - 1, plan.frames, 0, 0, time.perf_counter() - t0, None,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_desktop.engine import StyleParams
+from nst_desktop.engine import Progress, StyleParams
 from nst_desktop.engine import flow as fl
 from nst_desktop.engine import video as V
 from nst_desktop.engine import video_io as vio
@@ -172,3 +172,78 @@ def test_an_odd_size_gives_even_frames_for_h264(tmp_path: Path, clip: Path, pain
     V.render_video(plan, [make_style((48, 48))], bundled_weights)
     info = vio.probe(out)
     assert (info.width, info.height, info.frames) == (46, 30, 3)
+
+
+class _Now:
+    """An injected clock (s): tests set ``t``."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _step(clock: V.FrameClock, now: _Now, t: float, step: int, total: int, stage: int = 0, stages: int = 1,
+          hw: tuple[int, int] = (10, 10), eta_s: float | None = None) -> Progress:
+    now.t = t
+    p = Progress(step, total, stage, stages, hw, 0.0, 0.0, 0.0, t, eta_s)
+    clock.on_step(p)
+    return p
+
+
+def test_the_eta_counts_a_later_frame_as_its_fixed_cost_plus_its_steps() -> None:
+    now = _Now()
+    clock = V.FrameClock(frames=5, later_steps=4, temporal=True, hw=(10, 10), now=now)
+    clock.start_frame()
+    # Frame 0, two sizes: 6 steps at 5x5 px (0.1 s each) from t=3 (the set-up before), 0.5 s of
+    # targets, 4 steps at 10x10 (0.4 s each), written at t=6.
+    for k in range(6):
+        _step(clock, now, 3.0 + 0.1 * k, 1 + k, 10, 0, 2, (5, 5))
+    # Before the first frame is done: its final size's rate (0.4 s) and the time to its first step
+    # less one step (3.0 - 0.4) stand for a later frame: 2.6 + 4 x 0.4 = 4.2 s.
+    for k in range(4):
+        p = _step(clock, now, 4.4 + 0.4 * k, 7 + k, 10, 1, 2, (10, 10), eta_s=0.4 * (3 - k))
+    assert clock.later_frame_s() == pytest.approx(4.2)
+    assert clock.eta(0, p) == pytest.approx(0.0 + 4 * 4.2)
+    now.t = 6.0
+    assert clock.finish_frame(0) == pytest.approx(6.0)
+    # Fixed: 6.0 s less 6 x 0.1 and 4 x 0.4 stepping = 3.8 s; a later frame 3.8 + 4 x 0.4 = 5.4 s.
+    assert clock.first == V.FrameCost(pytest.approx(3.8), pytest.approx(0.4))
+    clock.start_frame()
+    assert clock.eta(1) == pytest.approx(4 * 5.4)
+    # Frame 1: flow, warp, targets until t=7 (1.0 s), 4 steps of 0.5 s, written at 9.2.
+    _step(clock, now, 7.5, 1, 4)
+    p = _step(clock, now, 8.0, 2, 4)
+    assert clock.eta(1, p) == pytest.approx(2 * 0.5 + 3 * 5.4)  # its own steps left, then three frames
+    _step(clock, now, 8.5, 3, 4)
+    _step(clock, now, 9.0, 4, 4)
+    now.t = 9.2
+    assert clock.finish_frame(1) == pytest.approx(3.2)
+    assert clock.later == [V.FrameCost(pytest.approx(1.2), pytest.approx(0.5))]
+    clock.start_frame()
+    assert clock.eta(2) == pytest.approx(3 * (1.2 + 4 * 0.5))
+    now.t = 10.0  # 0.8 s into frame 2, no step yet: what is left of it, then two more
+    assert clock.eta(2) == pytest.approx(3.2 - 0.8 + 2 * 3.2)
+
+
+def test_the_eta_of_independent_frames_and_of_a_resumed_render() -> None:
+    now = _Now()
+    clock = V.FrameClock(frames=3, later_steps=4, temporal=False, hw=(10, 10), now=now)
+    clock.start_frame()
+    assert clock.eta(0) is None
+    p = _step(clock, now, 2.0, 1, 8, eta_s=6.0)
+    assert clock.eta(0, p) == pytest.approx(6.0 + 2 * 8.0)  # this frame's 8 s, twice more
+    now.t = 7.0
+    clock.finish_frame(0)
+    clock.start_frame()
+    assert clock.eta(1) == pytest.approx(2 * 7.0)
+
+    # Resumed at frame 3 of 6: a later frame first, its own rate and lead-in stand for the rest.
+    now.t = 0.0
+    clock = V.FrameClock(frames=6, later_steps=4, temporal=True, hw=(10, 10), now=now)
+    clock.start_frame()
+    assert clock.eta(3) is None
+    _step(clock, now, 1.5, 1, 4)
+    p = _step(clock, now, 2.0, 2, 4)
+    assert clock.eta(3, p) == pytest.approx(2 * 0.5 + 2 * (1.0 + 4 * 0.5))
