@@ -53,6 +53,15 @@ def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParse
                    help="relative weights of several paintings, one per painting (default: equal)")
     v.add_argument("--independent", action="store_true",
                    help="paint every frame on its own with the whole budget (flickers; for comparison)")
+    v.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                   help="paint chunks of the clip at the same time on a Ray cluster: auto (this computer's, or "
+                        "the one it belongs to) or its address (HOST:6379, ray://HOST:10001); needs "
+                        "pip install 'nst-desktop[farm]'")
+    v.add_argument("--chunk-frames", type=_number(0, V.MAX_CHUNK_FRAMES, "--chunk-frames", int),
+                   default=V.DEFAULT_CHUNK_FRAMES, metavar="N",
+                   help=f"with --ray: frames per chunk, at least {V.MIN_CHUNK_FRAMES} (default 0: the range "
+                        f"split evenly over the cluster's CPUs); a chunk that starts on its own overlaps the "
+                        f"previous one by {V.CHUNK_OVERLAP} frames, cross-faded")
     add_run_options(v)
 
 
@@ -68,6 +77,8 @@ def cmd_video(args: argparse.Namespace, run_params: Callable[[argparse.Namespace
 
     if not video_deps.available():
         return fail(video_deps.INSTALL_HINT)
+    if args.ray:
+        return _cmd_ray(args, run_params, resolve_steps, fail)
     from tqdm import tqdm
 
     from nst_desktop.engine import EngineError, load_image, load_weights
@@ -114,6 +125,53 @@ def cmd_video(args: argparse.Namespace, run_params: Callable[[argparse.Namespace
     print(f"wrote {result.output} ({result.frames} frames, {w}x{h}, {float(info.fps):.3g} fps"
           f"{', audio kept' if info.audio else ''}; {result.painted} painted in {result.elapsed_s:.1f} s{per} "
           f"on {device})")
+    return 0
+
+
+def _cmd_ray(args: argparse.Namespace, run_params: Callable[[argparse.Namespace], Any],
+             resolve_steps: Callable[[Any, str], Any], fail: Callable[[str], int]) -> int:
+    """``video --ray``: the chunks painted on the cluster (services/video_farm.py), a line per chunk."""
+    from nst_desktop.engine import EngineError
+    from nst_desktop.engine import video_settings as VS
+    from nst_desktop.services.farm import FarmUnavailable, address_problem
+    from nst_desktop.services.jobs import format_duration
+    from nst_desktop.services.video_farm import ChunkDone, render_ray
+
+    if address_problem(args.ray):
+        return fail(address_problem(args.ray))
+    if args.chunk_frames and args.chunk_frames < VS.MIN_CHUNK_FRAMES:
+        return fail(f"--chunk-frames must be 0 or at least {VS.MIN_CHUNK_FRAMES}, not {args.chunk_frames}")
+    if args.style_weights is not None and len(args.style_weights) != len(args.style):
+        return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} paintings "
+                    "were given")
+    for p in args.style:
+        if not p.is_file():
+            return fail(f"the painting '{p}' does not exist")
+
+    def on_chunk(done: ChunkDone, chunks: int) -> None:
+        if not args.quiet:
+            c = done.chunk
+            how = f", from frame {c.first + 1} on its own" if c.overlap else ""
+            print(f"chunk {c.index + 1} of {chunks} ({c.label()}{how}) painted on {done.host} in "
+                  f"{format_duration(done.seconds)}", file=sys.stderr, flush=True)
+
+    try:
+        params = run_params(args)
+        params, _device = resolve_steps(params, args.quality)
+        settings = VS.VideoSettings(params, args.temporal_weight, args.every_frame_steps, args.start, args.end,
+                                    temporal=not args.independent)
+        result = render_ray(args.input, args.style, args.output, settings, args.ray, args.chunk_frames,
+                            args.style_weights, on_chunk)
+    except FarmUnavailable as exc:
+        return fail(str(exc))
+    except (EngineError, ValueError) as exc:
+        return fail(str(exc).strip().splitlines()[0])
+    except KeyboardInterrupt:
+        print("stopped: the chunks painted so far are kept beside the output; run the same command to go on",
+              file=sys.stderr)
+        return 130
+    print(f"wrote {result.output} ({result.frames} frames in {len(result.chunks)} chunks, {result.painted} painted "
+          f"in {result.elapsed_s:.1f} s on Ray)")
     return 0
 
 

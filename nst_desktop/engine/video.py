@@ -72,12 +72,14 @@ class VideoPlan:
 
 
 def plan_video(source: Path, styles: Sequence[Path | Image.Image], out: Path, settings: VideoSettings,
-               max_pixels: int = vio.MAX_SOURCE_PIXELS, style_weights: Sequence[float] | None = None) -> VideoPlan:
+               max_pixels: int = vio.MAX_SOURCE_PIXELS, style_weights: Sequence[float] | None = None,
+               key_extra: dict[str, object] | None = None) -> VideoPlan:
     """Check everything before work starts: the settings, the clip (:func:`video_io.probe`), the
     range, the output's type and folder, and the disk space for the frames still to paint.
     ``styles``: the paintings' files or images (for the work folder's key; the images painted
-    with are given to :func:`render_video`). Raises :class:`VideoError` or ``ValueError`` with a
-    one-line message."""
+    with are given to :func:`render_video`). ``key_extra``: more of what makes the frames (JSON;
+    a farm's chunks), so that another way of painting them has its own work folder. Raises
+    :class:`VideoError` or ``ValueError`` with a one-line message."""
     settings = settings.fixed()
     settings.validate()
     kind = output_kind(out)
@@ -99,6 +101,7 @@ def plan_video(source: Path, styles: Sequence[Path | Image.Image], out: Path, se
         "settings": dataclasses.asdict(settings),
         "hw": hw,
         "indices": [indices.start, indices.stop],
+        **({"extra": key_extra} if key_extra else {}),
     })
     work = WorkFolder.for_output(out, key)
     done = work.finished(len(indices))

@@ -25,6 +25,13 @@ TEMPORAL_WEIGHT_HELP = (f"how strongly a frame keeps the previous one's strokes 
                         f"frame's strokes are kept longer)")
 EVERY_FRAME_STEPS_HELP = (f"steps of each frame after the first, which gets the whole quality/steps budget "
                           f"(default {DEFAULT_EVERY_FRAME_STEPS})")
+#: A render on a Ray cluster (``services/video_farm.py``): frames of overlap between chunks (a chunk
+#: started on its own paints this many frames of the previous chunk, cross-faded into them).
+CHUNK_OVERLAP = 4
+#: Frames per chunk: 0 = the range split evenly over the cluster's CPUs; fewer than
+#: MIN_CHUNK_FRAMES would make the overlap most of a chunk.
+DEFAULT_CHUNK_FRAMES = 0
+MIN_CHUNK_FRAMES, MAX_CHUNK_FRAMES = 2 * CHUNK_OVERLAP, 10_000_000
 #: Output kinds: "mp4" (H.264 + AAC), "png" (a folder of frame_000001.png ... and audio.m4a).
 OutputKind = Literal["mp4", "png"]
 

@@ -109,3 +109,16 @@ def test_bad_values_exit_2(files: tuple[Path, Path], tmp_path: Path, bad: list[s
         cli.main(["video", str(clip), str(painting), "-o", str(tmp_path / "o.mp4"), *bad])
     assert exc.value.code == 2
     assert bad[0] in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--ray", "somewhere"], "expected auto, HOST:PORT or ray://HOST:PORT"),
+    (["--ray", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
+])
+def test_video_ray_without_a_cluster_is_one_line(files: tuple[Path, Path], tmp_path: Path, extra: list[str],
+                                                 expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray")
+    clip, painting = files
+    assert cli.main(["video", str(clip), str(painting), "-o", str(tmp_path / "o.mp4"), *QUICK, *extra]) == 1
+    assert expected in _one_line(capsys.readouterr().err)
+    assert not list(tmp_path.glob(".o.mp4.nst-video-*"))
