@@ -16,10 +16,12 @@ result:
 The driver (this process) sends the clip and the paintings once (``ray.put``), keeps each chunk's
 frames as they come back in ``chunk_NNN/`` folders of the render's work folder (a chunk's
 ``done.json`` is written after its frames: a rerun of a stopped or killed render sends only the
-chunks not done), then writes the final frames and the output as a local render does
-(:func:`nst_desktop.engine.video.assemble`: frame rate and audio kept, written under a temporary
-name and renamed). A chunk whose worker dies is retried once by Ray; a chunk that fails twice or
-whose inputs are bad fails the render (its finished chunks stay for the next run).
+chunks not done; the chunks' layout is part of the work folder's key, so with the default
+``chunk_frames`` a cluster of another size starts anew), then writes the final frames and the
+output as a local render does (:func:`nst_desktop.engine.video.assemble`: frame rate and audio
+kept, written under a temporary name and renamed). A chunk whose worker dies is retried once by
+Ray; a chunk that fails twice or whose inputs are bad fails the render (its finished chunks stay
+for the next run).
 """
 
 from __future__ import annotations
