@@ -24,6 +24,7 @@ Tensors follow the engine's convention ``(1, 3, H, W)``, RGB, float32.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from PIL import Image
@@ -204,32 +205,56 @@ def palette_sample(img: torch.Tensor) -> torch.Tensor:
     return pixels[:, :: max(1, pixels.shape[1] // PALETTE_SAMPLES)].double().unsqueeze(-1)
 
 
-def match_palette(
-    x: torch.Tensor, x_weights: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequence[float]
-) -> torch.Tensor:
-    """Colours ``x`` ``(3, N)`` (weighted by ``x_weights`` ``(N,)``, e.g. a region's mask) given
-    the paintings' palette: first their pooled mean and covariance (:func:`transfer_map`), then,
-    along each principal axis of that covariance, their distribution (quantile matching, as in
-    Pitie et al.'s N-dimensional pdf transfer, with the paintings' own axes and one pass). The
-    mapping is a function of the colour, fitted on at most :data:`PALETTE_SAMPLES` pixels of
-    each. ``styles``: RGB tensors ``(1, 3, H, W)`` or :func:`palette_sample` s, pooled by
-    relative ``weights``. Returns ``(3, N)`` float64, not clamped."""
-    x = x.double()
-    step = max(1, x.shape[1] // PALETTE_SAMPLES)
-    xs, xs_w = x[:, ::step], x_weights[::step].double()
-    mu_x, cov_x = color_stats(xs, xs_w)
+@dataclass(frozen=True)
+class PaintingColours:
+    """The paintings' side of :func:`match_palette`, read once per run (float64, CPU).
+
+    ``mu`` ``(3,)`` and ``cov`` ``(3, 3)``: the pooled colour mean and covariance (RGB in
+    [0, 1]); ``axes`` ``(3, 3)``: the covariance's eigenvectors (columns); ``quantiles``:
+    along each axis, the distinct projected colours (ascending) and the cumulative weight
+    share at the end of each one's run (see :func:`_weighted_cdf`).
+    """
+
+    mu: torch.Tensor
+    cov: torch.Tensor
+    axes: torch.Tensor
+    quantiles: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+
+
+def painting_colours(styles: Sequence[torch.Tensor], weights: Sequence[float]) -> PaintingColours:
+    """The palette of ``styles`` (RGB tensors ``(1, 3, H, W)`` or :func:`palette_sample` s, at
+    most :data:`PALETTE_SAMPLES` pixels of each are read) pooled by relative ``weights``: each
+    painting counts by its weight, not by its pixel count."""
     samples = [s if s.dim() == 3 and s.shape[-1] == 1 else palette_sample(s) for s in styles]
     mu, cov = mixture_stats(samples, weights)
-    a, b = transfer_map(mu_x, cov_x, mu, cov)
     _, axes = torch.linalg.eigh(cov)
     refs = [(s[..., 0], w / s.shape[1]) for s, w in zip(samples, weights) if w > 0]
     ref = axes.T @ torch.cat([r for r, _ in refs], dim=1)
     ref_w = torch.cat([torch.full((r.shape[1],), w, dtype=torch.float64) for r, w in refs])
+    quantiles = []
+    for k in range(3):
+        ref_v, _, ref_end = _weighted_cdf(ref[k], ref_w)
+        quantiles.append((ref_v, ref_end))
+    return PaintingColours(mu, cov, axes, tuple(quantiles))
+
+
+def match_palette(x: torch.Tensor, x_weights: torch.Tensor, colours: PaintingColours) -> torch.Tensor:
+    """Colours ``x`` ``(3, N)`` (weighted by ``x_weights`` ``(N,)``, e.g. a region's mask) given
+    the paintings' palette ``colours``: first their mean and covariance (:func:`transfer_map`),
+    then, along each principal axis of that covariance, their distribution (quantile matching,
+    as in Pitie et al.'s N-dimensional pdf transfer, with the paintings' own axes and one pass).
+    The mapping is a function of the colour, fitted on at most :data:`PALETTE_SAMPLES` pixels
+    of ``x``. Returns ``(3, N)`` float64, not clamped."""
+    x = x.double()
+    step = max(1, x.shape[1] // PALETTE_SAMPLES)
+    xs, xs_w = x[:, ::step], x_weights[::step].double()
+    mu_x, cov_x = color_stats(xs, xs_w)
+    a, b = transfer_map(mu_x, cov_x, colours.mu, colours.cov)
+    axes = colours.axes
     m = axes.T @ a  # x -> its mapped colour in the axes' coordinates
     proj, proj_s = m @ x + (axes.T @ b)[:, None], m @ xs + (axes.T @ b)[:, None]
-    for k in range(3):
+    for k, (ref_v, ref_end) in enumerate(colours.quantiles):
         src_v, src_q, _ = _weighted_cdf(proj_s[k], xs_w)
-        ref_v, _, ref_end = _weighted_cdf(ref[k], ref_w)
         # The painting's value at each of the photo's quantiles (its inverse CDF: no blends of
         # its colours), then linear between the photo's own colours.
         at = ref_v[torch.searchsorted(ref_end, src_q).clamp(max=ref_v.numel() - 1)]
@@ -239,33 +264,34 @@ def match_palette(
 
 def in_palette(
     content: torch.Tensor,
-    styles: Sequence[torch.Tensor],
-    weights: Sequence[float],
+    colours: PaintingColours | Sequence[PaintingColours | None],
     regions: torch.Tensor | None = None,
     keep: torch.Tensor | None = None,
     free: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The photo recoloured to the paintings' palette (:func:`match_palette`: their colour mean,
-    covariance and distribution along its axes, the ``styles`` pooled by ``weights``), clamped
-    to [0, 1]. All ``(1, 3, H, W)`` RGB in [0, 1].
+    """The photo recoloured to the paintings' palette (:func:`match_palette`), clamped to
+    [0, 1]. All ``(1, 3, H, W)`` RGB in [0, 1]; ``colours``: :func:`painting_colours`.
 
     With ``regions`` (``(S, 1, H, W)`` masks in [0, 1], one per style, at the content's size),
-    each style's region gets that style's colours (fitted to the photo's colours in that
-    region) and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's. Without regions, ``free``
+    ``colours`` is one :class:`PaintingColours` per style (None: the style is left out), each
+    style's region gets that style's colours (fitted to the photo's colours in that region)
+    and ``keep`` ``(1, 1, H, W)`` pixels stay the photo's. Without regions, ``free``
     ``(1, 1, H, W)`` weights the photo's pixels the map is fitted to (1 - a keep mask).
     """
     x = content[0].reshape(3, -1)
     if regions is None:
+        assert isinstance(colours, PaintingColours)
         fit = torch.ones(x.shape[1], dtype=torch.float64) if free is None else free.reshape(-1).double()
-        y = match_palette(x, fit, styles, weights)
+        y = match_palette(x, fit, colours)
         return y.reshape_as(content[0]).unsqueeze(0).to(content.dtype).clamp(0, 1)
+    assert not isinstance(colours, PaintingColours)
     out = torch.zeros_like(content)
     cover = torch.zeros_like(content[:, :1])
-    for mask, style, w in zip(regions, styles, weights):
+    for mask, style_colours in zip(regions, colours, strict=True):
         m = mask.reshape(-1).double()
-        if w <= 0 or float(m.sum()) <= 0:
+        if style_colours is None or float(m.sum()) <= 0:
             continue
-        y = match_palette(x, m, [style], [1.0]).reshape_as(content[0]).unsqueeze(0).to(content.dtype)
+        y = match_palette(x, m, style_colours).reshape_as(content[0]).unsqueeze(0).to(content.dtype)
         out += mask.unsqueeze(0) * y
         cover += mask.unsqueeze(0)
     out = torch.where(cover > 0, out / cover.clamp_min(1e-6), content)

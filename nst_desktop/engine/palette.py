@@ -33,19 +33,25 @@ from nst_desktop.engine.params import StyleParams
 
 @dataclass(frozen=True)
 class Palette:
-    """The paintings' colours, read once per run: ``samples`` (one :func:`color.palette_sample`
-    per style, ``(3, N, 1)`` float64 on the CPU), their relative ``weights``, and the run's
-    region ``masks`` (each style's palette in its own region; kept pixels stay the photo's)."""
+    """The paintings' colours, read once per run (every recolour of the run reuses them):
+    ``colours``, all styles pooled by their relative weights (:func:`color.painting_colours`);
+    with style regions, ``per_style`` (each style's own, None for a weight of 0); and the
+    run's region ``masks`` (each style's palette in its own region; kept pixels stay the photo's)."""
 
-    samples: tuple[torch.Tensor, ...]
-    weights: tuple[float, ...]
+    colours: color.PaintingColours
+    per_style: tuple[color.PaintingColours | None, ...] | None
     masks: Masks | None
 
     @classmethod
     def of(cls, styles: Sequence[StyleSource], weights: Sequence[float], masks: Masks | None) -> Palette:
         """The palette of ``styles`` (RGB Pillow images or tensors) blended by ``weights``."""
-        samples = tuple(color.palette_sample(_point_sampled(s)) for s in styles)
-        return cls(samples, tuple(float(w) for w in weights), masks)
+        samples = [color.palette_sample(_point_sampled(s)) for s in styles]
+        weights = [float(w) for w in weights]
+        per_style = None
+        if masks is not None and masks.styles is not None:
+            per_style = tuple(color.painting_colours([s], [1.0]) if w > 0 else None
+                              for s, w in zip(samples, weights, strict=True))
+        return cls(color.painting_colours(samples, weights), per_style, masks)
 
     def recolour(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(1, 3, H, W)`` in [0, 1] (any device) recoloured to this palette: fitted to
@@ -53,10 +59,10 @@ class Palette:
         keep mask alone), on the CPU in float64; returned on ``x``'s device and dtype, clamped."""
         x_cpu = x.detach().to("cpu", torch.float32)
         at = self.masks.at(tuple(x.shape[-2:]), x_cpu.device) if self.masks is not None else None
-        if at is not None and at.styles is not None:
-            out = color.in_palette(x_cpu, self.samples, self.weights, at.styles, at.keep)
+        if at is not None and at.styles is not None and self.per_style is not None:
+            out = color.in_palette(x_cpu, self.per_style, at.styles, at.keep)
         else:
-            out = color.in_palette(x_cpu, self.samples, self.weights, free=None if at is None else 1 - at.keep)
+            out = color.in_palette(x_cpu, self.colours, free=None if at is None else 1 - at.keep)
         return out.to(x.device, x.dtype)
 
 

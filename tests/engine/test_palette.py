@@ -41,7 +41,7 @@ def _photo_like() -> torch.Tensor:
 
 def test_the_start_has_the_paintings_colour_mean_and_covariance() -> None:
     content, style = _photo_like(), pil_to_tensor(_soft(make_style()))
-    out = color.in_palette(content, [style], [1.0])
+    out = color.in_palette(content, color.painting_colours([style], [1.0]))
     assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
     mu_err, cov_err = _stats_error(out, *color.color_stats(style))
     assert mu_err < 0.005 and cov_err < 0.05
@@ -152,7 +152,7 @@ def test_the_start_has_the_paintings_distribution_along_its_colour_axes() -> Non
     style[..., :24, :] = torch.tensor([0.1, 0.15, 0.4]).view(1, 3, 1, 1)
     style[..., 24:, :] = torch.tensor([0.95, 0.85, 0.2]).view(1, 3, 1, 1)
     style += 0.02 * torch.randn(style.shape, generator=torch.Generator().manual_seed(1))
-    out = color.in_palette(_photo_like(), [style], [1.0])
+    out = color.in_palette(_photo_like(), color.painting_colours([style], [1.0]))
     _, cov = color.color_stats(style)
     axis = torch.linalg.eigh(cov)[1][:, -1].float()
     q = torch.tensor([0.1, 0.5, 0.7, 0.9])
@@ -167,10 +167,11 @@ def test_equal_colours_stay_equal() -> None:
     """A clipped white sky or a flat background gets one colour, not a ramp in scan order."""
     photo = _photo_like()
     photo[..., :32, :] = 1.0
-    out = color.in_palette(photo, [pil_to_tensor(_soft(make_style()))], [1.0])
+    out = color.in_palette(photo, color.painting_colours([pil_to_tensor(_soft(make_style()))], [1.0]))
     sky = out[..., :32, :].reshape(3, -1)
     assert float(sky.std(dim=1).max()) < 1e-6
-    flat = color.in_palette(torch.full((1, 3, 16, 16), 0.4), [pil_to_tensor(make_style())], [1.0])
+    flat = color.in_palette(torch.full((1, 3, 16, 16), 0.4),
+                            color.painting_colours([pil_to_tensor(make_style())], [1.0]))
     assert float(flat.reshape(3, -1).std(dim=1).max()) < 1e-6
 
 
