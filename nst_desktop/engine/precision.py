@@ -130,11 +130,13 @@ class Precision:
         net = net.to(self.device).to_compute_dtype(self.compute_dtype)
         return net.to(memory_format=torch.channels_last) if self.channels_last else net
 
-    def features(self, net: VGGFeatures, x: torch.Tensor, tap: Tap | None = None) -> dict[str, torch.Tensor]:
+    def features(
+        self, net: VGGFeatures, x: torch.Tensor, tap: Tap | None = None, last: str | None = None
+    ) -> dict[str, torch.Tensor]:
         """The network's activations of ``x`` (RGB in [0, 1], float32, NCHW); in ``compute_dtype``.
 
-        ``tap``: see :meth:`VGGFeatures.forward`.
+        ``tap``, ``last``: see :meth:`VGGFeatures.forward`.
         """
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return net(x, tap)
+        return net(x, tap, last)

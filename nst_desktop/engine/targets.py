@@ -42,7 +42,9 @@ def style_targets(
         if masks is not None and masks.styles is not None:
             used_masks.append(masks.styles[i : i + 1])
         del s_t
-    content_feats = precision.features(net, content_t)
+    # Masks are taken to every style layer's shape from the content's activations; without them
+    # the content target needs nothing past its own layer.
+    content_feats = precision.features(net, content_t, last=losses.CONTENT_LAYER if masks is None else None)
     if masks is not None and masks.styles is not None:
         return losses.make_region_targets(content_feats, style_feats, used_masks, style_weights=used_weights)
     targets = losses.make_targets(content_feats, style_feats, style_weights=used_weights)

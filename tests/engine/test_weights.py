@@ -85,6 +85,18 @@ def test_bundled_weights_give_finite_features(bundled_weights: W.VGGWeights) -> 
     assert all(not p.requires_grad for p in net.parameters())
 
 
+def test_features_up_to_a_layer_stop_there_and_agree(bundled_weights: W.VGGWeights) -> None:
+    """A content target needs relu4_2 only: the run to it gives the same activations, and nothing after."""
+    net = VGGFeatures(bundled_weights, ["relu1_1", "relu4_2", "relu5_1"])
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    seen: list[str] = []
+    with torch.no_grad():
+        whole = net(x)
+        part = net(x, lambda name, f: seen.append(name) or f, last="relu4_2")
+    assert set(part) == {"relu1_1", "relu4_2"} and seen == ["relu1_1", "relu4_2"]
+    assert torch.equal(part["relu4_2"], whole["relu4_2"])
+
+
 @pytest.mark.slow
 def test_bfloat16_network_computes_what_autocast_computes(bundled_weights: W.VGGWeights) -> None:
     """Weights converted once give the activations bfloat16 autocast gives (conv weights cast per
