@@ -220,6 +220,7 @@ def run_bench(
             runs.insert(0, ("reference", REFERENCE_STEPS, False, REFERENCE_PRECISION, size))
         for name, budget, c2f, prec_name, start in runs:
             ref = name == "reference"
+            half = Precision.choose(prec_name, device).compute_dtype is not None
             params = StyleParams(size=size, steps=budget, coarse_to_fine=c2f, seed=0, device=str(device),
                                  optimizer=REFERENCE_OPTIMIZER if ref else optimizer, start_size=start,
                                  precision=prec_name, preview_every=0)
@@ -234,7 +235,7 @@ def run_bench(
             ratio = f"{total / ref_loss:7.3f}" if ref_loss else f"{'-':>7}"
             rate = rates.get(prec_name)
             work = schedule.pixel_steps(device.type, size, (content.height, content.width), budget,
-                                        start if c2f else size)
+                                        start if c2f else size, half)
             est = f"{rate * work:10.1f}" if rate and not ref else f"{'-':>10}"
             print(f"{size:>6} {name:>12} {prec_name:>9} {start if c2f else '-':>6} {result.steps_done:>6} "
                   f"{wall:8.2f} {wall * 1000 / bare:10.1f} {est} {total:11.4f} {ratio}", flush=True)

@@ -49,16 +49,30 @@ GPU_SHAPE = Shape(start=256, ratio=SIZE_RATIO, power=STEP_SHARE_POWER)
 #: Adding a 128 px stage (128x40, 256x20, 512x12) gave 1.34x; cutting the final size
 #: to 4-5 steps, 1.63-1.92x whatever the smaller sizes got.
 CPU_SHAPE = Shape(start=256, ratio=2.0, power=STEP_SHARE_POWER)
+#: CPUs whose network runs in float32 (most laptops: no native bfloat16), where the budgets
+#: are smallest (``params.CPU_FP32_QUALITY_PRESETS``): more of them at the first size, where a
+#: step costs about 0.28 of one at 512 px. Judge's measures on the reference pairs (512 px,
+#: seed 1, float32), tubingen x starry night (the closest pair; targets: Fast style <= 1.08,
+#: colour <= 3.34; Balanced style <= 0.94, colour <= 2.57), as (256 px steps, 512 px steps):
+#: Fast 13+9 (power 0.5) 1.05 / 3.28, 15+7 1.07 / 3.22, 14+8 (power 1.5) 0.88 / 3.09;
+#: Balanced 36+26 (power 0.5) 0.55 / 2.46, 44+18 (power 1.5) 0.58 / 2.53. The other
+#: pairs kept their targets with room in each. Time in 512 px float32 steps: Fast 12.3 -> 11.9,
+#: Balanced 35.0 -> 30.3 (plus the fixed cost of a run).
+CPU_FP32_SHAPE = Shape(start=256, ratio=2.0, power=1.5)
 SHAPES: dict[str, Shape] = {"cpu": CPU_SHAPE}
+FP32_SHAPES: dict[str, Shape] = {"cpu": CPU_FP32_SHAPE}
 
 
-def shape_for(device_type: str) -> Shape:
-    """The schedule's shape for a device type ("cpu", "cuda", "mps")."""
+def shape_for(device_type: str, half: bool = True) -> Shape:
+    """The schedule's shape for a device type ("cpu", "cuda", "mps"); on CPUs ``half`` says
+    whether the network runs in bfloat16 there (see :meth:`precision.Precision.choose`)."""
+    if not half and device_type in FP32_SHAPES:
+        return FP32_SHAPES[device_type]
     return SHAPES.get(device_type, GPU_SHAPE)
 
 
 def default_start(device_type: str) -> int:
-    """First size of the coarse-to-fine schedule (long side, px) for a device type."""
+    """First size of the coarse-to-fine schedule (long side, px) for a device type (either number format)."""
     return shape_for(device_type).start
 
 
@@ -110,19 +124,23 @@ def plan(
 
 
 def plan_for(
-    device_type: str, target: int, budget: int, start: int = 0, coarse_to_fine: bool = True
+    device_type: str, target: int, budget: int, start: int = 0, coarse_to_fine: bool = True, half: bool = True,
 ) -> list[Stage]:
-    """:func:`plan` with the device's shape; ``start`` 0 means the device's first size."""
-    shape = shape_for(device_type)
+    """:func:`plan` with the device's shape (``half``: see :func:`shape_for`); ``start`` 0 means
+    the device's first size."""
+    shape = shape_for(device_type, half)
     return plan(target, budget, start or shape.start, coarse_to_fine, shape.power, shape.ratio)
 
 
-def pixel_steps(device_type: str, long_side: int, aspect_hw: tuple[int, int], steps: int, start: int = 0) -> int:
+def pixel_steps(
+    device_type: str, long_side: int, aspect_hw: tuple[int, int], steps: int, start: int = 0, half: bool = True,
+) -> int:
     """Sum over the sizes of :func:`plan_for`'s schedule of (pixels at that size x its loss
     evaluations): the work of a run, in the unit of the time estimate's rate (seconds per
-    pixel-step). ``aspect_hw``: the content's (height, width) at any scale."""
+    pixel-step). ``aspect_hw``: the content's (height, width) at any scale; ``half``: see
+    :func:`shape_for`."""
     total = 0
-    for st in plan_for(device_type, long_side, steps, start):
+    for st in plan_for(device_type, long_side, steps, start, half=half):
         h, w = scaled_size(aspect_hw, st.long_side)
         total += h * w * st.steps
     return total

@@ -126,7 +126,8 @@ def _plan(
     params: StyleParams, content_hw: tuple[int, int], device_type: str, half: bool, budget: int, graphs: bool,
 ) -> RunPlan | None:
     out_hw = output_hw(content_hw, params.size, params.seamless)
-    stages = schedule.plan_for(device_type, params.size, params.steps, params.start_size, params.coarse_to_fine)
+    stages = schedule.plan_for(device_type, params.size, params.steps, params.start_size, params.coarse_to_fine,
+                               half)
     sizes, plans = [], []
     for st in stages:
         hw = stage_hw(out_hw, st.long_side, params.seamless)

@@ -82,8 +82,10 @@ def network_format(device_id: str) -> str:
 def pixel_steps(
     long_side: int, aspect_hw: tuple[int, int], steps: int, start_size: int = 0, device_id: str = "cpu"
 ) -> int:
-    """:func:`schedule.pixel_steps` for ``device_id``'s type; ``start_size`` 0: the device's default."""
-    return schedule.pixel_steps(device_type(device_id), long_side, aspect_hw, steps, start_size)
+    """:func:`schedule.pixel_steps` for ``device_id``'s type and the number format "auto" runs
+    its network in; ``start_size`` 0: the device's default."""
+    return schedule.pixel_steps(device_type(device_id), long_side, aspect_hw, steps, start_size,
+                                runs_half(device_id))
 
 
 def default_rate(device_id: str, cpu_cores: int) -> float:

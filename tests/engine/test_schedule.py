@@ -105,6 +105,30 @@ def test_cpu_plans_double_the_size_and_gpu_plans_grow_by_sqrt2() -> None:
     assert schedule.plan_for("mps", 512, 300) == plan(512, 300)
 
 
+def test_float32_cpus_spend_more_of_their_budget_at_the_first_size() -> None:
+    """The presets as measured (see schedule.CPU_FP32_SHAPE); bfloat16 CPUs and GPUs keep their split."""
+    from nst_desktop.engine.params import preset_steps
+
+    fp32 = {q: [s.steps for s in schedule.plan_for("cpu", 512, preset_steps(q, "cpu", False), half=False)]
+            for q in ("fast", "balanced")}
+    assert fp32 == {"fast": [14, 8], "balanced": [44, 18]}
+    assert schedule.plan_for("cpu", 512, 32, half=True) == schedule.plan_for("cpu", 512, 32)
+    assert [s.steps for s in schedule.plan_for("cpu", 512, 72)] == [42, 30]
+    assert schedule.plan_for("cuda", 512, 300, half=False) == schedule.plan_for("cuda", 512, 300)
+    work = schedule.pixel_steps("cpu", 512, (1, 1), 22, half=False)
+    assert work == 14 * 256 * 256 + 8 * 512 * 512
+
+
+def test_a_float32_run_is_planned_with_the_float32_split() -> None:
+    from nst_desktop.engine import sizing
+    from nst_desktop.engine.params import StyleParams
+
+    params = StyleParams(size=512, steps=22, start_size=256, memory_limit_mb=4000)
+    fp32 = sizing.plan_run(params, (512, 512), "cpu", False, 4_000_000_000, False)
+    bf16 = sizing.plan_run(params, (512, 512), "cpu", True, 4_000_000_000, False)
+    assert [s.steps for s in fp32.stages] == [14, 8] and [s.steps for s in bf16.stages] == [13, 9]
+
+
 @settings(max_examples=200, deadline=None)
 @given(target=st.integers(min_value=32, max_value=8192), budget=st.integers(min_value=1, max_value=2000))
 def test_cpu_plan_properties(target: int, budget: int) -> None:
