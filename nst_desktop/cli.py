@@ -17,8 +17,15 @@ from nst_desktop.cli_video import add_video_parser, cmd_video
 from nst_desktop.engine import params as P
 
 
+def _bound(value: float) -> str:
+    """A range's end as people write it: 8192, 0.01, 1e+07 (not 8192.0 or 10000000.0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _ranged(kind: type[int] | type[float], lo: float, hi: float, what: str) -> Callable[[str], float]:
-    """argparse type: parse ``kind`` and require ``lo <= value <= hi`` (NaN and Inf are out of range)."""
+    """argparse type: parse ``kind`` and require ``lo <= value <= hi`` (NaN and Inf are out of range).
+
+    The one range check of every subcommand's numeric options (stylize, batch, video)."""
     noun = "a whole number" if kind is int else "a number"
 
     def parse(text: str) -> float:
@@ -27,7 +34,7 @@ def _ranged(kind: type[int] | type[float], lo: float, hi: float, what: str) -> C
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} must be {noun}, not {text!r}") from None
         if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, not {value}")
+            raise argparse.ArgumentTypeError(f"{what} must be between {_bound(lo)} and {_bound(hi)}, not {value}")
         return value
 
     return parse

@@ -15,22 +15,9 @@ from pathlib import Path
 from typing import Any
 
 
-def _number(lo: float, hi: float, what: str, kind: type = float) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}, not {value}")
-        return value
-
-    return parse
-
-
 def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """The ``video`` subcommand on ``sub`` (argparse subparsers), with the shared run options."""
-    from nst_desktop.cli import _weights_list
+    from nst_desktop.cli import _ranged, _weights_list
     from nst_desktop.engine import video_settings as V
 
     v = sub.add_parser("video", help="paint a clip in the style of a painting, without flicker")
@@ -39,15 +26,15 @@ def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParse
     v.add_argument("-o", "--output", type=Path, required=True,
                    help="OUT.mp4 (H.264 with the clip's frame rate and audio), or a name without extension: "
                         "a folder of PNG frames (and audio.m4a)")
-    v.add_argument("--start", type=_number(0, 1e7, "--start"), default=0.0, metavar="S",
+    v.add_argument("--start", type=_ranged(float, 0, 1e7, "--start"), default=0.0, metavar="S",
                    help="first second of the clip to paint (default 0)")
-    v.add_argument("--end", type=_number(0, 1e7, "--end"), default=None, metavar="S",
+    v.add_argument("--end", type=_ranged(float, 0, 1e7, "--end"), default=None, metavar="S",
                    help="last second (default: the end of the clip)")
-    v.add_argument("--temporal-weight", type=_number(V.MIN_TEMPORAL_WEIGHT, V.MAX_TEMPORAL_WEIGHT,
+    v.add_argument("--temporal-weight", type=_ranged(float, V.MIN_TEMPORAL_WEIGHT, V.MAX_TEMPORAL_WEIGHT,
                    "--temporal-weight"), default=V.DEFAULT_TEMPORAL_WEIGHT, metavar="W",
                    help=V.TEMPORAL_WEIGHT_HELP)
-    v.add_argument("--every-frame-steps", type=_number(V.MIN_EVERY_FRAME_STEPS, V.MAX_EVERY_FRAME_STEPS,
-                   "--every-frame-steps", int), default=V.DEFAULT_EVERY_FRAME_STEPS, metavar="N",
+    v.add_argument("--every-frame-steps", type=_ranged(int, V.MIN_EVERY_FRAME_STEPS, V.MAX_EVERY_FRAME_STEPS,
+                   "--every-frame-steps"), default=V.DEFAULT_EVERY_FRAME_STEPS, metavar="N",
                    help=V.EVERY_FRAME_STEPS_HELP)
     v.add_argument("--style-weights", type=_weights_list, default=None, metavar="W1,W2,...",
                    help="relative weights of several paintings, one per painting (default: equal)")
@@ -57,7 +44,7 @@ def add_video_parser(sub: Any, add_run_options: Callable[[argparse.ArgumentParse
                    help="paint chunks of the clip at the same time on a Ray cluster: auto (this computer's, or "
                         "the one it belongs to) or its address (HOST:6379, ray://HOST:10001); needs "
                         "pip install 'nst-desktop[farm]'")
-    v.add_argument("--chunk-frames", type=_number(0, V.MAX_CHUNK_FRAMES, "--chunk-frames", int),
+    v.add_argument("--chunk-frames", type=_ranged(int, 0, V.MAX_CHUNK_FRAMES, "--chunk-frames"),
                    default=V.DEFAULT_CHUNK_FRAMES, metavar="N",
                    help=f"with --ray: frames per chunk, at least {V.MIN_CHUNK_FRAMES} (default 0: the range "
                         f"split evenly over the cluster's CPUs); a chunk that starts on its own overlaps the "
