@@ -56,8 +56,8 @@ CPU_SHAPE = Shape(start=256, ratio=2.0, power=STEP_SHARE_POWER)
 #: colour <= 3.34; Balanced style <= 0.94, colour <= 2.57), as (256 px steps, 512 px steps):
 #: Fast 13+9 (power 0.5) 1.05 / 3.28, 15+7 1.07 / 3.22, 14+8 (power 1.5) 0.88 / 3.09;
 #: Balanced 36+26 (power 0.5) 0.55 / 2.46, 44+18 (power 1.5) 0.58 / 2.53. The other
-#: pairs kept their targets with room in each. Time in 512 px float32 steps: Fast 12.3 -> 11.9,
-#: Balanced 35.0 -> 30.3 (plus the fixed cost of a run).
+#: pairs kept their targets with room in each. Time in 512 px steps (a 256 px one counted as a
+#: quarter): Fast 12.25 -> 11.5, Balanced 35 -> 29 (plus the fixed cost of a run).
 CPU_FP32_SHAPE = Shape(start=256, ratio=2.0, power=1.5)
 SHAPES: dict[str, Shape] = {"cpu": CPU_SHAPE}
 FP32_SHAPES: dict[str, Shape] = {"cpu": CPU_FP32_SHAPE}
