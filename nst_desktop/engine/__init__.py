@@ -2,29 +2,39 @@
 
 Public entry points: :func:`stylize`, :class:`StyleParams`, :class:`Resume` (a continue), :func:`load_weights`,
 :func:`load_image`, :func:`save_image`, :func:`read_metadata`.
+
+The names are loaded on first use (PEP 562), so that ``from nst_desktop.engine import StyleParams``
+does not import torch: the window is shown before torch is loaded (which takes 1.5-2.7 s).
 """
 
-from nst_desktop.engine.errors import (
-    DownloadCancelled,
-    DownloadError,
-    EngineError,
-    ImageError,
-    NumericalError,
-    OutOfMemory,
-    WeightsError,
-)
-from nst_desktop.engine.images import load_image, read_metadata, save_image
-from nst_desktop.engine.params import (
-    QUALITY_PRESETS,
-    Progress,
-    StyleParams,
-    StyleResult,
-    preset_for_steps,
-    preset_steps,
-)
-from nst_desktop.engine.resume import Resume
-from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.weights import VGGWeights, load_weights
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Each public name and the module that defines it.
+_WHERE = {
+    "DownloadCancelled": "errors",
+    "DownloadError": "errors",
+    "EngineError": "errors",
+    "ImageError": "errors",
+    "NumericalError": "errors",
+    "OutOfMemory": "errors",
+    "WeightsError": "errors",
+    "load_image": "images",
+    "read_metadata": "images",
+    "save_image": "images",
+    "QUALITY_PRESETS": "params",
+    "Progress": "params",
+    "StyleParams": "params",
+    "StyleResult": "params",
+    "preset_for_steps": "params",
+    "preset_steps": "params",
+    "Resume": "resume",
+    "stylize": "stylize",
+    "VGGWeights": "weights",
+    "load_weights": "weights",
+}
 
 __all__ = [
     "DownloadCancelled",
@@ -48,3 +58,40 @@ __all__ = [
     "save_image",
     "stylize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:
+    from nst_desktop.engine.errors import (
+        DownloadCancelled,
+        DownloadError,
+        EngineError,
+        ImageError,
+        NumericalError,
+        OutOfMemory,
+        WeightsError,
+    )
+    from nst_desktop.engine.images import load_image, read_metadata, save_image
+    from nst_desktop.engine.params import (
+        QUALITY_PRESETS,
+        Progress,
+        StyleParams,
+        StyleResult,
+        preset_for_steps,
+        preset_steps,
+    )
+    from nst_desktop.engine.resume import Resume
+    from nst_desktop.engine.stylize import stylize
+    from nst_desktop.engine.weights import VGGWeights, load_weights

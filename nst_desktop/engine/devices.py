@@ -1,4 +1,8 @@
-"""Compute devices: choosing one, listing them, CPU thread count."""
+"""Compute devices: choosing one, listing them, CPU thread count.
+
+torch is imported by the functions that need it, not with this module: the window lists the
+CPU (:func:`cpu_device`) before torch is loaded, and the GPUs after (:func:`available_devices`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -36,10 +42,14 @@ def physical_cores() -> int:
 
 
 def cuda_available() -> bool:
+    import torch
+
     return torch.cuda.is_available()
 
 
 def mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
@@ -47,16 +57,25 @@ def mps_available() -> bool:
 @functools.cache
 def mkldnn_bf16_supported() -> bool:
     """True if oneDNN (PyTorch's CPU kernels) runs bfloat16 natively on this CPU (AVX-512 BF16 or AMX)."""
+    import torch
+
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
 
 
+def cpu_device() -> DeviceInfo:
+    """The CPU as :func:`available_devices` lists it (without loading torch)."""
+    return DeviceInfo("cpu", f"CPU ({physical_cores()} cores)", _total_ram())
+
+
 def available_devices() -> list[DeviceInfo]:
     """CPU, then every CUDA GPU, then Apple MPS if present."""
+    import torch
+
     total_ram = _total_ram()
-    out = [DeviceInfo("cpu", f"CPU ({physical_cores()} cores)", total_ram)]
+    out = [cpu_device()]
     if cuda_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
@@ -71,6 +90,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
     Raises ``ValueError`` with a readable message for a device that is not present.
     """
+    import torch
+
     name = (name or "auto").lower()
     if name == "auto":
         if cuda_available():
@@ -101,6 +122,8 @@ def configure_threads(device: torch.device) -> None:
     An explicit ``OMP_NUM_THREADS`` (or ``NST_NUM_THREADS``) wins: on a busy machine
     fewer threads can be much faster than spin-waiting ones.
     """
+    import torch
+
     if device.type != "cpu":
         return
     explicit = os.environ.get("NST_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
@@ -117,6 +140,8 @@ def configure_threads(device: torch.device) -> None:
 
 def free_memory_bytes(device: torch.device) -> int | None:
     """Memory the engine may use on ``device`` now, in bytes (None if unknown)."""
+    import torch
+
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)

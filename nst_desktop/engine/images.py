@@ -15,13 +15,15 @@ import struct
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.provenance import shrink_to_fit
+
+if TYPE_CHECKING:  # imported by the two functions that convert: the window shows before torch loads
+    import torch
 
 #: Largest image (in pixels, width x height) the loader accepts. Bigger files are
 #: refused before decoding, as a guard against decompression bombs.
@@ -188,6 +190,8 @@ def scaled_size(hw: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """RGB Pillow image → ``(1, 3, H, W)`` float32 tensor in [0, 1]."""
+    import torch
+
     if img.mode != "RGB":
         img = img.convert("RGB")
     buf = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
@@ -197,9 +201,12 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
 
 def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     """``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] (clamped) → RGB Pillow image."""
+    import torch
+
     if t.dim() == 4:
         t = t[0]
-    arr = t.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().contiguous()
+    # One float copy (clamp), scaled and rounded in place: a print-size image has few to spare.
+    arr = t.detach().float().clamp(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().contiguous()
     # Copy through a bytearray rather than .numpy(): NumPy is not a dependency.
     buf = bytearray(arr.numel())
     torch.frombuffer(buf, dtype=torch.uint8).copy_(arr.reshape(-1))

@@ -17,13 +17,15 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import ImageCms
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.images import give_mode_of
+
+if TYPE_CHECKING:  # imported where pixels are converted: the window shows before torch loads
+    import torch
 
 ROWS_PER_STRIP = 64
 #: Deflate level: 3 compresses photos nearly as well as 6 in a fraction of the time.
@@ -115,6 +117,8 @@ def save_tiff16(pixels: torch.Tensor, path: str | Path, metadata: dict[str, Any]
 
 def _strip_bytes(rows: torch.Tensor) -> bytes:
     """``(3, h, W)`` rows (float in [0, 1], or uint16) as little-endian uint16 samples, pixel by pixel."""
+    import torch
+
     if rows.dtype == torch.uint16:
         v = rows.to(torch.int32)
     else:

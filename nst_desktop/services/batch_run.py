@@ -15,16 +15,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from nst_desktop.engine import EngineError, ImageError, StyleParams, load_weights, read_metadata, save_image
-from nst_desktop.engine.fit import stylize_fitting
 from nst_desktop.engine.images import decode_image
-from nst_desktop.engine.progress import ProgressCallback
 from nst_desktop.engine.weights import VGGWeights
 from nst_desktop.services.batch import BatchItem, Planned
+
+if TYPE_CHECKING:  # the run imports the engine's torch modules, not this module (the window's queue uses it)
+    from nst_desktop.engine.progress import ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def render(
     painting = decode_image(style, style_name)
     if weights is None:
         weights = load_weights(params.weights)
+    from nst_desktop.engine.fit import stylize_fitting
+
     result = stylize_fitting(content, painting, params, weights, on_progress, cancel)
     return result.image, result.metadata, result.cancelled
 

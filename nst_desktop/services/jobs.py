@@ -14,13 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from nst_desktop.engine import memory, schedule, sizing
-from nst_desktop.engine.errors import TooLarge
+from nst_desktop.engine import memory, schedule
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.params import StyleParams
-from nst_desktop.engine.precision import Precision, cpu_native_bf16
+
+# sizing and precision (and with them torch) are imported by the functions that use them:
+# the window is built and shown before torch is loaded.
 
 #: Built-in seconds per (pixel x loss evaluation) when nothing was measured yet, per
 #: physical core on CPUs. Measured with the CPU schedule and budgets on a 2-core AMX CPU
@@ -70,12 +69,18 @@ def device_type(device_id: str) -> str:
 
 def runs_half(device_id: str) -> bool:
     """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (native CPUs)."""
+    from nst_desktop.engine.precision import cpu_native_bf16
+
     return device_type(device_id) == "cpu" and cpu_native_bf16()
 
 
 def network_format(device_id: str) -> str:
     """How the engine's "auto" precision runs the network on ``device_id`` and why, e.g.
     "bfloat16 (the CPU has AMX)" (:meth:`Precision.describe`)."""
+    import torch
+
+    from nst_desktop.engine.precision import Precision
+
     return Precision.choose("auto", torch.device(device_id)).describe()
 
 
@@ -94,6 +99,8 @@ def default_rate(device_id: str, cpu_cores: int) -> float:
         return GPU_SECONDS_PER_PIXEL_STEP
     if device_id == "mps":
         return MPS_SECONDS_PER_PIXEL_STEP
+    from nst_desktop.engine.precision import cpu_native_bf16
+
     per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_native_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
     return per_core / max(1, cpu_cores)
 
@@ -123,6 +130,11 @@ def estimate_run(
     ``device_memory_bytes``: the device's memory (default: the CPU's free memory, and no
     limit on other devices, whose memory the caller knows).
     """
+    import torch
+
+    from nst_desktop.engine import sizing
+    from nst_desktop.engine.errors import TooLarge
+
     h, w = scaled_size(aspect_hw, long_side)
     rate, basis = (measured_rates or {}).get(device_id), "runs"
     if rate is None:
@@ -180,6 +192,8 @@ def format_duration(seconds: float) -> str:
 
 def format_bytes(n: int) -> str:
     """'850 MB', '3.2 GB' (decimal units): the engine's own wording (:func:`sizing.memory_text`)."""
+    from nst_desktop.engine import sizing
+
     return sizing.memory_text(n)
 
 

@@ -6,7 +6,6 @@ import html
 import platform
 
 import PySide6
-import torch
 from PySide6.QtCore import qVersion
 
 from nst_desktop.app_info import APP_NAME, APP_SUMMARY, APP_VERSION
@@ -14,6 +13,8 @@ from nst_desktop.app_info import APP_NAME, APP_SUMMARY, APP_VERSION
 
 def about_html(device: str, weights: str) -> str:
     """HTML for the About box. ``device`` and ``weights`` describe what runs use now."""
+    import torch  # loaded by now (the About box opens from the running window); not with this module
+
     rows = [
         ("Version", APP_VERSION),
         ("PyTorch", torch.__version__),

@@ -56,7 +56,7 @@ def create_main_window(content: str | None = None, style: str | None = None) -> 
     """Build and show the main window with the given images loaded."""
     from nst_desktop.ui.main_window import MainWindow
 
-    window = MainWindow(speed_test=True)
+    window = MainWindow(speed_test=True, engine_later=True)  # shown first, torch loaded after
     window.load_inputs(content, style)
     window.show()
     return window

@@ -100,11 +100,16 @@ class ControlsPanel(QWidget):
     weightsChosen = Signal(str)
 
     def __init__(
-        self, devices: Sequence[DeviceInfo], cpu_cores: int, parent: QWidget | None = None
+        self, devices: Sequence[DeviceInfo], cpu_cores: int, parent: QWidget | None = None, engine_ready: bool = True,
     ) -> None:
+        """``engine_ready`` False: the engine (torch) is still loading, so the presets' steps and
+        the estimate, which depend on how it runs the network, are shown once
+        :meth:`engine_loaded` says it is there (with the devices it found)."""
         super().__init__(parent)
         self.devices = list(devices)
         self.cpu_cores = cpu_cores
+        self.engine_ready = engine_ready
+        self._wanted_device = "auto"
         self._aspect_hw: tuple[int, int] | None = None
         self._rates: dict[str, float] = {}
         self._tested_rates: dict[str, float] = {}
@@ -161,11 +166,7 @@ class ControlsPanel(QWidget):
         self.new_seed_button.clicked.connect(self.new_seed)
 
         self.device_combo = QComboBox()
-        auto = next(d for d in self.devices if d.id == auto_device_id(self.devices)) if self.devices else None
-        self.device_combo.addItem(f"Auto ({auto.label if auto else 'CPU'})", "auto")
-        for d in self.devices:
-            mem = f", {format_bytes(d.memory_bytes)}" if d.memory_bytes and d.id != "cpu" else ""
-            self.device_combo.addItem(f"{d.label}{mem}", d.id)
+        self._fill_devices()
 
         self.weights_combo = QComboBox()
         self.weights_combo.addItem("Bundled VGG19 (Caffe, 8-bit)", "bundled")
@@ -231,8 +232,28 @@ class ControlsPanel(QWidget):
         self.scale_spin.valueChanged.connect(self._on_changed)
         self.init_combo.currentIndexChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
+        self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
         self.device_combo.currentIndexChanged.connect(self._on_changed)
         self.weights_combo.activated.connect(self._on_weights_activated)
+
+    def _fill_devices(self) -> None:
+        self.device_combo.clear()
+        auto = next(d for d in self.devices if d.id == auto_device_id(self.devices)) if self.devices else None
+        self.device_combo.addItem(f"Auto ({auto.label if auto else 'CPU'})", "auto")
+        for d in self.devices:
+            mem = f", {format_bytes(d.memory_bytes)}" if d.memory_bytes and d.id != "cpu" else ""
+            self.device_combo.addItem(f"{d.label}{mem}", d.id)
+
+    def engine_loaded(self, devices: Sequence[DeviceInfo]) -> None:
+        """The engine is loaded and found ``devices``: list them (the settings' device chosen again
+        if it is among them) and show the presets' steps and the estimate."""
+        self.devices = list(devices)
+        self.device_combo.blockSignals(True)
+        self._fill_devices()
+        _select(self.device_combo, self._wanted_device)
+        self.device_combo.blockSignals(False)
+        self.engine_ready = True
+        self._on_changed()
 
     # --- values ----------------------------------------------------------------
     @property
@@ -313,6 +334,7 @@ class ControlsPanel(QWidget):
         _select(self.init_combo, s.init)
         self.seed_spin.setValue(s.seed)
         _select(self.device_combo, s.device)
+        self._wanted_device = s.device  # listed once the engine has found the GPUs, if it is one
         _select(self.weights_combo, s.weights)
         _select(self.preserve_combo, s.preserve_colors)
         self.scale_spin.setValue(s.style_scale)
@@ -327,7 +349,7 @@ class ControlsPanel(QWidget):
         s.quality = self.quality_combo.currentData()
         s.init = self.init_combo.currentData()
         s.seed = self.seed_spin.value()
-        s.device = self.device_combo.currentData()
+        s.device = self.device_combo.currentData() if self.engine_ready else self._wanted_device
         s.weights = self.weights_combo.currentData()
         s.preserve_colors = self.preserve_combo.currentData()
         s.style_scale = self.scale_spin.value()
@@ -380,6 +402,10 @@ class ControlsPanel(QWidget):
         self.changed.emit()
 
     @Slot(int)
+    def _on_device_chosen(self, _index: int) -> None:
+        self._wanted_device = self.device_combo.currentData()
+
+    @Slot(int)
     def _on_weights_activated(self, _index: int) -> None:
         self._refresh()
         self.changed.emit()
@@ -409,9 +435,10 @@ class ControlsPanel(QWidget):
         for i in range(self.quality_combo.count()):
             key = self.quality_combo.itemData(i)
             label = QUALITY_LABELS.get(key, key.title())
-            steps = preset_steps(key, kind, runs_half(self.device_id()))
-            self.quality_combo.setItemText(i, f"{label} ({steps} steps)")
-        self.estimate_label.setText(self._estimate_text())
+            if self.engine_ready:  # the steps depend on the number format the engine runs in
+                label += f" ({preset_steps(key, kind, runs_half(self.device_id()))} steps)"
+            self.quality_combo.setItemText(i, label)
+        self.estimate_label.setText(self._estimate_text() if self.engine_ready else ENGINE_LOADING)
 
     def _device_info(self, device_id: str) -> DeviceInfo | None:
         return next((d for d in self.devices if d.id == device_id), None)
@@ -450,6 +477,10 @@ class ControlsPanel(QWidget):
 #: How the estimate's basis (:attr:`RunEstimate.basis`) is shown.
 BASIS_TEXT = {"runs": "from your earlier runs", "test": "from a speed test on this computer",
               "guess": "rough estimate"}
+
+
+#: The estimate's place while the engine loads (the first seconds after the window opens).
+ENGINE_LOADING = "Loading the painting engine…<br>The time and memory estimate follows in a moment."
 
 
 def _select(combo: QComboBox, data: object) -> None:

@@ -19,13 +19,13 @@ import dataclasses
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSize, Slot
-from PySide6.QtGui import QCloseEvent, QImage
+from PySide6.QtCore import QSize, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QImage, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
 from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import StyleParams, StyleResult
-from nst_desktop.engine.devices import DeviceInfo, available_devices, physical_cores
+from nst_desktop.engine.devices import DeviceInfo, available_devices, cpu_device, physical_cores
 from nst_desktop.engine.images import scaled_size
 from nst_desktop.engine.weights import torchvision_available
 from nst_desktop.services import paths
@@ -34,6 +34,7 @@ from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
+from nst_desktop.ui.engine_loader import EngineLoader
 from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
@@ -62,10 +63,13 @@ class MainWindow(QMainWindow):
     """The application window. ``devices`` defaults to what the engine finds."""
 
     def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None,
-                 prompts: Prompts | None = None, speed_test: bool = False) -> None:
+                 prompts: Prompts | None = None, speed_test: bool = False, engine_later: bool = False) -> None:
         """``speed_test``: soon after opening, time a few steps on the chosen device where no
         finished run has measured its speed yet (see :mod:`ui.speed`); the app turns it
-        on, scripts and most tests leave it off (it takes the CPU for a second or two)."""
+        on, scripts and most tests leave it off (it takes the CPU for a second or two).
+        ``engine_later``: the window is built without torch and the engine is loaded in a
+        thread once it is shown (:mod:`ui.engine_loader`); until then it lists the CPU only and
+        the estimate waits. The app turns it on (the window appears a few seconds sooner)."""
         super().__init__(parent)
         #: Every question and dialog goes through this (tests pass a recording stand-in).
         self.prompts = prompts if prompts is not None else Prompts(self)
@@ -73,7 +77,14 @@ class MainWindow(QMainWindow):
         loaded = load_settings()
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
-        self.devices = devices if devices is not None else available_devices()
+        self.engine_ready = not engine_later
+        if devices is None:
+            devices = [cpu_device()] if engine_later else available_devices()
+        self.devices = devices
+        self.engine = EngineLoader(self)
+        self.engine.loaded.connect(self._on_engine_loaded)
+        self.engine.failed.connect(self._on_engine_failed)
+        self._speed_test = speed_test
         #: A preview image is sent every this many steps.
         self.preview_every = 5
         #: Steps of a run instead of the quality preset's (None: use the preset). For the
@@ -100,7 +111,7 @@ class MainWindow(QMainWindow):
         self.history.useSettingsRequested.connect(self.restorer.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
         self.history.entriesChanged.connect(self.update_history_visibility)
-        self.controls = ControlsPanel(self.devices, physical_cores())
+        self.controls = ControlsPanel(self.devices, physical_cores(), engine_ready=self.engine_ready)
 
         self.runs = RunController(self)
         self.runs.running_changed.connect(self._on_running_changed)
@@ -145,7 +156,7 @@ class MainWindow(QMainWindow):
         restore_window_state(self, self.settings)
         self.inputs.update_regions_label()
         self._update_state()
-        self.speeds = SpeedKeeper(self, test_on_open=speed_test)
+        self.speeds = SpeedKeeper(self, test_on_open=speed_test and self.engine_ready)
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
         elif recovery_path().is_file():
@@ -265,7 +276,7 @@ class MainWindow(QMainWindow):
 
     def _update_device_label(self) -> None:
         """"CPU (2 cores) · bfloat16 (the CPU has AMX) · Bundled …": where the next run paints and how."""
-        network = network_format(self.controls.device_id())
+        network = network_format(self.controls.device_id()) if self.engine_ready else "loading the engine…"
         self.status_device.setText(
             f"{self._device_text()} · {network} · {self.controls.weights_combo.currentText()}")
 
@@ -542,6 +553,26 @@ class MainWindow(QMainWindow):
         return about_html(self._device_text(), weights)
 
     # ------------------------------------------------------------------ closing
+    # ------------------------------------------------------------------ the engine, after the window
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self.engine_ready:
+            QTimer.singleShot(0, self.engine.start)  # after the first paint, queued behind it
+
+    @Slot(list)
+    def _on_engine_loaded(self, devices: list[DeviceInfo]) -> None:
+        self.devices = devices
+        self.engine_ready = True
+        self.controls.engine_loaded(devices)
+        self._update_state()
+        if self._speed_test:
+            self.speeds.start_timer()
+
+    @Slot(str)
+    def _on_engine_failed(self, details: str) -> None:
+        summary = details.strip().splitlines()[-1] if details.strip() else "the engine could not be loaded"
+        self.errors.report("loading the painting engine", summary, details)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Mid-run: ask to stop. Unsaved results: Save All… / Discard / Cancel (the Qt examples'
         maybe-save); a failed or cancelled Save All keeps the window open, so nothing is lost."""
@@ -557,6 +588,7 @@ class MainWindow(QMainWindow):
             if choice == "discard":
                 discard_recovery()
         self.stop_run()
+        self.engine.wait()  # a start-up import still going (closed within its first seconds)
         self.queue_panel.shutdown()  # the item being painted restarts next time
         self.videos.close_all()
         self.speeds.stop()

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from nst_desktop.engine import StyleResult
-from nst_desktop.engine.calibrate import measure_rate
 from nst_desktop.services.jobs import measured_rate
 from nst_desktop.ui.worker import join_thread, start_in_thread
 
@@ -46,6 +45,8 @@ class _SpeedWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            from nst_desktop.engine.calibrate import measure_rate  # torch, in this thread
+
             rate = measure_rate(self._device_id, "auto", cancel=self._cancel)
         except Exception:  # noqa: BLE001 - the estimate then stays the rough one; the run will say what is wrong
             log.exception("the speed test on %s failed", self._device_id)
@@ -116,7 +117,11 @@ class SpeedKeeper(QObject):
         self.test.measured.connect(self._on_tested)
         self._closed = False
         if test_on_open:
-            QTimer.singleShot(SPEED_TEST_DELAY_MS, self._arm)
+            self.start_timer()
+
+    def start_timer(self) -> None:
+        """Run the speed test :data:`SPEED_TEST_DELAY_MS` from now, and then on each device chosen."""
+        QTimer.singleShot(SPEED_TEST_DELAY_MS, self._arm)
 
     @Slot()
     def _arm(self) -> None:

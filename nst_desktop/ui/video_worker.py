@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from nst_desktop.engine import EngineError, Progress, load_weights, stylize
+from nst_desktop.engine import EngineError, Progress, load_weights
 from nst_desktop.engine.video_settings import VideoSettings
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
@@ -76,6 +76,8 @@ class VideoWorker(QObject):
                     self.progressed.emit(0, 1, p.step, p.total, p.eta_s)
                     if p.preview is not None:
                         self.previewReady.emit(pil_to_qimage(p.preview))
+
+                from nst_desktop.engine.stylize import stylize  # torch: imported with the first job
 
                 result = stylize(req.frame, style, req.settings.params, weights, on_step, self._cancel,
                                  style_weights=req.style_weights)

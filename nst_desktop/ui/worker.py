@@ -19,6 +19,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
@@ -29,19 +30,27 @@ from nst_desktop.engine import (
     ImageError,
     OutOfMemory,
     Progress,
-    Resume,
     StyleParams,
     StyleResult,
     load_weights,
     save_image,
-    stylize,
 )
-from nst_desktop.engine.fit import stylize_fitting
 from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.inputs import working_hw
-from nst_desktop.engine.lbfgs import DeviceLBFGS
 from nst_desktop.engine.memory import LBFGS_HISTORY
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+
+if TYPE_CHECKING:
+    from nst_desktop.engine import Resume
+
+# The engine's torch modules (stylize, the optimiser's state, Resume) are imported where they are
+# used, not with this module: the window is built and shown before torch is loaded.
+
+
+def stylize(*args: Any, **kwargs: Any) -> StyleResult:
+    """:func:`nst_desktop.engine.stylize` (imported on the first run)."""
+    from nst_desktop.engine.stylize import stylize as engine_stylize
+
+    return engine_stylize(*args, **kwargs)
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:
@@ -72,6 +81,9 @@ KEEP_STATE_MAX_BYTES = 512 * 2**20
 
 def state_bytes(content: Image.Image, params: StyleParams) -> int:
     """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
+    from nst_desktop.engine.inputs import working_hw
+    from nst_desktop.engine.lbfgs import DeviceLBFGS
+
     h, w = working_hw(scaled_size((content.height, content.width), params.size))
     return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)
 
@@ -113,6 +125,8 @@ class StyleRequest:
 
     def __post_init__(self) -> None:
         if self.continued is None and self.init_image is not None:
+            from nst_desktop.engine.resume import Resume
+
             self.continued = Resume(self.init_image, self.resume)  # type: ignore[arg-type]
         elif self.continued is not None and self.init_image is None:
             self.init_image, self.resume = self.continued.image, self.continued.state
@@ -170,6 +184,8 @@ class StyleWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        from nst_desktop.engine.fit import stylize_fitting
+
         req = self._request
         try:
             self.status.emit("Loading weights…")
