@@ -45,6 +45,8 @@ _CHROMA_OFFSET = torch.tensor([0.0, 0.5, 0.5])
 COV_EPS = 1e-5
 #: Pixels of a painting its colour distribution is read from (every k-th of a larger one).
 PALETTE_SAMPLES = 1 << 20
+#: Pixels recoloured at a time (their float64 temporaries: about 60 MB).
+APPLY_CHUNK = 1 << 20
 
 
 def rgb_to_ycbcr(t: torch.Tensor) -> torch.Tensor:
@@ -243,23 +245,30 @@ def match_palette(x: torch.Tensor, x_weights: torch.Tensor, colours: PaintingCol
     the paintings' palette ``colours``: first their mean and covariance (:func:`transfer_map`),
     then, along each principal axis of that covariance, their distribution (quantile matching,
     as in Pitie et al.'s N-dimensional pdf transfer, with the paintings' own axes and one pass).
-    The mapping is a function of the colour, fitted on at most :data:`PALETTE_SAMPLES` pixels
-    of ``x``. Returns ``(3, N)`` float64, not clamped."""
-    x = x.double()
+    The mapping is a function of the colour, fitted in float64 on at most
+    :data:`PALETTE_SAMPLES` pixels of ``x`` and applied :data:`APPLY_CHUNK` pixels at a time
+    (so that a print-size image needs no image-sized float64 temporaries). Returns ``(3, N)``
+    in ``x``'s dtype, not clamped."""
     step = max(1, x.shape[1] // PALETTE_SAMPLES)
-    xs, xs_w = x[:, ::step], x_weights[::step].double()
+    xs, xs_w = x[:, ::step].double(), x_weights[::step].double()
     mu_x, cov_x = color_stats(xs, xs_w)
     a, b = transfer_map(mu_x, cov_x, colours.mu, colours.cov)
     axes = colours.axes
-    m = axes.T @ a  # x -> its mapped colour in the axes' coordinates
-    proj, proj_s = m @ x + (axes.T @ b)[:, None], m @ xs + (axes.T @ b)[:, None]
+    m, shift = axes.T @ a, (axes.T @ b)[:, None]  # x -> its mapped colour in the axes' coordinates
+    proj_s = m @ xs + shift
+    curves = []
     for k, (ref_v, ref_end) in enumerate(colours.quantiles):
         src_v, src_q, _ = _weighted_cdf(proj_s[k], xs_w)
         # The painting's value at each of the photo's quantiles (its inverse CDF: no blends of
         # its colours), then linear between the photo's own colours.
-        at = ref_v[torch.searchsorted(ref_end, src_q).clamp(max=ref_v.numel() - 1)]
-        proj[k] = _interp(proj[k], src_v, at)
-    return axes @ proj
+        curves.append((src_v, ref_v[torch.searchsorted(ref_end, src_q).clamp(max=ref_v.numel() - 1)]))
+    out = torch.empty_like(x)
+    for i in range(0, x.shape[1], APPLY_CHUNK):
+        proj = m @ x[:, i : i + APPLY_CHUNK].double() + shift
+        for k, (src_v, at) in enumerate(curves):
+            proj[k] = _interp(proj[k], src_v, at)
+        out[:, i : i + APPLY_CHUNK] = axes @ proj
+    return out
 
 
 def in_palette(
@@ -281,14 +290,14 @@ def in_palette(
     x = content[0].reshape(3, -1)
     if regions is None:
         assert isinstance(colours, PaintingColours)
-        fit = torch.ones(x.shape[1], dtype=torch.float64) if free is None else free.reshape(-1).double()
+        fit = torch.ones(1).expand(x.shape[1]) if free is None else free.reshape(-1)  # no image-sized copy
         y = match_palette(x, fit, colours)
         return y.reshape_as(content[0]).unsqueeze(0).to(content.dtype).clamp(0, 1)
     assert not isinstance(colours, PaintingColours)
     out = torch.zeros_like(content)
     cover = torch.zeros_like(content[:, :1])
     for mask, style_colours in zip(regions, colours, strict=True):
-        m = mask.reshape(-1).double()
+        m = mask.reshape(-1)
         if style_colours is None or float(m.sum()) <= 0:
             continue
         y = match_palette(x, m, style_colours).reshape_as(content[0]).unsqueeze(0).to(content.dtype)
