@@ -10,6 +10,8 @@ does not import torch: the window is shown before torch is loaded (which takes 1
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 #: Each public name and the module that defines it.
@@ -71,6 +73,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_WHERE))
+
+
+class _Engine(types.ModuleType):
+    """This package. Importing its submodule ``stylize`` makes Python bind that module to the
+    package's name ``stylize``; the package's ``stylize`` is the function (as when it was
+    imported eagerly), so the binding is redirected to it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "stylize" and isinstance(value, types.ModuleType):
+            value = value.stylize
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Engine
 
 
 if TYPE_CHECKING:
