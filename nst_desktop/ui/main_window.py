@@ -54,6 +54,8 @@ from nst_desktop.ui.video_window import VideoWindows
 from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
+#: How long after the window's first paint the engine starts loading (see showEvent).
+ENGINE_LOAD_DELAY_MS = 150
 NEED_BOTH = "Load a content photo and a style image first"
 NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
@@ -557,7 +559,14 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if not self.engine_ready:
-            QTimer.singleShot(0, self.engine.start)  # after the first paint, queued behind it
+            QTimer.singleShot(0, self._paint_then_load)
+
+    @Slot()
+    def _paint_then_load(self) -> None:
+        # The import holds Python's lock most of the time: paint the window first, and give the
+        # window system a moment to show it, before the import starts.
+        self.repaint()
+        QTimer.singleShot(ENGINE_LOAD_DELAY_MS, self.engine.start)
 
     @Slot(list)
     def _on_engine_loaded(self, devices: list[DeviceInfo]) -> None:
