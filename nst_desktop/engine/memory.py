@@ -140,7 +140,7 @@ TILE_MIN = 128
 #: Fitted on the process's peak resident memory of Fast runs of cat.jpg x night.jpg on a 2-core
 #: AMX CPU, whose tiled last sizes were estimated at 2.5 GB (2048 px, 544 px tiles, 6 pairs)
 #: and 6.0 GB (4096 px, 448 px tiles, 5 pairs) and grew the peak by 3.2 and 8.0 GB. With Adam
-#: the count held: an 8192 px step (272 px... 1024 px tiles) peaked at 10.6 GB under 12 GB.
+#: the count held: an 8192 px step planned at 12 GB peaked at 11.1 GB.
 TILED_LBFGS_SLACK = 1.33
 #: L-BFGS history lengths tried at tiled sizes, longest first (after the size's own steps).
 TILED_HISTORIES = (10, 5)
