@@ -46,9 +46,10 @@ class EngineLoader(QObject):
         self._thread: QThread | None = None
         self._import: _Import | None = None
         self.done = False
+        self._closed = False
 
     def start(self) -> None:
-        if self._thread is not None or self.done:
+        if self._thread is not None or self.done or self._closed:
             return
         self._import = _Import()
         self._import.loaded.connect(self._on_loaded)
@@ -59,6 +60,11 @@ class EngineLoader(QObject):
         """Wait for the import to end (an import cannot be stopped half-way) and end the thread."""
         join_thread(self._thread)
         self._thread = None
+
+    def close(self) -> None:
+        """The window closes: no import starts from now on, and one going is waited for."""
+        self._closed = True
+        self.wait()
 
     @Slot(list)
     def _on_loaded(self, devices: list) -> None:

@@ -597,7 +597,7 @@ class MainWindow(QMainWindow):
             if choice == "discard":
                 discard_recovery()
         self.stop_run()
-        self.engine.wait()  # a start-up import still going (closed within its first seconds)
+        self.engine.close()  # a start-up import still going, or about to start (closed within its first seconds)
         self.queue_panel.shutdown()  # the item being painted restarts next time
         self.videos.close_all()
         self.speeds.stop()

@@ -57,6 +57,15 @@ def test_the_saved_device_is_kept_while_the_engine_loads(qtbot) -> None:
     assert settings.device == ("cuda:0" if any(d.id == "cuda:0" for d in w.devices) else "auto")
 
 
+def test_closing_before_the_engine_starts_loading_starts_none(qtbot) -> None:
+    """Closed within the moment between the first paint and the import's start."""
+    w = _later_window(qtbot)
+    w.show()
+    assert w.close()
+    qtbot.wait(400)  # past the delay before the import starts
+    assert w.engine._thread is None and not w.engine_ready
+
+
 def test_closing_while_the_engine_loads_is_clean(qtbot) -> None:
     w = _later_window(qtbot)
     w.show()
