@@ -24,6 +24,11 @@ _BLOCKS = ((64, 2, 1), (128, 2, 2), (256, 4, 4), (512, 4, 8), (512, 1, 16))
 _WIDEST = 64
 
 
+def memory_text(n: int) -> str:
+    """'850 MB', '3.2 GB' (decimal units): how the engine and the window write an amount of memory."""
+    return f"{max(1, round(n / 1e6))} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
 def _per_pixel(optimizer: str, half: bool) -> float:
     """Bytes per input pixel: saved activations, transients and the optimiser's buffers."""
     act = _BF16 if half else _F32

@@ -124,7 +124,7 @@ def plan_run(
             hi = mid - 1
     fits = lo * tiling.ALIGN or None
     hint = f" About {fits} px (long side) fits." if fits else ""
-    raise TooLarge(f"{params.size} px does not fit in {memory_text(budget)} of memory, even in tiles.{hint}",
+    raise TooLarge(f"{params.size} px does not fit in {memory.memory_text(budget)} of memory, even in tiles.{hint}",
                    size=params.size, fits=fits)
 
 
@@ -145,11 +145,6 @@ def _plan(
         sizes.append(hw)
         plans.append(plan)
     return RunPlan(stages, sizes, plans, params.seamless)
-
-
-def memory_text(n: int) -> str:
-    """'850 MB', '3.2 GB' (decimal units)."""
-    return f"{max(1, round(n / 1e6))} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
 
 
 def tiles_in_step(hw: tuple[int, int], plan: memory.SizePlan, wrap: bool = False) -> int:

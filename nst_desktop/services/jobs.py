@@ -191,10 +191,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_bytes(n: int) -> str:
-    """'850 MB', '3.2 GB' (decimal units): the engine's own wording (:func:`sizing.memory_text`)."""
-    from nst_desktop.engine import sizing
-
-    return sizing.memory_text(n)
+    """'850 MB', '3.2 GB' (decimal units): the engine's own wording (:func:`memory.memory_text`)."""
+    return memory.memory_text(n)
 
 
 def _stem(name: str) -> str:

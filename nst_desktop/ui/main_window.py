@@ -79,7 +79,6 @@ class MainWindow(QMainWindow):
         loaded = load_settings()
         self.settings: Settings = loaded.settings
         self.settings_problem = loaded.problem
-        self.engine_ready = not engine_later
         if devices is None:
             devices = [cpu_device()] if engine_later else available_devices()
         self.devices = devices
@@ -113,7 +112,7 @@ class MainWindow(QMainWindow):
         self.history.useSettingsRequested.connect(self.restorer.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
         self.history.entriesChanged.connect(self.update_history_visibility)
-        self.controls = ControlsPanel(self.devices, physical_cores(), engine_ready=self.engine_ready)
+        self.controls = ControlsPanel(self.devices, physical_cores(), engine_ready=not engine_later)
 
         self.runs = RunController(self)
         self.runs.running_changed.connect(self._on_running_changed)
@@ -554,8 +553,12 @@ class MainWindow(QMainWindow):
             weights += f" (last run: {self._weights_in_use})"
         return about_html(self._device_text(), weights)
 
-    # ------------------------------------------------------------------ closing
     # ------------------------------------------------------------------ the engine, after the window
+    @property
+    def engine_ready(self) -> bool:
+        """True once the engine is loaded (at once, unless the window was made with ``engine_later``)."""
+        return self.controls.engine_ready
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if not self.engine_ready:
@@ -571,9 +574,7 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def _on_engine_loaded(self, devices: list[DeviceInfo]) -> None:
         self.devices = devices
-        self.engine_ready = True
-        self.controls.engine_loaded(devices)
-        self._update_state()
+        self.controls.engine_loaded(devices)  # its changed signal updates the window's state
         if self._speed_test:
             self.speeds.start_timer()
 
@@ -582,6 +583,7 @@ class MainWindow(QMainWindow):
         summary = details.strip().splitlines()[-1] if details.strip() else "the engine could not be loaded"
         self.errors.report("loading the painting engine", summary, details)
 
+    # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Mid-run: ask to stop. Unsaved results: Save All… / Discard / Cancel (the Qt examples'
         maybe-save); a failed or cancelled Save All keeps the window open, so nothing is lost."""
