@@ -32,10 +32,8 @@ from PIL import Image
 from nst_desktop.engine import color
 from nst_desktop.engine import flow as fl
 from nst_desktop.engine import video_io as vio
-from nst_desktop.engine.devices import resolve_device
 from nst_desktop.engine.images import pil_to_tensor, scaled_size
-from nst_desktop.engine.params import DEFAULT_QUALITY, Progress, StyleParams, StyleResult, preset_steps
-from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.params import Progress, StyleParams, StyleResult
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.temporal import TemporalLoss
@@ -313,13 +311,6 @@ class FramePainter:
     def later_params(self) -> StyleParams:
         """A later frame's: ``every_frame_steps`` at the final size only."""
         return dataclasses.replace(self.first_params, steps=self.settings.every_frame_steps, coarse_to_fine=False)
-
-    def first_steps(self) -> int:
-        """The first frame's budget (``params.steps``, or the device's Balanced preset for 0)."""
-        params = self.first_params
-        device = resolve_device(params.device)
-        bf16 = Precision.choose(params.precision, device).compute_dtype is not None
-        return params.steps or preset_steps(DEFAULT_QUALITY, device.type, bf16)
 
     def paint(self, src: Image.Image, prev: tuple[np.ndarray, Image.Image] | None,
               progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
