@@ -168,6 +168,15 @@ def whole_image_bytes_per_pixel(optimizer: str, half: bool, history: int = LBFGS
     return 2 * 3 * _F32 + 8 * act + 4 * _F32 + opt
 
 
+def forward_bytes_per_pixel(half: bool) -> float:
+    """Bytes per input pixel of a forward pass without gradient (a Gram pass or a target): the
+    input and its preprocessed copy (float32), three activations at the widest layer (a
+    layer's input and output, and relu1_1 kept as a tap) and the float32 positions a Gram
+    matrix is computed from. Nothing is kept for a backward pass."""
+    act = _BF16 if half else _F32
+    return 2 * 3 * _F32 + 3 * _WIDEST * act + _WIDEST * _F32
+
+
 def _crop_side(side: int, tile: int, margin: int) -> int:
     """The longest crop a tile of ``tile`` px can have along an axis of ``side`` px (a short
     piece at an edge may join it: up to 1.25x)."""
@@ -176,12 +185,14 @@ def _crop_side(side: int, tile: int, margin: int) -> int:
 
 def tiled_peak_bytes(
     hw: tuple[int, int], tile: int, margin: int, optimizer: str, half: bool, history: int = LBFGS_HISTORY,
-    device_type: str = "cpu",
+    device_type: str = "cpu", forward_only: bool = False,
 ) -> int:
-    """Estimated peak memory of a size optimised in tiles of ``tile`` px with ``margin``."""
+    """Estimated peak memory of a size optimised in tiles of ``tile`` px with ``margin``; with
+    ``forward_only``, of its passes without gradient (:func:`forward_bytes_per_pixel` per crop pixel)."""
     h, w = hw
     crop = _crop_side(h, tile, margin) * _crop_side(w, tile, margin)
-    counted = whole_image_bytes_per_pixel(optimizer, half, history) * h * w + network_bytes_per_pixel(half) * crop
+    net = forward_bytes_per_pixel(half) if forward_only else network_bytes_per_pixel(half)
+    counted = whole_image_bytes_per_pixel(optimizer, half, history) * h * w + net * crop
     return int(_fixed_bytes(device_type) + (TILED_LBFGS_SLACK if optimizer == "lbfgs" else 1.0) * counted)
 
 
@@ -194,6 +205,8 @@ class SizePlan:
     optimizer: str
     history: int
     peak_bytes: int
+    #: Inner tile side of the passes without gradient (see tiled_objective.Tiles.gram_size).
+    gram_tile: int = 0
 
     @property
     def tiled(self) -> bool:
@@ -213,7 +226,8 @@ def plan_size(
     (the size's own ``steps`` first: a fresh L-BFGS stores at most one pair per step, so more
     would be unused), and if none does, Adam (6 image-sized buffers instead of 2m + 11) with
     tiles of at least :data:`TILE_MIN`. Seamless (``wrap``) images are always tiled: one tile
-    wrapped around the whole image where that fits.
+    wrapped around the whole image where that fits. The passes without gradient of a tiled size
+    take the largest tiles that fit the budget (:func:`_gram_tile`).
     """
     h, w = hw
     if not tile and not wrap:
@@ -232,16 +246,34 @@ def plan_size(
         def peak(t: int, opt: str = opt, history: int = history) -> int:
             return tiled_peak_bytes(hw, t, margin, opt, half, history, device_type)
 
+        def planned(t: int, opt: str = opt, history: int = history) -> SizePlan:
+            gram = _gram_tile(hw, t, margin, opt, half, history, device_type, budget_bytes, whole_side, align)
+            gram_peak = tiled_peak_bytes(hw, gram, margin, opt, half, history, device_type, forward_only=True)
+            return SizePlan(t, opt, history, max(peak(t), gram_peak), gram)
+
         if tile:
             if peak(tile) <= budget_bytes:
-                return SizePlan(tile, opt, history, peak(tile))
+                return planned(tile)
             continue
         if wrap and peak(whole_side) <= budget_bytes:
-            return SizePlan(whole_side, opt, history, peak(whole_side))
+            return planned(whole_side)
         t = min(TILE_MAX, whole_side)
         t -= t % align
         while t >= smallest and peak(t) > budget_bytes:
             t -= align
         if t >= smallest:
-            return SizePlan(t, opt, history, peak(t))
+            return planned(t)
     return None
+
+
+def _gram_tile(
+    hw: tuple[int, int], tile: int, margin: int, optimizer: str, half: bool, history: int, device_type: str,
+    budget_bytes: int, whole_side: int, align: int,
+) -> int:
+    """The largest inner tile side (a multiple of ``align``, from ``tile`` up to the whole
+    image) whose forward pass without gradient fits ``budget_bytes`` beside the size's
+    whole-image buffers: the fewer tiles, the fewer margins the Gram pass computes."""
+    t = max(tile, whole_side)
+    while t > tile and tiled_peak_bytes(hw, t, margin, optimizer, half, history, device_type, True) > budget_bytes:
+        t -= align
+    return t

@@ -92,16 +92,21 @@ class RunPlan:
 
 def step_cost(hw: tuple[int, int], plan: memory.SizePlan, wrap: bool = False) -> float:
     """A tiled step's work relative to an untiled step of ``hw``: the pixels the network sees
-    (inner tiles and margins, averaged over grid offsets) times one gradient pass and one Gram
-    pass (:data:`GRAM_PASS_SHARE`); 1 for an untiled size."""
+    (inner tiles and margins, averaged over grid offsets) in the gradient pass, plus those of
+    the Gram pass (in its own, larger tiles) times :data:`GRAM_PASS_SHARE`; 1 for an untiled size."""
     if not plan.tiled:
         return 1.0
-    offsets = range(0, plan.tile, max(tiling.ALIGN, plan.tile // 4 // tiling.ALIGN * tiling.ALIGN))
+    return _seen_share(hw, plan.tile, wrap) + GRAM_PASS_SHARE * _seen_share(hw, max(plan.tile, plan.gram_tile), wrap)
+
+
+def _seen_share(hw: tuple[int, int], tile: int, wrap: bool) -> float:
+    """Pixels the network sees in tiles of ``tile`` px over the image's, averaged over grid offsets."""
+    offsets = range(0, tile, max(tiling.ALIGN, tile // 4 // tiling.ALIGN * tiling.ALIGN))
     seen = []
     for o in offsets:
-        grid = tiling.tile_grid(hw, plan.tile, MARGIN, (o, o), wrap)
+        grid = tiling.tile_grid(hw, tile, MARGIN, (o, o), wrap)
         seen.append(sum(t.crop_hw[0] * t.crop_hw[1] for t in grid))
-    return sum(seen) / len(seen) / (hw[0] * hw[1]) * (1 + GRAM_PASS_SHARE)
+    return sum(seen) / len(seen) / (hw[0] * hw[1])
 
 
 def plan_run(

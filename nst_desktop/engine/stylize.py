@@ -243,7 +243,7 @@ def _optimise(
             break
         tracker.report(phase="targets")
         optimizer = OPTIMIZERS[plan.optimizer]  # type: ignore[index]
-        tiles = Tiles(plan.tile, sizing.MARGIN, params.seamless) if plan.tiled else None
+        tiles = Tiles(plan.tile, sizing.MARGIN, params.seamless, plan.gram_tile) if plan.tiled else None
         with torch.no_grad():
             c_t = resized_to_device(content, hw, device)
             stage_masks = region_masks.at(hw, device) if region_masks is not None else None

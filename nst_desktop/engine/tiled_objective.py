@@ -15,7 +15,8 @@ cells it owns, so the sums are the whole image's. Per step:
    added into the whole image's gradient.
 
 The style term needs the whole image's Gram matrices before any tile's gradient, hence two
-passes; the first is a forward pass only (about a third of a step's work). The loss and the
+passes; the first is a forward pass only (about half of a step's work), in tiles as large as
+the memory allows (:attr:`Tiles.gram_size`: it keeps no activations for a backward pass). The loss and the
 gradient are exactly the whole image's (up to the order of float sums), so L-BFGS works as
 on a whole image. The tile grid is shifted at every step (see :mod:`tiling`).
 
@@ -49,14 +50,23 @@ _EPS = 1e-12
 
 @dataclass(frozen=True)
 class Tiles:
-    """How one size is tiled: inner tile side (px), margin (px), whether the image wraps around."""
+    """How one size is tiled: inner tile side (px) of the gradient pass, margin (px), whether
+    the image wraps around, and the inner tile side of the passes without gradient (the Gram
+    pass and the targets; 0: ``size``). A forward pass without gradient keeps no activations
+    for a backward pass, so its tiles can be larger within the same memory, and the larger
+    they are, the fewer margins are computed (``memory.plan_size`` chooses it)."""
 
     size: int
     margin: int
     wrap: bool = False
+    gram_size: int = 0
 
     def grid(self, hw: tuple[int, int], offset: tuple[int, int] = (0, 0)) -> list[Tile]:
         return tiling.tile_grid(hw, self.size, self.margin, offset, self.wrap)
+
+    def gram_grid(self, hw: tuple[int, int], offset: tuple[int, int] = (0, 0)) -> list[Tile]:
+        """The tiles of the passes without gradient (see :attr:`gram_size`)."""
+        return tiling.tile_grid(hw, max(self.size, self.gram_size), self.margin, offset, self.wrap)
 
 
 @dataclass
@@ -109,11 +119,12 @@ def _gram_sum(f: torch.Tensor) -> torch.Tensor:
     return losses._float32_gram_sum(losses._positions(f))[0]
 
 
-def _each_tile(net: VGGFeatures, precision: Precision, image: torch.Tensor, grid: list[Tile]):  # noqa: ANN202
-    """Yield ``(tile, features of its crop)`` under no_grad, one tile at a time."""
+def _each_tile(net: VGGFeatures, precision: Precision, image: torch.Tensor, grid: list[Tile],  # noqa: ANN202
+               last: str | None = None):
+    """Yield ``(tile, features of its crop)`` under no_grad, one tile at a time (up to ``last``)."""
     for tile in grid:
         crop = tiling.take(image, tile)
-        yield tile, precision.features(net, crop)
+        yield tile, precision.features(net, crop, last=last)
 
 
 def whole_grams(net: VGGFeatures, precision: Precision, image: torch.Tensor, tiles: Tiles,
@@ -122,7 +133,7 @@ def whole_grams(net: VGGFeatures, precision: Precision, image: torch.Tensor, til
     hw = (int(image.shape[-2]), int(image.shape[-1]))
     sums: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for tile, feats in _each_tile(net, precision, image, tiles.grid(hw)):
+        for tile, feats in _each_tile(net, precision, image, tiles.gram_grid(hw)):
             for name in layers:
                 part = _gram_sum(_owned(feats[name], tile, TAP_STRIDE[name]))
                 sums[name] = part if name not in sums else sums[name] + part
@@ -140,7 +151,7 @@ def whole_content(net: VGGFeatures, precision: Precision, image: torch.Tensor, t
     hw = (int(image.shape[-2]), int(image.shape[-1]))
     out: torch.Tensor | None = None
     with torch.no_grad():
-        for tile, feats in _each_tile(net, precision, image, tiles.grid(hw)):
+        for tile, feats in _each_tile(net, precision, image, tiles.gram_grid(hw), last=name):
             f = _owned(feats[name], tile, stride)
             if out is None:
                 out = torch.empty((1, f.shape[1], *tiling.layer_hw(hw, stride)), dtype=f.dtype, device=f.device)
@@ -178,7 +189,7 @@ def tiled_targets(
     """
     hw = (int(content_t.shape[-2]), int(content_t.shape[-1]))
     content = whole_content(net, precision, content_t, tiles)
-    style_tiles = Tiles(tiles.size, tiles.margin, wrap=False)
+    style_tiles = Tiles(tiles.size, tiles.margin, wrap=False, gram_size=tiles.gram_size)
     grams_of, used_weights, used_masks = [], [], []
     for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
         if w <= 0:
@@ -426,18 +437,20 @@ class TiledObjective:
         first call of a size runs the Gram pass.
         """
         x = x.detach()
-        grid = self.tiles.grid((int(x.shape[-2]), int(x.shape[-1])),
-                               tiling.random_offset(self.tiles.size, self.generator))
+        hw = (int(x.shape[-2]), int(x.shape[-1]))
+        offset = tiling.random_offset(self.tiles.size, self.generator)
+        grid = self.tiles.grid(hw, offset)
         passes = 1 if self.lagged and self._previous is not None else 2
+        gram_grid = self.tiles.gram_grid(hw, offset) if passes == 2 else []
         done = [0]
 
         def report() -> None:
             done[0] += 1
             if self.on_tile is not None:
-                self.on_tile(done[0], passes * len(grid))
+                self.on_tile(done[0], len(gram_grid) + len(grid))
 
         if passes == 2:
-            sums = self._gram_pass(x, grid, report)
+            sums = self._gram_pass(x, gram_grid, report)
             s, d = self._style(sums)
             grad, c, tv = self._gradient_pass(x, grid, d, report, None)
             self._previous = sums if self.lagged else None

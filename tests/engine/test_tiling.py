@@ -100,13 +100,17 @@ def test_take_and_add_into_wrap_around() -> None:
 # --- exactness ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [48, 64])
-def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: Precision, size: int) -> None:
+@pytest.mark.parametrize(("size", "gram_size"), [(48, 0), (64, 0), (48, 96), (48, 160)])
+def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: Precision, size: int,
+                                                        gram_size: int) -> None:
+    """Also with the Gram pass and the targets in larger tiles than the gradient's, up to the whole image."""
     c_t, x = _iterate()
     style = make_style((120, 100))
     whole = Objective(net, style_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU), 10.0, 1.0, fp32)
     total, c, s, g = (t.detach() for t in whole.value_and_grad(x))
-    tiles = Tiles(size, MARGIN)
+    tiles = Tiles(size, MARGIN, gram_size=gram_size)
+    n, n_gram = len(tiles.grid((104, 152))), len(tiles.gram_grid((104, 152)))
+    assert n_gram == {0: n, 96: 2, 160: 1}[gram_size]
     targets = tiled_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU, tiles)
     tiled = TiledObjective(net, targets, 10.0, 1.0, fp32, tiles, torch.Generator().manual_seed(1))
     assert len(tiles.grid((104, 152))) >= 4
@@ -215,6 +219,19 @@ def test_a_forced_tile_runs_like_the_whole_image(bundled_weights: VGGWeights) ->
     assert float(diff.mean()) < 1 / 255
 
 
+def test_the_passes_without_gradient_take_the_largest_tiles_that_fit() -> None:
+    hw = (2048, 2048)
+    forced = memory.plan_size(hw, 40 * 2**30, "lbfgs", False, 8, MARGIN, tile=512)
+    assert forced is not None and forced.tile == 512 and forced.gram_tile == 2048  # one piece: no margins
+    for budget in (4 * 2**30, 3 * 2**30):
+        plan = memory.plan_size(hw, budget, "lbfgs", False, 8, MARGIN)
+        assert plan is not None and plan.tiled and plan.tile < plan.gram_tile < 2048
+        assert plan.peak_bytes <= budget
+        assert memory.tiled_peak_bytes(hw, plan.gram_tile + 16, MARGIN, plan.optimizer, False, plan.history,
+                                       forward_only=True) > budget
+        assert sizing.step_cost(hw, plan) < sizing.step_cost(hw, dataclasses.replace(plan, gram_tile=0))
+
+
 def test_a_memory_limit_tiles_the_sizes_that_do_not_fit_it() -> None:
     params = StyleParams(device="cpu", size=2048, steps=72, start_size=256)
     whole_1024 = memory.estimate_peak_bytes(768, 1024, "lbfgs", False, "cpu", True)
@@ -242,7 +259,9 @@ def test_cancel_between_the_tiles_of_a_step(bundled_weights: VGGWeights) -> None
     assert result.cancelled and result.steps_done == 0
     assert result.image.size == (192, 128)
     tile_reports = [r for r in reports if r.tiles]
-    assert tile_reports[-1].tile == 3 and tile_reports[-1].tiles >= 12
+    # A step is one Gram pass (the whole 192x128 image fits one tile without gradient) and at least 3x2
+    # gradient tiles of 64 px: the cancel came in the middle of the step.
+    assert tile_reports[-1].tile == 3 and tile_reports[-1].tiles >= 1 + 6
 
 
 def test_seamless_result_repeats_without_a_seam(bundled_weights: VGGWeights) -> None:
