@@ -8,30 +8,45 @@ from dataclasses import dataclass
 
 import torch
 
+from nst_desktop.engine.bf16_speed import bf16_speedup
 from nst_desktop.engine.devices import mkldnn_bf16_supported
 from nst_desktop.engine.params import PrecisionName
 from nst_desktop.engine.vgg import Tap, VGGFeatures
 
-#: Run the network in bfloat16 on CPUs with native bfloat16 under precision "auto" (see
+#: Run the network in bfloat16 on CPUs where it pays under precision "auto" (see
 #: :meth:`Precision.choose`).
 CPU_BF16_AUTO = True
+#: bfloat16 runs under "auto" only where :func:`bf16_speed.bf16_speedup` measures it at least
+#: this much faster than float32: a margin for the measurement's noise (the CPUs seen are far
+#: from it on either side: about 2x and more with AMX or on AMD Zen 4, 0.6-0.7x on an Intel
+#: Xeon without AMX), and for the conversions to and from bfloat16 a step adds.
+BF16_MIN_SPEEDUP = 1.15
 
 
 @dataclass(frozen=True)
 class CpuBf16:
-    """Whether oneDNN runs bfloat16 natively on this CPU (``native``), and why, as a clause
-    (``reason``, e.g. "the CPU has AMX", "the CPU has no AMX or AVX-512 BF16")."""
+    """This CPU's bfloat16: whether oneDNN runs it natively (``native``), how much faster than
+    float32 it measured (``speedup``, float32 time over bfloat16 time; None: not measured),
+    and why "auto" uses it or not, as a clause (``reason``, e.g. "the CPU has AMX; measured
+    3.1x as fast as float32", "the CPU has no AMX or AVX-512 BF16")."""
 
     native: bool
     reason: str
+    speedup: float | None = None
+
+    @property
+    def pays(self) -> bool:
+        """True if precision "auto" runs the network in bfloat16 on this CPU."""
+        return self.native and (self.speedup is None or self.speedup >= BF16_MIN_SPEEDUP)
 
 
 @functools.cache
 def cpu_bf16() -> CpuBf16:
-    """This CPU's bfloat16, as torch sees it: native with AMX bfloat16 tiles (Intel Sapphire
-    Rapids and newer) or AVX-512 BF16 instructions (e.g. AMD Zen 4, Intel Cooper Lake), where
-    oneDNN's bfloat16 convolutions are about twice as fast as float32 or more; emulated (and
-    slower than float32) elsewhere, e.g. on AVX2-only laptops."""
+    """This CPU's bfloat16, as torch sees it and as measured. Native with AMX bfloat16 tiles
+    (Intel Sapphire Rapids and newer) or AVX-512 BF16 instructions (e.g. AMD Zen 4, Intel
+    Cooper Lake); emulated (and slower than float32) elsewhere, e.g. on AVX2-only laptops.
+    Where native, :func:`bf16_speed.bf16_speedup` measures whether it is faster here (about
+    0.2 s, once per process): with AVX-512 BF16 alone it can be slower than float32."""
     try:
         caps = torch._C._cpu._get_cpu_capability()
     except (AttributeError, RuntimeError):
@@ -39,15 +54,26 @@ def cpu_bf16() -> CpuBf16:
     if not mkldnn_bf16_supported():
         return CpuBf16(False, "oneDNN has no bfloat16 on this CPU")
     if caps.get("amx_bf16"):
-        return CpuBf16(True, "the CPU has AMX")
-    if caps.get("avx512_bf16"):
-        return CpuBf16(True, "the CPU has AVX-512 BF16")
-    return CpuBf16(False, "the CPU has no AMX or AVX-512 BF16")
+        has = "the CPU has AMX"
+    elif caps.get("avx512_bf16"):
+        has = "the CPU has AVX-512 BF16"
+    else:
+        return CpuBf16(False, "the CPU has no AMX or AVX-512 BF16")
+    speedup = bf16_speedup()
+    if speedup >= BF16_MIN_SPEEDUP:
+        return CpuBf16(True, f"{has}; measured {speedup:.1f}x as fast as float32", speedup)
+    return CpuBf16(True, f"{has}, but bfloat16 measured {speedup:.2f}x as fast here", speedup)
 
 
 def cpu_native_bf16() -> bool:
-    """True if oneDNN runs bfloat16 natively on this CPU (see :func:`cpu_bf16`)."""
+    """True if oneDNN runs bfloat16 natively on this CPU (see :func:`cpu_bf16`), fast or not."""
     return cpu_bf16().native
+
+
+def cpu_auto_bf16() -> bool:
+    """True if precision "auto" runs the network in bfloat16 on this CPU: native and measured
+    faster (see :attr:`CpuBf16.pays`)."""
+    return CPU_BF16_AUTO and cpu_bf16().pays
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -98,9 +124,10 @@ class Precision:
         """``precision`` is "auto", "fp32", "tf32" or "bf16".
 
         "auto": TF32 convolutions on CUDA; a bfloat16 network on CPUs with native
-        bfloat16 (AMX or AVX-512 BF16, :func:`cpu_bf16`: there it is two to several times
-        faster than float32 and keeps the quality targets, see :data:`CPU_BF16_AUTO`);
-        float32 elsewhere. "bf16" falls back to float32 where bfloat16 is not supported.
+        bfloat16 (AMX or AVX-512 BF16) where it measured faster (:func:`cpu_auto_bf16`:
+        with AMX or on AMD Zen 4 it is two to several times faster than float32 and keeps
+        the quality targets); float32 elsewhere. "bf16" runs bfloat16 wherever it is
+        native, fast or not, and falls back to float32 where it is not supported.
         """
         cuda = device.type == "cuda"
         if cuda:
@@ -113,7 +140,7 @@ class Precision:
         if precision == "bf16":
             bf16 = bf16_supported(device)
         else:
-            bf16 = precision == "auto" and device.type == "cpu" and CPU_BF16_AUTO and cpu_native_bf16()
+            bf16 = precision == "auto" and device.type == "cpu" and cpu_auto_bf16()
         graphs = cuda and os.environ.get("NST_CUDA_GRAPHS", "1") != "0"
         return Precision(device, torch.bfloat16 if bf16 else None, channels_last=device.type in ("cuda", "cpu"),
                          cuda_graphs=graphs, reason=_reason(precision, device, bf16))

@@ -69,9 +69,9 @@ def device_type(device_id: str) -> str:
 
 def runs_half(device_id: str) -> bool:
     """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (native CPUs)."""
-    from nst_desktop.engine.precision import cpu_native_bf16
+    from nst_desktop.engine.precision import cpu_auto_bf16
 
-    return device_type(device_id) == "cpu" and cpu_native_bf16()
+    return device_type(device_id) == "cpu" and cpu_auto_bf16()
 
 
 def network_format(device_id: str) -> str:
@@ -99,9 +99,9 @@ def default_rate(device_id: str, cpu_cores: int) -> float:
         return GPU_SECONDS_PER_PIXEL_STEP
     if device_id == "mps":
         return MPS_SECONDS_PER_PIXEL_STEP
-    from nst_desktop.engine.precision import cpu_native_bf16
+    from nst_desktop.engine.precision import cpu_auto_bf16
 
-    per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_native_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
+    per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_auto_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
     return per_core / max(1, cpu_cores)
 
 

@@ -26,9 +26,9 @@ class _Import(QObject):
         try:
             import nst_desktop.engine.stylize  # noqa: F401 - torch and the whole engine, for the first run
             from nst_desktop.engine.devices import available_devices
-            from nst_desktop.engine.precision import cpu_native_bf16
+            from nst_desktop.engine.precision import cpu_auto_bf16
 
-            cpu_native_bf16()  # torch's view of the CPU, read once here rather than in the GUI thread
+            cpu_auto_bf16()  # torch's view of the CPU and bfloat16's measured speed: here, not in the GUI thread
             self.loaded.emit(available_devices())
         except Exception:  # noqa: BLE001 - reported to the window, which cannot paint without the engine
             self.failed.emit(traceback.format_exc())

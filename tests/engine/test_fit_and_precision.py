@@ -234,21 +234,62 @@ def test_cpu_uses_bf16_only_where_native_and_only_for_auto_or_bf16(monkeypatch) 
     assert Precision.choose("auto", cpu).compute_dtype is None
 
 
-@pytest.mark.parametrize(("caps", "onednn", "expected"), [
-    ({"amx_bf16": True, "avx512_bf16": True}, True, (True, "the CPU has AMX")),
-    ({"amx_bf16": False, "avx512_bf16": True}, True, (True, "the CPU has AVX-512 BF16")),  # AMD Zen 4
-    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, True, (False, "the CPU has no AMX or AVX-512 BF16")),
-    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, False, (False, "oneDNN has no bfloat16 on this CPU")),
+def test_auto_keeps_float32_where_native_bfloat16_measured_slower(monkeypatch) -> None:
+    cpu = torch.device("cpu")
+    why = "the CPU has AVX-512 BF16, but bfloat16 measured 0.67x as fast here"
+    monkeypatch.setattr(precision_module, "cpu_bf16", lambda: precision_module.CpuBf16(True, why, 0.67))
+    assert Precision.choose("auto", cpu).compute_dtype is None
+    assert Precision.choose("auto", cpu).describe() == f"float32 ({why})"
+    assert Precision.choose("bf16", cpu).compute_dtype == torch.bfloat16  # asked for: it runs, slow or not
+    assert Precision.choose("bf16", cpu).describe() == "bfloat16 (as asked)"
+
+
+@pytest.mark.parametrize(("caps", "onednn", "speedup", "expected"), [
+    ({"amx_bf16": True, "avx512_bf16": True}, True, 3.14,
+     (True, True, "the CPU has AMX; measured 3.1x as fast as float32")),
+    ({"amx_bf16": False, "avx512_bf16": True}, True, 1.96,  # AMD Zen 4
+     (True, True, "the CPU has AVX-512 BF16; measured 2.0x as fast as float32")),
+    ({"amx_bf16": False, "avx512_bf16": True}, True, 0.67,  # an Intel Xeon whose AMX the VM hides
+     (True, False, "the CPU has AVX-512 BF16, but bfloat16 measured 0.67x as fast here")),
+    ({"amx_bf16": False, "avx512_bf16": True}, True, precision_module.BF16_MIN_SPEEDUP - 0.01,
+     (True, False, "the CPU has AVX-512 BF16, but bfloat16 measured 1.14x as fast here")),
+    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, True, None,
+     (False, False, "the CPU has no AMX or AVX-512 BF16")),
+    ({"amx_bf16": False, "avx512_bf16": False, "avx2": True}, False, None,
+     (False, False, "oneDNN has no bfloat16 on this CPU")),
 ])
-def test_native_bf16_is_read_from_torchs_view_of_the_cpu(monkeypatch, caps, onednn, expected) -> None:
+def test_native_bf16_is_read_from_torchs_view_of_the_cpu_and_measured(monkeypatch, caps, onednn, speedup,
+                                                                       expected) -> None:
+    measured: list[bool] = []
+
+    def probe() -> float:
+        measured.append(True)
+        return speedup
+
     monkeypatch.setattr(torch._C._cpu, "_get_cpu_capability", lambda: caps)
     monkeypatch.setattr(precision_module, "mkldnn_bf16_supported", lambda: onednn)
+    monkeypatch.setattr(precision_module, "bf16_speedup", probe)
     precision_module.cpu_bf16.cache_clear()
     try:
         got = precision_module.cpu_bf16()
-        assert (got.native, got.reason) == expected
+        assert (got.native, got.pays, got.reason) == expected
+        assert got.speedup == speedup and measured == ([True] if speedup is not None else [])  # only where native
+        assert precision_module.cpu_auto_bf16() is expected[1]
+        assert measured == ([True] if speedup is not None else [])  # once per process
     finally:
         precision_module.cpu_bf16.cache_clear()
+
+
+@pytest.mark.skipif(not precision_module.mkldnn_bf16_supported(), reason="oneDNN has no bfloat16 on this CPU")
+def test_the_bfloat16_probe_times_real_convolutions() -> None:
+    from nst_desktop.engine.bf16_speed import bf16_speedup
+
+    with torch.no_grad():  # the probe makes its own gradients, also inside no_grad
+        first = bf16_speedup()
+    second = bf16_speedup()
+    assert 0.1 < first < 20 and 0.1 < second < 20
+    # The same machine gives the same verdict (the CPUs seen are far from the threshold).
+    assert abs(first - second) / max(first, second) < 0.5
 
 
 def test_cuda_graphs_can_be_switched_off(monkeypatch) -> None:

@@ -194,7 +194,7 @@ def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
         preset_for_steps,
         preset_steps,
     )
-    from nst_desktop.engine.precision import cpu_native_bf16
+    from nst_desktop.engine.precision import cpu_auto_bf16
     from nst_desktop.engine.stylize import stylize
     from tests.helpers import make_content, make_style
 
@@ -205,7 +205,7 @@ def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
     cancel.set()  # only the resolved parameters matter here
     res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0),
                   bundled_weights, cancel=cancel)
-    table = CPU_QUALITY_PRESETS if cpu_native_bf16() else CPU_FP32_QUALITY_PRESETS
+    table = CPU_QUALITY_PRESETS if cpu_auto_bf16() else CPU_FP32_QUALITY_PRESETS
     assert res.metadata["params"]["steps"] == table["balanced"]
     res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0,
                   precision="fp32"), bundled_weights, cancel=cancel)

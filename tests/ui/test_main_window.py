@@ -504,5 +504,5 @@ def test_status_bar_says_where_the_network_runs_and_in_what(window: MainWindow) 
     text = window.status_device.text()
     assert text.startswith("CPU")
     why = cpu_bf16()
-    expected = f"bfloat16 ({why.reason})" if why.native else "float32 ("
+    expected = f"bfloat16 ({why.reason})" if why.pays else "float32 ("
     assert expected in text and "Bundled" in text
