@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from nst_desktop.engine import color, losses, schedule, seams, sizing
+from nst_desktop.engine import color, host_memory, losses, schedule, seams, sizing
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image, pil_to_tensor, tensor_to_pil
 from nst_desktop.engine.inputs import (
@@ -148,28 +148,29 @@ def stylize(
     pixels16: torch.Tensor | None = None
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
-    try:
-        palette = palette_for(params, styles, style_weights, region_masks)
+    with host_memory.freed_memory_kept(device.type == "cpu"):  # each step reuses the last one's memory
+        try:
+            palette = palette_for(params, styles, style_weights, region_masks)
 
-        def initial(hw: tuple[int, int]) -> torch.Tensor:
-            x0 = initial_image(params, content, hw, device, seed, init_image)
-            return palette.recolour(x0) if palette is not None and init_image is None else x0
+            def initial(hw: tuple[int, int]) -> torch.Tensor:
+                x0 = initial_image(params, content, hw, device, seed, init_image)
+                return palette.recolour(x0) if palette is not None and init_image is None else x0
 
-        x, state = _optimise(run_plan, weights, precision, tracker, params, content, styles,
-                             style_weights, region_masks, palette, resume, initial, extra_loss)
-        if not keep_state:
-            state = None  # frees its memory now
-        final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
-                        params.seamless)
-        x = None  # the iterate's memory, before the 8-bit copy is made
-        image = tensor_to_pil(final)
-        pixels16 = final[0].mul(65535).round_().to(torch.uint16).cpu() if keep_pixels else None
-        del final
-    except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
-        if not is_out_of_memory(exc):
-            raise
-        let_go(exc)  # the failed step's frames: activations, gradients, the optimiser's state
-        out_of_memory = True
+            x, state = _optimise(run_plan, weights, precision, tracker, params, content, styles,
+                                 style_weights, region_masks, palette, resume, initial, extra_loss)
+            if not keep_state:
+                state = None  # frees its memory now
+            final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
+                            params.seamless)
+            x = None  # the iterate's memory, before the 8-bit copy is made
+            image = tensor_to_pil(final)
+            pixels16 = final[0].mul(65535).round_().to(torch.uint16).cpu() if keep_pixels else None
+            del final
+        except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
+            if not is_out_of_memory(exc):
+                raise
+            let_go(exc)  # the failed step's frames: activations, gradients, the optimiser's state
+            out_of_memory = True
     if out_of_memory:
         # Raised only now, after the except block: until it ends, the exception (and its
         # traceback) is alive, and this frame may hold the last iterate and the optimiser's

@@ -1,0 +1,77 @@
+"""The memory a run frees stays in the process during the run (glibc), and goes back after it."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from pathlib import Path
+
+import pytest
+
+from nst_desktop.engine import host_memory
+
+pytestmark = pytest.mark.skipif(host_memory._libc() is None, reason="not glibc")
+
+BLOCK = 96 * 2**20  # larger than glibc's largest mmap threshold (32 MiB): mmap'd by default
+
+
+def _heap() -> tuple[int, int]:
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if line.endswith("[heap]"):
+            start, end = (int(v, 16) for v in line.split()[0].split("-"))
+            return start, end
+    return 0, 0
+
+
+def _from_heap(libc: ctypes.CDLL) -> bool:
+    """Whether a fresh large block comes from the heap (True) or from its own mapping."""
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    address = libc.malloc(BLOCK)
+    assert address
+    try:
+        start, end = _heap()
+        return start <= address < end
+    finally:
+        libc.free(address)
+
+
+def test_large_blocks_come_from_the_heap_only_inside_and_are_given_back_after() -> None:
+    libc = host_memory._libc()
+    assert libc is not None
+    assert not _from_heap(libc)
+    with host_memory.freed_memory_kept() as kept:
+        assert kept and _from_heap(libc)
+        grown = _heap()[1] - _heap()[0]
+        assert grown >= BLOCK  # freed, and kept: the next step's block is already resident
+    assert not _from_heap(libc)
+    assert _heap()[1] - _heap()[0] < grown  # trimmed on the way out
+
+
+def test_runs_that_overlap_keep_the_setting_until_the_last_one_leaves() -> None:
+    libc = host_memory._libc()
+    assert libc is not None
+    first_in, second_out = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def other_run() -> None:
+        with host_memory.freed_memory_kept():
+            first_in.set()
+            second_out.wait(10)
+        seen.append(_from_heap(libc))
+
+    thread = threading.Thread(target=other_run)
+    with host_memory.freed_memory_kept():
+        thread.start()
+        assert first_in.wait(10)
+    assert _from_heap(libc)  # the other run is still inside
+    second_out.set()
+    thread.join(10)
+    assert seen == [False]
+
+
+def test_a_gpu_run_changes_nothing() -> None:
+    libc = host_memory._libc()
+    assert libc is not None
+    with host_memory.freed_memory_kept(enabled=False) as kept:
+        assert not kept and not _from_heap(libc)
