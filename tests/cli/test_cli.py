@@ -113,7 +113,7 @@ def test_quality_preset_sets_the_budget(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nst_desktop.engine.params import preset_steps
-    from nst_desktop.engine.precision import cpu_native_bf16
+    from nst_desktop.engine.precision import cpu_auto_bf16
 
     budgets: list[int] = []
     real = engine.stylize
@@ -130,7 +130,7 @@ def test_quality_preset_sets_the_budget(
                          "--quality", quality, "--quiet"]) == 0
     assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "32", "--quiet"]) == 0
     # The machine running the tests has no GPU: the CPU's budgets, for the network's number format.
-    assert budgets == [preset_steps(q, "cpu", cpu_native_bf16()) for q in ("fast", "best", "balanced")]
+    assert budgets == [preset_steps(q, "cpu", cpu_auto_bf16()) for q in ("fast", "best", "balanced")]
     assert cli.main(["stylize", str(c), str(s), "-o", str(tmp_path / "r.png"), "--size", "32", "--quiet",
                      "--precision", "fp32"]) == 0
     assert budgets[-1] == preset_steps("balanced", "cpu", bf16=False)

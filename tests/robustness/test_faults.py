@@ -448,6 +448,7 @@ def _start_armed(qtbot, window, phase: str, gate: _Gate, act) -> None:
 def _three_sizes(monkeypatch) -> None:
     """Sizes sqrt(2) apart on the CPU too (as on GPUs), so that a 64 px run from 32 px has three."""
     monkeypatch.setitem(schedule.SHAPES, "cpu", schedule.GPU_SHAPE)
+    monkeypatch.setitem(schedule.FP32_SHAPES, "cpu", schedule.GPU_SHAPE)  # whichever number format the CPU runs
 
 
 @pytest.mark.slow
