@@ -13,7 +13,9 @@ was spent in the kernel at 1536 px (62 s system time of 133 s, 17.7 million page
 the heap, whose freed blocks the next step reuses) and raises the trim threshold, so the
 heap is not shrunk between steps; on leaving it, glibc's defaults come back and the heap's
 free memory is given back to the system (``malloc_trim``), so a window that has finished a
-run does not keep its peak. Elsewhere (macOS, Windows, musl) it does nothing.
+run does not keep its peak. Elsewhere (macOS, Windows, musl) it does nothing. The heap's
+peak is higher (1.24-1.34x, :data:`sizing.KEPT_MEMORY_GROWTH`), so runs keep their memory
+only where that fits (:func:`sizing.keeps_freed_memory`): not in tiles, not near the limit.
 """
 
 from __future__ import annotations

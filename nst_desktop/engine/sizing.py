@@ -40,6 +40,23 @@ LAGGED_GRAM = False
 MARGIN = tiling.context_margin([losses.CONTENT_LAYER, *losses.STYLE_LAYERS])
 
 
+#: Peak resident memory of a CPU run that keeps the memory its steps free
+#: (:mod:`host_memory`) over the planned peak: the heap holds blocks of several sizes that
+#: later steps reuse only in part. Measured (cat x night, float32, 4 steps): 1.24x at 1024 px
+#: whole (3.48 vs 2.81 GiB; planned 2.79), 1.34x at 1536 px in 448 px tiles (3.52 vs 2.62 GiB).
+KEPT_MEMORY_GROWTH = 1.4
+
+
+def keeps_freed_memory(run_plan: RunPlan, budget: int, device_type: str) -> bool:
+    """Whether a CPU run may keep the memory its steps free (faster: 1.57x at 1024 px,
+    about 2x at 2048 px): only where no size is tiled and the plan's peak, grown by
+    :data:`KEPT_MEMORY_GROWTH`, still fits ``budget`` (bytes). A run short of memory is
+    tiled or limited, and there the memory matters more than the speed."""
+    if device_type != "cpu" or run_plan.tiled:
+        return False
+    return max(p.peak_bytes for p in run_plan.plans) * KEPT_MEMORY_GROWTH <= budget
+
+
 def budget_bytes(params: StyleParams, device: torch.device) -> int:
     """The memory a run may use, bytes: the limit, else a share of what is free (8 GiB if unknown)."""
     if params.memory_limit_mb:

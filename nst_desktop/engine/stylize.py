@@ -133,9 +133,9 @@ def stylize(
     params = dataclasses.replace(params, start_size=params.start_size or schedule.default_start(device.type),
                                  steps=params.steps or default_steps)
     # Whole or in tiles, size by size; refused here (TooLarge) if a size cannot fit at all.
+    budget = sizing.budget_bytes(params, device)
     run_plan = sizing.plan_run(params, (content.height, content.width), device.type,
-                               precision.compute_dtype is not None, sizing.budget_bytes(params, device),
-                               precision.cuda_graphs)
+                               precision.compute_dtype is not None, budget, precision.cuda_graphs)
     content, styles = shrink_inputs(content, styles, working_hw(out_hw), params.style_scale)
     if params.seamless:  # the photo made to continue across its edges, so the painting can
         content = seams.periodic(content)
@@ -148,7 +148,8 @@ def stylize(
     pixels16: torch.Tensor | None = None
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
-    with host_memory.freed_memory_kept(device.type == "cpu"):  # each step reuses the last one's memory
+    # Where memory is ample, each step reuses the memory the last one freed (see host_memory).
+    with host_memory.freed_memory_kept(sizing.keeps_freed_memory(run_plan, budget, device.type)):
         try:
             palette = palette_for(params, styles, style_weights, region_masks)
 

@@ -75,3 +75,19 @@ def test_a_gpu_run_changes_nothing() -> None:
     assert libc is not None
     with host_memory.freed_memory_kept(enabled=False) as kept:
         assert not kept and not _from_heap(libc)
+
+
+def test_only_runs_with_memory_to_spare_keep_what_they_free() -> None:
+    from nst_desktop.engine import sizing
+    from nst_desktop.engine.params import StyleParams
+
+    params = StyleParams(device="cpu", size=1024, steps=22, start_size=256)
+    whole = sizing.plan_run(params, (768, 1024), "cpu", False, 40 * 2**30)
+    peak = max(p.peak_bytes for p in whole.plans)
+    assert not whole.tiled
+    assert sizing.keeps_freed_memory(whole, 40 * 2**30, "cpu")
+    assert not sizing.keeps_freed_memory(whole, 40 * 2**30, "cuda")  # the GPU's allocator caches already
+    # Planned whole, but the heap's growth would not fit beside it.
+    assert not sizing.keeps_freed_memory(whole, int(peak * 1.1), "cpu")
+    tiled = sizing.plan_run(params, (768, 1024), "cpu", False, int(peak * 0.6))
+    assert tiled.tiled and not sizing.keeps_freed_memory(tiled, 40 * 2**30, "cpu")
