@@ -15,7 +15,7 @@ heap is not shrunk between steps; on leaving it, glibc's defaults come back and 
 free memory is given back to the system (``malloc_trim``), so a window that has finished a
 run does not keep its peak. Elsewhere (macOS, Windows, musl) it does nothing. The heap's
 peak is higher (1.24-1.34x, :data:`sizing.KEPT_MEMORY_GROWTH`), so runs keep their memory
-only where that fits (:func:`sizing.keeps_freed_memory`): not in tiles, not near the limit.
+only where that fits (:func:`sizing.keeps_freed_memory`): not when tiled to fit, not near the limit.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -89,5 +90,9 @@ def test_only_runs_with_memory_to_spare_keep_what_they_free() -> None:
     assert not sizing.keeps_freed_memory(whole, 40 * 2**30, "cuda")  # the GPU's allocator caches already
     # Planned whole, but the heap's growth would not fit beside it.
     assert not sizing.keeps_freed_memory(whole, int(peak * 1.1), "cpu")
+    # Tiled to fit a budget: the plan fills it, so no room for the heap's growth.
     tiled = sizing.plan_run(params, (768, 1024), "cpu", False, int(peak * 0.6))
-    assert tiled.tiled and not sizing.keeps_freed_memory(tiled, 40 * 2**30, "cpu")
+    assert tiled.tiled and not sizing.keeps_freed_memory(tiled, int(peak * 0.6), "cpu")
+    # Tiles forced, with memory to spare: kept.
+    forced = sizing.plan_run(dataclasses.replace(params, tile=384), (768, 1024), "cpu", False, 40 * 2**30)
+    assert forced.tiled and sizing.keeps_freed_memory(forced, 40 * 2**30, "cpu")
