@@ -11,7 +11,6 @@ allocator's peak on CUDA, the growth of the process's peak resident memory on CP
 
 from __future__ import annotations
 
-import ctypes
 import math
 import statistics
 import time
@@ -19,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from nst_desktop.engine import calibrate, losses, memory, schedule
+from nst_desktop.engine import calibrate, host_memory, losses, memory, schedule
 from nst_desktop.engine.devices import configure_threads, resolve_device
 from nst_desktop.engine.images import load_image
 from nst_desktop.engine.params import Progress, StyleParams, preset_steps
@@ -88,12 +87,9 @@ def reset_cpu_peak() -> int | None:
     ``None`` where the peak cannot be reset (not Linux, or ``/proc/self/clear_refs`` is not
     writable).
     """
-    try:
-        # Give memory freed by earlier runs back to the system first, so that the next run's
-        # allocations show in the resident peak instead of reusing it unseen.
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    # Give memory freed by earlier runs back to the system first, so that the next run's
+    # allocations show in the resident peak instead of reusing it unseen.
+    host_memory.release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")  # resets the peak resident set size (VmHWM) to the current one

@@ -44,6 +44,13 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
+def release_free_memory() -> None:
+    """Give the heap's free memory back to the system now (glibc's ``malloc_trim``; elsewhere nothing)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
 def _set(libc: ctypes.CDLL, keep: bool) -> None:
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     if keep:
@@ -53,7 +60,7 @@ def _set(libc: ctypes.CDLL, keep: bool) -> None:
         libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
         libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_MMAP_THRESHOLD)
         libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-        libc.malloc_trim(0)
+        release_free_memory()
 
 
 @contextmanager

@@ -41,24 +41,32 @@ class CpuBf16:
 
 
 @functools.cache
+def _bf16_instructions() -> tuple[bool, str]:
+    """Whether oneDNN runs bfloat16 natively on this CPU, as torch sees it, and what it has or
+    lacks, as a clause ("the CPU has AMX", "the CPU has no AMX or AVX-512 BF16")."""
+    try:
+        caps = torch._C._cpu._get_cpu_capability()
+    except (AttributeError, RuntimeError):
+        caps = {}
+    if not mkldnn_bf16_supported():
+        return False, "oneDNN has no bfloat16 on this CPU"
+    if caps.get("amx_bf16"):
+        return True, "the CPU has AMX"
+    if caps.get("avx512_bf16"):
+        return True, "the CPU has AVX-512 BF16"
+    return False, "the CPU has no AMX or AVX-512 BF16"
+
+
+@functools.cache
 def cpu_bf16() -> CpuBf16:
     """This CPU's bfloat16, as torch sees it and as measured. Native with AMX bfloat16 tiles
     (Intel Sapphire Rapids and newer) or AVX-512 BF16 instructions (e.g. AMD Zen 4, Intel
     Cooper Lake); emulated (and slower than float32) elsewhere, e.g. on AVX2-only laptops.
     Where native, :func:`bf16_speed.bf16_speedup` measures whether it is faster here (about
     0.2 s, once per process): with AVX-512 BF16 alone it can be slower than float32."""
-    try:
-        caps = torch._C._cpu._get_cpu_capability()
-    except (AttributeError, RuntimeError):
-        caps = {}
-    if not mkldnn_bf16_supported():
-        return CpuBf16(False, "oneDNN has no bfloat16 on this CPU")
-    if caps.get("amx_bf16"):
-        has = "the CPU has AMX"
-    elif caps.get("avx512_bf16"):
-        has = "the CPU has AVX-512 BF16"
-    else:
-        return CpuBf16(False, "the CPU has no AMX or AVX-512 BF16")
+    native, has = _bf16_instructions()
+    if not native:
+        return CpuBf16(False, has)
     speedup = bf16_speedup()
     if speedup >= BF16_MIN_SPEEDUP:
         return CpuBf16(True, f"{has}; measured {speedup:.1f}x as fast as float32", speedup)
@@ -66,8 +74,9 @@ def cpu_bf16() -> CpuBf16:
 
 
 def cpu_native_bf16() -> bool:
-    """True if oneDNN runs bfloat16 natively on this CPU (see :func:`cpu_bf16`), fast or not."""
-    return cpu_bf16().native
+    """True if oneDNN runs bfloat16 natively on this CPU, fast or not (read from torch's
+    view of the CPU; nothing is measured)."""
+    return _bf16_instructions()[0]
 
 
 def cpu_auto_bf16() -> bool:
@@ -94,7 +103,7 @@ def _reason(precision: PrecisionName, device: torch.device, bf16: bool) -> str:
     if precision == "auto":
         return cpu_bf16().reason
     if precision == "bf16" and not bf16:
-        return f"bfloat16 asked, but {cpu_bf16().reason}"
+        return f"bfloat16 asked, but {_bf16_instructions()[1]}"
     return "as asked"
 
 

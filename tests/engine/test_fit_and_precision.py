@@ -216,6 +216,7 @@ def test_cpu_uses_bf16_only_where_native_and_only_for_auto_or_bf16(monkeypatch) 
     for native in (False, True):
         why = "the CPU has AMX" if native else "the CPU has no AMX or AVX-512 BF16"
         monkeypatch.setattr(precision_module, "cpu_bf16", lambda n=native, w=why: precision_module.CpuBf16(n, w))
+        monkeypatch.setattr(precision_module, "_bf16_instructions", lambda n=native, w=why: (n, w))
         for name in ("fp32", "tf32"):
             assert Precision.choose(name, cpu).compute_dtype is None
             assert Precision.choose(name, cpu).describe() == "float32 (as asked)"
@@ -238,6 +239,7 @@ def test_auto_keeps_float32_where_native_bfloat16_measured_slower(monkeypatch) -
     cpu = torch.device("cpu")
     why = "the CPU has AVX-512 BF16, but bfloat16 measured 0.67x as fast here"
     monkeypatch.setattr(precision_module, "cpu_bf16", lambda: precision_module.CpuBf16(True, why, 0.67))
+    monkeypatch.setattr(precision_module, "_bf16_instructions", lambda: (True, "the CPU has AVX-512 BF16"))
     assert Precision.choose("auto", cpu).compute_dtype is None
     assert Precision.choose("auto", cpu).describe() == f"float32 ({why})"
     assert Precision.choose("bf16", cpu).compute_dtype == torch.bfloat16  # asked for: it runs, slow or not
@@ -270,7 +272,9 @@ def test_native_bf16_is_read_from_torchs_view_of_the_cpu_and_measured(monkeypatc
     monkeypatch.setattr(precision_module, "mkldnn_bf16_supported", lambda: onednn)
     monkeypatch.setattr(precision_module, "bf16_speedup", probe)
     precision_module.cpu_bf16.cache_clear()
+    precision_module._bf16_instructions.cache_clear()
     try:
+        assert precision_module.cpu_native_bf16() is expected[0] and measured == []  # the flags alone: no probe
         got = precision_module.cpu_bf16()
         assert (got.native, got.pays, got.reason) == expected
         assert got.speedup == speedup and measured == ([True] if speedup is not None else [])  # only where native
@@ -278,6 +282,7 @@ def test_native_bf16_is_read_from_torchs_view_of_the_cpu_and_measured(monkeypatc
         assert measured == ([True] if speedup is not None else [])  # once per process
     finally:
         precision_module.cpu_bf16.cache_clear()
+        precision_module._bf16_instructions.cache_clear()
 
 
 @pytest.mark.skipif(not precision_module.mkldnn_bf16_supported(), reason="oneDNN has no bfloat16 on this CPU")
