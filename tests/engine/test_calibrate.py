@@ -12,12 +12,38 @@ from nst_desktop.engine.weights import VGGWeights
 
 
 def test_the_rate_is_the_median_step_per_pixel_times_the_runs_overhead(bundled_weights: VGGWeights) -> None:
-    """A real run at the calibration size, timed by a clock that ticks 0.25 s per reading: every
-    step then lasts one tick, and the rate is that tick per pixel of the run, times the overhead."""
+    """Real runs at both calibration sizes, timed by a clock that ticks 0.25 s per reading: every
+    step then lasts one tick at either size, so nothing of it grows with the pixels, and the
+    rate falls back to that tick per pixel of the larger run, times the overhead."""
     ticks = itertools.count()
     rate = calibrate.measure_rate("cpu", "fp32", bundled_weights, clock=lambda: 0.25 * next(ticks))
     h, w = calibrate.CALIBRATION_HW
     assert rate == pytest.approx(0.25 / (h * w) * calibrate.RUN_OVERHEAD)
+
+
+def test_two_sizes_separate_the_fixed_part_of_a_step_from_the_part_per_pixel() -> None:
+    """Steps that cost 50 ms plus 3 us per pixel: the rate at the reference size is that line's."""
+    def step(px: int) -> tuple[int, float]:
+        return px, 0.05 + 3e-6 * px
+
+    rate = calibrate.rate_from_steps(step(128 * 96), step(256 * 192), reference_pixels=512 * 384)
+    assert rate == pytest.approx(3e-6 + 0.05 / (512 * 384))
+    # The larger the reference, the less the fixed part weighs.
+    assert calibrate.rate_from_steps(step(128 * 96), step(256 * 192), reference_pixels=2048 ** 2) < rate
+
+
+@pytest.mark.parametrize("small_s, large_s", [(0.30, 0.20), (0.01, 0.20)])
+def test_noise_that_breaks_the_line_falls_back_to_the_larger_steps_cost(small_s: float, large_s: float) -> None:
+    """A smaller step that took longer (no part per pixel), or a line with a negative fixed part."""
+    rate = calibrate.rate_from_steps((100, small_s), (400, large_s), reference_pixels=1000)
+    assert rate == pytest.approx(large_s / 400)
+
+
+def test_a_line_that_noise_tilted_is_held_to_the_least_share_of_the_larger_steps_cost() -> None:
+    """A small step measured slow flattens the line until nearly all is fixed part: the rate
+    stays at the floor, not at the fraction of the truth the line would say."""
+    rate = calibrate.rate_from_steps((100, 0.95), (400, 1.0), reference_pixels=1600)
+    assert rate == pytest.approx(calibrate.LEAST_SHARE * 1.0 / 400)
 
 
 def test_a_real_rate_predicts_a_run_at_the_same_size(bundled_weights: VGGWeights) -> None:
