@@ -149,7 +149,7 @@ def stylize(
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     # Where memory is ample, each step reuses the memory the last one freed (see host_memory).
-    with host_memory.freed_memory_kept(sizing.keeps_freed_memory(run_plan, budget, device.type)):
+    with host_memory.freed_memory_kept(sizing.keeps_freed_memory(run_plan, budget, device.type)) as kept:
         try:
             palette = palette_for(params, styles, style_weights, region_masks)
 
@@ -158,7 +158,8 @@ def stylize(
                 return palette.recolour(x0) if palette is not None and init_image is None else x0
 
             x, state = _optimise(run_plan, weights, precision, tracker, params, content, styles,
-                                 style_weights, region_masks, palette, resume, initial, extra_loss)
+                                 style_weights, region_masks, palette, resume, initial, extra_loss,
+                                 trim_heap=device.type == "cpu" and not kept)
             if not keep_state:
                 state = None  # frees its memory now
             final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
@@ -220,6 +221,7 @@ def _optimise(
     resume: Resume | None,
     initial: Callable[[tuple[int, int]], torch.Tensor],
     extra_loss: ExtraLoss | None = None,
+    trim_heap: bool = False,
 ) -> tuple[torch.Tensor | None, DeviceLBFGS | None]:
     """Every size of ``run_plan`` in turn (the network made once, from ``weights``): targets,
     then the optimiser until that size's share of the budget is spent (steps a size leaves
@@ -230,6 +232,8 @@ def _optimise(
 
     Returns the last iterate (None if cancelled before the first step) and the optimiser's
     state at the end (None unless it keeps one). ``initial(hw)``: the first iterate.
+    ``trim_heap``: tiled sizes give the heap's free memory back after each step (see
+    :class:`TiledObjective`).
     """
     device = precision.device
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
@@ -272,7 +276,7 @@ def _optimise(
         if tiles is not None:
             objective: Objective | TiledObjective = TiledObjective(
                 net, targets, style_weight, params.tv_weight, precision, tiles, offsets, keep, extra,  # type: ignore[arg-type]
-                on_tile=tracker.report_tile, lagged=sizing.LAGGED_GRAM)
+                on_tile=tracker.report_tile, lagged=sizing.LAGGED_GRAM, trim_heap=trim_heap)
         else:
             objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)  # type: ignore[arg-type]
         del targets

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from nst_desktop.engine import losses, tiling
+from nst_desktop.engine import host_memory, losses, tiling
 from nst_desktop.engine.inputs import StyleSource, style_long_side, to_device
 from nst_desktop.engine.masks import Masks, composite
 from nst_desktop.engine.objective import Term
@@ -293,7 +293,11 @@ class TiledObjective:
     ``(total, content, style, gradient)``; ``generator`` draws the grid offsets, and
     ``on_tile(done, tiles)`` is called after each tile of each pass (``tiles``: both passes'),
     and may raise to stop the step (see :class:`progress.StepCancelled`). ``lagged``: see
-    :meth:`value_and_grad`."""
+    :meth:`value_and_grad`. ``trim_heap``: after each step, give the heap's free memory back
+    to the system (a CPU run that does not keep it, see :mod:`host_memory`): the tiles' crops
+    differ in shape from step to step as the grid moves, so without it the heap's free but
+    unreturned blocks grew with every step (1536 px, 384 px tiles, Adam, bfloat16: the peak
+    resident memory 1.84 -> 2.77 GiB over 8 steps; trimmed, 1.76 -> 2.06)."""
 
     tiled = True
 
@@ -310,8 +314,9 @@ class TiledObjective:
         extra: Term | None = None,
         on_tile: Callable[[int, int], None] | None = None,
         lagged: bool = False,
+        trim_heap: bool = False,
     ) -> None:
-        self.on_tile, self.lagged = on_tile, lagged
+        self.on_tile, self.lagged, self.trim_heap = on_tile, lagged, trim_heap
         self._previous: list[dict[str, torch.Tensor]] | None = None
         self.net, self.targets, self.precision, self.tiles = net, targets, precision, tiles
         self.style_weight, self.tv_weight = style_weight, tv_weight
@@ -468,4 +473,6 @@ class TiledObjective:
             (ge,) = torch.autograd.grad(e, xe)
             grad += ge
             total = total + e.detach()
+        if self.trim_heap:
+            host_memory.release_free_memory()
         return total, c, s, grad

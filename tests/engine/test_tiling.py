@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_desktop.engine import losses, memory, sizing, tiling
+from nst_desktop.engine import host_memory, losses, memory, sizing, tiling
 from nst_desktop.engine.images import pil_to_tensor
 from nst_desktop.engine.masks import prepare_masks
 from nst_desktop.engine.objective import Objective
@@ -217,6 +217,24 @@ def test_a_forced_tile_runs_like_the_whole_image(bundled_weights: VGGWeights) ->
     assert tiled.content_loss == pytest.approx(whole.content_loss, rel=1e-3)
     diff = (pil_to_tensor(tiled.image) - pil_to_tensor(whole.image)).abs()
     assert float(diff.mean()) < 1 / 255
+
+
+def test_a_run_short_of_memory_gives_the_heap_back_after_each_tiled_step(
+    bundled_weights: VGGWeights, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiles forced with memory to spare keep the freed memory (trimmed once, when the run ends);
+    a run whose limit leaves no room for that trims the heap after every step instead."""
+    trims: list[int] = []
+    monkeypatch.setattr(host_memory, "release_free_memory", lambda: trims.append(1))
+    roomy = _run(bundled_weights, size=128, steps=4, coarse_to_fine=False, tile=64)
+    assert roomy.metadata["tiles_used"] == [64] and len(trims) <= 1
+    params = StyleParams(size=128, steps=4, coarse_to_fine=False, tile=64, precision="fp32")
+    peak = sizing.plan_run(params, (128, 192), "cpu", False, 1 << 40).plans[-1].peak_bytes
+    limit_mb = int(peak * 1.2 / 1e6) + 1  # fits the plan, not the plan's growth when memory is kept
+    trims.clear()
+    short = _run(bundled_weights, size=128, steps=4, coarse_to_fine=False, tile=64, memory_limit_mb=limit_mb)
+    assert short.metadata["tiles_used"] == [64] and short.steps_done == 4
+    assert len(trims) == short.steps_done
 
 
 def test_the_passes_without_gradient_take_the_largest_tiles_that_fit() -> None:
