@@ -237,6 +237,18 @@ def test_a_run_short_of_memory_gives_the_heap_back_after_each_tiled_step(
     assert len(trims) == short.steps_done
 
 
+def test_tiles_with_memory_to_spare_keep_the_whole_sizes_history() -> None:
+    """Pairs carried from the last size fill a history longer than the size's own steps: where
+    it fits with the same tiles, a tiled size keeps the whole size's; where not, its own steps'."""
+    hw = (768, 1024)
+    roomy = memory.plan_size(hw, 40 * 2**30, "lbfgs", True, 8, MARGIN, tile=384)
+    assert roomy is not None and (roomy.tile, roomy.history) == (384, memory.LBFGS_HISTORY)
+    own = memory.tiled_peak_bytes(hw, 384, MARGIN, "lbfgs", True, 8)
+    assert own < memory.tiled_peak_bytes(hw, 384, MARGIN, "lbfgs", True, memory.LBFGS_HISTORY)
+    tight = memory.plan_size(hw, own, "lbfgs", True, 8, MARGIN, tile=384)
+    assert tight is not None and (tight.tile, tight.history) == (384, 8)
+
+
 def test_the_passes_without_gradient_take_the_largest_tiles_that_fit() -> None:
     hw = (2048, 2048)
     forced = memory.plan_size(hw, 40 * 2**30, "lbfgs", False, 8, MARGIN, tile=512)
