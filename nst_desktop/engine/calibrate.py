@@ -41,9 +41,9 @@ SMALL_HW = (96, 128)  # generated_pair(128)'s content
 REFERENCE_PIXELS = 512 * 384
 #: The least share of the larger step's own cost per pixel the fitted rate may come to. With
 #: four times the pixels apart, the line through two noisy medians is ill-conditioned (in one
-#: run of ``bench`` on a loaded 2-core VM it put the rate at 40 % of the truth), while the
-#: truth measured 0.78-0.85 of the larger step's cost (the table above); the rate can never be
-#: more than that cost, since the fixed part cannot be negative.
+#: run of ``bench`` on a 2-core VM it put a bfloat16 run's estimate at 0.54x its time), while
+#: the truth measured 0.78-0.85 of the larger step's cost (the module's docstring); the rate
+#: can never be more than that cost, since the fixed part cannot be negative.
 LEAST_SHARE = 0.75
 #: Steps before timing starts (the first ones allocate), and steps timed.
 WARMUP_STEPS = 2
@@ -73,7 +73,7 @@ def measure_rate(
         if seconds is None:
             return None
         measured.append((hw[0] * hw[1], seconds))
-    return rate_from_steps(measured[0], measured[1]) * RUN_OVERHEAD
+    return rate_from_steps(*measured) * RUN_OVERHEAD
 
 
 def rate_from_steps(small: tuple[int, float], large: tuple[int, float],

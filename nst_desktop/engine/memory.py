@@ -250,28 +250,26 @@ def plan_size(
             return tiled_peak_bytes(hw, t, margin, opt, half, history, device_type)
 
         def planned(t: int, opt: str = opt, history: int = history) -> SizePlan:
+            if opt == "lbfgs" and history < LBFGS_HISTORY and peak(t, history=LBFGS_HISTORY) <= budget_bytes:
+                # The pairs carried from the last size fill a history beyond this size's own
+                # steps (as at a whole size): the whole size's, where it fits with the same tiles.
+                history = LBFGS_HISTORY
             gram = _gram_tile(hw, t, margin, opt, half, history, device_type, budget_bytes, whole_side, align)
             gram_peak = tiled_peak_bytes(hw, gram, margin, opt, half, history, device_type, forward_only=True)
-            return SizePlan(t, opt, history, max(peak(t), gram_peak), gram)
-
-        def longest(t: int, opt: str = opt, history: int = history) -> SizePlan:
-            # The pairs carried from the last size fill a history beyond this size's own steps
-            # (as at a whole size): the whole size's, where it fits with the same tiles.
-            full = opt == "lbfgs" and history < LBFGS_HISTORY and peak(t, history=LBFGS_HISTORY) <= budget_bytes
-            return planned(t, history=LBFGS_HISTORY) if full else planned(t)
+            return SizePlan(t, opt, history, max(peak(t, history=history), gram_peak), gram)
 
         if tile:
             if peak(tile) <= budget_bytes:
-                return longest(tile)
+                return planned(tile)
             continue
         if wrap and peak(whole_side) <= budget_bytes:
-            return longest(whole_side)
+            return planned(whole_side)
         t = min(TILE_MAX, whole_side)
         t -= t % align
         while t >= smallest and peak(t) > budget_bytes:
             t -= align
         if t >= smallest:
-            return longest(t)
+            return planned(t)
     return None
 
 
