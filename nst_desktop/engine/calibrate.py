@@ -48,11 +48,12 @@ LEAST_SHARE = 0.75
 #: Steps before timing starts (the first ones allocate), and steps timed.
 WARMUP_STEPS = 2
 TIMED_STEPS = 6
-#: A whole run's seconds over those of its optimisation steps alone: the targets at each
-#: size, the palette, resizing between sizes, the previews and the result. With 1.12, on
-#: cat.jpg x night.jpg at 512 px (2-core AMX CPU, ``bench --preset fast --preset balanced``)
-#: the estimate was 18-19 % over the run in bfloat16 and 10 % under it in float32.
-RUN_OVERHEAD = 1.12
+#: A whole run's seconds over those of its steps and its sizes' setups
+#: (:data:`schedule.SIZE_SETUP_STEPS`): loading, the palette, the previews and the result.
+#: Measured from a run's progress reports timed in-process (cat.jpg x night.jpg, 512 px Fast,
+#: 2-core AMX CPU): 1.06 in bfloat16 (18.2 s against 17.2 s), 1.02 in float32 (32.9 s
+#: against 32.4 s).
+RUN_OVERHEAD = 1.04
 
 
 def measure_rate(

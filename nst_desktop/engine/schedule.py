@@ -25,6 +25,14 @@ MIN_STEPS_PER_STAGE = 5
 #: Each size gets at least 1/FLOOR_DIVISOR of the budget where that is more than
 #: MIN_STEPS_PER_STAGE (7 steps of the GPU's Balanced 210).
 FLOOR_DIVISOR = 30
+#: What each size costs besides its steps, in steps of its own pixels: its targets (the
+#: photo's and the paintings' features at that size), the palette's recolouring, resizing
+#: the last size's result and the first step's allocations. Measured from a run's progress
+#: reports timed in-process (cat.jpg x night.jpg, Fast, 2-core AMX CPU; the time from a
+#: size's targets to its first step, less that step): bfloat16 1.3-1.6 steps at 512 px and
+#: 1.7 at 1024 px, 1.15 untiled steps at 2048 px in tiles; float32 1.2 at 512 px. With 5
+#: steps at each of a print run's large sizes, that is a fifth of its time.
+SIZE_SETUP_STEPS = 1.5
 
 
 @dataclass(frozen=True)
@@ -136,12 +144,12 @@ def pixel_steps(
     device_type: str, long_side: int, aspect_hw: tuple[int, int], steps: int, start: int = 0, half: bool = True,
 ) -> int:
     """Sum over the sizes of :func:`plan_for`'s schedule of (pixels at that size x its loss
-    evaluations): the work of a run, in the unit of the time estimate's rate (seconds per
-    pixel-step). ``aspect_hw``: the content's (height, width) at any scale; ``half``: see
-    :func:`shape_for`."""
-    total = 0
+    evaluations plus :data:`SIZE_SETUP_STEPS`): the work of a run, in the unit of the time
+    estimate's rate (seconds per pixel-step). ``aspect_hw``: the content's (height, width) at
+    any scale; ``half``: see :func:`shape_for`."""
+    total = 0.0
     for st in plan_for(device_type, long_side, steps, start, half=half):
         h, w = scaled_size(aspect_hw, st.long_side)
-        total += h * w * st.steps
-    return total
+        total += h * w * (st.steps + SIZE_SETUP_STEPS)
+    return round(total)
 

@@ -58,6 +58,25 @@ def keeps_freed_memory(run_plan: RunPlan, budget: int, device_type: str) -> bool
     return max(p.peak_bytes for p in run_plan.plans) * KEPT_MEMORY_GROWTH <= budget
 
 
+#: A CPU step's time in a run that does not keep its freed memory over its time with the
+#: memory kept, which is how the speed test's steps run (small, they keep it): every step
+#: faults its activations in again, page by page, each page zeroed by the kernel. Measured
+#: in fresh processes, a forward and backward at 1024 x 1024 px with glibc's defaults and with
+#: memory kept (``bench.bare_step_ms``, 2-core AMX CPU, 3 pairs): bfloat16 3.64 vs 3.47 s
+#: (1.05x), float32 11.35 vs 9.32 s (1.22x; the pairs 1.10-1.38x).
+UNKEPT_STEP_COST_HALF = 1.05
+UNKEPT_STEP_COST_FP32 = 1.22
+
+
+def time_factor(run_plan: RunPlan, budget: int, device_type: str, half: bool) -> float:
+    """What a run's time is over :meth:`RunPlan.work` times the speed test's rate: 1 where it
+    keeps its freed memory (:func:`keeps_freed_memory`) or runs on a GPU, else the cost of
+    faulting its memory in at every step (:data:`UNKEPT_STEP_COST_HALF` or ``_FP32``)."""
+    if device_type != "cpu" or keeps_freed_memory(run_plan, budget, device_type):
+        return 1.0
+    return UNKEPT_STEP_COST_HALF if half else UNKEPT_STEP_COST_FP32
+
+
 def budget_bytes(params: StyleParams, device: torch.device) -> int:
     """The memory a run may use, bytes: the limit, else a share of what is free (8 GiB if unknown)."""
     if params.memory_limit_mb:
@@ -104,8 +123,10 @@ class RunPlan:
         return [step_cost(hw, p, self.wrap) for hw, p in zip(self.sizes, self.plans, strict=True)]
 
     def work(self) -> float:
-        """Pixel-steps of the run, weighted by :meth:`costs` (the time estimate's unit)."""
-        return sum(h * w * st.steps * c for (h, w), st, c in zip(self.sizes, self.stages, self.costs(), strict=True))
+        """Pixel-steps of the run, its steps weighted by :meth:`costs`, each size's setup
+        counted as :data:`schedule.SIZE_SETUP_STEPS` untiled steps (the time estimate's unit)."""
+        return sum(h * w * (st.steps * c + schedule.SIZE_SETUP_STEPS)
+                   for (h, w), st, c in zip(self.sizes, self.stages, self.costs(), strict=True))
 
 
 def step_cost(hw: tuple[int, int], plan: memory.SizePlan, wrap: bool = False) -> float:

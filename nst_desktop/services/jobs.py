@@ -158,7 +158,8 @@ def estimate_run(
         return RunEstimate(h, w, mem, seconds, basis, too_large=True, fits=exc.fits)
     h, w = plan.sizes[-1]
     mem = max(p.peak_bytes for p in plan.plans)
-    return RunEstimate(h, w, mem, plan.work() * rate, basis, tile=plan.plans[-1].tile)
+    seconds = plan.work() * rate * sizing.time_factor(plan, budget, kind, runs_half(device_id))
+    return RunEstimate(h, w, mem, seconds, basis, tile=plan.plans[-1].tile)
 
 
 def largest_fitting_long_side(

@@ -143,7 +143,11 @@ class SpeedKeeper(QObject):
         self.test.cancel()
 
     def run_finished(self, res: StyleResult, device: str, size_hw: tuple[int, int]) -> None:
-        """Learn the rate of a finished run of ``size_hw`` px on ``device`` (too small a run says nothing)."""
+        """Learn the rate of a finished run of ``size_hw`` px on ``device`` (too small a run says
+        nothing, nor does a tiled one: its time holds its tiles' margins, which the estimate
+        adds to the rate itself)."""
+        if res.metadata.get("tiles_used"):
+            return
         rate = measured_rate(max(size_hw), size_hw, res.steps_done, res.elapsed_s, device)
         if rate is None:
             return

@@ -63,5 +63,6 @@ def test_a_cancelled_speed_test_reports_nothing(bundled_weights: VGGWeights) -> 
 def test_pixel_steps_sum_the_schedules_sizes() -> None:
     plan = schedule.plan_for("cpu", 512, 72)
     assert len(plan) == 2  # 256 and 512 px
-    expected = sum(st.steps * st.long_side * round(st.long_side * 3 / 4) for st in plan)
+    expected = round(sum((st.steps + schedule.SIZE_SETUP_STEPS) * st.long_side * round(st.long_side * 3 / 4)
+                         for st in plan))
     assert schedule.pixel_steps("cpu", 512, (3, 4), 72) == expected

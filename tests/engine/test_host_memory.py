@@ -96,3 +96,30 @@ def test_only_runs_with_memory_to_spare_keep_what_they_free() -> None:
     # Tiles forced, with memory to spare: kept.
     forced = sizing.plan_run(dataclasses.replace(params, tile=384), (768, 1024), "cpu", False, 40 * 2**30)
     assert forced.tiled and sizing.keeps_freed_memory(forced, 40 * 2**30, "cpu")
+
+
+def test_runs_that_do_not_keep_their_memory_are_estimated_slower() -> None:
+    from nst_desktop.engine import schedule, sizing
+    from nst_desktop.engine.params import StyleParams
+    from nst_desktop.services.jobs import estimate_run, runs_half
+
+    half = runs_half("cpu")  # as the window's estimate plans
+    params = StyleParams(device="cpu", size=1024, steps=22, start_size=0)
+    params = dataclasses.replace(params, start_size=schedule.default_start("cpu"))
+    whole = sizing.plan_run(params, (768, 1024), "cpu", half, 40 * 2**30)
+    tight = int(max(p.peak_bytes for p in whole.plans) * 1.1)  # whole, without room for the heap's growth
+    assert sizing.time_factor(whole, 40 * 2**30, "cpu", half) == 1.0
+    assert sizing.time_factor(whole, 40 * 2**30, "cuda", half) == 1.0
+    assert sizing.time_factor(whole, tight, "cpu", False) == sizing.UNKEPT_STEP_COST_FP32 > 1
+    assert sizing.time_factor(whole, tight, "cpu", True) == sizing.UNKEPT_STEP_COST_HALF > 1
+    # Each size's setup counts as SIZE_SETUP_STEPS steps of its pixels.
+    steps_only = sum(h * w * st.steps for (h, w), st in zip(whole.sizes, whole.stages, strict=True))
+    setups = sum(h * w for h, w in whole.sizes) * schedule.SIZE_SETUP_STEPS
+    assert whole.work() == pytest.approx(steps_only + setups)
+    # The window's estimate of the same run with ample memory and under the tight limit.
+    rate = {"cpu": 1e-6}
+    ample = estimate_run(1024, (768, 1024), 22, "cpu", 2, tested_rates=rate, memory_limit_mb=40_000)
+    limited = estimate_run(1024, (768, 1024), 22, "cpu", 2, tested_rates=rate, memory_limit_mb=tight // 10**6 + 1)
+    assert ample.tile == limited.tile == 0
+    assert ample.seconds == pytest.approx(whole.work() * 1e-6)
+    assert limited.seconds == pytest.approx(ample.seconds * sizing.time_factor(whole, tight, "cpu", half))

@@ -116,7 +116,7 @@ def test_float32_cpus_spend_more_of_their_budget_at_the_first_size() -> None:
     assert [s.steps for s in schedule.plan_for("cpu", 512, 72)] == [42, 30]
     assert schedule.plan_for("cuda", 512, 300, half=False) == schedule.plan_for("cuda", 512, 300)
     work = schedule.pixel_steps("cpu", 512, (1, 1), 22, half=False)
-    assert work == 14 * 256 * 256 + 8 * 512 * 512
+    assert work == round((14 + schedule.SIZE_SETUP_STEPS) * 256 * 256 + (8 + schedule.SIZE_SETUP_STEPS) * 512 * 512)
 
 
 def test_a_float32_run_is_planned_with_the_float32_split() -> None:

@@ -79,6 +79,10 @@ def test_a_finished_run_teaches_the_estimate_its_rate(window: MainWindow) -> Non
                          elapsed_s=90.0, metadata={})
     window.speeds.run_finished(slower, "cpu", (384, 512))  # smoothed: half-way to the new one
     assert window.settings.seconds_per_pixel_step["cpu"] == pytest.approx(2 * first)
+    tiled = StyleResult(image=None, cancelled=False, steps_done=60, content_loss=0.0, style_loss=0.0,
+                        elapsed_s=900.0, metadata={"tiles_used": [0, 256]})
+    window.speeds.run_finished(tiled, "cpu", (384, 512))  # its margins are not the machine's speed
+    assert window.settings.seconds_per_pixel_step["cpu"] == pytest.approx(2 * first)
 
 
 def test_a_window_closed_before_the_delay_never_tests(qtbot) -> None:
