@@ -141,7 +141,7 @@ def estimate_run(
         rate, basis = (tested_rates or {}).get(device_id), "test"
     if rate is None:
         rate, basis = default_rate(device_id, cpu_cores), "guess"
-    kind = device_type(device_id)
+    kind, half = device_type(device_id), runs_half(device_id)
     params = StyleParams(size=long_side, steps=steps, optimizer=optimizer, memory_limit_mb=memory_limit_mb,  # type: ignore[arg-type]
                          tile=tile, seamless=seamless, device=device_id)
     if memory_limit_mb or kind == "cpu" and device_memory_bytes is None:
@@ -151,14 +151,14 @@ def estimate_run(
     else:
         budget = 1 << 62  # unknown: planned whole
     try:
-        plan = sizing.plan_run(params, aspect_hw, kind, runs_half(device_id), budget, graphs=kind == "cuda")
+        plan = sizing.plan_run(params, aspect_hw, kind, half, budget, graphs=kind == "cuda")
     except TooLarge as exc:
-        mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, runs_half(device_id))
+        mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, half)
         seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
         return RunEstimate(h, w, mem, seconds, basis, too_large=True, fits=exc.fits)
     h, w = plan.sizes[-1]
     mem = max(p.peak_bytes for p in plan.plans)
-    seconds = plan.work() * rate * sizing.time_factor(plan, budget, kind, runs_half(device_id))
+    seconds = plan.work() * rate * sizing.time_factor(plan, budget, kind, half)
     return RunEstimate(h, w, mem, seconds, basis, tile=plan.plans[-1].tile)
 
 

@@ -104,8 +104,7 @@ def test_runs_that_do_not_keep_their_memory_are_estimated_slower() -> None:
     from nst_desktop.services.jobs import estimate_run, runs_half
 
     half = runs_half("cpu")  # as the window's estimate plans
-    params = StyleParams(device="cpu", size=1024, steps=22, start_size=0)
-    params = dataclasses.replace(params, start_size=schedule.default_start("cpu"))
+    params = StyleParams(device="cpu", size=1024, steps=22, start_size=schedule.default_start("cpu"))
     whole = sizing.plan_run(params, (768, 1024), "cpu", half, 40 * 2**30)
     tight = int(max(p.peak_bytes for p in whole.plans) * 1.1)  # whole, without room for the heap's growth
     assert sizing.time_factor(whole, 40 * 2**30, "cpu", half) == 1.0
