@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         self.open_content_action.setEnabled(not running)
         self.open_style_action.setEnabled(not running)
         self.result_view.set_drag_enabled(has_result and not running)
+        self.result_view.set_live(running)  # the live preview shows whole while painting
         self.controls.set_running(running)
         self.history.set_running(running)
         self.result_view.set_placeholder(self.next_step_hint())

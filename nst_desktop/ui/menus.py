@@ -38,17 +38,20 @@ def _keys(shortcut: Shortcut) -> list[QKeySequence]:
     return [] if shortcut is None else [QKeySequence(shortcut)]
 
 
-def _action(w: MainWindow, text: str, slot: Callable[[], object], shortcut: Shortcut = None,
-            tip: str = "") -> QAction:
-    """An action of ``w`` (its shortcut works in the whole window) calling ``slot()``."""
-    act = QAction(text, w)
+def _action(w: MainWindow, text: str, slot: Callable[[], object] | None, shortcut: Shortcut = None,
+            tip: str = "", act: QAction | None = None) -> QAction:
+    """An action of ``w`` (its shortcut works in the whole window) calling ``slot()``; ``act``: an
+    action a part of the window made (and connected) itself, to name and put in the window."""
+    act = act if act is not None else QAction(w)
+    act.setText(text)
     keys = _keys(shortcut)
     if keys:
         act.setShortcuts(keys)
     if tip:
         act.setStatusTip(tip)
         act.setToolTip(tip)
-    act.triggered.connect(slot)
+    if slot is not None:
+        act.triggered.connect(slot)
     w.addAction(act)
     return act
 
@@ -85,6 +88,9 @@ def build_actions(w: MainWindow) -> None:
     w.actual_action = _action(w, "&Actual Size (100%)", w.result_view.zoom_actual, "Ctrl+1")
     w.zoom_in_action = _action(w, "Zoom &In", w.result_view.zoom_in, SK.ZoomIn)
     w.zoom_out_action = _action(w, "Zoom &Out", w.result_view.zoom_out, SK.ZoomOut)
+    w.compare_action = _action(w, "&Compare with Photo", None, "\\",
+                               "Show the photo left of a line you drag on the image, the result right of it",
+                               act=w.result_view.compare_action)
     w.history_action = _action(w, "&History Strip", w.update_history_visibility, None,
                                "Show the results painted since the app started below the result")
     w.history_action.setCheckable(True)
@@ -122,6 +128,7 @@ def build_menus(w: MainWindow) -> RecentMenus:
     for act in (w.fit_action, w.actual_action, w.zoom_in_action, w.zoom_out_action):
         view_menu.addAction(act)
     view_menu.addSeparator()
+    view_menu.addAction(w.compare_action)
     view_menu.addAction(w.history_action)
     view_menu.addAction(w.queue_action)
     help_menu = bar.addMenu("&Help")

@@ -5,23 +5,22 @@ output pixel (1.0 = 100 %: one image pixel on one screen pixel, also on high-DPI
 screens). Previews of the coarse-to-fine run are smaller than the output; they are
 drawn at the output's size so the view does not jump when the next size starts.
 
-Comparison: the left ``split`` fraction of the image shows the content photo
-("before"), the rest the result ("after"); the slider sets it, and holding the
-"Compare" button shows the whole photo.
+Comparison (View > Compare with Photo, the "Compare" button, ``\\``): while it is on, the left
+``split`` fraction of the image shows the content photo ("before"), the rest the result
+("after"); the split line has a handle that is dragged on the image itself. While a run
+paints, the live preview is shown whole (the comparison comes back when it ends).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QAction, QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
-    QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -53,10 +52,13 @@ def next_step_hint(running: bool, has_content: bool, has_style: bool, all_zero: 
 
 NOTHING_TO_COMPARE = "Nothing to compare yet: paint a result first"
 NOTHING_TO_ZOOM = "Nothing to zoom yet: paint a result first"
-COMPARE_TIPS = {
-    False: "Slide to show the content photo (before) left of the line and the result (after) right of it",
-    True: "Press and hold to see the content photo instead of the result",
-}
+COMPARE_TIP = ("Show the content photo (before) left of a line and the result (after) right of it; "
+               "drag the line's handle on the image")
+COMPARE_LIVE = "The live preview is shown whole while painting; the comparison comes back when the run ends"
+#: Where the split line starts when the comparison is turned on (fraction of the width).
+DEFAULT_SPLIT = 0.5
+#: How near the split line (logical px) a press grabs it; the handle's radius.
+HANDLE_GRAB_PX, HANDLE_RADIUS_PX = 10, 13
 MIN_ZOOM, MAX_ZOOM = 1 / 16, 16.0
 
 
@@ -77,14 +79,19 @@ class ResultCanvas(QWidget):
         self.before = ScaledPixmapCache()
         self.output_size: QSize | None = None  # final size in image px, if known
         self.zoom: float | None = None  # None = fit
-        self.split = 0.0
-        self.hold = False
+        #: The comparison is on (the photo shows left of ``split``, a fraction of the width).
+        self.comparing = False
+        self.split = DEFAULT_SPLIT
+        #: A run is painting: the live preview is shown whole.
+        self.live = False
         self.drag_enabled = False
+        self._splitting = False
         self._pan_from: QPoint | None = None
         self.placeholder = ""
         self._press: QPoint | None = None
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)  # the cursor shows where the split line can be grabbed
 
     def image_size(self) -> QSize | None:
         """Size (image px) the shown image stands for: the output's, else the pixmap's."""
@@ -111,9 +118,30 @@ class ResultCanvas(QWidget):
         return QRectF(0, 0, z.width(), z.height())
 
     def effective_split(self) -> float:
-        if self.before.pixmap is None:
+        """The fraction of the width showing the photo (0: the result alone)."""
+        if self.before.pixmap is None or not self.comparing or self.live:
             return 0.0
-        return 1.0 if self.hold else self.split
+        return self.split
+
+    def split_x(self) -> float | None:
+        """The split line's x (widget px), or None when no line is shown."""
+        rect = self.image_rect()
+        if rect.isEmpty() or self.effective_split() <= 0:
+            return None
+        return rect.x() + rect.width() * self.split
+
+    def on_split_line(self, pos: QPointF) -> bool:
+        """True when ``pos`` (widget px) grabs the split line or its handle."""
+        x = self.split_x()
+        rect = self.image_rect()
+        return x is not None and abs(pos.x() - x) <= HANDLE_GRAB_PX and rect.top() <= pos.y() <= rect.bottom()
+
+    def set_split_at(self, x: float) -> None:
+        """Move the split line to widget x ``x`` (kept inside the image)."""
+        rect = self.image_rect()
+        if rect.width() > 0:
+            self.split = min(1.0, max(0.0, (x - rect.x()) / rect.width()))
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
@@ -131,13 +159,27 @@ class ResultCanvas(QWidget):
             p.setClipRect(QRectF(rect.x(), rect.y(), cut - rect.x(), rect.height()))
             self._draw(p, self.before, rect, dpr)
             p.restore()
-            if split < 1:
-                p.setPen(QPen(QColor(255, 255, 255, 220), 2))
-                p.drawLine(QPointF(cut, rect.top()), QPointF(cut, rect.bottom()))
             self._draw_tag(p, "Before", rect, left=True)
             if split < 1:
                 self._draw_tag(p, "After", rect, left=False)
+            self._draw_handle(p, cut, rect)
         p.end()
+
+    def _draw_handle(self, p: QPainter, cut: float, rect: QRectF) -> None:
+        """The split line and, in the middle of its visible part, a round handle with two arrows."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(QColor(255, 255, 255, 230), 2))
+        p.drawLine(QPointF(cut, rect.top()), QPointF(cut, rect.bottom()))
+        visible = rect.intersected(QRectF(self.visibleRegion().boundingRect()))
+        cy = visible.center().y() if not visible.isEmpty() else rect.center().y()
+        r = HANDLE_RADIUS_PX
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawEllipse(QPointF(cut, cy), r, r)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 255, 255))
+        for sign in (-1, 1):  # a small triangle pointing left, one pointing right
+            tip, base = cut + sign * (r - 4), cut + sign * 3
+            p.drawPolygon(QPolygonF([QPointF(tip, cy), QPointF(base, cy - 5), QPointF(base, cy + 5)]))
 
     def _draw_tag(self, p: QPainter, text: str, rect: QRectF, left: bool) -> None:
         """A small label in a top corner of the visible part of the image."""
@@ -164,6 +206,10 @@ class ResultCanvas(QWidget):
             p.drawPixmap(rect, cache.pixmap, QRectF(cache.pixmap.rect()))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton and self.on_split_line(event.position()):
+            self._splitting = True
+            self.set_split_at(event.position().x())
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position().toPoint()
         elif event.button() == Qt.MouseButton.MiddleButton and self.zoom is not None:
@@ -172,6 +218,11 @@ class ResultCanvas(QWidget):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._splitting:
+            self.set_split_at(event.position().x())
+            return
+        if not event.buttons():
+            self._hover_cursor(event.position())
         if self._pan_from is not None and event.buttons() & Qt.MouseButton.MiddleButton:
             # Middle-button drag pans a zoomed image (the left button drags the result out).
             now = event.globalPosition().toPoint()
@@ -191,10 +242,20 @@ class ResultCanvas(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         self._press = None
+        self._splitting = False
         if self._pan_from is not None:
             self._pan_from = None
-            self.unsetCursor()
+            self._hover_cursor(event.position())
         super().mouseReleaseEvent(event)
+
+    def _hover_cursor(self, pos: QPointF) -> None:
+        """A left-right cursor over the split line; else the open hand (drag out) or the arrow."""
+        if self.on_split_line(pos):
+            self.setCursor(Qt.CursorShape.SplitHCursor)
+        elif self.drag_enabled:
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.setCursor(Qt.CursorShape.ArrowCursor)
 
 
 class ResultView(QWidget):
@@ -225,20 +286,18 @@ class ResultView(QWidget):
         self.actual_button = QToolButton(text="100%")
         self.actual_button.setCheckable(True)
         self.actual_button.clicked.connect(self.zoom_actual)
-        self.compare_slider = QSlider(Qt.Orientation.Horizontal)
-        self.compare_slider.setRange(0, 100)
-        self.compare_slider.setMinimumWidth(70)
-        self.compare_slider.setMaximumWidth(220)
-        self.compare_slider.valueChanged.connect(self._on_split)
-        self.hold_button = QPushButton("Compare")
-        self.hold_button.pressed.connect(self._on_hold)
-        self.hold_button.released.connect(self._on_release)
+        #: The comparison's toggle (the window puts it in View and gives it its key).
+        self.compare_action = QAction("Compare", self)
+        self.compare_action.setCheckable(True)
+        self.compare_action.triggered.connect(self.sync_compare)
+        self.compare_button = QToolButton()
+        self.compare_button.setDefaultAction(self.compare_action)
+        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(title)
         head.addStretch(1)
-        head.addWidget(self.compare_slider, 1)
-        head.addWidget(self.hold_button)
+        head.addWidget(self.compare_button)
         head.addSpacing(6)
         head.addWidget(self.fit_button)
         head.addWidget(self.actual_button)
@@ -335,20 +394,29 @@ class ResultView(QWidget):
         self.set_zoom(self._current_factor() / ZOOM_STEP)
 
     # --- compare ---------------------------------------------------------------
-    @Slot(int)
-    def _on_split(self, value: int) -> None:
-        self.canvas.split = value / 100
+    @Slot()
+    def sync_compare(self) -> None:
+        """Follow the compare action's checked state (it was toggled by its key, menu or button)."""
+        self.canvas.comparing = self.compare_action.isChecked()
+        self._update_controls()
         self.canvas.update()
 
-    @Slot()
-    def _on_hold(self) -> None:
-        self.canvas.hold = True
+    def set_compare(self, on: bool) -> None:
+        """Turn the comparison on or off."""
+        self.compare_action.setChecked(on)
+        self.sync_compare()
+
+    def set_split(self, fraction: float) -> None:
+        """Put the split line at ``fraction`` (0..1) of the image's width."""
+        self.canvas.split = min(1.0, max(0.0, fraction))
         self.canvas.update()
 
-    @Slot()
-    def _on_release(self) -> None:
-        self.canvas.hold = False
-        self.canvas.update()
+    def set_live(self, live: bool) -> None:
+        """A run is painting (True): show its live preview whole, whatever the comparison."""
+        if live != self.canvas.live:
+            self.canvas.live = live
+            self._update_controls()
+            self.canvas.update()
 
     # --- internals ---------------------------------------------------------------
     def _relayout(self) -> None:
@@ -366,9 +434,11 @@ class ResultView(QWidget):
     def _update_controls(self) -> None:
         has = self.has_image()
         can_compare = has and self.canvas.before.pixmap is not None
-        for w in (self.compare_slider, self.hold_button):
-            w.setEnabled(can_compare)
-            w.setToolTip(COMPARE_TIPS[w is self.hold_button] if can_compare else NOTHING_TO_COMPARE)
+        self.compare_action.setEnabled(can_compare)
+        tip = COMPARE_TIP if can_compare and not self.canvas.live else COMPARE_LIVE if can_compare \
+            else NOTHING_TO_COMPARE
+        self.compare_action.setToolTip(tip)
+        self.compare_action.setStatusTip(tip)
         self.fit_button.setChecked(self.canvas.zoom is None)
         self.actual_button.setChecked(self.canvas.zoom == 1.0)
         self.fit_button.setToolTip("Zoom to fit the view" if has else NOTHING_TO_ZOOM)

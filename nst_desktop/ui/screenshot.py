@@ -172,7 +172,8 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
     loop.exec()
     if window.result is None:
         raise SystemExit(f"the run did not finish: {window.progress_label.text()}")
-    window.result_view.compare_slider.setValue(4 if mask else 35)
+    window.result_view.set_compare(True)
+    window.result_view.set_split(0.04 if mask else 0.35)
     window.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.")
     QTimer.singleShot(0, loop.quit)
     loop.exec()  # let layouts and paints settle

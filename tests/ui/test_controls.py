@@ -172,10 +172,10 @@ def test_result_view_zoom_and_compare(qtbot) -> None:
     view.resize(500, 400)
     qtbot.addWidget(view)
     view.show()
-    assert not view.compare_slider.isEnabled() and "Nothing to compare" in view.compare_slider.toolTip()
+    assert not view.compare_action.isEnabled() and "Nothing to compare" in view.compare_button.toolTip()
     view.show_image(pil_to_qimage(make_content((1200, 800))))
     view.set_before(pil_to_qimage(make_content((1200, 800))))
-    assert view.compare_slider.isEnabled() and view.hold_button.isEnabled()
+    assert view.compare_action.isEnabled() and view.compare_button.isEnabled()
     # Fit: the whole image inside the view.
     rect = view.canvas.image_rect()
     assert rect.width() <= view.scroll.viewport().width() and rect.width() / rect.height() == pytest.approx(1.5)
@@ -188,14 +188,15 @@ def test_result_view_zoom_and_compare(qtbot) -> None:
     assert view.zoom == pytest.approx(1.25)
     view.zoom_fit()
     assert view.zoom is None and view.fit_button.isChecked()
-    # Compare: slider sets the split; holding shows the whole "before".
-    view.compare_slider.setValue(40)
-    assert view.canvas.effective_split() == pytest.approx(0.4)
-    view.hold_button.pressed.emit()
-    assert view.canvas.effective_split() == 1.0
-    view.hold_button.released.emit()
+    # Compare: a toggle; the split is set by dragging its line (test_compare.py).
+    assert view.canvas.effective_split() == 0.0
+    view.compare_button.click()
+    assert view.compare_action.isChecked() and view.canvas.effective_split() == pytest.approx(0.5)
+    view.set_split(0.4)
     assert view.canvas.effective_split() == pytest.approx(0.4)
     view.canvas.grab()  # paints both halves without error
+    view.compare_button.click()
+    assert view.canvas.effective_split() == 0.0
 
 
 def test_result_view_draws_previews_at_output_size(qtbot) -> None:
