@@ -16,18 +16,26 @@ rows below it up by one, so every remaining painting keeps its own region; the u
 history is relabelled the same way, so Undo never brings back a removed row's label
 under another painting. A row whose weight is 0 % is left out of the run, and so is
 its region (its pixels keep the photo, like any pixel painted with no style).
+
+The labels stay hard-edged here; the engine feathers the masks where regions meet
+(:mod:`nst_desktop.engine.masks`). The window has Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z),
+a brush outline at the brush's size under the pointer, a Fill mode (a click fills the
+connected area of one label, :func:`flood_region`), and OK / Cancel: Cancel (or Esc, or
+closing it) puts back the regions it was opened with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from PIL import Image
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -106,6 +114,34 @@ def _relabel(labels: QImage, table: list[int]) -> QImage:
     return pil_to_labels(labels_to_pil(labels).point(table))
 
 
+def _spread_along_rows(grown: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``grown`` widened to every whole run (along rows) of ``region`` pixels it touches."""
+    before = np.zeros_like(region)
+    before[:, 1:] = region[:, :-1]
+    run = np.cumsum((region & ~before).ravel()).reshape(region.shape) * region  # run number, 0 outside
+    hit = np.zeros(int(run.max()) + 1, dtype=bool)
+    hit[run[grown & region]] = True
+    hit[0] = False
+    return hit[run]
+
+
+def flood_region(labels: np.ndarray, x: int, y: int) -> np.ndarray:
+    """The pixels connected to (x, y) (4-neighbours) that have its label, as a bool array.
+
+    Whole runs along rows, then along columns, are taken in turn until nothing grows (a few
+    passes for ordinary shapes; vectorised, so a 1024 px label image fills in milliseconds).
+    """
+    region = labels == labels[y, x]
+    grown = np.zeros_like(region)
+    grown[y, x] = True
+    while True:
+        wider = _spread_along_rows(grown, region)
+        wider = _spread_along_rows(wider.T, region.T).T
+        if np.array_equal(wider, grown):
+            return grown
+        grown = wider
+
+
 class RegionCanvas(QWidget):
     """The photo with the painted regions over it; drag to paint with the current tool.
 
@@ -123,15 +159,22 @@ class RegionCanvas(QWidget):
         self.labels: QImage | None = None
         self._overlay: QImage | None = None
         self._undo: list[QImage] = []
+        self._redo: list[QImage] = []
         self._last: QPointF | None = None
+        #: Where the pointer is over the canvas (widget px), for the brush outline; None: away.
+        self.hover: QPointF | None = None
         #: The label a stroke paints (ERASE for the eraser) and the brush diameter in label px.
         self.tool = STYLE1
         self.brush = 40
+        #: Fill mode: a click fills the connected area of the clicked label (no strokes).
+        self.fill_mode = False
+        self.setMouseTracking(True)
 
     # --- state ---------------------------------------------------------------
     def set_photo(self, photo: QImage | None) -> None:
         """Show ``photo`` (a new content photo): the regions and the undo history are cleared."""
         self._photo = photo
+        self._redo = []
         if photo is None:
             self.labels, self._undo = None, []
         else:
@@ -149,11 +192,50 @@ class RegionCanvas(QWidget):
     def can_undo(self) -> bool:
         return bool(self._undo)
 
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
     @Slot()
     def undo(self) -> None:
-        if self._undo:
+        if self._undo and self.labels is not None:
+            self._redo.append(self.labels)
             self.labels = self._undo.pop()
             self._changed()
+
+    @Slot()
+    def redo(self) -> None:
+        if self._redo and self.labels is not None:
+            self._undo.append(self.labels)
+            self.labels = self._redo.pop()
+            self._changed()
+
+    def snapshot(self) -> tuple[QImage | None, list[QImage], list[QImage]]:
+        """The labels and the undo and redo histories (copies), for :meth:`restore`."""
+        return (self.labels.copy() if self.labels is not None else None, list(self._undo), list(self._redo))
+
+    def restore(self, state: tuple[QImage | None, list[QImage], list[QImage]]) -> None:
+        """Put back what :meth:`snapshot` returned (for the same photo)."""
+        labels, undo, redo = state
+        if labels is not None and self.labels is not None and labels.size() == self.labels.size():
+            self.labels, self._undo, self._redo = labels.copy(), list(undo), list(redo)
+            self._changed()
+
+    def fill_at(self, pos: QPointF) -> bool:
+        """Fill the connected area of one label under ``pos`` (label px) with the current tool's
+        label (undoable). False if ``pos`` is outside the image or the area has that label."""
+        if self.labels is None:
+            return False
+        x, y = int(pos.x()), int(pos.y())
+        if not (0 <= x < self.labels.width() and 0 <= y < self.labels.height()):
+            return False
+        lab = np.array(labels_to_pil(self.labels))
+        if lab[y, x] == self.tool:
+            return False
+        self._push_undo()
+        lab[flood_region(lab, x, y)] = self.tool
+        self.labels = pil_to_labels(Image.fromarray(lab, "L"))
+        self._changed()
+        return True
 
     @Slot()
     def clear(self) -> None:
@@ -207,6 +289,7 @@ class RegionCanvas(QWidget):
             before = labels_to_pil(self.labels).histogram()
             self.labels = _relabel(self.labels, table)
             self._undo = [_relabel(u, table) for u in self._undo]
+            self._redo = [_relabel(u, table) for u in self._redo]
             if self.tool == gone:
                 self.tool = STYLE1
             elif gone < self.tool <= MAX_REGION_STYLES:
@@ -258,6 +341,7 @@ class RegionCanvas(QWidget):
         assert self.labels is not None
         self._undo.append(self.labels.copy())
         del self._undo[:-MAX_UNDO]
+        self._redo = []  # a new change ends what could be redone
 
     def _stroke(self, a: QPointF, b: QPointF) -> None:
         assert self.labels is not None
@@ -278,11 +362,16 @@ class RegionCanvas(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         if event.button() != Qt.MouseButton.LeftButton or self.labels is None or self.image_rect().isEmpty():
             return
+        if self.fill_mode:
+            self.fill_at(self.to_label(event.position()))
+            return
         self._push_undo()
         self._last = self.to_label(event.position())
         self._stroke(self._last, self._last)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        self.hover = event.position()
+        self.update()
         if self._last is None or self.labels is None:
             return
         pos = self.to_label(event.position())
@@ -293,6 +382,20 @@ class RegionCanvas(QWidget):
         if self._last is not None:
             self._last = None
             self._changed()
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        self.hover = None
+        self.update()
+        super().leaveEvent(event)
+
+    def brush_outline(self) -> QRectF | None:
+        """The brush's circle (widget px) under the pointer, at the size it paints; None when the
+        pointer is away, in Fill mode or off the image."""
+        r = self.image_rect()
+        if self.hover is None or self.fill_mode or self.labels is None or r.isEmpty() or not r.contains(self.hover):
+            return None
+        radius = self.brush / 2 * r.width() / self.labels.width()
+        return QRectF(self.hover.x() - radius, self.hover.y() - radius, 2 * radius, 2 * radius)
 
     def _changed(self) -> None:
         self._overlay = None
@@ -321,17 +424,25 @@ class RegionCanvas(QWidget):
             overlay = self.overlay()
             if overlay is not None:
                 p.drawImage(r, overlay)
+            outline = self.brush_outline()
+            if outline is not None:  # dark and light, to show on any photo
+                p.setRenderHint(QPainter.RenderHint.Antialiasing)
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.setPen(QPen(QColor(0, 0, 0, 200), 3))
+                p.drawEllipse(outline)
+                p.setPen(QPen(QColor(255, 255, 255, 230), 1))
+                p.drawEllipse(outline)
         else:
             p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, "Load a content photo first")
         p.end()
 
 
 class RegionEditor(QDialog):
-    """A small window to paint regions over the photo: one brush per painting of the Style
-    list (Style 1 ... Style N, named after the file), Keep photo and Eraser; brush size,
-    Undo and Clear. It is not modal; the window reads the regions
-    (:meth:`RegionCanvas.engine_masks`) when a run starts and tells it the paintings
-    (:meth:`set_styles`) and removed rows (:meth:`remove_style`)."""
+    """A resizable window to paint regions over the photo: one brush per painting of the Style
+    list (Style 1 ... Style N, named after the file), Keep photo and Eraser; brush size, Fill,
+    Undo, Redo and Clear; OK keeps the regions, Cancel puts back those it was opened with. It
+    is not modal; the window reads the regions (:meth:`RegionCanvas.engine_masks`) when a run
+    starts and tells it the paintings (:meth:`set_styles`) and removed rows (:meth:`remove_style`)."""
 
     changed = Signal()
 
@@ -361,8 +472,24 @@ class RegionEditor(QDialog):
         self.brush_spin.setValue(self.canvas.brush)
         self.brush_spin.setToolTip("Brush diameter, in pixels of the region image")
         self.brush_spin.valueChanged.connect(self._on_brush)
+        self.fill_button = QPushButton("&Fill")
+        self.fill_button.setCheckable(True)
+        self.fill_button.setToolTip("Fill mode: a click fills the area of one colour under the pointer (an area "
+                                    "closed by a stroke, or all unpainted) with the current brush")
+        self.fill_button.toggled.connect(self._on_fill)
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.undo_action.triggered.connect(self.canvas.undo)
+        self.redo_action = QAction("Redo", self)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.triggered.connect(self.canvas.redo)
+        self.addActions([self.undo_action, self.redo_action])
         self.undo_button = QPushButton("Undo")
-        self.undo_button.clicked.connect(self.canvas.undo)
+        self.undo_button.setToolTip("Undo the last stroke, fill or clear (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo_action.trigger)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setToolTip("Redo what was undone (Ctrl+Shift+Z)")
+        self.redo_button.clicked.connect(self.redo_action.trigger)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.canvas.clear)
         row = QHBoxLayout()
@@ -370,9 +497,15 @@ class RegionEditor(QDialog):
         brush_label.setBuddy(self.brush_spin)
         row.addWidget(brush_label)
         row.addWidget(self.brush_spin)
+        row.addWidget(self.fill_button)
         row.addStretch(1)
         row.addWidget(self.undo_button)
+        row.addWidget(self.redo_button)
         row.addWidget(self.clear_button)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self._opened_with: tuple[QImage | None, list[QImage], list[QImage]] | None = None
         hint = QLabel("Paint where each style goes. Unpainted pixels keep the photo once any style region is "
                       "painted; with nothing painted the whole photo is stylised. A painting with weight 0 % is "
                       "left out, and so is its region.")
@@ -382,9 +515,34 @@ class RegionEditor(QDialog):
         lay.addWidget(self.canvas, 1)
         lay.addLayout(row)
         lay.addWidget(hint)
+        lay.addWidget(self.buttons)
         self.canvas.changed.connect(self._on_canvas_changed)
-        self.resize(520, 500)
+        self.setSizeGripEnabled(True)
+        self.resize(640, 620)
         self._refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        if not event.spontaneous():  # opened (not un-minimised): what Cancel goes back to
+            self._opened_with = self.canvas.snapshot()
+        super().showEvent(event)
+
+    def reject(self) -> None:
+        """Cancel, Esc or closing: the regions go back to what they were when the window opened."""
+        if self._opened_with is not None:
+            self.canvas.restore(self._opened_with)
+            self._opened_with = None
+        super().reject()
+
+    def accept(self) -> None:
+        """OK: keep the regions as painted."""
+        self._opened_with = None
+        super().accept()
+
+    @Slot(bool)
+    def _on_fill(self, on: bool) -> None:
+        self.canvas.fill_mode = on
+        self.canvas.setCursor(Qt.CursorShape.PointingHandCursor if on else Qt.CursorShape.CrossCursor)
+        self.canvas.update()
 
     def _tool_button(self, label: int) -> QPushButton:
         b = QPushButton(region_name(label))
@@ -452,6 +610,7 @@ class RegionEditor(QDialog):
 
     def set_photo(self, photo: Image.Image | None) -> None:
         self.canvas.set_photo(pil_to_qimage(photo) if photo is not None else None)
+        self._opened_with = None  # another photo: Cancel has nothing to put back
         self._refresh()
 
     @Slot()
@@ -461,4 +620,5 @@ class RegionEditor(QDialog):
 
     def _refresh(self) -> None:
         self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
         self.clear_button.setEnabled(not self.canvas.is_empty())
