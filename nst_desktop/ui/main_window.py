@@ -42,6 +42,7 @@ from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.inputs import InputsController
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.menus import build_actions, build_menus
+from nst_desktop.ui.presets_menu import PresetsMenu
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.queue_panel import QUEUE_BUSY, install_queue_dock
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.queue_panel = install_queue_dock(self)
         self.queue_panel.stateChanged.connect(self._update_state)
 
+        self.presets = PresetsMenu(self)
         build_actions(self)
         self.recent = build_menus(self)
         self.recent_content_menu, self.recent_style_menu = self.recent.content_menu, self.recent.style_menu

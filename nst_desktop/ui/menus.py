@@ -131,6 +131,7 @@ def build_menus(w: MainWindow) -> RecentMenus:
     view_menu.addAction(w.compare_action)
     view_menu.addAction(w.history_action)
     view_menu.addAction(w.queue_action)
+    w.presets.build(bar.addMenu("&Presets"))
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.log_folder_action)
     help_menu.addSeparator()

@@ -11,7 +11,7 @@ from typing import Literal
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from nst_desktop.app_info import IMAGE_EXTENSIONS
 
@@ -117,6 +117,26 @@ class Prompts(QObject):
             return dialog.selectedFiles()[0]
         finally:
             self._save_dialog = None
+
+    def ask_text(self, title: str, label: str, text: str = "") -> str | None:
+        """A line of text (a preset's name); None if cancelled."""
+        answer, ok = QInputDialog.getText(self.parent_widget, title, label, QLineEdit.EchoMode.Normal, text)
+        return answer if ok else None
+
+    def choose(self, title: str, label: str, items: list[str]) -> str | None:
+        """One of ``items`` (a preset); None if cancelled."""
+        answer, ok = QInputDialog.getItem(self.parent_widget, title, label, items, 0, False)
+        return answer if ok else None
+
+    def open_file(self, title: str, name_filter: str) -> str:
+        """File dialog for a file that is not an image (``name_filter`` e.g. "Presets (*.json)"); "" if cancelled."""
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, title, "", f"{name_filter};;All files (*)")
+        return path
+
+    def save_file(self, title: str, suggested: str, name_filter: str) -> str:
+        """Save dialog for a file that is not an image (it confirms overwriting); "" if cancelled."""
+        path, _ = QFileDialog.getSaveFileName(self.parent_widget, title, suggested, name_filter)
+        return path
 
     @Slot(str)
     def _on_save_filter(self, name_filter: str) -> None:

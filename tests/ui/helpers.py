@@ -67,6 +67,9 @@ class Prompts:
         self.folder_answer = ""
         self.save_answer = ""
         self.opened: list[str] = []
+        #: The answers of ask_text (None: cancelled) and choose (None: the first item).
+        self.text_answer: str | None = "My preset"
+        self.choose_answer: str | None = None
 
     def ask(self, title: str, text: str) -> bool:
         self.asked.append((title, text))
@@ -108,6 +111,22 @@ class Prompts:
 
     def save_path(self, suggested: str) -> str:
         self.dialogs.append(suggested)
+        return self.save_answer
+
+    def ask_text(self, title: str, label: str, text: str = "") -> str | None:
+        self.dialogs.append(title)
+        return self.text_answer
+
+    def choose(self, title: str, label: str, items: list[str]) -> str | None:
+        self.dialogs.append(title)
+        return self.choose_answer if self.choose_answer is not None else (items[0] if items else None)
+
+    def open_file(self, title: str, name_filter: str) -> str:
+        self.dialogs.append(title)
+        return self.open_answer
+
+    def save_file(self, title: str, suggested: str, name_filter: str) -> str:
+        self.dialogs.append(title)
         return self.save_answer
 
 

@@ -156,6 +156,7 @@ def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_pat
     few_steps(window, steps=4, size=32)
     load_both(window, image_files)
     res = inject_result(window, make_content((64, 48)))
+    window.result_view.set_before(pil_to_qimage(make_content((64, 48))))  # as a run sets it (View > Compare)
     saved = tmp_path / "saved.png"
     save_image(res.image, saved, res.metadata)  # for Open Settings from Image
     prompts.open_answer = str(content) if "Content" in path else str(style) if "Style" in path else str(saved)
@@ -184,6 +185,8 @@ def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_pat
         assert (tmp_path / "out.png").is_file()
     if path == "File > Quit":
         assert not window.isVisible()
+    if path == "View > Compare with Photo":
+        assert window.result_view.canvas.effective_split() > 0
 
 
 def _press(window: MainWindow, qtbot, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
