@@ -13,6 +13,7 @@ from nst_desktop.engine import ImageError
 from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
 from nst_desktop.ui.history_strip import HistoryEntry
 from nst_desktop.ui.image_pane import LoadedImage
+from nst_desktop.ui.saved_result import show_saved_result
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
@@ -67,6 +68,7 @@ class SettingsRestorer(QObject):
         regions_note = self._restore_regions(plan, found)
         if regions_note:
             notes.append(regions_note)
+        show_saved_result(w, path)  # the file is a result: in the History, and shown
         w.statusBar().showMessage(
             f"Settings restored from {Path(path).name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
         self.restored.emit()
