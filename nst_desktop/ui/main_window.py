@@ -37,6 +37,7 @@ from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadD
 from nst_desktop.ui.engine_loader import EngineLoader
 from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
+from nst_desktop.ui.help_pages import HelpPages
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.inputs import InputsController
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
         self.queue_panel.stateChanged.connect(self._update_state)
 
         self.presets = PresetsMenu(self)
+        self.help_pages = HelpPages(self, self.menuBar(), {"Paint Regions": self.region_editor.actions()})
         build_actions(self)
         self.recent = build_menus(self)
         self.recent_content_menu, self.recent_style_menu = self.recent.content_menu, self.recent.style_menu

@@ -97,6 +97,10 @@ def build_actions(w: MainWindow) -> None:
     w.history_action.setChecked(True)
     w.queue_action = _action(w, "&Queue", w.queue_panel.show_dock, "Ctrl+Shift+B",
                              "Paint many photos x many paintings (and sweeps of settings) one after another")
+    w.how_to_action = _action(w, "&How To", w.help_pages.show_how_to, "F1",
+                              "A short guide: first painting, blends, regions, print sizes, queue, presets")
+    w.shortcuts_action = _action(w, "&Keyboard Shortcuts", w.help_pages.show_shortcuts, "Ctrl+/",
+                                 "Every key of the menus and windows, read from the actions themselves")
     w.log_folder_action = _action(w, "Open &Log Folder", w.open_log_folder, None,
                                   "Show the folder of the error log (for a bug report)")
     w.about_action = _action(w, f"&About {APP_NAME}", w.show_about)
@@ -133,6 +137,9 @@ def build_menus(w: MainWindow) -> RecentMenus:
     view_menu.addAction(w.queue_action)
     w.presets.build(bar.addMenu("&Presets"))
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(w.how_to_action)
+    help_menu.addAction(w.shortcuts_action)
+    help_menu.addSeparator()
     help_menu.addAction(w.log_folder_action)
     help_menu.addSeparator()
     help_menu.addAction(w.about_action)
