@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Mapping, Sequence
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMenuBar, QTextBrowser, QVBoxLayout, QWidget
 
@@ -28,10 +28,23 @@ def _plain(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip(".…")
 
 
+#: Keys without a modifier that a person presses (the rest, such as the Open, Copy or F18 keys
+#: of some keyboards that standard shortcuts also bind, are left off the page).
+_PLAIN_KEYS = {Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Return, Qt.Key.Key_Enter,
+               Qt.Key.Key_Tab, Qt.Key.Key_Space, *(Qt.Key(Qt.Key.Key_F1.value + i) for i in range(12))}
+
+
+def _typed(key: QKeySequence) -> bool:
+    combo = key[0]
+    if combo.keyboardModifiers() != Qt.KeyboardModifier.NoModifier:
+        return True
+    return combo.key().value < Qt.Key.Key_Escape.value or combo.key() in _PLAIN_KEYS
+
+
 def key_text(action: QAction) -> str:
     """The action's keys as the platform writes them ("Ctrl+S", "Ctrl+Shift+Z or Ctrl+Y"); "" if none."""
     native = QKeySequence.SequenceFormat.NativeText
-    return " or ".join(k.toString(native) for k in action.shortcuts() if not k.isEmpty())
+    return " or ".join(k.toString(native) for k in action.shortcuts() if not k.isEmpty() and _typed(k))
 
 
 def menu_shortcuts(bar: QMenuBar) -> Iterator[tuple[str, str]]:

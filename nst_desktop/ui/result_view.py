@@ -289,6 +289,7 @@ class ResultView(QWidget):
         #: The comparison's toggle (the window puts it in View and gives it its key).
         self.compare_action = QAction("Compare", self)
         self.compare_action.setCheckable(True)
+        self.compare_action.setIconText("Compare")  # the button's text (the menu's is longer)
         self.compare_action.triggered.connect(self.sync_compare)
         self.compare_button = QToolButton()
         self.compare_button.setDefaultAction(self.compare_action)

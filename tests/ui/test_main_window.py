@@ -493,7 +493,7 @@ def test_menus_use_standard_shortcuts(window: MainWindow) -> None:
     assert window.copy_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
     assert window.open_content_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "Edit", "View", "Help"]
+    assert titles == ["File", "Edit", "View", "Presets", "Help"]
 
 
 def test_cache_dir_is_per_test() -> None:
