@@ -4,7 +4,9 @@ XDG_STATE_HOME and XDG_DATA_HOME."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir, user_log_dir
@@ -53,3 +55,19 @@ def write_text_atomic(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def copy_aside(path: Path) -> Path | None:
+    """Copy an unusable file to ``<name>.broken-<timestamp>`` beside it (``-2``, ``-3`` ... if taken),
+    for the user to inspect; the copy's path, or None if it could not be made."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+        n += 1
+    try:
+        shutil.copy2(path, backup)
+    except OSError:
+        return None
+    return backup

@@ -27,8 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,20 +308,6 @@ class LoadResult:
     backup: Path | None = None
 
 
-def _copy_aside(path: Path) -> Path | None:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = path.with_name(f"{path.name}.broken-{stamp}")
-    n = 1
-    while backup.exists():
-        backup = path.with_name(f"{path.name}.broken-{stamp}-{n}")
-        n += 1
-    try:
-        shutil.copy2(path, backup)
-    except OSError:
-        return None
-    return backup
-
-
 def _parse(data: dict[str, Any]) -> tuple[Queue, list[str]]:
     """The queue of a parsed file and one note per record left out."""
     notes: list[str] = []
@@ -379,7 +363,7 @@ def load_queue(path: Path | None = None) -> LoadResult:
             queue, notes = _parse(data)
             if not notes:
                 return LoadResult(queue)
-            backup = _copy_aside(p)
+            backup = paths.copy_aside(p)
             kept = f"; the file was kept as '{backup.name}'" if backup else ""
             return LoadResult(queue, f"The queue file '{p}': {len(notes)} record(s) could not be read and were "
                                      f"left out ({notes[0]}){kept}.", backup)
@@ -389,7 +373,7 @@ def load_queue(path: Path | None = None) -> LoadResult:
         problem = f"is corrupt ({exc.msg} at line {exc.lineno})"
     except (ValueError, RecursionError) as exc:
         problem = f"is corrupt ({type(exc).__name__}: {str(exc)[:120]})"
-    backup = _copy_aside(p)
+    backup = paths.copy_aside(p)
     kept = f"; it was kept as '{backup.name}'" if backup else ""
     return LoadResult(Queue(), f"The queue file '{p}' {problem}, so the queue starts empty{kept}.", backup)
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -54,6 +52,17 @@ MAX_SEED = 2**31 - 1
 MAX_STYLES = 8
 
 WEIGHT_SOURCES = ("bundled", "torchvision")
+#: Longest text a field keeps (a path: Linux's PATH_MAX); a longer one falls back to the default.
+MAX_TEXT = 4096
+#: Longest device id or splitter name.
+MAX_NAME = 64
+#: Most splitters, sizes per splitter and devices with a measured speed that are kept.
+MAX_ENTRIES = 16
+#: Largest splitter size kept, in logical px (Qt takes 32-bit ints: 10**12 overflowed on every start).
+MAX_SPLITTER_PX = 100_000
+#: Range of a stored speed, seconds per (pixel x loss evaluation): a fast GPU measures ~1e-9, a slow
+#: CPU ~1e-5; outside this the value is not a measurement.
+MIN_RATE, MAX_RATE = 1e-13, 1e-3
 
 
 @dataclass
@@ -128,16 +137,45 @@ class LoadResult:
     backup: Path | None = None
 
 
+def _text(value: Any, longest: int = MAX_TEXT) -> bool:
+    return isinstance(value, str) and len(value) <= longest
+
+
 def _valid_str_list(value: Any) -> list[str] | None:
+    """The recent files: paths that are too long are left out; at most MAX_RECENT."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v for v in value if v][:MAX_RECENT]
+        return [v for v in value if v and _text(v)][:MAX_RECENT]
     return None
+
+
+def _valid_splitters(value: Any) -> dict[str, list[int]] | None:
+    """Splitter name -> sizes; an entry with a size out of 0..MAX_SPLITTER_PX is left out (its default)."""
+    if not isinstance(value, dict):
+        return None
+    kept = {}
+    for name, sizes in list(value.items())[:MAX_ENTRIES]:
+        if (_text(name, MAX_NAME) and isinstance(sizes, list) and len(sizes) <= MAX_ENTRIES
+                and all(_is_int(i) and 0 <= i <= MAX_SPLITTER_PX for i in sizes)):
+            kept[name] = list(sizes)
+    return kept
+
+
+def _valid_rates(value: Any) -> dict[str, float] | None:
+    """Device id -> seconds per pixel-step; a value out of MIN_RATE..MAX_RATE is left out (measured again)."""
+    if not isinstance(value, dict):
+        return None
+    return {k: float(v) for k, v in list(value.items())[:MAX_ENTRIES]
+            if _text(k, MAX_NAME) and _number(v) and MIN_RATE <= v <= MAX_RATE}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check(name: str, value: Any) -> Any:
     """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
     if name in ("window_geometry", "last_open_dir", "last_save_dir"):
-        return value if isinstance(value, str) else None
+        return value if _text(value) else None
     if name == "seamless":
         return value if isinstance(value, bool) else None
     if name == "size":
@@ -154,27 +192,16 @@ def _check(name: str, value: Any) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
         return value if ok else None
     if name == "device":
-        ok = isinstance(value, str) and (value in ("auto", "cpu", "mps") or value.startswith("cuda"))
+        ok = _text(value, MAX_NAME) and (value in ("auto", "cpu", "mps") or value.startswith("cuda"))
         return value if ok else None
     if name == "weights":
         return value if isinstance(value, str) and value in WEIGHT_SOURCES else None
     if name in ("recent_content", "recent_style"):
         return _valid_str_list(value)
     if name == "splitters":
-        if isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(i, int) and i >= 0 for i in v)
-            for k, v in value.items()
-        ):
-            return value
-        return None
+        return _valid_splitters(value)
     if name == "seconds_per_pixel_step":
-        if isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and v > 0
-            for k, v in value.items()
-        ):
-            return {k: float(v) for k, v in value.items()}
-        return None
+        return _valid_rates(value)
     if name == "zoom":
         return value if isinstance(value, str) and value in ("fit", "100") else None
     if name == "preserve_colors":
@@ -200,7 +227,7 @@ def _valid_styles(value: Any) -> list[StyleEntry] | None:
         if not isinstance(item, dict):
             return None
         path, weight = item.get("path", ""), item.get("weight", 1.0)
-        if not isinstance(path, str) or not _number(weight) or not 0.0 <= weight <= 1.0:
+        if not _text(path) or not _number(weight) or not 0.0 <= weight <= 1.0:
             return None
         entries.append(StyleEntry(path, float(weight)))
     return entries
@@ -244,20 +271,6 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     return s
 
 
-def _keep_broken(path: Path) -> Path | None:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = path.with_name(f"{path.name}.broken-{stamp}")
-    n = 1
-    while backup.exists():
-        backup = path.with_name(f"{path.name}.broken-{stamp}-{n}")
-        n += 1
-    try:
-        shutil.copy2(path, backup)
-    except OSError:
-        return None
-    return backup
-
-
 def load_settings(path: Path | None = None) -> LoadResult:
     """Read the settings file; never raises for a missing or bad file (see module docstring)."""
     p = settings_path() if path is None else path
@@ -287,7 +300,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except (ValueError, RecursionError) as exc:
         # json raises these for a number of over 4300 digits and for nesting too deep to parse.
         problem = f"is corrupt ({type(exc).__name__}: {str(exc)[:120]})"
-    backup = _keep_broken(p)
+    backup = paths.copy_aside(p)
     kept = f"; a copy was kept as '{backup.name}'" if backup else ""
     return LoadResult(Settings(), f"The settings file '{p}' {problem}, so defaults are used{kept}.", backup)
 

@@ -236,3 +236,31 @@ def test_version_2_file_gets_the_new_default_start(old: str | None, new: str) ->
     p.write_text(json.dumps({"version": 2, "size": 640, **({"init": old} if old else {})}))
     res = load_settings()
     assert res.problem is None and res.settings.init == new and res.settings.size == 640
+
+
+def _load_with(**fields: object) -> Settings:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": SETTINGS_VERSION, **fields}), encoding="utf-8")
+    res = load_settings()
+    assert res.problem is None
+    return res.settings
+
+
+def test_out_of_range_splitters_and_speeds_fall_back_one_by_one() -> None:
+    """Splitter sizes of 10**12 made QSplitter.setSizes overflow on every start; a speed of 1e300 s
+    per pixel-step was taken as a measurement. Each bad entry is left out, the good ones kept."""
+    s = _load_with(splitters={"main": [10**12, 5, 5], "inputs": [300, 460]},
+                   seconds_per_pixel_step={"cpu": 1e300, "cuda:0": 2e-9, "mps": 0.0})
+    assert s.splitters == {"inputs": [300, 460]}
+    assert s.seconds_per_pixel_step == {"cuda:0": 2e-9}
+
+
+def test_over_long_texts_fall_back_to_defaults() -> None:
+    long = "x" * (S.MAX_TEXT + 1)
+    s = _load_with(last_open_dir=long, window_geometry=long, device="cuda" + "0" * 100,
+                   recent_content=["/a.png", long], styles=[{"path": long, "weight": 1.0}],
+                   splitters={f"s{n}": [1, 2] for n in range(100)})
+    assert s.last_open_dir == "" and s.window_geometry == "" and s.device == "auto"
+    assert s.recent_content == ["/a.png"] and s.styles == []
+    assert len(s.splitters) == S.MAX_ENTRIES

@@ -506,3 +506,12 @@ def test_status_bar_says_where_the_network_runs_and_in_what(window: MainWindow) 
     why = cpu_bf16()
     expected = f"bfloat16 ({why.reason})" if why.pays else "float32 ("
     assert expected in text and "Bundled" in text
+
+
+def test_window_opens_with_splitter_sizes_out_of_range(qtbot) -> None:
+    """Issue 31: sizes of 10**12 in the settings raised OverflowError in QSplitter.setSizes on every start."""
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": 3, "splitters": {"main": [10**12, 10, 10], "inputs": [2**40, 5]}}))
+    window = make_window(qtbot)
+    assert all(0 <= n < 2**31 for n in window.main_splitter.sizes())
