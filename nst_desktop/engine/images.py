@@ -21,6 +21,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.provenance import shrink_to_fit
+from nst_desktop.engine.stale_parts import remove_stale_parts
 
 if TYPE_CHECKING:  # imported by the two functions that convert: the window shows before torch loads
     import torch
@@ -281,6 +282,7 @@ def save_image(
             kwargs.update(compression="tiff_deflate")
     tmp_name = None
     try:
+        remove_stale_parts(folder)  # left by a save that was killed before its rename
         fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=folder)
         # mkstemp creates the file readable by its owner only (0600); give the result the
         # permissions of the file it replaces, or those a new file gets (0666 minus umask).

@@ -23,6 +23,7 @@ from PIL import ImageCms
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.images import give_mode_of
+from nst_desktop.engine.stale_parts import remove_stale_parts
 
 if TYPE_CHECKING:  # imported where pixels are converted: the window shows before torch loads
     import torch
@@ -51,6 +52,7 @@ def save_tiff16(pixels: torch.Tensor, path: str | Path, metadata: dict[str, Any]
     description = (json.dumps(metadata, sort_keys=True) + "\0").encode("utf-8") if metadata else b""
     icc = srgb_profile()
     try:
+        remove_stale_parts(p.parent)  # left by a save that was killed before its rename
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
     except OSError as exc:
         raise ImageError(f"'{p}': cannot write there ({exc.strerror or exc}).") from exc

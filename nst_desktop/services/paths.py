@@ -12,6 +12,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir, user_log_dir
 
 from nst_desktop.app_info import APP_NAME
+from nst_desktop.engine.stale_parts import remove_stale_parts
 
 
 def config_dir() -> Path:
@@ -42,6 +43,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     disk, then renamed over it. Raises OSError if the folder cannot be written (the old file is
     then unchanged and no temporary file is left)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path.parent)  # left by a write that was killed before its rename
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
