@@ -19,7 +19,8 @@ crash or a power cut leaves the previous or the new file, never half of one. Rea
 raises: a missing file is an empty queue; an unreadable, corrupt or future-version file is
 copied aside as ``queue.json.broken-<timestamp>`` and gives an empty queue with a one-line
 ``problem``; single items that cannot be read are left out (the copy keeps them) and named in
-the problem.
+the problem. Windows share the file through :class:`nst_desktop.services.queue_file.QueueFile`
+(a locked read-merge-write), never by writing their whole queue over another's.
 """
 
 from __future__ import annotations

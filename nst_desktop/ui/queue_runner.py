@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
@@ -29,7 +30,8 @@ from nst_desktop.engine import EngineError, ImageError, Progress, load_image
 from nst_desktop.services.batch import BatchItem, Planned, assign_outputs
 from nst_desktop.services.batch_run import failure_line, read_meta, work, write_result
 from nst_desktop.services.contact_sheet import Cell, grid_for, save_sheet
-from nst_desktop.services.queue_store import Queue, QueueItem, load_queue, save_queue, unique_path
+from nst_desktop.services.queue_file import QueueFile
+from nst_desktop.services.queue_store import Queue, QueueItem, unique_path
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 #: The stem of a group's sheet file in its folder (``contact-sheet.png``, ``-2`` ... when taken).
@@ -64,8 +66,8 @@ class QueueRunner(QObject):
         super().__init__(parent)
         self._busy = busy
         self._cache_dir = cache_dir
-        self._store_path = store_path
-        loaded = load_queue(store_path)
+        self._file = QueueFile(store_path)  # shared with other windows: each save merges
+        loaded = self._file.load()
         self.queue: Queue = loaded.queue
         #: Why the queue file could not be used (None: it was fine or absent).
         self.load_problem = loaded.problem
@@ -124,8 +126,7 @@ class QueueRunner(QObject):
     # ------------------------------------------------------------------ changes
     def add(self, items: Sequence[BatchItem], out_dir: Path) -> list[QueueItem]:
         """Append items as one group whose results go to ``out_dir``; a running queue takes them in turn."""
-        added = self.queue.add(items, out_dir)
-        self._save()
+        added: list[QueueItem] = self._save(lambda queue: queue.add(items, out_dir))  # new ids in the file too
         return added
 
     def move(self, item_id: int, delta: int) -> bool:
@@ -159,16 +160,21 @@ class QueueRunner(QObject):
             self._save()
         return n
 
-    def _save(self) -> None:
-        try:
-            save_queue(self.queue, self._store_path)
+    def _save(self, change: Callable[[Queue], Any] | None = None) -> Any:
+        """Merge the queue with the file (another window's changes come in) and write it; ``change`` is
+        made on the merged queue first. Returns what ``change`` returned."""
+        result = self._file.sync(self.queue, change)
+        self.queue = result.queue
+        if result.error is None:
             self.save_problem = None
-        except OSError as exc:
+        else:
+            exc = result.error
             line = f"The queue could not be saved ({exc.strerror or exc}); it is kept while the app runs."
             if line != self.save_problem:
                 self.problem.emit(line)
             self.save_problem = line
         self.changed.emit()
+        return result.value
 
     # ------------------------------------------------------------------ running
     def start(self) -> None:
@@ -202,6 +208,7 @@ class QueueRunner(QObject):
         """Start the next waiting item if the queue is active, idle and the window is not painting."""
         if not self._active or self._job is not None or self._busy():
             return
+        self._save()  # another window may have started or removed items since
         while True:
             item = self.queue.next_waiting()
             if item is None:
