@@ -1,4 +1,8 @@
-"""Application start-up: ``nst-desktop [CONTENT [STYLE]]`` opens the window with those images."""
+"""Application start-up: ``nst-desktop [CONTENT [STYLE]]`` opens the window with those images.
+
+When a window is open already, the launch hands the images to it and exits
+(:mod:`nst_desktop.ui.single_instance`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from nst_desktop.ui import gc_guard
 
 if TYPE_CHECKING:  # the window imports torch: only when it is built, so --version/--help stay quick
     from nst_desktop.ui.main_window import MainWindow
+    from nst_desktop.ui.single_instance import SingleInstance
 
 
 def parse_args(args: Sequence[str]) -> argparse.Namespace:
@@ -66,20 +71,36 @@ def _exec(app: QApplication) -> int:
     return app.exec()
 
 
+def _single_instance() -> SingleInstance | None:
+    try:
+        from nst_desktop.ui.single_instance import SingleInstance
+    except ImportError:  # a build without QtNetwork: every launch has its own window (still safe)
+        return None
+    return SingleInstance()
+
+
 def run_app(args: list[str]) -> int:
-    """Start the GUI; ``args`` are the command-line arguments after the program name.
+    """Start the GUI; ``args`` are the command-line arguments after the program name. When a window is
+    open already, hand it the images and return 0 at once.
 
     Qt's own options (``-platform offscreen`` ...) are removed by QApplication first.
     """
     created = QApplication.instance() is None
     app = ensure_app(args)
     ns = parse_args(app.arguments()[1:] if created else args)
+    instance = _single_instance()
+    if instance is not None and instance.start(ns.content, ns.style):
+        return 0
     window = create_main_window(ns.content, ns.style)
+    if instance is not None:
+        instance.openRequested.connect(window.open_from_launch)
     previous_hook = sys.excepthook
     sys.excepthook = window.errors.excepthook  # a bug in a slot: a sentence, Details, the log
     try:
         code = _exec(app)
     finally:
         sys.excepthook = previous_hook
+        if instance is not None:
+            instance.close()
     window.deleteLater()
     return code

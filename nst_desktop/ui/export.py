@@ -19,6 +19,7 @@ from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadat
 from nst_desktop.engine.tiff16 import save_tiff16
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import suggested_output_name
+from nst_desktop.services.recovery import RecoverySlot, slot_path
 from nst_desktop.ui.history_strip import HistoryEntry
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
@@ -26,20 +27,11 @@ from nst_desktop.ui.worker import RunOutcome
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
 
-RECOVERY_FILENAME = "recovery.png"
 
 
 def recovery_path() -> Path:
-    """Where the latest finished result is also written (crash safety)."""
-    return paths.cache_dir() / RECOVERY_FILENAME
-
-
-def discard_recovery() -> None:
-    """Remove the recovery file (its result was saved or deliberately discarded)."""
-    try:
-        recovery_path().unlink(missing_ok=True)
-    except OSError:
-        pass  # a stale recovery file only offers itself again next time
+    """The first window's crash-recovery file (each window's is ``window.export.recovery.path``)."""
+    return slot_path(paths.cache_dir(), 1)
 
 
 def free_name(folder: Path, name: str, taken: set[str]) -> Path:
@@ -65,6 +57,9 @@ class Exporter(QObject):
         self.window = window
         self._drag_dir: Path | None = None
         self._drag_file: Path | None = None
+        #: This window's crash-recovery file (no other window writes or deletes it).
+        self.recovery = RecoverySlot(paths.cache_dir())
+        self._recovery_warned = False
 
     def suggested_name(self, extension: str = ".png") -> str:
         """``<photo>-in-style-of-<painting>.png`` from the current inputs."""
@@ -216,6 +211,11 @@ class Exporter(QObject):
         drag.setPixmap(QPixmap.fromImage(thumb))
         drag.exec(Qt.DropAction.CopyAction)
 
+    def closing(self) -> None:
+        """The window closes: remove the drag-out files and give up the recovery slot."""
+        self.remove_drag_files()
+        self.recovery.release()
+
     def remove_drag_files(self) -> None:
         """Remove the temporary drag-out folder (when the window closes)."""
         if self._drag_dir is not None:
@@ -223,10 +223,21 @@ class Exporter(QObject):
             self._drag_dir = None
 
     # ------------------------------------------------------------------ recovery
+    def check_recovery(self, outcome: RunOutcome) -> None:
+        """Tell the user, once until a later write works again, that the crash-recovery copy of a
+        result could not be written (a full disk): the result is then only in memory."""
+        if not outcome.recovery_problem:
+            self._recovery_warned = False
+            return
+        if not self._recovery_warned:
+            self._recovery_warned = True
+            self.window.statusBar().showMessage(
+                f"The crash-recovery copy could not be written ({outcome.recovery_problem.rstrip('.')}): "
+                "save the result now to keep it.", 30000)
     @Slot()
     def recover_last_result(self) -> bool:
         """Show the result saved for crash recovery as an unsaved result."""
-        path = recovery_path()
+        path = self.recovery.path
         try:
             image = load_image(path)
             meta = read_metadata(path) or {}

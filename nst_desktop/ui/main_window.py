@@ -19,7 +19,7 @@ import dataclasses
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSize, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
@@ -36,7 +36,7 @@ from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.engine_loader import EngineLoader
 from nst_desktop.ui.error_report import ErrorReporter
-from nst_desktop.ui.export import Exporter, discard_recovery, recovery_path
+from nst_desktop.ui.export import Exporter
 from nst_desktop.ui.help_pages import HelpPages
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane
@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._result_saved = True
         self._weights_in_use = ""
         self._download_dialog: DownloadDialog | None = None
+        self._launch_files: tuple[str | None, str | None] | None = None  # handed over mid-run
 
         self.export = Exporter(self)
         self.setWindowTitle(APP_NAME)
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
         self.speeds = SpeedKeeper(self, test_on_open=speed_test and self.engine_ready)
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
-        elif recovery_path().is_file():
+        elif self.export.recovery.path.is_file():
             self.statusBar().showMessage(
                 "An unsaved result from last time can be recovered: File > Recover Last Result.", 15000
             )
@@ -191,6 +192,21 @@ class MainWindow(QMainWindow):
     def load_inputs(self, content: str | None, style: str | None) -> None:
         """Load images given on the command line (see :meth:`InputsController.load_inputs`)."""
         self.inputs.load_inputs(content, style)
+
+    @Slot(object, object)
+    def open_from_launch(self, content: str | None, style: str | None) -> None:
+        """Images a later ``nst-desktop`` launch handed over (:mod:`ui.single_instance`): the window comes
+        to the front and loads them, now or when the painting in progress ends; the settings are written
+        so that File > Open Recent has them even if the app is killed."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+        if self.is_running():
+            self._launch_files = (content, style)
+            self.statusBar().showMessage("Painting: the images from the new launch open when it ends.", 15000)
+            return
+        self.load_inputs(content, style)
+        self.write_settings()
 
     # ------------------------------------------------------------------ state
     def is_running(self) -> bool:
@@ -230,7 +246,7 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(has_result)
         self.copy_action.setEnabled(has_result)
         self.save_all_action.setEnabled(not running and self.unsaved_results() > 0)
-        self.recover_action.setEnabled(not running and recovery_path().is_file())
+        self.recover_action.setEnabled(not running and self.export.recovery.path.is_file())
         self.open_settings_action.setEnabled(not running)
         self.continue_button.setEnabled(both and has_result and not running)
         self.continue_button.setToolTip(
@@ -369,7 +385,7 @@ class MainWindow(QMainWindow):
         masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
         self.speeds.run_starting()
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
-                               recovery_path(), style_weights=weights, init_image=continue_from,
+                               self.export.recovery.path, style_weights=weights, init_image=continue_from,
                                inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
                                keep_state=True)
         self.result_view.set_before(pil_to_qimage(content.image))
@@ -388,6 +404,9 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
         self._update_state()
+        if not running and self._launch_files is not None:
+            files, self._launch_files = self._launch_files, None
+            self.open_from_launch(*files)
 
     @Slot(QImage, object)
     def _on_preview(self, image: QImage, size: QSize | None) -> None:
@@ -420,6 +439,7 @@ class MainWindow(QMainWindow):
             if self.runs.run_size is not None:
                 self.speeds.run_finished(outcome.result, self.runs.run_device, self.runs.run_size)
             self.write_settings()
+        self.export.check_recovery(outcome)
         self._add_to_history(outcome, stopped=stopped)
 
     @Slot()
@@ -457,7 +477,7 @@ class MainWindow(QMainWindow):
             self._result_saved = True
         self.settings.last_save_dir = str(path.resolve().parent)
         if entry is None or entry is self.history.newest():
-            discard_recovery()  # the recovery file holds the newest run's result
+            self.export.recovery.discard()  # the recovery file holds the newest run's result
         if shown:
             w, h = res.image.size
             self.result_view.set_caption(f"Result · {w} × {h} px · saved as {path.name}")
@@ -602,12 +622,12 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             if choice == "discard":
-                discard_recovery()
+                self.export.recovery.discard()
         self.stop_run()
         self.engine.close()  # a start-up import still going, or about to start (closed within its first seconds)
         self.queue_panel.shutdown()  # the item being painted restarts next time
         self.videos.close_all()
         self.speeds.stop()
         self.write_settings()
-        self.export.remove_drag_files()
+        self.export.closing()
         event.accept()

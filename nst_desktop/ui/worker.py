@@ -139,6 +139,8 @@ class RunOutcome:
     result: StyleResult
     qimage: QImage
     weights_name: str
+    #: Why the crash-recovery copy could not be written ("" when it was, or none was asked for).
+    recovery_problem: str = ""
 
 
 class StyleWorker(QObject):
@@ -230,8 +232,8 @@ class StyleWorker(QObject):
             try:
                 req.recovery_path.parent.mkdir(parents=True, exist_ok=True)
                 save_image(result.image, req.recovery_path, result.metadata)
-            except (ImageError, OSError):
-                pass  # recovery is a nicety; the result itself is in memory
+            except (ImageError, OSError) as exc:  # the result itself is in memory: the window says so
+                outcome.recovery_problem = str(exc) if isinstance(exc, ImageError) else f"{exc.strerror or exc}"
         if result.cancelled:
             self.cancelled.emit(outcome)
             return

@@ -470,11 +470,11 @@ def test_cancel_at_every_phase(qtbot, window, image_files, monkeypatch, phase: s
         assert stage == 1 or window.result.steps_done >= (stage - 1) * 2
         # The stopped run's best image is what the window shows, so it is what a crash recovers.
         from nst_desktop.engine import read_metadata
-        from nst_desktop.ui.main_window import recovery_path
+        from nst_desktop.ui.export import recovery_path
 
         assert read_metadata(recovery_path())["steps_done"] == window.result.steps_done
     else:
-        from nst_desktop.ui.main_window import recovery_path
+        from nst_desktop.ui.export import recovery_path
 
         assert not recovery_path().exists()  # nothing was painted: nothing to recover
     assert not _stylize_threads() and threading.active_count() <= threads_before + 1

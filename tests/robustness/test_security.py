@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QMessageBox
 from nst_desktop.engine import images as engine_images
 from nst_desktop.engine import save_image
 from nst_desktop.engine.weights import TORCHVISION_SHA256, TORCHVISION_URL
-from nst_desktop.ui.main_window import recovery_path
+from nst_desktop.ui.export import recovery_path
 from nst_desktop.ui.prompts import Prompts as RealPrompts
 from tests.helpers import make_content
 from tests.ui.helpers import inject_result, make_window

@@ -21,7 +21,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
 from nst_desktop.engine import save_image
-from nst_desktop.ui.main_window import MainWindow, recovery_path
+from nst_desktop.ui.export import recovery_path
+from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from tests.helpers import make_content, make_style
 from tests.ui.helpers import CPU_ONLY, Prompts, few_steps, inject_result, load_both, make_window

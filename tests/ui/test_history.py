@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QMenu
 
 from nst_desktop.engine import StyleResult, read_metadata
 from nst_desktop.engine.params import QUALITY_PRESETS
+from nst_desktop.ui.export import recovery_path
 from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, settings_summary, thumbnail_pixmap
-from nst_desktop.ui.main_window import MainWindow, recovery_path
+from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
 from tests.ui.helpers import make_window

@@ -19,7 +19,8 @@ from nst_desktop.engine.precision import cpu_bf16
 from nst_desktop.services import paths
 from nst_desktop.services.settings import load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
-from nst_desktop.ui.main_window import MainWindow, recovery_path
+from nst_desktop.ui.export import recovery_path
+from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
 from tests.helpers import make_content
