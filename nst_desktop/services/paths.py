@@ -59,9 +59,10 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def copy_aside(path: Path) -> Path | None:
+def copy_aside(path: Path, move: bool = False) -> Path | None:
     """Copy an unusable file to ``<name>.broken-<timestamp>`` beside it (``-2``, ``-3`` ... if taken),
-    for the user to inspect; the copy's path, or None if it could not be made."""
+    for the user to inspect (``move``: rename it there instead, for a file too large to copy); the
+    copy's path, or None if it could not be made."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = path.with_name(f"{path.name}.broken-{stamp}")
     n = 1
@@ -69,7 +70,10 @@ def copy_aside(path: Path) -> Path | None:
         backup = path.with_name(f"{path.name}.broken-{stamp}-{n}")
         n += 1
     try:
-        shutil.copy2(path, backup)
+        if move:
+            os.replace(path, backup)
+        else:
+            shutil.copy2(path, backup)
     except OSError:
         return None
     return backup

@@ -40,6 +40,8 @@ from nst_desktop.services.batch import SWEEP_SETTINGS, BatchItem, format_value
 #: Version of the file format this code writes; a higher one came from a newer NST Desktop.
 QUEUE_VERSION = 1
 QUEUE_FILENAME = "queue.json"
+#: Largest queue file read (an item takes about 1 KB); a larger one is moved aside unread.
+MAX_FILE_BYTES = 64 << 20
 #: The states of an item (see the module docstring).
 ItemState = Literal["waiting", "running", "done", "failed"]
 ITEM_STATES: tuple[ItemState, ...] = get_args(ItemState)
@@ -349,10 +351,15 @@ def load_queue(path: Path | None = None) -> LoadResult:
     if not p.exists():
         return LoadResult(Queue())
     notes: list[str] = []
+    too_large = False
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        too_large = size > MAX_FILE_BYTES
+        text = "" if too_large else p.read_text(encoding="utf-8")
         data = json.loads(text) if text.strip() else None
-        if data is None:
+        if too_large:
+            problem = f"is too large to be a queue file ({size} bytes)"
+        elif data is None:
             problem = "is empty"
         elif not isinstance(data, dict):
             problem = "does not hold a queue"
@@ -374,7 +381,7 @@ def load_queue(path: Path | None = None) -> LoadResult:
         problem = f"is corrupt ({exc.msg} at line {exc.lineno})"
     except (ValueError, RecursionError) as exc:
         problem = f"is corrupt ({type(exc).__name__}: {str(exc)[:120]})"
-    backup = paths.copy_aside(p)
+    backup = paths.copy_aside(p, move=too_large)
     kept = f"; it was kept as '{backup.name}'" if backup else ""
     return LoadResult(Queue(), f"The queue file '{p}' {problem}, so the queue starts empty{kept}.", backup)
 

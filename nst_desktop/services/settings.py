@@ -52,6 +52,8 @@ MAX_SEED = 2**31 - 1
 MAX_STYLES = 8
 
 WEIGHT_SOURCES = ("bundled", "torchvision")
+#: Largest settings file read (this app writes a few KB); a larger one is moved aside unread.
+MAX_FILE_BYTES = 1 << 20
 #: Longest text a field keeps (a path: Linux's PATH_MAX); a longer one falls back to the default.
 MAX_TEXT = 4096
 #: Longest device id or splitter name.
@@ -277,9 +279,14 @@ def load_settings(path: Path | None = None) -> LoadResult:
     if not p.exists():
         return LoadResult(Settings())
     problem: str
+    too_large = False
     try:
-        text = p.read_text(encoding="utf-8")
-        if not text.strip():
+        size = p.stat().st_size
+        too_large = size > MAX_FILE_BYTES
+        text = "" if too_large else p.read_text(encoding="utf-8")
+        if too_large:
+            problem = f"is too large to be a settings file ({size} bytes)"
+        elif not text.strip():
             problem = "is empty"
         else:
             data = json.loads(text)
@@ -300,7 +307,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except (ValueError, RecursionError) as exc:
         # json raises these for a number of over 4300 digits and for nesting too deep to parse.
         problem = f"is corrupt ({type(exc).__name__}: {str(exc)[:120]})"
-    backup = paths.copy_aside(p)
+    backup = paths.copy_aside(p, move=too_large)
     kept = f"; a copy was kept as '{backup.name}'" if backup else ""
     return LoadResult(Settings(), f"The settings file '{p}' {problem}, so defaults are used{kept}.", backup)
 

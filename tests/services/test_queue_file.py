@@ -119,3 +119,13 @@ def test_two_processes_adding_to_the_queue_never_lose_an_item(tmp_path: Path) ->
     ids = [i.id for i in loaded.queue.items] + [g.id for g in loaded.queue.groups]
     assert len(ids) == len(set(ids))
     assert [name for name in _labels(loaded.queue) if name.startswith("a")] == [f"a-{k}" for k in range(n)]
+
+
+def test_a_huge_queue_file_is_moved_aside_unread() -> None:
+    path = Q.queue_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.truncate(Q.MAX_FILE_BYTES + 1)  # sparse; one of gigabytes was read whole before
+    res = Q.load_queue()
+    assert res.queue.items == [] and "too large" in res.problem
+    assert not path.exists() and res.backup is not None

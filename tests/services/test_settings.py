@@ -264,3 +264,13 @@ def test_over_long_texts_fall_back_to_defaults() -> None:
     assert s.last_open_dir == "" and s.window_geometry == "" and s.device == "auto"
     assert s.recent_content == ["/a.png"] and s.styles == []
     assert len(s.splitters) == S.MAX_ENTRIES
+
+
+def test_a_huge_settings_file_is_moved_aside_unread() -> None:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.truncate(S.MAX_FILE_BYTES + 1)  # sparse; one of gigabytes was read whole before
+    res = load_settings()
+    assert res.settings == Settings() and "too large" in res.problem
+    assert not path.exists() and res.backup is not None and res.backup.stat().st_size == S.MAX_FILE_BYTES + 1
