@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -36,8 +37,16 @@ ACK = b"ok\n"
 
 def server_name() -> str:
     """The socket's name for the current user: one per config folder, so other users (and tests with
-    their own ``XDG_CONFIG_HOME``) have their own."""
-    return "nst-desktop-" + hashlib.sha256(str(paths.config_dir()).encode("utf-8")).hexdigest()[:16]
+    their own ``XDG_CONFIG_HOME``) have their own. Where the user has a private runtime folder
+    (``XDG_RUNTIME_DIR``, mode 0700 on Linux), the socket is made there, where no other user can put
+    one in its place; elsewhere Qt makes it in the temporary folder (a named pipe on Windows)."""
+    name = "nst-desktop-" + hashlib.sha256(str(paths.config_dir()).encode("utf-8")).hexdigest()[:16]
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if sys.platform != "win32" and os.path.isabs(runtime) and os.path.isdir(runtime):
+        full = os.path.join(runtime, name)
+        if len(full.encode("utf-8")) < 100:  # a Unix socket's path holds at most 107 bytes
+            return full
+    return name
 
 
 def _absolute(path: str | None) -> str | None:

@@ -67,9 +67,15 @@ def test_a_second_launch_shows_its_photo_in_the_first_window(tmp_path: Path) -> 
         first.communicate()
 
 
-def test_a_socket_left_by_a_window_that_died_is_taken_over(qapp) -> None:
+@pytest.mark.parametrize("runtime_dir", [False, True])
+def test_a_socket_left_by_a_window_that_died_is_taken_over(qapp, monkeypatch, tmp_path_factory, runtime_dir) -> None:
+    if runtime_dir:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("rt")))
+    else:
+        monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     name = server_name()
-    path = os.path.join(QDir.tempPath(), name)
+    assert os.path.isabs(name) == runtime_dir
+    path = name if runtime_dir else os.path.join(QDir.tempPath(), name)
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(path)  # a socket file that no one listens on, as a killed window leaves it
     dead.close()
