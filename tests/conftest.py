@@ -34,7 +34,7 @@ def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 
 @pytest.fixture(scope="session")
 def bundled_weights():
-    from nst_desktop.engine.weights import load_bundled
+    from nst_desktop.engine.net.weights import load_bundled
 
     return load_bundled()
 

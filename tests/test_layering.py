@@ -22,17 +22,17 @@ def _imports(path: Path) -> set[str]:
 
 
 def _files(folder: str) -> list[Path]:
-    return sorted((PKG / folder).glob("*.py"))
+    return sorted((PKG / folder).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", _files("engine"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _files("engine"), ids=lambda p: str(p.relative_to(PKG)))
 def test_engine_imports_no_qt_services_or_ui(path: Path) -> None:
     bad = {n for n in _imports(path) if n.split(".")[0] == "PySide6"
            or n.startswith(("nst_desktop.services", "nst_desktop.ui"))}
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize("path", _files("services"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _files("services"), ids=lambda p: str(p.relative_to(PKG)))
 def test_services_import_no_qt_or_ui(path: Path) -> None:
     bad = {n for n in _imports(path) if n.split(".")[0] == "PySide6" or n.startswith("nst_desktop.ui")}
     assert not bad, f"{path.name} imports {sorted(bad)}"

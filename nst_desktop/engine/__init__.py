@@ -23,9 +23,9 @@ _WHERE = {
     "NumericalError": "errors",
     "OutOfMemory": "errors",
     "WeightsError": "errors",
-    "load_image": "images",
-    "read_metadata": "images",
-    "save_image": "images",
+    "load_image": "image.images",
+    "read_metadata": "image.images",
+    "save_image": "image.images",
     "QUALITY_PRESETS": "params",
     "Progress": "params",
     "StyleParams": "params",
@@ -34,8 +34,8 @@ _WHERE = {
     "preset_steps": "params",
     "Resume": "resume",
     "stylize": "stylize",
-    "VGGWeights": "weights",
-    "load_weights": "weights",
+    "VGGWeights": "net.weights",
+    "load_weights": "net.weights",
 }
 
 __all__ = [
@@ -99,7 +99,8 @@ if TYPE_CHECKING:
         OutOfMemory,
         WeightsError,
     )
-    from nst_desktop.engine.images import load_image, read_metadata, save_image
+    from nst_desktop.engine.image.images import load_image, read_metadata, save_image
+    from nst_desktop.engine.net.weights import VGGWeights, load_weights
     from nst_desktop.engine.params import (
         QUALITY_PRESETS,
         Progress,
@@ -110,4 +111,3 @@ if TYPE_CHECKING:
     )
     from nst_desktop.engine.resume import Resume
     from nst_desktop.engine.stylize import stylize
-    from nst_desktop.engine.weights import VGGWeights, load_weights

@@ -16,10 +16,10 @@ from typing import Any
 from PIL import Image
 
 from nst_desktop.engine.errors import OutOfMemory, TooLarge
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import StyleParams, StyleResult
 from nst_desktop.engine.progress import ProgressCallback
 from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.weights import VGGWeights
 
 #: Retries at smaller sizes before giving up with the OutOfMemory error.
 MAX_RETRIES = 2

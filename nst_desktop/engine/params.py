@@ -56,7 +56,7 @@ def preset_for_steps(steps: object) -> str | None:
     return None
 
 # Each choice is named once, as a Literal type; its tuple of values is derived from it.
-#: "lbfgs": L-BFGS on the device, no line search (see engine/lbfgs.py); "lbfgs-wolfe":
+#: "lbfgs": L-BFGS on the device, no line search (see engine/optim/device_lbfgs.py); "lbfgs-wolfe":
 #: torch.optim.LBFGS with strong-Wolfe line search (the benchmark's reference); "adam".
 OptimizerName = Literal["lbfgs", "lbfgs-wolfe", "adam"]
 OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
@@ -68,10 +68,10 @@ INITS: tuple[InitName, ...] = get_args(InitName)
 #: The network's pooling layers: "max" (as trained) or "average" (see :mod:`vgg`).
 PoolingName = Literal["max", "average"]
 POOLINGS: tuple[PoolingName, ...] = get_args(PoolingName)
-#: Network precision (see :meth:`nst_desktop.engine.precision.Precision.choose`).
+#: Network precision (see :meth:`nst_desktop.engine.net.precision.Precision.choose`).
 PrecisionName = Literal["auto", "fp32", "tf32", "bf16"]
 PRECISIONS: tuple[PrecisionName, ...] = get_args(PrecisionName)
-#: Colour preservation methods (see :mod:`nst_desktop.engine.color`).
+#: Colour preservation methods (see :mod:`nst_desktop.engine.image.color`).
 PreserveColors = Literal["none", "luminance", "match"]
 PRESERVE_COLORS: tuple[PreserveColors, ...] = get_args(PreserveColors)
 #: Phases a progress report can be in.
@@ -85,7 +85,7 @@ MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH = 0.01, 100.0
 MIN_STEPS, MAX_STEPS = 1, 100_000
 MIN_TV_WEIGHT, MAX_TV_WEIGHT = 0.0, 1e6
 #: Forced tile side (px, a multiple of TILE_MULTIPLE; 0: tiles only where a size does not fit,
-#: see engine/memory.py) and the memory budget (MB; 0: what the device has free).
+#: see engine/plan/memory.py) and the memory budget (MB; 0: what the device has free).
 MIN_TILE, MAX_TILE, TILE_MULTIPLE = 64, 8192, 16
 MAX_MEMORY_LIMIT_MB = 1 << 24
 #: Seeds are stored in the result's metadata as JSON integers and given to torch: 0 to 2**63-1.
@@ -126,10 +126,10 @@ class StyleParams:
         losses stay fp32).
     preserve_colors: "none"; "luminance" (style transferred on luma only, the photo's
         chroma kept); or "match" (the style's colour mean and covariance matched to the
-        photo's before the run). See :mod:`nst_desktop.engine.color`.
+        photo's before the run). See :mod:`nst_desktop.engine.image.color`.
     tile: inner side of the tiles, px (a multiple of 16), to optimise in tiles at every size
         larger than it; 0 (default): tiles only where a size does not fit ``memory_limit_mb``
-        (see :mod:`nst_desktop.engine.tiled_objective`).
+        (see :mod:`nst_desktop.engine.tiling.objective`).
     memory_limit_mb: the memory a run may use, MB (10^6 bytes); 0: 90 % of what the device has free.
     seamless: the result tiles without a visible edge when repeated (wrap-around: its
         sides are then multiples of 16 px).
@@ -252,5 +252,5 @@ class StyleResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     state: Any = field(default=None, repr=False, compare=False)
     #: The result before rounding to 8 bits, ``(3, H, W)`` uint16 on the CPU, when the run was asked
-    #: for it (``stylize(keep_pixels=True)``: a 16-bit TIFF, see engine/tiff16.py); else None.
+    #: for it (``stylize(keep_pixels=True)``: a 16-bit TIFF, see engine/image/tiff16.py); else None.
     pixels16: Any = field(default=None, repr=False, compare=False)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from nst_desktop.engine import schedule
-from nst_desktop.engine.images import scaled_size, tensor_to_pil
+from nst_desktop.engine.image.images import scaled_size, tensor_to_pil
 from nst_desktop.engine.params import Phase, Progress
+from nst_desktop.engine.plan import schedule
 
 ProgressCallback = Callable[[Progress], None]
 

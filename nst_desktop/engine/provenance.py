@@ -51,7 +51,7 @@ from nst_desktop.app_info import APP_VERSION
 from nst_desktop.engine.params import StyleParams
 
 if TYPE_CHECKING:
-    from nst_desktop.engine.weights import VGGWeights
+    from nst_desktop.engine.net.weights import VGGWeights
 
 #: Value of ``regions["encoding"]``: 8-bit grey ("L") PNG, base64 (standard alphabet, padded).
 ENCODING = "png-base64-L"
@@ -167,7 +167,7 @@ def masks_to_metadata(
 
 
 def metadata_chars(metadata: Mapping[str, Any]) -> int:
-    """Length of ``metadata`` as :func:`nst_desktop.engine.images.save_image` writes it (JSON, ASCII)."""
+    """Length of ``metadata`` as :func:`nst_desktop.engine.image.images.save_image` writes it (JSON, ASCII)."""
     return len(json.dumps(metadata, sort_keys=True))
 
 
@@ -258,7 +258,7 @@ def _decode(text: object, what: str) -> Image.Image:
 
 
 def masks_from_metadata(meta: dict) -> tuple[list[Image.Image] | None, Image.Image | None]:
-    """The masks stored in a result's metadata (as :func:`~nst_desktop.engine.images.read_metadata`
+    """The masks stored in a result's metadata (as :func:`~nst_desktop.engine.image.images.read_metadata`
     returns it): ``(style masks or None, keep mask or None)``, mode "L" images at their
     stored size (white = 1; the engine resizes them to the content).
 

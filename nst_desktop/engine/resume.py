@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from nst_desktop.engine.lbfgs import DeviceLBFGS
+from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
 
 
 @dataclass(frozen=True, eq=False)

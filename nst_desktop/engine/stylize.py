@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from nst_desktop.engine import color, host_memory, losses, schedule, seams, sizing
-from nst_desktop.engine.devices import configure_threads, resolve_device
-from nst_desktop.engine.images import load_image, pil_to_tensor, tensor_to_pil
-from nst_desktop.engine.inputs import (
+from nst_desktop.engine.device import host_memory
+from nst_desktop.engine.device.devices import configure_threads, resolve_device
+from nst_desktop.engine.image import color
+from nst_desktop.engine.image.images import load_image, pil_to_tensor, tensor_to_pil
+from nst_desktop.engine.image.inputs import (
     StyleSource,
     initial_image,
     normalize_styles,
@@ -36,21 +37,24 @@ from nst_desktop.engine.inputs import (
     shrink_inputs,
     working_hw,
 )
-from nst_desktop.engine.lbfgs import DeviceLBFGS
-from nst_desktop.engine.masks import Masks, composite, prepare_masks
-from nst_desktop.engine.objective import ExtraLoss, Objective
-from nst_desktop.engine.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
-from nst_desktop.engine.optim import OPTIMIZERS
-from nst_desktop.engine.palette import Palette, palette_for
+from nst_desktop.engine.image.masks import Masks, composite, prepare_masks
+from nst_desktop.engine.image.palette import Palette, palette_for
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.objective import ExtraLoss, Objective
+from nst_desktop.engine.net.precision import Precision
+from nst_desktop.engine.net.targets import style_targets
+from nst_desktop.engine.net.vgg import VGGFeatures
+from nst_desktop.engine.net.weights import VGGWeights, load_weights
+from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
+from nst_desktop.engine.optim.optimizers import OPTIMIZERS
 from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, PreserveColors, StyleParams, StyleResult, preset_steps
-from nst_desktop.engine.precision import Precision
+from nst_desktop.engine.plan import schedule, sizing
+from nst_desktop.engine.plan.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
 from nst_desktop.engine.progress import ProgressCallback, Tracker
 from nst_desktop.engine.provenance import masks_to_metadata, run_metadata
 from nst_desktop.engine.resume import Resume, on_cpu, starting_point
-from nst_desktop.engine.targets import style_targets
-from nst_desktop.engine.tiled_objective import TiledObjective, Tiles, tiled_targets
-from nst_desktop.engine.vgg import VGGFeatures
-from nst_desktop.engine.weights import VGGWeights, load_weights
+from nst_desktop.engine.tiling import seams
+from nst_desktop.engine.tiling.objective import TiledObjective, Tiles, tiled_targets
 
 
 def stylize(
@@ -157,9 +161,9 @@ def stylize(
                 x0 = initial_image(params, content, hw, device, seed, init_image)
                 return palette.recolour(x0) if palette is not None and init_image is None else x0
 
-            x, state = _optimise(run_plan, weights, precision, tracker, params, content, styles,
-                                 style_weights, region_masks, palette, resume, initial, extra_loss,
-                                 trim_heap=device.type == "cpu" and not kept)
+            run = RunContext(params, run_plan, precision, content, styles, style_weights, region_masks, palette,
+                             extra_loss)
+            x, state = _optimise(run, weights, tracker, resume, initial, trim_heap=device.type == "cpu" and not kept)
             if not keep_state:
                 state = None  # frees its memory now
             final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
@@ -207,27 +211,40 @@ def stylize(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """What one run optimises against, settled once by :func:`stylize` and passed down.
+
+    ``params``: the run's settings with its start size and steps filled in. ``run_plan``: its sizes, whole or
+    in tiles. ``precision``: the device and number format. ``content``, ``styles``: the inputs at working
+    size, colour-preserved; ``style_weights`` blend the styles. ``region_masks``: spatial control, if any.
+    ``palette``: the paintings' colours for the palette start, if used. ``extra_loss``: a term added at every
+    size (video's temporal loss)."""
+
+    params: StyleParams
+    run_plan: sizing.RunPlan
+    precision: Precision
+    content: Image.Image
+    styles: Sequence[StyleSource]
+    style_weights: Sequence[float]
+    region_masks: Masks | None
+    palette: Palette | None
+    extra_loss: ExtraLoss | None = None
+
+
 def _optimise(
-    run_plan: sizing.RunPlan,
+    run: RunContext,
     weights: VGGWeights,
-    precision: Precision,
     tracker: Tracker,
-    params: StyleParams,
-    content: Image.Image,
-    styles: Sequence[StyleSource],
-    style_weights: Sequence[float],
-    region_masks: Masks | None,
-    palette: Palette | None,
     resume: Resume | None,
     initial: Callable[[tuple[int, int]], torch.Tensor],
-    extra_loss: ExtraLoss | None = None,
     trim_heap: bool = False,
 ) -> tuple[torch.Tensor | None, DeviceLBFGS | None]:
-    """Every size of ``run_plan`` in turn (the network made once, from ``weights``): targets,
+    """Every size of ``run.run_plan`` in turn (the network made once, from ``weights``): targets,
     then the optimiser until that size's share of the budget is spent (steps a size leaves
     unused pass to the next one). A size the plan tiles is optimised tile by tile
     (:mod:`tiled_objective`), with the optimiser and L-BFGS history the plan chose for it.
-    With a ``palette``, the content target and each size's first iterate are in the
+    With a ``run.palette``, the content target and each size's first iterate are in the
     paintings' colours (see :mod:`palette`).
 
     Returns the last iterate (None if cancelled before the first step) and the optimiser's
@@ -235,6 +252,8 @@ def _optimise(
     ``trim_heap``: tiled sizes give the heap's free memory back after each step (see
     :class:`TiledObjective`).
     """
+    params, precision, content, palette = run.params, run.precision, run.content, run.palette
+    styles, style_weights, region_masks, extra_loss = run.styles, run.style_weights, run.region_masks, run.extra_loss
     device = precision.device
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
@@ -242,7 +261,8 @@ def _optimise(
     x: torch.Tensor | None = None
     state: DeviceLBFGS | None = None
     stage_end = 0
-    for i, (stage, hw, plan) in enumerate(zip(run_plan.stages, run_plan.sizes, run_plan.plans, strict=True)):
+    stages = zip(run.run_plan.stages, run.run_plan.sizes, run.run_plan.plans, strict=True)
+    for i, (stage, hw, plan) in enumerate(stages):
         stage_end += stage.steps
         tracker.stage_index, tracker.size_hw = i, hw
         if tracker.cancelled():

@@ -3,7 +3,7 @@ writing of a result, and the local queue (one item after another in this process
 
 :func:`render` is a pure function of the two images' bytes and the settings: it is what a Ray
 task runs (:mod:`nst_desktop.services.farm`). :func:`write_result` stores the picture with its
-settings and inputs, atomically (:func:`nst_desktop.engine.images.save_image`): an item killed
+settings and inputs, atomically (:func:`nst_desktop.engine.image.images.save_image`): an item killed
 before that left no file, so a rerun restarts it; one whose file exists is finished.
 """
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from nst_desktop.engine import EngineError, ImageError, StyleParams, load_weights, read_metadata, save_image
-from nst_desktop.engine.images import decode_image
-from nst_desktop.engine.weights import VGGWeights
+from nst_desktop.engine.image import decode_image
+from nst_desktop.engine.net import VGGWeights
 from nst_desktop.services.batch import BatchItem, Planned
 
 if TYPE_CHECKING:  # the run imports the engine's torch modules, not this module (the window's queue uses it)

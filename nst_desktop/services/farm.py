@@ -109,7 +109,7 @@ def run_ray(
     then in the order they finish). Raises FarmUnavailable when Ray is missing or unreachable."""
     from PIL import Image
 
-    from nst_desktop.engine.images import decode_image
+    from nst_desktop.engine.image import decode_image
 
     ray = connect(address)
     remote = ray.remote(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES, retry_exceptions=True)(paint_task)

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nst_desktop.engine import memory, schedule
-from nst_desktop.engine.images import scaled_size
+from nst_desktop.engine.image import scaled_size
 from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.plan import memory, schedule
 
 # sizing and precision (and with them torch) are imported by the functions that use them:
 # the window is built and shown before torch is loaded.
@@ -69,7 +69,7 @@ def device_type(device_id: str) -> str:
 
 def runs_half(device_id: str) -> bool:
     """True if the engine's "auto" precision runs the network in bfloat16 on ``device_id`` (native CPUs)."""
-    from nst_desktop.engine.precision import cpu_auto_bf16
+    from nst_desktop.engine.net import cpu_auto_bf16
 
     return device_type(device_id) == "cpu" and cpu_auto_bf16()
 
@@ -79,7 +79,7 @@ def network_format(device_id: str) -> str:
     "bfloat16 (the CPU has AMX)" (:meth:`Precision.describe`)."""
     import torch
 
-    from nst_desktop.engine.precision import Precision
+    from nst_desktop.engine.net import Precision
 
     return Precision.choose("auto", torch.device(device_id)).describe()
 
@@ -99,7 +99,7 @@ def default_rate(device_id: str, cpu_cores: int) -> float:
         return GPU_SECONDS_PER_PIXEL_STEP
     if device_id == "mps":
         return MPS_SECONDS_PER_PIXEL_STEP
-    from nst_desktop.engine.precision import cpu_auto_bf16
+    from nst_desktop.engine.net import cpu_auto_bf16
 
     per_core = CPU_AMX_CORE_SECONDS_PER_PIXEL_STEP if cpu_auto_bf16() else CPU_CORE_SECONDS_PER_PIXEL_STEP
     return per_core / max(1, cpu_cores)
@@ -132,8 +132,8 @@ def estimate_run(
     """
     import torch
 
-    from nst_desktop.engine import sizing
     from nst_desktop.engine.errors import TooLarge
+    from nst_desktop.engine.plan import sizing
 
     h, w = scaled_size(aspect_hw, long_side)
     rate, basis = (measured_rates or {}).get(device_id), "runs"

@@ -1,6 +1,6 @@
 """A video render on a Ray cluster (``nst-desktop-cli video --ray``; optional: the [farm] extra; no Qt).
 
-A frame is painted from the one before it (:mod:`nst_desktop.engine.video`), so one render is a
+A frame is painted from the one before it (:mod:`nst_desktop.engine.video.paint`), so one render is a
 chain; a cluster cuts the range into chunks and paints them at the same time, one Ray task per
 chunk (:func:`paint_chunk`, a pure function of the clip's bytes, the paintings' bytes and the
 settings, returning the painted frames as PNG bytes). Every chunk starts from its first frame's
@@ -9,7 +9,7 @@ result:
 - if the previous chunk is already painted (it finished before this one was sent, or in an
   earlier run), the chunk continues from that chunk's painted frame just before its own first
   frame, as one long render would: no seam at all;
-- else it paints :data:`~nst_desktop.engine.video_settings.CHUNK_OVERLAP` frames of the previous
+- else it paints :data:`~nst_desktop.engine.video.settings.CHUNK_OVERLAP` frames of the previous
   chunk first, starting there with the whole budget like a render's first frame, and the
   overlapping frames are cross-faded (see :func:`frame_sources` for why).
 
@@ -18,7 +18,7 @@ frames as they come back in ``chunk_NNN/`` folders of the render's work folder (
 ``done.json`` is written after its frames: a rerun of a stopped or killed render sends only the
 chunks not done; the chunks' layout is part of the work folder's key, so with the default
 ``chunk_frames`` a cluster of another size starts anew), then writes the final frames and the
-output as a local render does (:func:`nst_desktop.engine.video.assemble`: frame rate and audio
+output as a local render does (:func:`nst_desktop.engine.video.paint.assemble`: frame rate and audio
 kept, written under a temporary name and renamed). A chunk whose worker dies is retried once by
 Ray; a chunk that fails twice or whose inputs are bad fails the render (its finished chunks stay
 for the next run).
@@ -41,7 +41,7 @@ from typing import Any
 from PIL import Image
 
 from nst_desktop.engine import EngineError
-from nst_desktop.engine.video_settings import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
+from nst_desktop.engine.video.paint import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
 from nst_desktop.services.farm import TASK_CPUS, TASK_RETRIES, connect
 from nst_desktop.services.paths import write_text_atomic
 
@@ -139,9 +139,9 @@ def paint_chunk(clip: bytes, suffix: str, settings: VideoSettings, hw: tuple[int
     import numpy as np
 
     from nst_desktop.engine import load_weights
-    from nst_desktop.engine import video as V
-    from nst_desktop.engine import video_io as vio
-    from nst_desktop.engine.images import decode_image
+    from nst_desktop.engine.image import decode_image
+    from nst_desktop.engine.video import io as vio
+    from nst_desktop.engine.video import paint as V
     from nst_desktop.services.batch_run import encode_png
 
     t0 = time.perf_counter()
@@ -222,11 +222,10 @@ def render_ray(
     per CPU of the cluster; a chunk sent after the previous one is back goes on from it). Raises
     FarmUnavailable (Ray missing or unreachable), VideoError / ValueError (bad inputs, a chunk that
     failed; one line)."""
-    from nst_desktop.engine import video as V
-    from nst_desktop.engine import video_io as vio
-    from nst_desktop.engine.images import decode_image
-    from nst_desktop.engine.video_deps import VideoError
-    from nst_desktop.engine.video_work import WorkFolder
+    from nst_desktop.engine.image import decode_image
+    from nst_desktop.engine.video import io as vio
+    from nst_desktop.engine.video import paint as V
+    from nst_desktop.engine.video.paint import VideoError, WorkFolder
 
     t0 = time.perf_counter()
     settings = settings.fixed()

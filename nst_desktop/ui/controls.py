@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.engine import QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
-from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.device import DeviceInfo
 from nst_desktop.engine.params import (
     MAX_SIZE,
     MAX_STYLE_SCALE,

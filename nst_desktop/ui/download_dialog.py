@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, Q
 
 from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import DownloadCancelled, EngineError
-from nst_desktop.engine.download import DownloadProgress
+from nst_desktop.engine.net import DownloadProgress
 from nst_desktop.services.error_log import write_error
 from nst_desktop.services.jobs import format_bytes
 from nst_desktop.ui.worker import join_thread, start_in_thread
@@ -36,7 +36,7 @@ def torchvision_fetch(cache_dir: Path) -> Fetch:
     """The real fetch: download torchvision's VGG19 into ``cache_dir`` and check that it loads."""
 
     def fetch(progress: DownloadProgress, should_cancel: Callable[[], bool]) -> Any:
-        from nst_desktop.engine.weights import load_torchvision
+        from nst_desktop.engine.net import load_torchvision
 
         return load_torchvision(cache_dir, allow_download=True, progress=progress, should_cancel=should_cancel)
 

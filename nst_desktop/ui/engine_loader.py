@@ -25,8 +25,8 @@ class _Import(QObject):
     def run(self) -> None:
         try:
             import nst_desktop.engine.stylize  # noqa: F401 - torch and the whole engine, for the first run
-            from nst_desktop.engine.devices import available_devices
-            from nst_desktop.engine.precision import cpu_auto_bf16
+            from nst_desktop.engine.device import available_devices
+            from nst_desktop.engine.net import cpu_auto_bf16
 
             cpu_auto_bf16()  # torch's view of the CPU and bfloat16's measured speed: here, not in the GUI thread
             self.loaded.emit(available_devices())
@@ -36,7 +36,7 @@ class _Import(QObject):
 
 class EngineLoader(QObject):
     """``start()`` imports the engine in a thread; then ``loaded(devices)`` (a list of
-    :class:`~nst_desktop.engine.devices.DeviceInfo`) or ``failed(traceback text)``, in the GUI thread."""
+    :class:`~nst_desktop.engine.device.devices.DeviceInfo`) or ``failed(traceback text)``, in the GUI thread."""
 
     loaded = Signal(list)
     failed = Signal(str)

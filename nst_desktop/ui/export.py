@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDrag, QGuiApplication, QPixmap
 
 from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata, save_image
-from nst_desktop.engine.tiff16 import save_tiff16
+from nst_desktop.engine.image import save_tiff16
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import suggested_output_name
 from nst_desktop.services.recovery import RecoverySlot, slot_path

@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from nst_desktop.engine import ImageError, load_image
-from nst_desktop.engine.images import decode_image, resize_long_side
+from nst_desktop.engine.image import decode_image, resize_long_side
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage, qimage_to_pil
 from nst_desktop.ui.video_window import is_video_path

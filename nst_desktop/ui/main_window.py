@@ -25,9 +25,9 @@ from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
 from nst_desktop.app_info import APP_NAME
 from nst_desktop.engine import StyleParams, StyleResult
-from nst_desktop.engine.devices import DeviceInfo, available_devices, cpu_device, physical_cores
-from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.weights import torchvision_available
+from nst_desktop.engine.device import DeviceInfo, available_devices, cpu_device, physical_cores
+from nst_desktop.engine.image import scaled_size
+from nst_desktop.engine.net import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import format_duration, network_format
 from nst_desktop.services.settings import Settings, load_settings, save_settings

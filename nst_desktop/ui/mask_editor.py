@@ -18,7 +18,7 @@ under another painting. A row whose weight is 0 % is left out of the run, and so
 its region (its pixels keep the photo, like any pixel painted with no style).
 
 The labels stay hard-edged here; the engine feathers the masks where regions meet
-(:mod:`nst_desktop.engine.masks`). The window has Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z),
+(:mod:`nst_desktop.engine.image.masks`). The window has Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z),
 a brush outline at the brush's size under the pointer, a Fill mode (a click fills the
 connected area of one label, :func:`flood_region`), and OK / Cancel: Cancel (or Esc, or
 closing it) puts back the regions it was opened with.

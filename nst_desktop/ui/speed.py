@@ -3,7 +3,7 @@
 - Finished runs measure them (:func:`services.jobs.measured_rate`); the settings keep them.
 - Until a run has, the estimate would be a built-in guess from another machine: soon after
   the window opens, :class:`SpeedTest` times a few real steps of the engine on the chosen
-  device in a QThread (:func:`nst_desktop.engine.calibrate.measure_rate`, a second or two).
+  device in a QThread (:func:`nst_desktop.engine.measure.calibrate.measure_rate`, a second or two).
   A run started meanwhile cancels it (that run measures the speed itself).
 
 :class:`SpeedKeeper` does both for the window.
@@ -45,7 +45,7 @@ class _SpeedWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            from nst_desktop.engine.calibrate import measure_rate  # torch, in this thread
+            from nst_desktop.engine.measure import measure_rate  # torch, in this thread
 
             rate = measure_rate(self._device_id, "auto", cancel=self._cancel)
         except Exception:  # noqa: BLE001 - the estimate then stays the rough one; the run will say what is wrong

@@ -5,7 +5,7 @@ window's current settings and paintings); **Render Video** paints the chosen ran
 output file with progress, ETA and **Cancel** (the finished frames are kept: rendering again
 goes on from them); **Play Video** opens the result in the desktop's default player. The
 temporal weight and the steps of each later frame (defaults, limits and tooltips from
-:mod:`~nst_desktop.engine.video_settings`) go into the render's settings. The work runs in a
+:mod:`~nst_desktop.engine.video.settings`) go into the render's settings. The work runs in a
 :class:`~nst_desktop.ui.video_worker.VideoWorker` thread.
 """
 
@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.engine import EngineError, StyleParams
-from nst_desktop.engine import video_settings as VS
-from nst_desktop.engine.video_settings import VideoSettings
+from nst_desktop.engine.video import settings as VS
+from nst_desktop.engine.video.paint import VideoSettings
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -66,11 +66,11 @@ class VideoWindow(QDialog):
 
     def __init__(self, path: Path, inputs: InputsProvider, open_url: Callable[[QUrl], bool],
                  cache_dir: Path | None = None, parent: QWidget | None = None) -> None:
-        from nst_desktop.engine import video_deps
+        from nst_desktop.engine.video import deps as video_deps
 
         if not video_deps.available():
             raise video_deps.VideoDepsMissing(video_deps.INSTALL_HINT)
-        from nst_desktop.engine import video_io
+        from nst_desktop.engine.video import io as video_io
 
         self.info = video_io.probe(path)
         super().__init__(parent)
@@ -145,7 +145,7 @@ class VideoWindow(QDialog):
         self.show_frame(0)
 
     def _hw(self, long_side: int) -> tuple[int, int]:
-        from nst_desktop.engine.video import frame_size
+        from nst_desktop.engine.video.paint import frame_size
 
         return frame_size(self.info, long_side)
 
@@ -162,7 +162,7 @@ class VideoWindow(QDialog):
     @Slot(int)
     def show_frame(self, index: int) -> None:
         """Show source frame ``index`` (a seek and a short decode, no torch)."""
-        from nst_desktop.engine import video_io
+        from nst_desktop.engine.video import io as video_io
 
         try:
             img = video_io.frame_at(self.info, index, self._preview_hw)

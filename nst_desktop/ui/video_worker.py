@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from nst_desktop.engine import EngineError, Progress, load_weights
-from nst_desktop.engine.video_settings import VideoSettings
+from nst_desktop.engine.video.paint import VideoSettings
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 
@@ -93,7 +93,7 @@ class VideoWorker(QObject):
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
     def _render(self, weights: object) -> None:
-        from nst_desktop.engine import video as V
+        from nst_desktop.engine.video import paint as V
 
         req = self._request
         assert req.out is not None

@@ -17,7 +17,7 @@ from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from nst_desktop.engine import ImageError, load_image
-from nst_desktop.engine.weights import torchvision_available
+from nst_desktop.engine.net import torchvision_available
 from nst_desktop.services import paths
 from nst_desktop.services.settings import Settings, StyleEntry
 from nst_desktop.ui.image_pane import LoadedImage

@@ -35,8 +35,8 @@ from nst_desktop.engine import (
     load_weights,
     save_image,
 )
-from nst_desktop.engine.images import scaled_size
-from nst_desktop.engine.memory import LBFGS_HISTORY
+from nst_desktop.engine.image import scaled_size
+from nst_desktop.engine.plan import LBFGS_HISTORY
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 if TYPE_CHECKING:
@@ -81,8 +81,8 @@ KEEP_STATE_MAX_BYTES = 512 * 2**20
 
 def state_bytes(content: Image.Image, params: StyleParams) -> int:
     """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
-    from nst_desktop.engine.inputs import working_hw
-    from nst_desktop.engine.lbfgs import DeviceLBFGS
+    from nst_desktop.engine.image import working_hw
+    from nst_desktop.engine.optim.optimizers import DeviceLBFGS
 
     h, w = working_hw(scaled_size((content.height, content.width), params.size))
     return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)

@@ -17,7 +17,7 @@ from PIL import Image
 import nst_desktop.engine as engine
 from nst_desktop import cli
 from nst_desktop.app_info import APP_NAME, APP_VERSION
-from nst_desktop.engine.images import load_image, read_metadata
+from nst_desktop.engine.image.images import load_image, read_metadata
 from tests.helpers import make_content, make_style
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,8 +112,8 @@ def test_stylize_options_reach_the_engine(pair: tuple[Path, Path], tmp_path: Pat
 def test_quality_preset_sets_the_budget(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from nst_desktop.engine.net.precision import cpu_auto_bf16
     from nst_desktop.engine.params import preset_steps
-    from nst_desktop.engine.precision import cpu_auto_bf16
 
     budgets: list[int] = []
     real = engine.stylize
@@ -385,7 +385,7 @@ def test_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"torch {torch.__version__}" in out
     assert "Python " in out and "Pillow " in out
     assert "device cpu" in out
-    from nst_desktop.engine.weights import bundled_path
+    from nst_desktop.engine.net.weights import bundled_path
 
     assert f"weights bundled: {bundled_path()}" in out
     assert "weights torchvision: not downloaded" in out  # the cache is a fresh temp folder
@@ -443,7 +443,7 @@ def test_bench_ratio_is_the_median_of_the_paired_ratios(
 ) -> None:
     """Each engine measurement is divided by the bare one taken just before it: with these
     pairs the ratios are 2, 3 and 1 (median 2), while the medians alone would give 3 / 1."""
-    from nst_desktop.engine import bench
+    from nst_desktop.engine.measure import bench
 
     bares = iter([1.0, 1.0, 10.0])
     engines = iter([2.0, 3.0, 10.0])
@@ -548,9 +548,10 @@ def test_bench_whole_runs_are_in_bare_steps_beside_the_speed_tests_estimate(
     """The issue's unit: a whole run's wall time over one float32 bare step at 512 x 512 (here
     500 ms), and the estimate the window would show from the speed test's rate (here 1e-6 s per
     pixel-step) times the run's pixel-steps."""
-    from nst_desktop.engine import bench, calibrate, schedule
+    from nst_desktop.engine.measure import bench, calibrate
+    from nst_desktop.engine.net.precision import Precision
     from nst_desktop.engine.params import preset_steps
-    from nst_desktop.engine.precision import Precision
+    from nst_desktop.engine.plan import schedule
 
     monkeypatch.setattr(bench, "reference_bare_ms", lambda *a, **k: 500.0)
     monkeypatch.setattr(calibrate, "measure_rate", lambda *a, **k: 1e-6)

@@ -11,7 +11,7 @@ import pytest
 
 import nst_desktop.engine as engine
 from nst_desktop import cli
-from nst_desktop.engine.images import read_metadata
+from nst_desktop.engine.image.images import read_metadata
 from tests.helpers import make_content, make_style
 
 

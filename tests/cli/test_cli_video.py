@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from nst_desktop import cli
-from nst_desktop.engine import video_deps
-from nst_desktop.engine import video_io as vio
+from nst_desktop.engine.video import deps as video_deps
+from nst_desktop.engine.video import io as vio
 from tests.helpers import make_style
 from tests.video_helpers import audio_seconds, panning_frames, write_clip
 

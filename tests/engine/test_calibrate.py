@@ -1,4 +1,4 @@
-"""The speed test's measured run (engine/calibrate.py), with the real weights."""
+"""The speed test's measured run (engine/measure/calibrate.py), with the real weights."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from nst_desktop.engine import calibrate, schedule
-from nst_desktop.engine.weights import VGGWeights
+from nst_desktop.engine.measure import calibrate
+from nst_desktop.engine.net.weights import VGGWeights
+from nst_desktop.engine.plan import schedule
 
 
 def test_the_rate_is_the_median_step_per_pixel_times_the_runs_overhead(bundled_weights: VGGWeights) -> None:

@@ -10,13 +10,13 @@ import pytest
 import torch
 from PIL import Image, ImageChops, ImageStat
 
-from nst_desktop.engine import color
-from nst_desktop.engine.images import pil_to_tensor
-from nst_desktop.engine.inputs import normalize_styles
+from nst_desktop.engine.image import color
+from nst_desktop.engine.image.images import pil_to_tensor
+from nst_desktop.engine.image.inputs import normalize_styles
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import StyleResult
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
 
 _params = small_engine_params

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_desktop.engine import weights as W
-from nst_desktop.engine.download import download, hash_matches, sha256_of
 from nst_desktop.engine.errors import DownloadCancelled, DownloadError, WeightsError
+from nst_desktop.engine.net import weights as W
+from nst_desktop.engine.net.download import download, hash_matches, sha256_of
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

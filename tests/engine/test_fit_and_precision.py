@@ -9,13 +9,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from nst_desktop.engine import OutOfMemory, StyleParams, optim_lbfgs, stylize
-from nst_desktop.engine import oom as oom_module
-from nst_desktop.engine import precision as precision_module
+from nst_desktop.engine import OutOfMemory, StyleParams, stylize
 from nst_desktop.engine.fit import MAX_RETRIES, stylize_fitting
-from nst_desktop.engine.lbfgs import DeviceLBFGS
-from nst_desktop.engine.objective import Objective
-from nst_desktop.engine.precision import Precision, bf16_supported
+from nst_desktop.engine.net import precision as precision_module
+from nst_desktop.engine.net.objective import Objective
+from nst_desktop.engine.net.precision import Precision, bf16_supported
+from nst_desktop.engine.optim import lbfgs as optim_lbfgs
+from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
+from nst_desktop.engine.plan import oom as oom_module
 from tests.helpers import make_content, make_style
 
 # The module, not the function of the same name that nst_desktop.engine exports.
@@ -287,7 +288,7 @@ def test_native_bf16_is_read_from_torchs_view_of_the_cpu_and_measured(monkeypatc
 
 @pytest.mark.skipif(not precision_module.mkldnn_bf16_supported(), reason="oneDNN has no bfloat16 on this CPU")
 def test_the_bfloat16_probe_times_real_convolutions() -> None:
-    from nst_desktop.engine.bf16_speed import bf16_speedup
+    from nst_desktop.engine.device.bf16_speed import bf16_speedup
 
     with torch.no_grad():  # the probe makes its own gradients, also inside no_grad
         first = bf16_speedup()

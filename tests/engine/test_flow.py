@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nst_desktop.engine import flow as fl
-from nst_desktop.engine.temporal import TemporalLoss
+from nst_desktop.engine.video import flow as fl
+from nst_desktop.engine.video.temporal import TemporalLoss
 from tests.video_helpers import panning_frames, texture
 
 pytest.importorskip("cv2")

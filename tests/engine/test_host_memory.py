@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_desktop.engine import host_memory
+from nst_desktop.engine.device import host_memory
 
 pytestmark = pytest.mark.skipif(host_memory._libc() is None, reason="not glibc")
 
@@ -79,8 +79,8 @@ def test_a_gpu_run_changes_nothing() -> None:
 
 
 def test_only_runs_with_memory_to_spare_keep_what_they_free() -> None:
-    from nst_desktop.engine import sizing
     from nst_desktop.engine.params import StyleParams
+    from nst_desktop.engine.plan import sizing
 
     params = StyleParams(device="cpu", size=1024, steps=22, start_size=256)
     whole = sizing.plan_run(params, (768, 1024), "cpu", False, 40 * 2**30)
@@ -99,8 +99,8 @@ def test_only_runs_with_memory_to_spare_keep_what_they_free() -> None:
 
 
 def test_runs_that_do_not_keep_their_memory_are_estimated_slower() -> None:
-    from nst_desktop.engine import schedule, sizing
     from nst_desktop.engine.params import StyleParams
+    from nst_desktop.engine.plan import schedule, sizing
     from nst_desktop.services.jobs import estimate_run, runs_half
 
     half = runs_half("cpu")  # as the window's estimate plans

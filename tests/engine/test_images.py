@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms
 
-from nst_desktop.engine import images
 from nst_desktop.engine.errors import ImageError
-from nst_desktop.engine.images import load_image, read_metadata, save_image
+from nst_desktop.engine.image import images
+from nst_desktop.engine.image.images import load_image, read_metadata, save_image
 
 
 def _write(path: Path, img: Image.Image, fmt: str | None = None, **kwargs) -> Path:

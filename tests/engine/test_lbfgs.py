@@ -1,4 +1,4 @@
-"""The on-device L-BFGS (engine/lbfgs.py) and continuing a run with its optimiser state."""
+"""The on-device L-BFGS (engine/optim/device_lbfgs.py) and continuing a run with its optimiser state."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from nst_desktop.engine.lbfgs import DeviceLBFGS
+from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
 from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
@@ -259,7 +259,7 @@ def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, 
     """:attr:`Resume.consumed` carries the engine's rule, so that callers need not restate it: the
     state is consumed by an lbfgs continue at its own size on its own device (also when that run
     fails part-way), not at another size, not by another optimiser, and not without a state."""
-    from nst_desktop.engine.objective import Objective
+    from nst_desktop.engine.net.objective import Objective
 
     content, style = make_content((64, 48)), make_style((64, 64))
     first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
@@ -296,7 +296,7 @@ def test_carried_to_a_shorter_history_keeps_the_newest_pairs() -> None:
     """A print size's shorter L-BFGS history starts with the last size's newest pairs."""
     import torch.nn.functional as F
 
-    from nst_desktop.engine.lbfgs import DeviceLBFGS
+    from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
 
     gen = torch.Generator().manual_seed(0)
     target = torch.rand(1, 3, 8, 8, generator=gen)

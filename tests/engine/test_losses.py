@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_desktop.engine import losses
-from nst_desktop.engine.images import pil_to_tensor
-from nst_desktop.engine.vgg import VGGFeatures
-from nst_desktop.engine.weights import VGGWeights
+from nst_desktop.engine.image.images import pil_to_tensor
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.vgg import VGGFeatures
+from nst_desktop.engine.net.weights import VGGWeights
 from tests.helpers import make_content, make_style
 
 TAPS = [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]

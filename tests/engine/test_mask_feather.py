@@ -1,11 +1,11 @@
-"""Feathered regions: the engine softens hard-edged masks where regions meet (engine/masks.py)."""
+"""Feathered regions: the engine softens hard-edged masks where regions meet (engine/image/masks.py)."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image, ImageDraw
 
-from nst_desktop.engine.masks import feathered, prepare_masks
+from nst_desktop.engine.image.masks import feathered, prepare_masks
 
 
 def test_masks_are_feathered_where_regions_meet() -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nst_desktop.engine import memory
-from nst_desktop.engine.memory import estimate_for_long_side, estimate_peak_bytes, largest_fitting_long_side
+from nst_desktop.engine.plan import memory
+from nst_desktop.engine.plan.memory import estimate_for_long_side, estimate_peak_bytes, largest_fitting_long_side
 
 MiB = 2**20
 GiB = 2**30
@@ -141,7 +141,7 @@ def test_cpu_peak_measurement_sees_an_allocation() -> None:
 
     import torch
 
-    from nst_desktop.engine.bench import cpu_peak_since, reset_cpu_peak
+    from nst_desktop.engine.measure.bench import cpu_peak_since, reset_cpu_peak
 
     base = reset_cpu_peak()
     if base is None:

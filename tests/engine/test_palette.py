@@ -9,13 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_desktop.engine import color
-from nst_desktop.engine.images import pil_to_tensor, tensor_to_pil
-from nst_desktop.engine.masks import prepare_masks
-from nst_desktop.engine.palette import Palette
+from nst_desktop.engine.image import color
+from nst_desktop.engine.image.images import pil_to_tensor, tensor_to_pil
+from nst_desktop.engine.image.masks import prepare_masks
+from nst_desktop.engine.image.palette import Palette
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.stylize import evaluate, stylize
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
 
 stylize_mod = importlib.import_module("nst_desktop.engine.stylize")  # the module (the package exports the function)

@@ -8,8 +8,8 @@ from typing import get_args, get_type_hints
 
 import pytest
 
-from nst_desktop.engine import optim
 from nst_desktop.engine import params as P
+from nst_desktop.engine.optim import optimizers as optim
 
 ENGINE = Path(P.__file__).resolve().parent
 

@@ -23,7 +23,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from nst_desktop import cli
 from nst_desktop.engine import provenance
-from nst_desktop.engine.images import JPEG_MAX_EXIF_BYTES, _exif_bytes, read_metadata, save_image
+from nst_desktop.engine.image.images import JPEG_MAX_EXIF_BYTES, _exif_bytes, read_metadata, save_image
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.provenance import (
     ENCODING,
     masks_from_metadata,
@@ -33,7 +34,6 @@ from nst_desktop.engine.provenance import (
 )
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style, small_engine_params
 
 FUZZ_EXAMPLES = min(60, int(os.environ.get("NST_FUZZ_EXAMPLES", "60")))

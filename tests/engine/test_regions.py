@@ -11,12 +11,12 @@ import torch
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from nst_desktop import cli
-from nst_desktop.engine import losses
-from nst_desktop.engine.images import read_metadata
-from nst_desktop.engine.masks import prepare_masks
+from nst_desktop.engine.image.images import read_metadata
+from nst_desktop.engine.image.masks import prepare_masks
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, small_engine_params
 
 _params = small_engine_params

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nst_desktop.engine import schedule
-from nst_desktop.engine.schedule import Stage, plan, split_steps, stage_sizes
+from nst_desktop.engine.plan import schedule
+from nst_desktop.engine.plan.schedule import Stage, plan, split_steps, stage_sizes
 
 
 def test_default_plan_at_512() -> None:
@@ -120,8 +120,8 @@ def test_float32_cpus_spend_more_of_their_budget_at_the_first_size() -> None:
 
 
 def test_a_float32_run_is_planned_with_the_float32_split() -> None:
-    from nst_desktop.engine import sizing
     from nst_desktop.engine.params import StyleParams
+    from nst_desktop.engine.plan import sizing
 
     params = StyleParams(size=512, steps=22, start_size=256, memory_limit_mb=4000)
     fp32 = sizing.plan_run(params, (512, 512), "cpu", False, 4_000_000_000, False)
@@ -187,6 +187,7 @@ def test_every_preset_budget_names_its_preset() -> None:
 
 
 def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
+    from nst_desktop.engine.net.precision import cpu_auto_bf16
     from nst_desktop.engine.params import (
         CPU_FP32_QUALITY_PRESETS,
         CPU_QUALITY_PRESETS,
@@ -194,7 +195,6 @@ def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
         preset_for_steps,
         preset_steps,
     )
-    from nst_desktop.engine.precision import cpu_auto_bf16
     from nst_desktop.engine.stylize import stylize
     from tests.helpers import make_content, make_style
 

@@ -14,14 +14,15 @@ import pytest
 import torch
 from PIL import Image, ImageChops, ImageStat
 
-from nst_desktop.engine import losses, schedule
 from nst_desktop.engine.errors import EngineError, ImageError
-from nst_desktop.engine.images import pil_to_tensor, read_metadata, resize_long_side, save_image, scaled_size
-from nst_desktop.engine.inputs import working_hw
+from nst_desktop.engine.image.images import pil_to_tensor, read_metadata, resize_long_side, save_image, scaled_size
+from nst_desktop.engine.image.inputs import working_hw
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.vgg import VGGFeatures
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import Progress, StyleParams, StyleResult
+from nst_desktop.engine.plan import schedule
 from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.vgg import VGGFeatures
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style
 
 

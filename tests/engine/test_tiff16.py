@@ -12,11 +12,11 @@ from PIL import Image
 
 from nst_desktop import cli
 from nst_desktop.engine.errors import ImageError
-from nst_desktop.engine.images import pil_to_tensor, read_metadata
+from nst_desktop.engine.image.images import pil_to_tensor, read_metadata
+from nst_desktop.engine.image.tiff16 import ROWS_PER_STRIP, save_tiff16, srgb_profile
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import StyleParams
 from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.tiff16 import ROWS_PER_STRIP, save_tiff16, srgb_profile
-from nst_desktop.engine.weights import VGGWeights
 from tests.helpers import make_content, make_style
 
 

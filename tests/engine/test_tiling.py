@@ -12,18 +12,21 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_desktop.engine import host_memory, losses, memory, sizing, tiling
-from nst_desktop.engine.images import pil_to_tensor
-from nst_desktop.engine.masks import prepare_masks
-from nst_desktop.engine.objective import Objective
+from nst_desktop.engine.device import host_memory
+from nst_desktop.engine.image.images import pil_to_tensor
+from nst_desktop.engine.image.masks import prepare_masks
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.objective import Objective
+from nst_desktop.engine.net.precision import Precision
+from nst_desktop.engine.net.targets import style_targets
+from nst_desktop.engine.net.vgg import VGGFeatures
+from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.params import Progress, StyleParams
-from nst_desktop.engine.precision import Precision
-from nst_desktop.engine.seams import rolled_half, seam_excess
+from nst_desktop.engine.plan import memory, sizing
 from nst_desktop.engine.stylize import stylize
-from nst_desktop.engine.targets import style_targets
-from nst_desktop.engine.tiled_objective import TiledObjective, Tiles, tiled_targets
-from nst_desktop.engine.vgg import VGGFeatures
-from nst_desktop.engine.weights import VGGWeights
+from nst_desktop.engine.tiling import grid as tiling
+from nst_desktop.engine.tiling.objective import TiledObjective, Tiles, tiled_targets
+from nst_desktop.engine.tiling.seams import rolled_half, seam_excess
 from tests.helpers import make_content, make_style
 
 CPU = torch.device("cpu")

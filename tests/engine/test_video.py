@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from nst_desktop.engine import Progress, StyleParams
-from nst_desktop.engine import flow as fl
-from nst_desktop.engine import video as V
-from nst_desktop.engine import video_io as vio
-from nst_desktop.engine.video_deps import VideoError
+from nst_desktop.engine.video import flow as fl
+from nst_desktop.engine.video import io as vio
+from nst_desktop.engine.video import paint as V
+from nst_desktop.engine.video.deps import VideoError
 from tests.helpers import make_style
 from tests.video_helpers import audio_seconds, panning_frames, tone_strength, write_clip
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_desktop.engine import weights as W
 from nst_desktop.engine.errors import WeightsError
-from nst_desktop.engine.vgg import RELU_INDEX, TAP_CHANNELS, Preprocess, VGGFeatures
+from nst_desktop.engine.net import weights as W
+from nst_desktop.engine.net.vgg import RELU_INDEX, TAP_CHANNELS, Preprocess, VGGFeatures
 
 
 def torchvision_state_dict(bundled: W.VGGWeights, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:

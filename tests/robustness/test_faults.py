@@ -21,11 +21,12 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QThread
 
-from nst_desktop.engine import StyleParams, schedule
-from nst_desktop.engine import images as engine_images
-from nst_desktop.engine import weights as W
+from nst_desktop.engine import StyleParams
 from nst_desktop.engine.errors import DownloadCancelled, DownloadError, NumericalError
-from nst_desktop.engine.objective import Objective  # faults are injected into its __call__
+from nst_desktop.engine.image import images as engine_images
+from nst_desktop.engine.net import weights as W
+from nst_desktop.engine.net.objective import Objective  # faults are injected into its __call__
+from nst_desktop.engine.plan import schedule
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.services import paths
 from nst_desktop.ui import worker as worker_mod
@@ -412,7 +413,7 @@ def _arm(phase: str, window, monkeypatch, act) -> _Gate:
 
         monkeypatch.setattr(worker_mod, "load_weights", slow_weights)
     elif phase == "targets":
-        from nst_desktop.engine import losses
+        from nst_desktop.engine.net import losses
 
         real_targets = losses.make_targets
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from nst_desktop.engine.errors import ImageError
-from nst_desktop.engine.images import decode_image, load_image
+from nst_desktop.engine.image.images import decode_image, load_image
 from tests.helpers import make_content
 
 FUZZ_EXAMPLES = int(os.environ.get("NST_FUZZ_EXAMPLES", "150"))

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nst_desktop import cli
-from nst_desktop.engine import weights as W
 from nst_desktop.engine.errors import WeightsError
+from nst_desktop.engine.net import weights as W
 from nst_desktop.services.settings import (
     SETTINGS_VERSION,
     Settings,
@@ -259,7 +259,7 @@ def _one_line(err: str) -> str:
 def no_real_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A value that slips through must fail the test at once, not start a long real run."""
     import nst_desktop.engine as E
-    from nst_desktop.engine import bench
+    from nst_desktop.engine.measure import bench
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a bad value was accepted and the run started")

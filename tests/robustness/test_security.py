@@ -19,9 +19,9 @@ from PIL.PngImagePlugin import PngInfo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from nst_desktop.engine import images as engine_images
+from nst_desktop.engine.image import images as engine_images
 from nst_desktop.engine import save_image
-from nst_desktop.engine.weights import TORCHVISION_SHA256, TORCHVISION_URL
+from nst_desktop.engine.net.weights import TORCHVISION_SHA256, TORCHVISION_URL
 from nst_desktop.ui.export import recovery_path
 from nst_desktop.ui.prompts import Prompts as RealPrompts
 from tests.helpers import make_content
@@ -170,7 +170,7 @@ KILLED_MID_SESSION = r"""
 import os, signal, sys
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
-from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.ui.main_window import MainWindow
 
 class Killer(QObject):

@@ -12,8 +12,8 @@ from PIL import Image
 
 from nst_desktop import cli
 from nst_desktop.engine import StyleParams
-from nst_desktop.engine import video_io as vio
-from nst_desktop.engine.video_settings import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
+from nst_desktop.engine.video import io as vio
+from nst_desktop.engine.video.settings import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
 from nst_desktop.services import video_farm as VF
 from tests.helpers import make_style
 from tests.video_helpers import audio_seconds, panning_frames, write_clip
@@ -40,7 +40,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 def _painted_alone(clip: Path, index: int, prev: tuple[int, Image.Image] | None = None) -> Image.Image:
     """Source frame ``index`` painted here with SETTINGS: on its own, or from ``prev`` = (frame, its picture)."""
     from nst_desktop.engine import load_weights
-    from nst_desktop.engine.video import FramePainter
+    from nst_desktop.engine.video.paint import FramePainter
 
     info = vio.probe(clip)
     src = list(vio.decode(info, range(index - 1, index + 1), (32, 48)))

@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from nst_desktop.engine import StyleResult
-from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.mask_editor import RegionCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from nst_desktop.engine.images import read_metadata
+from nst_desktop.engine.image.images import read_metadata
 from nst_desktop.ui.main_window import MainWindow
 from tests.helpers import make_content, make_style
 from tests.ui.helpers import few_steps, load_both, make_window
@@ -121,7 +121,7 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
         qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
     """The engine goes on with the window's state in place; if that run fails, the state may be
     part-way, so the next Continue starts afresh from the result that is shown."""
-    from nst_desktop.engine.objective import Objective
+    from nst_desktop.engine.net.objective import Objective
 
     window.prompts.answer = False
     few_steps(window, 4, size=32)
@@ -156,7 +156,7 @@ def test_a_failed_continue_at_another_size_keeps_the_optimiser_state(
         qtbot, window: MainWindow, image_files: tuple[Path, Path], monkeypatch) -> None:
     """At another size the engine resamples the window's state instead of going on with it
     (``Resume.consumed`` stays False), so a failed run leaves the held state as it was."""
-    from nst_desktop.engine.objective import Objective
+    from nst_desktop.engine.net.objective import Objective
 
     window.prompts.answer = False
     few_steps(window, 4, size=32)

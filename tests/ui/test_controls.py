@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSize
 
-from nst_desktop.engine import memory
-from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS, preset_steps
+from nst_desktop.engine.plan import memory
 from nst_desktop.services.jobs import (
     estimate_run,
     format_bytes,

@@ -10,9 +10,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox
 
 from nst_desktop.engine import DownloadCancelled
-from nst_desktop.engine.devices import DeviceInfo
-from nst_desktop.engine.download import download
-from nst_desktop.engine.weights import torchvision_cache_path
+from nst_desktop.engine.device.devices import DeviceInfo
+from nst_desktop.engine.net.download import download
+from nst_desktop.engine.net.weights import torchvision_cache_path
 from nst_desktop.services import paths
 from nst_desktop.ui.download_dialog import DownloadDialog
 from nst_desktop.ui.main_window import MainWindow

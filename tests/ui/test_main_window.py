@@ -14,8 +14,8 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from nst_desktop.engine import OutOfMemory, load_image, read_metadata
-from nst_desktop.engine import images as engine_images
-from nst_desktop.engine.precision import cpu_bf16
+from nst_desktop.engine.image import images as engine_images
+from nst_desktop.engine.net.precision import cpu_bf16
 from nst_desktop.services import paths
 from nst_desktop.services.settings import load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QDialog
 
-from nst_desktop.engine.devices import DeviceInfo
+from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.engine.params import MAX_SIZE, Progress
 from nst_desktop.services.settings import Settings
 from nst_desktop.ui import controls as controls_module
@@ -88,7 +88,7 @@ def test_a_tiff_save_of_the_newest_result_is_16_bit(qtbot, tmp_path) -> None:
     import torch
     from PIL import Image
 
-    from nst_desktop.engine.images import pil_to_tensor
+    from nst_desktop.engine.image.images import pil_to_tensor
     from tests.helpers import make_content
     from tests.ui.helpers import inject_result
 

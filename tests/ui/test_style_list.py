@@ -14,7 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from nst_desktop.engine import StyleResult
-from nst_desktop.engine.images import read_metadata
+from nst_desktop.engine.image.images import read_metadata
 from nst_desktop.services.settings import MAX_STYLES, SETTINGS_VERSION, load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.main_window import MainWindow

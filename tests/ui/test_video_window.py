@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QObject, QUrl, Slot
 
-from nst_desktop.engine import video_io as vio
-from nst_desktop.engine import video_settings as VS
+from nst_desktop.engine.video import io as vio
+from nst_desktop.engine.video import settings as VS
 from nst_desktop.ui.video_window import VideoWindow
 from tests.helpers import make_style
 from tests.ui.helpers import drag_and_drop, few_steps, make_window

@@ -1,0 +1,12 @@
+"""Measuring this computer: the speed test behind the first estimate (calibrate) and nst-desktop-cli bench (bench).
+
+Its public names are loaded on first use (see :mod:`nst_desktop.engine._lazy`)."""
+
+from nst_desktop.engine._lazy import lazy_exports
+
+_WHERE = {
+    "measure_rate": "calibrate",
+    "run_bench": "bench",
+}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

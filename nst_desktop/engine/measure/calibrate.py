@@ -1,0 +1,125 @@
+"""A short measured run, so that the first estimate on a machine is this machine's.
+
+Machines differ by several times in the engine's speed (bfloat16 with AMX or AVX-512 BF16,
+float32 on AVX2 laptops, the number of cores), so no built-in table of one machine
+predicts the first run well. :func:`measure_rate` times a few real optimisation steps of
+the engine (the same network, precision and optimiser as a run) on a generated image
+pair at two sizes, :data:`SMALL_HW` and :data:`CALIBRATION_HW`, and turns them into the
+unit the estimate uses: seconds per pixel-step of a whole run (see
+:func:`schedule.pixel_steps`) at the size of a default run.
+
+Two sizes, because a step costs a fixed part (the optimiser's bookkeeping, dispatching
+each layer) besides a part per pixel, and the fixed part weighs more the smaller the
+image: in bfloat16 on a 2-core AMX CPU a 256 x 192 px step cost 4.1-4.5 us per pixel and
+a 512 x 384 one 3.5 (the one-size speed test timed at each size, 2026-12-03), so one
+small measured size put the estimate of a 512 px run 25-30 % over the run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+from PIL import Image, ImageDraw
+
+from nst_desktop.engine.net.weights import VGGWeights, load_bundled
+from nst_desktop.engine.params import Progress, StyleParams
+from nst_desktop.engine.stylize import stylize
+
+#: Size of the larger measured run, (height, width) px: large enough that most of a step is
+#: its pixels' cost (on a 2-core AMX CPU a 256 x 192 step cost per pixel within 2 % of a
+#: 512 x 384 one in float32, 15-30 % more in bfloat16), small enough to take a second or two
+#: on a CPU.
+CALIBRATION_HW = (192, 256)  # generated_pair(256)'s content
+#: The smaller size, (height, width) px: a quarter of the pixels, so the two steps' times
+#: separate the fixed part of a step from the part per pixel.
+SMALL_HW = (96, 128)  # generated_pair(128)'s content
+#: Pixels of the step the rate is quoted for: the last size of a default 512 px run, 512 x 384.
+#: Larger runs cost less per pixel still, so there the estimate errs on the long side.
+REFERENCE_PIXELS = 512 * 384
+#: The least share of the larger step's own cost per pixel the fitted rate may come to. With
+#: four times the pixels apart, the line through two noisy medians is ill-conditioned (in one
+#: run of ``bench`` on a 2-core VM it put a bfloat16 run's estimate at 0.54x its time), while
+#: the truth measured 0.78-0.85 of the larger step's cost (the module's docstring); the rate
+#: can never be more than that cost, since the fixed part cannot be negative.
+LEAST_SHARE = 0.75
+#: Steps before timing starts (the first ones allocate), and steps timed.
+WARMUP_STEPS = 2
+TIMED_STEPS = 6
+#: A whole run's seconds over those of its steps and its sizes' setups
+#: (:data:`schedule.SIZE_SETUP_STEPS`): loading, the palette, the previews and the result.
+#: Measured from a run's progress reports timed in-process (cat.jpg x night.jpg, 512 px Fast,
+#: 2-core AMX CPU): 1.06 in bfloat16 (18.2 s against 17.2 s), 1.02 in float32 (32.9 s
+#: against 32.4 s).
+RUN_OVERHEAD = 1.04
+
+
+def measure_rate(
+    device: str = "auto",
+    precision: str = "auto",
+    weights: VGGWeights | None = None,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float | None:
+    """Seconds per pixel-step of a whole run on ``device`` with ``precision`` ("auto", as runs
+    use) at :data:`REFERENCE_PIXELS`, from the median of :data:`TIMED_STEPS` timed steps (read
+    from ``clock``, seconds) at each of :data:`SMALL_HW` and :data:`CALIBRATION_HW` (see
+    :func:`rate_from_steps`); None if ``cancel`` was set first."""
+    weights = weights or load_bundled()
+    measured = []
+    for hw in (SMALL_HW, CALIBRATION_HW):
+        seconds = _median_step(hw, device, precision, weights, cancel, clock)
+        if seconds is None:
+            return None
+        measured.append((hw[0] * hw[1], seconds))
+    return rate_from_steps(*measured) * RUN_OVERHEAD
+
+
+def rate_from_steps(small: tuple[int, float], large: tuple[int, float],
+                    reference_pixels: int = REFERENCE_PIXELS) -> float:
+    """Seconds per pixel of a step of ``reference_pixels``, from two measured steps given as
+    (pixels, seconds): the line through them is a fixed part plus a part per pixel. Where the
+    measurements' noise makes either part negative, the larger step's own cost per pixel; and
+    never less than :data:`LEAST_SHARE` of that cost."""
+    (p1, t1), (p2, t2) = small, large
+    own = t2 / p2
+    per_pixel = (t2 - t1) / (p2 - p1)
+    fixed = t1 - per_pixel * p1
+    if per_pixel <= 0 or fixed < 0:
+        return own
+    return max((fixed + per_pixel * reference_pixels) / reference_pixels, LEAST_SHARE * own)
+
+
+def _median_step(hw: tuple[int, int], device: str, precision: str, weights: VGGWeights,
+                 cancel: threading.Event | None, clock: Callable[[], float]) -> float | None:
+    """Median seconds of a timed step of a real run at ``hw`` (height, width); None if cancelled."""
+    content, style = generated_pair(hw[1])
+    params = StyleParams(size=max(hw), steps=WARMUP_STEPS + TIMED_STEPS + 1, seed=0, device=device,
+                         coarse_to_fine=False, preview_every=0, precision=precision, init="content")
+    ends: list[float] = []
+
+    def record(p: Progress) -> None:
+        if p.phase == "optimise":
+            ends.append(clock())
+
+    result = stylize(content, style, params, weights, on_progress=record, cancel=cancel)
+    intervals = [b - a for a, b in zip(ends[WARMUP_STEPS:], ends[WARMUP_STEPS + 1:], strict=False)]
+    if result.cancelled or not intervals:
+        return None
+    return statistics.median(intervals)
+
+
+def generated_pair(size: int) -> tuple[Image.Image, Image.Image]:
+    """A generated photo-like content ``size`` x ``size * 3 // 4`` px (sky, a disc) and a noisy
+    ``size`` px square painting: what the speed test and ``bench`` run on by default."""
+    content = Image.new("RGB", (size, size * 3 // 4), (180, 200, 230))
+    d = ImageDraw.Draw(content)
+    d.ellipse((size // 4, size // 8, size * 3 // 4, size * 5 // 8), fill=(200, 90, 40))
+    style = Image.effect_noise((size, size), 64).convert("RGB")
+    return content, style
+
+
+__all__ = ["measure_rate", "rate_from_steps", "generated_pair", "CALIBRATION_HW", "SMALL_HW", "LEAST_SHARE",
+           "RUN_OVERHEAD"]

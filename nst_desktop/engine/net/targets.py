@@ -1,0 +1,59 @@
+"""The targets at one size of the schedule: the content's activations and the styles' Gram matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from nst_desktop.engine.image.inputs import StyleSource, style_long_side, to_device
+from nst_desktop.engine.image.masks import Masks
+from nst_desktop.engine.net import losses
+from nst_desktop.engine.net.precision import Precision
+from nst_desktop.engine.net.vgg import VGGFeatures
+
+
+def style_targets(
+    net: VGGFeatures,
+    precision: Precision,
+    content_t: torch.Tensor,
+    styles: Sequence[StyleSource],
+    style_weights: Sequence[float],
+    long_side: int,
+    style_scale: float,
+    device: torch.device,
+    masks: Masks | None = None,
+) -> losses.StyleTargets:
+    """Targets at one size: content activations and the weighted mean of the styles' Gram
+    matrices; with ``masks`` (at this size), one guided region per style (see :mod:`losses`).
+
+    ``content_t``: the content at this size, ``(1, 3, H, W)`` in [0, 1] on ``device``;
+    ``long_side``: this size's long side, px (each style is resized to
+    ``long_side * style_scale``)."""
+    style_feats = []
+    used_weights = []
+    used_masks = []
+    for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
+        if w <= 0:
+            continue  # contributes nothing; skipping it also keeps (1, 0) identical to one style
+        s_t = to_device(img, style_long_side(img, long_side, style_scale), device)
+        style_feats.append(precision.features(net, s_t))
+        used_weights.append(w)
+        if masks is not None and masks.styles is not None:
+            used_masks.append(masks.styles[i : i + 1])
+        del s_t
+    # Masks are taken to every style layer's shape from the content's activations; without them
+    # the content target needs nothing past its own layer.
+    content_feats = precision.features(net, content_t, last=losses.CONTENT_LAYER if masks is None else None)
+    if masks is not None and masks.styles is not None:
+        return losses.make_region_targets(content_feats, style_feats, used_masks, style_weights=used_weights)
+    targets = losses.make_targets(content_feats, style_feats, style_weights=used_weights)
+    if masks is not None:  # only a keep mask: the blend applies where the photo is not kept
+        apply = 1 - masks.keep
+        if float(apply.mean()) > 0:
+            region = losses.Region(losses.masks_at_layers(content_feats, apply), targets.grams,
+                                   targets.gram_energies, 1.0)
+            targets.regions = [region]
+        else:
+            targets.regions = []
+    return targets
