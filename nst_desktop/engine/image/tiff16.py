@@ -10,6 +10,7 @@ a temporary name and renamed, so a failed save leaves no half-written file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
@@ -34,8 +35,11 @@ ZLIB_LEVEL = 3
 _SHORT, _LONG, _ASCII, _UNDEFINED, _RATIONAL = 3, 4, 2, 7, 5
 
 
+@functools.cache
 def srgb_profile() -> bytes:
-    """The sRGB ICC profile (LittleCMS's built-in one)."""
+    """The sRGB ICC profile (LittleCMS's built-in one). Made once: LittleCMS stamps each profile it makes with
+    the time, so files written a second apart would carry different bytes (and a test comparing them failed
+    when the clock ticked between the save and the check)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
