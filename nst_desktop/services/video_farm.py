@@ -41,7 +41,7 @@ from typing import Any
 from PIL import Image
 
 from nst_desktop.engine import EngineError
-from nst_desktop.engine.video.paint import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
+from nst_desktop.engine.video import CHUNK_OVERLAP, MIN_CHUNK_FRAMES, VideoSettings
 from nst_desktop.services.farm import TASK_CPUS, TASK_RETRIES, connect
 from nst_desktop.services.paths import write_text_atomic
 
@@ -223,9 +223,9 @@ def render_ray(
     FarmUnavailable (Ray missing or unreachable), VideoError / ValueError (bad inputs, a chunk that
     failed; one line)."""
     from nst_desktop.engine.image import decode_image
+    from nst_desktop.engine.video import VideoError, WorkFolder
     from nst_desktop.engine.video import io as vio
     from nst_desktop.engine.video import paint as V
-    from nst_desktop.engine.video.paint import VideoError, WorkFolder
 
     t0 = time.perf_counter()
     settings = settings.fixed()

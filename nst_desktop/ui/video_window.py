@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from nst_desktop.engine import EngineError, StyleParams
+from nst_desktop.engine.video import VideoSettings
 from nst_desktop.engine.video import settings as VS
-from nst_desktop.engine.video.paint import VideoSettings
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -145,7 +145,7 @@ class VideoWindow(QDialog):
         self.show_frame(0)
 
     def _hw(self, long_side: int) -> tuple[int, int]:
-        from nst_desktop.engine.video.paint import frame_size
+        from nst_desktop.engine.video import frame_size
 
         return frame_size(self.info, long_side)
 

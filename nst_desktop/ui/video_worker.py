@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from nst_desktop.engine import EngineError, Progress, load_weights
-from nst_desktop.engine.video.paint import VideoSettings
+from nst_desktop.engine.video import VideoSettings
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 
 

@@ -82,7 +82,7 @@ KEEP_STATE_MAX_BYTES = 512 * 2**20
 def state_bytes(content: Image.Image, params: StyleParams) -> int:
     """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
     from nst_desktop.engine.image import working_hw
-    from nst_desktop.engine.optim.optimizers import DeviceLBFGS
+    from nst_desktop.engine.optim import DeviceLBFGS
 
     h, w = working_hw(scaled_size((content.height, content.width), params.size))
     return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)
