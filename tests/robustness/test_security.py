@@ -19,8 +19,8 @@ from PIL.PngImagePlugin import PngInfo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from nst_desktop.engine.image import images as engine_images
 from nst_desktop.engine import save_image
+from nst_desktop.engine.image import images as engine_images
 from nst_desktop.engine.net.weights import TORCHVISION_SHA256, TORCHVISION_URL
 from nst_desktop.ui.export import recovery_path
 from nst_desktop.ui.prompts import Prompts as RealPrompts
