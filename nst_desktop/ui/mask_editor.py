@@ -114,6 +114,16 @@ def _relabel(labels: QImage, table: list[int]) -> QImage:
     return pil_to_labels(labels_to_pil(labels).point(table))
 
 
+def removal_table(index: int) -> list[int]:
+    """The label table of removing row ``index``: its label becomes ERASE, later ones move up by one."""
+    gone = style_label(index)
+    table = list(range(256))
+    table[gone] = ERASE
+    for v in range(gone + 1, MAX_REGION_STYLES + 1):
+        table[v] = v - 1
+    return table
+
+
 def _spread_along_rows(grown: np.ndarray, region: np.ndarray) -> np.ndarray:
     """``grown`` widened to every whole run (along rows) of ``region`` pixels it touches."""
     before = np.zeros_like(region)
@@ -281,10 +291,7 @@ class RegionCanvas(QWidget):
         """Row ``index`` of the Style list was removed: unpaint its region and move the
         labels of the later rows up by one (in the undo history too; see the module)."""
         gone = style_label(index)
-        table = list(range(256))
-        table[gone] = ERASE
-        for v in range(gone + 1, MAX_REGION_STYLES + 1):
-            table[v] = v - 1
+        table = removal_table(index)
         if self.labels is not None:
             before = labels_to_pil(self.labels).histogram()
             self.labels = _relabel(self.labels, table)
@@ -594,8 +601,14 @@ class RegionEditor(QDialog):
 
     def remove_style(self, index: int) -> None:
         """Row ``index`` of the Style list was removed: its region goes, later rows move up
-        (see :meth:`RegionCanvas.remove_style`); call :meth:`set_styles` afterwards."""
+        (see :meth:`RegionCanvas.remove_style`); call :meth:`set_styles` afterwards. What Cancel
+        would put back is relabelled too, so Cancel never gives the removed row's region to another."""
         self.canvas.remove_style(index)
+        if self._opened_with is not None:
+            table = removal_table(index)
+            labels, undo, redo = self._opened_with
+            self._opened_with = (_relabel(labels, table) if labels is not None else None,
+                                 [_relabel(u, table) for u in undo], [_relabel(u, table) for u in redo])
         self.set_tool(self.canvas.tool if self.canvas.tool in self.tool_buttons else STYLE1)
         self._refresh()
 

@@ -124,3 +124,22 @@ def test_the_window_is_resizable_and_the_photo_grows_with_it(qtbot, editor: Regi
     small = editor.canvas.image_rect().width()
     editor.resize(editor.width() + 300, editor.height() + 200)
     qtbot.waitUntil(lambda: editor.canvas.image_rect().width() > small + 100, timeout=3000)
+
+
+def test_cancel_after_a_painting_was_removed_keeps_the_rows_regions_apart(qtbot, editor: RegionEditor) -> None:
+    """Removing row 1 while the window is open moves row 2's region to label 1; Cancel must put
+    back the regions in the new numbering (not give row 2's old label to nobody, or row 1's to row 2)."""
+    editor.set_tool(STYLE2)
+    stroke(editor.canvas, [(0.6, 0.5), (0.8, 0.5)])
+    editor.set_tool(STYLE1)
+    stroke(editor.canvas, [(0.2, 0.5), (0.4, 0.5)])
+    editor.accept()
+    editor.show()
+    editor.set_tool(KEEP)
+    stroke(editor.canvas, [(0.5, 0.1), (0.6, 0.1)])
+    editor.remove_style(0)
+    editor.set_styles(["b.png"])
+    editor.reject()
+    assert _label(editor, 0.7, 0.5) == STYLE1  # b.png's region, now row 1
+    assert _label(editor, 0.3, 0.5) == ERASE  # a.png's region went with it
+    assert _label(editor, 0.55, 0.1) == ERASE  # the stroke made after opening is cancelled
