@@ -127,7 +127,7 @@ def _cmd_ray(args: argparse.Namespace, fail: Callable[[str], int]) -> int:
     from nst_desktop.engine.video import settings as VS
     from nst_desktop.services.farm import FarmUnavailable, address_problem
     from nst_desktop.services.jobs import format_duration
-    from nst_desktop.services.video_farm import ChunkDone, render_ray
+    from nst_desktop.services.video_farm import ChunkDone, RenderStopped, render_ray
 
     if address_problem(args.ray):
         return fail(address_problem(args.ray))
@@ -152,9 +152,9 @@ def _cmd_ray(args: argparse.Namespace, fail: Callable[[str], int]) -> int:
         return fail(str(exc))
     except (EngineError, ValueError) as exc:
         return fail(str(exc).strip().splitlines()[0])
-    except KeyboardInterrupt:
-        print("stopped: the chunks painted so far are kept beside the output; run the same command to go on",
-              file=sys.stderr)
+    except RenderStopped as stop:
+        print(f"stopped: {stop.kept} of {stop.frames} frames are painted and kept in {stop.folder}; run the same "
+              "command to go on", file=sys.stderr)
         return 130
     print(f"wrote {result.output} ({result.frames} frames in {len(result.chunks)} chunks, {result.painted} painted "
           f"in {result.elapsed_s:.1f} s on Ray)")

@@ -12,6 +12,7 @@ is retried once by Ray, then fails its item. Ray is imported only when a farm ru
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ TASK_RETRIES = 1
 TASK_CPUS = 1
 #: Seconds to wait for a cluster's address to answer before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10.0
+#: The address a local Ray instance listens on (this computer only).
+LOOPBACK = "127.0.0.1"
 
 
 class FarmUnavailable(RuntimeError):
@@ -43,25 +46,60 @@ def import_ray() -> Any:
         raise FarmUnavailable(INSTALL_HINT) from None
 
 
-def connect(address: str) -> Any:
+def connect(address: str, num_cpus: int | None = None) -> Any:
     """Ray, connected: ``"auto"`` joins the cluster this machine belongs to (``RAY_ADDRESS``, or one
-    started with ``ray start``) or else starts a local instance with this computer's cores;
-    anything else is a cluster address (``HOST:6379``, or ``ray://HOST:10001`` for Ray Client).
-    If this process is already connected (``ray.init`` was called), that connection is used."""
+    started with ``ray start``) or else starts a local instance (:func:`start_local`, ``num_cpus``
+    None: this computer's cores); anything else is a cluster address (``HOST:6379``, or
+    ``ray://HOST:10001`` for Ray Client). If this process is already connected (``ray.init`` was
+    called), that connection is used. Raises FarmUnavailable (one line)."""
     ray = import_ray()
     if ray.is_initialized():
         return ray
     if address != "auto":
         check_reachable(address)
     try:
-        if address == "auto":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        if address == "auto" and existing_cluster(ray) is None:
+            start_local(ray, num_cpus)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FarmUnavailable(f"cannot reach the Ray cluster at {address!r}: {first}") from None
     return ray
+
+
+def existing_cluster(ray: Any) -> str | None:
+    """The address ``ray.init(address="auto")`` would join (``RAY_ADDRESS``, or the cluster last
+    started here with ``ray start``), or None when there is none (a local instance is started)."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    try:
+        from ray._private.services import canonicalize_bootstrap_address
+
+        return canonicalize_bootstrap_address(None)
+    except Exception:  # noqa: BLE001 - a private helper of Ray: if it moved or fails, start a local instance
+        return None
+
+
+def start_local(ray: Any, num_cpus: int | None = None) -> None:
+    """Start a Ray instance of this computer only: every server (GCS, raylet, object manager, workers,
+    runtime-env agent) listens on the loopback address, no dashboard; ``num_cpus`` None: all cores.
+
+    Ray has no bind-address option for its core servers: they listen on the loopback address only
+    when the node's IP is one, and Ray swaps a given 127.0.0.1 for the machine's network address
+    unless clusters are off (its ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read at import). So the
+    switch is turned off while the node starts (its servers then get 127.0.0.1 on their command
+    lines) and turned back on. Ray's own token authentication is on by default for such a local
+    instance (Ray 2.60; see docs/cluster-security.md)."""
+    import ray._private.ray_constants as ray_constants
+
+    clusters = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, dashboard_host=LOOPBACK,
+                 _node_ip_address=LOOPBACK, log_to_driver=False, configure_logging=False)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = clusters
 
 
 def address_problem(address: str) -> str | None:

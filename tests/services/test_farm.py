@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop import cli
 from nst_desktop.engine import read_metadata
-from nst_desktop.services.farm import FarmUnavailable, check_reachable
+from nst_desktop.services.farm import FarmUnavailable, check_reachable, connect, existing_cluster
 from tests.helpers import make_content, make_style
 
 ray = pytest.importorskip("ray", reason="the [farm] extra (Ray) is installed by the test set-up")
@@ -19,10 +22,12 @@ QUICK = ["--size", "32", "--steps", "6", "--seed", "2", "--quiet"]
 
 @pytest.fixture(scope="module")
 def local_ray():
-    """A Ray instance of this machine only (its processes end with ray.shutdown)."""
+    """A Ray instance of this machine only, started as ``--ray auto`` starts one (its processes end
+    with ray.shutdown)."""
     assert not ray.is_initialized()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False, configure_logging=False)
+    if existing_cluster(ray) is not None:
+        pytest.skip("this machine belongs to a Ray cluster: --ray auto would join it")
+    connect("auto", num_cpus=2)
     yield ray
     ray.shutdown()
 
@@ -77,3 +82,58 @@ def test_an_address_where_no_cluster_answers_is_one_line_at_once() -> None:
         check_reachable("127.0.0.1:1")
     with pytest.raises(FarmUnavailable, match="expected auto, HOST:PORT or ray://HOST:PORT"):
         check_reachable("somewhere")
+
+
+def _process_tree(root: int) -> set[int]:
+    """``root`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _listening(pids: set[int]) -> set[tuple[str, int]]:
+    """The TCP (address, port) pairs the processes ``pids`` listen on (from /proc/net/tcp and tcp6)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            hex_ip, hex_port = fields[1].split(":")
+            raw = bytes.fromhex(hex_ip)  # 32-bit words in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add((socket.inet_ntop(family, raw), int(hex_port, 16)))
+    return found
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the listening sockets from Linux's /proc")
+def test_a_local_instance_listens_on_this_computer_only(local_ray) -> None:
+    sockets = _listening(_process_tree(os.getpid()))
+    assert len(sockets) >= 3, sockets  # GCS, raylet (node manager, object manager), ...
+    assert all(_loopback(address) for address, _ in sockets), sockets

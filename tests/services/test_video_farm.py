@@ -4,6 +4,9 @@ clip's rate; a stopped render goes on from its chunks; the chunk layout and the 
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +147,56 @@ def test_a_stopped_ray_render_goes_on_from_its_chunks(files: tuple[Path, Path], 
     assert [np.asarray(f).tobytes() for f in frames] == [
         np.asarray(p).tobytes() for p in [*first.frames, *seen[0].frames]]  # each once, in order, unblended
     assert not list(tmp_path.glob(".frames.nst-video-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_ray")
+def test_ctrl_c_mid_chunk_keeps_the_frames_painted_and_says_how_many(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    clip, painting = files
+    out = tmp_path / "out.mp4"
+    argv = ["video", str(clip), str(painting), "-o", str(out), *QUICK, "--ray", "auto", "--chunk-frames", "16"]
+    pattern = ".out.mp4.nst-video-*/chunk_000/frame_*.png"
+    finished = threading.Event()
+
+    def ctrl_c_at_half() -> None:  # as a terminal's Ctrl+C: SIGINT to this process
+        while not finished.wait(0.05):
+            if len(list(tmp_path.glob(pattern))) >= FRAMES // 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    watcher = threading.Thread(target=ctrl_c_at_half)
+    watcher.start()
+    try:
+        rc = cli.main(argv)
+    finally:
+        finished.set()
+        watcher.join()
+    err = capsys.readouterr().err
+    kept = sorted(tmp_path.glob(pattern))
+    assert rc == 130, err
+    assert len(kept) >= FRAMES // 2 and f"stopped: {len(kept)} of {FRAMES} frames are painted and kept" in err
+    assert [p.name for p in kept] == [f"frame_{i:06d}.png" for i in range(1, len(kept) + 1)]  # the first ones
+
+    seen: list[VF.FrameDone] = []  # the same render goes on from the last kept frame
+    VF.render_ray(clip, [painting], out, SETTINGS, "auto", 16, on_frame=seen.append)
+    assert [d.index for d in seen] == list(range(len(kept), FRAMES))
+    assert vio.probe(out).frames == FRAMES
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_ray")
+def test_a_chunk_whose_worker_dies_goes_on_from_its_last_kept_frame(files: tuple[Path, Path], tmp_path: Path) -> None:
+    clip, painting = files
+    seen: list[VF.FrameDone] = []
+
+    def kill_after_three(done: VF.FrameDone) -> None:
+        seen.append(done)
+        if len(seen) == 3:
+            os.kill(done.pid, signal.SIGKILL)
+
+    result = VF.render_ray(clip, [painting], tmp_path / "frames", SETTINGS, "auto", 16, on_frame=kill_after_three)
+    assert [d.index for d in seen] == list(range(FRAMES))  # each frame painted once, in order
+    assert len({d.pid for d in seen[:3]}) == 1 and seen[3].pid != seen[0].pid  # another worker went on
+    assert result.painted == 1 and len(list((tmp_path / "frames").glob("frame_*.png"))) == FRAMES
