@@ -7,7 +7,8 @@
 - :func:`assign_outputs`: each item's output file in the output folder,
   ``<photo>-in-style-of-<painting>[-<setting>-<value>...].png``; a file of that name made by
   other settings or inputs is never overwritten (``-2``, ``-3``, ... is added), and a file made
-  by exactly this item's inputs and settings marks the item as done (a rerun skips it).
+  by exactly this item's inputs and settings marks the item as done (a rerun skips it). A name
+  longer than the folder's file system allows is shortened (:func:`fit_name`).
 
 Order is deterministic: photos in the order given, then paintings, then sweep values (the first
 sweep varies slowest), so a rerun plans the same items with the same names.
@@ -16,6 +17,7 @@ sweep varies slowest), so a rerun plans the same items with the same names.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import os
 import re
@@ -36,6 +38,14 @@ MAX_SWEEPS = 2
 #: StyleParams fields a stored result is not compared on: they do not change the picture
 #: (``preview_every``) or are resolved on the machine that ran it (``device``).
 UNCOMPARED = ("preview_every", "device")
+#: Longest file name, in bytes, where the file system does not say (255 on Linux, macOS and Windows).
+DEFAULT_NAME_MAX = 255
+#: Bytes a fitted name leaves free: the ``-N`` that :func:`assign_outputs` adds to a taken name (up
+#: to 6) and what the atomic save adds to it for its temporary file (``.NAME.xxxxxxxx.part``: 15).
+NAME_ROOM_BYTES = 24
+#: Hex digits of the full name's SHA-256 that end a shortened name (two long names that differ only
+#: after the cut stay different).
+NAME_HASH_DIGITS = 10
 
 
 def _float(text: str) -> float:
@@ -254,6 +264,32 @@ def matches(meta: Mapping[str, Any] | None, item: BatchItem) -> bool:
     return True
 
 
+def name_max(folder: Path) -> int:
+    """The longest file name the file system of ``folder`` (or of its nearest existing parent)
+    allows, in bytes (``os.pathconf`` PC_NAME_MAX; :data:`DEFAULT_NAME_MAX` where it cannot say)."""
+    for place in (folder, *folder.parents):
+        try:
+            return int(os.pathconf(place, "PC_NAME_MAX"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such limit
+            break
+    return DEFAULT_NAME_MAX
+
+
+def fit_name(stem: str, extension: str, limit: int) -> str:
+    """``stem``, shortened where ``stem`` + ``extension`` + :data:`NAME_ROOM_BYTES` would be longer
+    than ``limit`` bytes in UTF-8 (the file system's :func:`name_max`): cut at a character boundary and ended with
+    ``-`` and :data:`NAME_HASH_DIGITS` hex digits of the whole stem's SHA-256, so that names that
+    differ only after the cut stay different and the same stem always gets the same name."""
+    budget = limit - len(extension.encode("utf-8")) - NAME_ROOM_BYTES
+    encoded = stem.encode("utf-8")
+    if len(encoded) <= budget:
+        return stem
+    tag = "-" + hashlib.sha256(encoded).hexdigest()[:NAME_HASH_DIGITS]
+    return encoded[:max(0, budget - len(tag))].decode("utf-8", "ignore") + tag
+
+
 @dataclass(frozen=True)
 class Planned:
     """An item with its output file; ``done``: that file already holds this item's result."""
@@ -277,8 +313,9 @@ def assign_outputs(
     """
     claimed: set[str] = set()
     planned = []
+    limit = name_max(out_dir)
     for item in items:
-        stem = item.output_name("")
+        stem = fit_name(item.output_name(""), extension, limit)
         n = 1
         while True:
             name = f"{stem}{extension}" if n == 1 else f"{stem}-{n}{extension}"

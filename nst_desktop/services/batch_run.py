@@ -157,7 +157,7 @@ def run_local(
     is made; ``on_outcome`` is called for every item (done ones first reported as skipped), in order.
 
     A failing item (bad or vanished file, a result that cannot be written, out of memory even at
-    smaller sizes) is reported with its message and the queue goes on. ``cancel`` stops the run
+    smaller sizes, any other exception) is reported with its message and the queue goes on. ``cancel`` stops the run
     within one step: the current item is not written and :class:`Cancelled` is raised.
     """
     outcomes: list[Outcome] = []
@@ -185,7 +185,9 @@ def run_local(
             if cancelled:
                 raise Cancelled()
             write_result(p, image, meta)
-        except (EngineError, ValueError, OSError) as exc:
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one item's error (even a bug) fails that item, not the batch
             report(Outcome(p, ok=False, seconds=time.perf_counter() - t0, message=failure_line(p.item, exc)))
             continue
         report(Outcome(p, ok=True, seconds=time.perf_counter() - t0))

@@ -195,7 +195,7 @@ def run_ray(
                 try:
                     image: Image.Image = decode_image(answer["png"], f"the result of {p.item.label()}")
                     write_result(p, image, answer["metadata"])
-                except (EngineError, OSError) as exc:
+                except Exception as exc:  # noqa: BLE001 - one item's error fails that item, not the batch
                     report(Outcome(p, ok=False, seconds=time.perf_counter() - t0,
                                    message=failure_line(p.item, exc)))
                     continue

@@ -6,8 +6,8 @@ the per-user queue file after every change. When started it paints the first wai
 writes the result into the item's folder with batch's naming and the settings in the metadata
 (:func:`~nst_desktop.services.batch_run.write_result`, atomic), then takes the next. An item
 whose file already holds its result (the app stopped after writing it) is marked done without
-painting. A bad file (unreadable, too large, vanished) or a failed run fails that item with one
-line and the queue goes on. When every item of a group has finished, its contact sheet (or
+painting. A bad file (unreadable, too large, vanished), a failed run or any other error of one
+item fails that item with one line and the queue goes on. When every item of a group has finished, its contact sheet (or
 sweep grid) is saved beside the results.
 
 It never runs while the window paints (``busy()``): it waits, and :meth:`poke` starts it again.
@@ -215,8 +215,11 @@ class QueueRunner(QObject):
                 self._active = False
                 self.changed.emit()
                 return
-            if self._begin(item):
-                return
+            try:
+                if self._begin(item):
+                    return
+            except Exception as exc:  # noqa: BLE001 - one item's error (even a bug) fails it; the queue goes on
+                self._fail(item, exc)
 
     def _fail(self, item: QueueItem, why: BaseException | str) -> None:
         message = why if isinstance(why, str) else failure_line(item.batch_item(), why)
@@ -278,7 +281,7 @@ class QueueRunner(QObject):
         seconds = time.perf_counter() - self._started
         try:
             path = write_result(self._planned, outcome.result.image, outcome.result.metadata)
-        except (EngineError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the item fails with its message; the queue goes on
             self._fail(item, exc)
             return
         self._spent += seconds

@@ -213,3 +213,18 @@ def test_killed_half_way_a_rerun_redoes_nothing_finished_and_loses_nothing(tmp_p
     assert len(list(out.glob("*.png"))) == 12
     for p in out.glob("*.png"):
         assert read_metadata(p)["cancelled"] is False
+
+
+def test_photos_with_names_too_long_for_their_results_are_painted(tmp_path, capsys) -> None:
+    photos = [tmp_path / ("photo" * 47 + f"{'x' * 4}{k}.png") for k in (1, 2)]  # 244-byte names
+    for photo in photos:
+        make_content((40, 30)).save(photo)
+    painting = tmp_path / "painting.png"
+    make_style((40, 40)).save(painting)
+    out = tmp_path / "out"
+    rc = cli.main(["batch", *map(str, photos), "--style", str(painting), "-o", str(out), "--json", *QUICK])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    written = sorted(out.iterdir())
+    assert len(written) == 2 and all(len(p.name.encode()) <= 255 for p in written)
+    assert sorted(r["output"] for r in _records(cap.out)) == [str(p) for p in written]

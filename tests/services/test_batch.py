@@ -160,3 +160,25 @@ def test_item_record_holds_input_style_output_settings_and_seconds(files) -> Non
     rec = B.item_record(item, Path("out/x.png"), 1.234)
     assert rec["input"] == str(photos[0]) and rec["style"] == str(styles[0]) and rec["output"] == "out/x.png"
     assert rec["settings"]["seed"] == 4 and rec["sweep"] == {"seed": 4} and rec["seconds"] == 1.23
+
+
+def test_names_longer_than_the_file_system_allows_are_shortened_and_stay_unique(tmp_path: Path) -> None:
+    limit = B.name_max(tmp_path)
+    photos = [tmp_path / ("p" * 239 + f"{k}.png") for k in (1, 2)] + [tmp_path / ("é" * 120 + ".png")]
+    for photo in photos:  # 244 bytes each: the results' names would be longer than 255
+        make_content((24, 18)).save(photo)
+    style = tmp_path / "painting.png"
+    make_style((24, 24)).save(style)
+    items = [B.BatchItem(photo, style, StyleParams(steps=2)) for photo in photos]
+    out = tmp_path / "out"
+    out.mkdir()
+    planned = B.assign_outputs(items, out, lambda path: None)
+    names = [p.output.name for p in planned]
+    assert len(set(names)) == 3 and all(len(n.encode()) <= limit - B.NAME_ROOM_BYTES for n in names), names
+    assert names[2].startswith("é" * 10) and names[0].endswith(".png")
+    for p in planned:
+        save_image(make_content((24, 18)), p.output, {})
+    again = B.assign_outputs(items, out, lambda path: None)  # taken: -2 still fits
+    assert [p.output.name for p in again] == [n.replace(".png", "-2.png") for n in names]
+    assert B.fit_name("short", ".png", limit) == "short"
+    assert B.fit_name("x" * 300, ".png", 60) == B.fit_name("x" * 300, ".png", 60)  # the same every run

@@ -380,3 +380,16 @@ def test_killed_mid_queue_nothing_finished_is_redone_and_nothing_is_lost(qtbot, 
     assert len(after) == 4 and all(after[p] == t for p, t in before.items())  # none painted twice
     assert w.history.count() == 2
     assert (files["out"] / "contact-sheet.png").is_file()
+
+
+def test_photos_with_names_too_long_for_their_results_neither_fail_nor_jam_the_queue(qtbot, files, tmp_path) -> None:
+    w = _window(qtbot)
+    long_names = [tmp_path / "in" / ("photo" * 47 + f"{'x' * 4}{k}.png") for k in (1, 2)]  # 244 bytes each
+    for photo in long_names:
+        make_content((40, 30)).save(photo)
+    assert _add(w, [*long_names, files["photo1"]], [files["painting1"]], files["out"]) == 3
+    w.queue_panel.run_button.click()
+    _finish(qtbot, w)
+    items = w.queue_panel.runner.queue.items
+    assert _states(w) == ["done", "done", "done"], [i.message for i in items]
+    assert len({i.output for i in items}) == 3 and all(i.output.is_file() for i in items)
