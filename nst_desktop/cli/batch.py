@@ -129,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return bad(f"cannot make the folder '{out_dir}': {exc.strerror or exc}")
+    from nst_desktop.services.output_file import folder_problem
+
+    problem = folder_problem(out_dir)
+    if problem:  # said now, not after the first item's minutes of painting
+        return bad(problem)
     planned = B.assign_outputs(items, out_dir, read_meta, force=args.force)
     todo = [p.item for p in planned if not p.done]
     where = f"Ray ({args.ray})" if args.ray else str(device)

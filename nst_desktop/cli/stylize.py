@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from nst_desktop.engine import EngineError, load_image, load_weights, save_image, stylize
     from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.image import SAVE_FORMATS, save_tiff16
+    from nst_desktop.services.output_file import folder_problem, output_problem, save_or_keep
 
     def fail(msg: str) -> int:
         print(f"nst-desktop-cli: error: {msg}", file=sys.stderr)
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"'{args.output}': 16 bits per channel are written as TIFF only (.tif or .tiff)")
     if not args.output.parent.resolve().is_dir():
         return fail(f"cannot write '{args.output}': the folder '{args.output.parent}' does not exist")
+    problem = output_problem(args.output, _inputs(args)) or folder_problem(args.output.parent)
+    if problem:  # said now, not after minutes of painting
+        return fail(problem)
     try:
         params = run_params(args)
     except ValueError as exc:
@@ -139,10 +143,13 @@ def run(args: argparse.Namespace) -> int:
             result.metadata["inputs"]["keep_mask"] = str(args.keep_mask.resolve())
         if args.masks_from is not None:
             result.metadata["inputs"]["masks_from"] = str(args.masks_from.resolve())
-        if result.pixels16 is not None:
-            save_tiff16(result.pixels16, args.output, result.metadata)
-        else:
-            save_image(result.image, args.output, result.metadata)
+        def save(path: Path) -> None:
+            if result.pixels16 is not None:
+                save_tiff16(result.pixels16, path, result.metadata)
+            else:
+                save_image(result.image, path, result.metadata)
+
+        saved = save_or_keep(save, args.output)  # a failed save keeps the result elsewhere
     except BaseException as exc:
         if bar is not None:  # clear the unfinished bar, so that the message gets a line of its own
             bar.leave = False
@@ -151,10 +158,23 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc))
         raise
     note = " (cancelled: best image so far)" if result.cancelled else ""
+    if saved.problem is not None:
+        return fail(saved.note(args.output))
     w, h = result.image.size
     print(f"wrote {args.output} ({w}x{h}, {result.steps_done} steps, {result.elapsed_s:.1f} s, "
           f"seed {result.metadata['params']['seed']}, {result.metadata['precision_used']} on {device}){note}")
     return 0
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The files ``stylize`` reads, as ``(what, path)`` for :func:`output_problem`."""
+    inputs = [("the photo", args.content), *(("a painting", p) for p in args.style)]
+    inputs += [("a mask", p) for p in args.mask or ()]
+    inputs += [(f"the {what}", p) for what, p in (("keep mask", args.keep_mask), ("--masks-from image",
+                                                  args.masks_from)) if p is not None]
+    if args.init not in P.INITS:
+        inputs.append(("the --init image", Path(args.init)))
+    return inputs
 
 
 def _load_mask(path: Path, option: str):  # noqa: ANN202 - Pillow is imported lazily

@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     if args.style_weights is not None and len(args.style_weights) != len(args.style):
         return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} paintings "
                     "were given")
+    from nst_desktop.services.output_file import input_problem
+
+    problem = input_problem(args.output, [("the clip", args.input), *(("a painting", p) for p in args.style)])
+    if problem:
+        return fail(problem)
     if args.ray:
         return _cmd_ray(args, fail)
     from tqdm import tqdm

@@ -9,6 +9,7 @@ before that left no file, so a rerun restarts it; one whose file exists is finis
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import threading
 import time
@@ -23,6 +24,7 @@ from nst_desktop.engine import EngineError, ImageError, StyleParams, load_weight
 from nst_desktop.engine.image import decode_image
 from nst_desktop.engine.net import VGGWeights
 from nst_desktop.services.batch import BatchItem, Planned
+from nst_desktop.services.output_file import Saved, save_or_keep
 
 if TYPE_CHECKING:  # the run imports the engine's torch modules, not this module (the window's queue uses it)
     from nst_desktop.engine.progress import ProgressCallback
@@ -109,6 +111,19 @@ def write_result(planned: Planned, image: Image.Image, metadata: Mapping[str, An
     return save_image(image, planned.output, meta)
 
 
+def keep_result(planned: Planned, image: Image.Image, metadata: Mapping[str, Any]) -> Saved:
+    """:func:`write_result`, or where the result is kept when its output cannot be written (beside
+    it, or the per-user data folder: :func:`nst_desktop.services.output_file.save_or_keep`).
+    Raises ImageError when it cannot be written anywhere."""
+    return save_or_keep(lambda path: write_result(dataclasses.replace(planned, output=path), image, metadata),
+                        planned.output)
+
+
+def kept_elsewhere(planned: Planned, saved: Saved, seconds: float) -> Outcome:
+    """The failed outcome of an item whose result :func:`keep_result` kept elsewhere (it says where)."""
+    return Outcome(planned, ok=False, seconds=seconds, message=f"{planned.item.label()}: {saved.note(planned.output)}")
+
+
 def failure_line(item: BatchItem, exc: BaseException) -> str:
     """One line for a failed item: its photo and painting, and why."""
     why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -184,11 +199,14 @@ def run_local(
                                             weights, progress, cancel)
             if cancelled:
                 raise Cancelled()
-            write_result(p, image, meta)
+            saved = keep_result(p, image, meta)
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - one item's error (even a bug) fails that item, not the batch
             report(Outcome(p, ok=False, seconds=time.perf_counter() - t0, message=failure_line(p.item, exc)))
+            continue
+        if saved.problem is not None:
+            report(kept_elsewhere(p, saved, time.perf_counter() - t0))
             continue
         report(Outcome(p, ok=True, seconds=time.perf_counter() - t0))
     return outcomes

@@ -20,7 +20,15 @@ from typing import Any
 
 from nst_desktop.engine import EngineError, StyleParams
 from nst_desktop.services.batch import Planned
-from nst_desktop.services.batch_run import Outcome, encode_png, failure_line, read_inputs, render, write_result
+from nst_desktop.services.batch_run import (
+    Outcome,
+    encode_png,
+    failure_line,
+    keep_result,
+    kept_elsewhere,
+    read_inputs,
+    render,
+)
 
 #: The one line shown when Ray is missing.
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'nst-desktop[farm]'"
@@ -194,10 +202,13 @@ def run_ray(
                     continue
                 try:
                     image: Image.Image = decode_image(answer["png"], f"the result of {p.item.label()}")
-                    write_result(p, image, answer["metadata"])
+                    saved = keep_result(p, image, answer["metadata"])
                 except Exception as exc:  # noqa: BLE001 - one item's error fails that item, not the batch
                     report(Outcome(p, ok=False, seconds=time.perf_counter() - t0,
                                    message=failure_line(p.item, exc)))
+                    continue
+                if saved.problem is not None:
+                    report(kept_elsewhere(p, saved, time.perf_counter() - t0))
                     continue
                 report(Outcome(p, ok=True, seconds=answer["seconds"]))
     finally:

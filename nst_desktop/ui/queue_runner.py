@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from nst_desktop.engine import EngineError, ImageError, Progress, load_image
 from nst_desktop.services.batch import BatchItem, Planned, assign_outputs
-from nst_desktop.services.batch_run import failure_line, read_meta, work, write_result
+from nst_desktop.services.batch_run import failure_line, keep_result, read_meta, work
 from nst_desktop.services.contact_sheet import Cell, grid_for, save_sheet
 from nst_desktop.services.queue_file import QueueFile
 from nst_desktop.services.queue_store import Queue, QueueItem, unique_path
@@ -280,10 +280,14 @@ class QueueRunner(QObject):
             return
         seconds = time.perf_counter() - self._started
         try:
-            path = write_result(self._planned, outcome.result.image, outcome.result.metadata)
+            saved = keep_result(self._planned, outcome.result.image, outcome.result.metadata)
         except Exception as exc:  # noqa: BLE001 - the item fails with its message; the queue goes on
             self._fail(item, exc)
             return
+        if saved.problem is not None:  # kept beside its folder or in the data folder: the line says where
+            self._fail(item, f"{item.label()}: {saved.note(self._planned.output)}")
+            return
+        path = saved.path
         self._spent += seconds
         self._worked += work(item.batch_item())
         done = self.queue.update(item.id, state="done", output=path, seconds=round(seconds, 2), message="")
