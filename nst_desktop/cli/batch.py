@@ -56,7 +56,8 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--json", action="store_true", help="print one JSON record per finished item on stdout")
     b.add_argument("--ray", default=None, metavar="auto|ADDRESS",
                    help="run the items on a Ray cluster: 'auto' (the cluster of this machine, or a local one) "
-                   "or its address (HOST:6379, ray://HOST:10001); needs pip install 'nst-desktop[farm]'")
+                   "or its address (HOST:6379, ray://HOST:10001) with RAY_AUTH_MODE=token (a cluster's ports, "
+                   "token and firewall: docs/cluster-security.md); needs pip install 'nst-desktop[farm]'")
     add_run_options(b)
 
 

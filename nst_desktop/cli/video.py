@@ -42,8 +42,9 @@ def add_parser(sub: Any) -> None:
                    help="paint every frame on its own with the whole budget (flickers; for comparison)")
     v.add_argument("--ray", default=None, metavar="auto|ADDRESS",
                    help="paint chunks of the clip at the same time on a Ray cluster: auto (this computer's, or "
-                        "the one it belongs to) or its address (HOST:6379, ray://HOST:10001); needs "
-                        "pip install 'nst-desktop[farm]'")
+                        "the one it belongs to) or its address (HOST:6379, ray://HOST:10001) with "
+                        "RAY_AUTH_MODE=token (a cluster's ports, token and firewall: docs/cluster-security.md); "
+                        "needs pip install 'nst-desktop[farm]'")
     v.add_argument("--chunk-frames", type=ranged(int, 0, V.MAX_CHUNK_FRAMES, "--chunk-frames"),
                    default=V.DEFAULT_CHUNK_FRAMES, metavar="N",
                    help=f"with --ray: frames per chunk, at least {V.MIN_CHUNK_FRAMES} (default 0: the range "

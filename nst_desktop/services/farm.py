@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -70,10 +71,38 @@ def connect(address: str, num_cpus: int | None = None) -> Any:
             start_local(ray, num_cpus)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
+            warning = auth_warning(address)
+            if warning:
+                print(f"nst-desktop-cli: warning: {warning}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FarmUnavailable(f"cannot reach the Ray cluster at {address!r}: {first}") from None
     return ray
+
+
+def token_auth() -> bool | None:
+    """Whether this process's Ray sends and requires a token (``RAY_AUTH_MODE=token``, or a local
+    instance's default); None when this Ray version has no token authentication at all."""
+    try:
+        from ray._private.authentication.authentication_utils import is_token_auth_enabled
+    except ImportError:
+        return None
+    return bool(is_token_auth_enabled())
+
+
+def auth_warning(address: str) -> str | None:
+    """One line when the cluster at ``address`` was joined without token authentication (anyone
+    who reaches its ports can run code on it): what to set; None when a token is in use."""
+    state = token_auth()
+    if state:
+        return None
+    where = f"the Ray cluster at {address!r}" if address != "auto" else "this machine's Ray cluster"
+    if state is None:
+        return (f"{where} is used without authentication: this Ray version has no token authentication; "
+                "upgrade Ray (2.60 has it) and set RAY_AUTH_MODE=token (see docs/cluster-security.md)")
+    return (f"{where} is used without authentication: anyone who reaches its ports can run code on it; start "
+            "every node and this command with RAY_AUTH_MODE=token and the cluster's token (see "
+            "docs/cluster-security.md)")
 
 
 def existing_cluster(ray: Any) -> str | None:

@@ -32,9 +32,13 @@ def test_a_vanished_photo_and_an_unwritable_result_fail_their_items_and_the_queu
     assert seen == outcomes
     assert [o.ok for o in outcomes] == [False, False, True]
     assert outcomes[0].message == f"{photos[0]} x {style}: the photo '{photos[0]}' no longer exists"
-    assert outcomes[1].message.startswith(f"{photos[1]} x {style}: Cannot save '{planned[1].output}'")
+    beside = planned[1].output.with_name(planned[1].output.stem + "-unsaved.png")  # kept, and the line says where
+    assert outcomes[1].message.startswith(f"{photos[1]} x {style}: cannot save '{planned[1].output}' (")
+    assert outcomes[1].message.endswith(f"; the result is kept as '{beside}' instead")
+    assert read_metadata(beside)["inputs"]["content"] == str(photos[1].resolve())
     assert read_metadata(planned[2].output)["inputs"]["content"] == str(photos[2].resolve())
-    assert sorted(p.name for p in out.iterdir()) == sorted([planned[1].output.name, planned[2].output.name])
+    assert sorted(p.name for p in out.iterdir()) == sorted([planned[1].output.name, beside.name,
+                                                            planned[2].output.name])
 
     cancel = threading.Event()
     cancel.set()

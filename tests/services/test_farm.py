@@ -6,6 +6,8 @@ import ipaddress
 import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,16 @@ def test_a_local_instance_listens_on_this_computer_only(local_ray) -> None:
     sockets = _listening(_process_tree(os.getpid()))
     assert len(sockets) >= 3, sockets  # GCS, raylet (node manager, object manager), ...
     assert all(_loopback(address) for address, _ in sockets), sockets
+
+
+@pytest.mark.parametrize(("mode", "warned"), [("disabled", True), ("token", False)])
+def test_a_cluster_joined_without_a_token_gets_a_warning_that_says_what_to_set(mode: str, warned: bool) -> None:
+    code = "from nst_desktop.services.farm import auth_warning; print(auth_warning('10.0.0.1:6379'))"
+    env = {**os.environ, "RAY_AUTH_MODE": mode}  # Ray reads it when it is imported
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    if warned:
+        assert out.strip() == ("the Ray cluster at '10.0.0.1:6379' is used without authentication: anyone who "
+                               "reaches its ports can run code on it; start every node and this command with "
+                               "RAY_AUTH_MODE=token and the cluster's token (see docs/cluster-security.md)")
+    else:
+        assert out.strip() == "None"
