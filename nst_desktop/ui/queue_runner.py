@@ -7,8 +7,9 @@ writes the result into the item's folder with batch's naming and the settings in
 (:func:`~nst_desktop.services.batch_run.write_result`, atomic), then takes the next. An item
 whose file already holds its result (the app stopped after writing it) is marked done without
 painting. A bad file (unreadable, too large, vanished), a failed run or any other error of one
-item fails that item with one line and the queue goes on. When every item of a group has finished, its contact sheet (or
-sweep grid) is saved beside the results.
+item fails that item with one line and the queue goes on; a result whose folder cannot take it is
+kept beside it or in the per-user data folder, and the line says where. When every item of a
+group has finished, its contact sheet (or sweep grid) is saved beside the results.
 
 It never runs while the window paints (``busy()``): it waits, and :meth:`poke` starts it again.
 Pause stops the item being painted at once; it goes back to waiting and restarts on Resume (as a
