@@ -393,3 +393,17 @@ def test_photos_with_names_too_long_for_their_results_neither_fail_nor_jam_the_q
     items = w.queue_panel.runner.queue.items
     assert _states(w) == ["done", "done", "done"], [i.message for i in items]
     assert len({i.output for i in items}) == 3 and all(i.output.is_file() for i in items)
+
+
+def test_a_result_its_folder_cannot_take_is_kept_beside_it_and_the_line_says_where(qtbot, files) -> None:
+    w = _window(qtbot, steps=20)
+    assert _add(w, [files["photo1"]], [files["painting1"]], files["out"]) == 1
+    w.queue_panel.run_button.click()
+    qtbot.waitUntil(lambda: w.queue_panel.runner.progress[0] >= 1, timeout=60_000)
+    planned = w.queue_panel.runner.queue.items[0].output
+    planned.mkdir()  # a folder where the result goes, made while it is painted: the save fails
+    _finish(qtbot, w)
+    item = w.queue_panel.runner.queue.items[0]
+    beside = planned.with_name(planned.stem + "-unsaved.png")
+    assert item.state == "failed" and item.message.endswith(f"; the result is kept as '{beside}' instead")
+    assert read_metadata(beside)["inputs"]["content"] == str(files["photo1"].resolve())
