@@ -54,6 +54,9 @@ SVG = ROOT / "resources" / "nst-desktop.svg"
 ICONS = BUILD / "icons"
 
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+import bundle_libs  # noqa: E402  (what the Linux bundle carries; standard library only)
+
 from nst_desktop import app_info as ai  # noqa: E402  (imports only pathlib)
 from nst_desktop import system_libs  # noqa: E402  (standard library only)
 
@@ -254,12 +257,32 @@ def frozen_dir() -> Path:
 
 def freeze() -> Path:
     """Run PyInstaller with the spec; returns the one-folder build."""
-    run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", DIST, "--workpath", BUILD / "pyinstaller", SPEC],
-        cwd=ROOT,
-    )
+    try:
+        run(
+            [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+             "--distpath", DIST, "--workpath", BUILD / "pyinstaller", SPEC],
+            cwd=ROOT,
+        )
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"build.py: PyInstaller failed (exit status {exc.returncode}); see its messages above") \
+            from None
     return frozen_dir()
+
+
+def check_bundle(folder: Path) -> bundle_libs.Folder:
+    """Stop with one line unless the Linux bundle carries exactly the allowed system libraries
+    (packaging/bundle_libs.py); writes its file list next to it (two builds must agree on it)."""
+    try:
+        scanned = bundle_libs.check_folder(folder)
+    except bundle_libs.BundleError as exc:
+        raise SystemExit(f"build.py: {exc}") from None
+    files = bundle_libs.file_list(folder)
+    listing = DIST / f"{PKG}-files.txt"
+    listing.write_text("".join(f + "\n" for f in files), encoding="utf-8")
+    system = sorted(Path(rel).name for rel in scanned.elves if bundle_libs.is_system_library(rel))
+    log(f"bundle: {len(files)} files ({shown(listing)}), {len(system)} system libraries, all allowed: "
+        + ", ".join(system))
+    return scanned
 
 
 def self_test_frozen(folder: Path) -> None:
@@ -344,16 +367,6 @@ def validate_share(share: Path) -> None:
 # -------------------------------------------------------------------------- deb
 
 
-def _elf_files(folder: Path) -> list[Path]:
-    out = []
-    for p in folder.rglob("*"):
-        if p.is_file() and not p.is_symlink():
-            with open(p, "rb") as f:
-                if f.read(4) == b"\x7fELF":
-                    out.append(p)
-    return out
-
-
 def check_build_libraries() -> None:
     """Stop with one clear message when the X11 libraries the bundle copies from this machine are missing."""
     missing = system_libs.missing_libraries(tuple(system_libs.WINDOW_LIBRARIES))
@@ -366,79 +379,11 @@ def check_build_libraries() -> None:
         )
 
 
-def wayland_only(rel: str) -> bool:
-    """Bundle files only Qt's Wayland platform loads (with QT_QPA_PLATFORM=wayland or in a Wayland session)."""
-    return "wayland" in rel.lower()
-
-
-def linux_system_libraries(folder: Path, elves: list[Path] | None = None) -> tuple[set[str], set[str]]:
-    """Shared libraries the frozen app takes from the OS (ldd of every ELF file), and those not found."""
-    all_elves = _elf_files(folder)
-    elves = all_elves if elves is None else elves
-    lib_dirs = sorted({str(p.parent) for p in all_elves})
-    env = dict(os.environ, LD_LIBRARY_PATH=":".join(lib_dirs))
-    system, missing = set(), set()
-    root = str(folder.resolve())
-    for p in elves:
-        res = subprocess.run(["ldd", str(p)], capture_output=True, text=True, env=env)
-        for line in res.stdout.splitlines():
-            parts = line.strip().split()
-            if "=>" in parts:
-                target = parts[parts.index("=>") + 1]
-                if target == "not":
-                    missing.add(parts[0])
-                elif target.startswith("/") and not os.path.realpath(target).startswith(root):
-                    system.add(target)
-            elif parts and parts[0].startswith("/") and "ld-linux" in parts[0]:
-                system.add(parts[0])
-    return system, missing
-
-
-def _owning_packages(libs: set[str]) -> set[str]:
-    """The Debian packages that own ``libs`` (dpkg -S; empty without dpkg)."""
-    owners: set[str] = set()
-    if not shutil.which("dpkg"):
-        return owners
-    for lib in sorted(libs):
-        for cand in dict.fromkeys([lib, os.path.realpath(lib), lib.removeprefix("/usr")]):
-            res = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
-            if res.returncode == 0:
-                owners.add(res.stdout.split(":", 1)[0].strip())
-                break
-        else:
-            log(f"no Debian package owns {lib}")
-    return owners
-
-
-def split_relations(core: set[str], wayland: set[str], glibc: str) -> tuple[str, str]:
-    """``Depends:`` (what the app and its X11 window need) and ``Recommends:`` (only the Wayland platform's)."""
-    core = core - {"libc6"}
-    depends = [f"libc6 (>= {glibc})" if glibc else "libc6"] + sorted(core)
-    return ", ".join(depends), ", ".join(sorted(wayland - core - {"libc6"}))
-
-
-def deb_relations(folder: Path) -> tuple[str, str]:
-    """``Depends:`` and ``Recommends:`` from the Debian packages that own the system libraries the bundle links to.
-
-    Libraries that only Qt's Wayland platform needs (its plugin and client libraries link
-    libwayland-client/-cursor, its EGL integration libwayland-egl) are Recommends: Qt uses that
-    platform only with QT_QPA_PLATFORM=wayland or in a Wayland session, and there, without them,
-    it falls back to X11 (XWayland), which the Depends cover. So an offline install on a machine
-    without them works.
-    """
-    elves = _elf_files(folder)
-    root = folder.resolve()
-    way = [p for p in elves if wayland_only(str(p.resolve().relative_to(root)))]
-    core_system, missing = linux_system_libraries(folder, [p for p in elves if p not in way])
-    way_system, way_missing = linux_system_libraries(folder, way)
-    if missing | way_missing:
-        log("not found on this machine (only a problem if the code that needs them runs): "
-            + ", ".join(sorted(missing | way_missing)))
-    # Qt loads these at run time (not visible to ldd), and needs one font through fontconfig.
-    core = {"libgl1", "libegl1", "libfontconfig1"} | _owning_packages(core_system)
-    wayland = {"libwayland-client0", "libwayland-cursor0", "libwayland-egl1"} | _owning_packages(way_system)
+def deb_relations(scanned: bundle_libs.Folder) -> tuple[str, str]:
+    """``Depends:`` and ``Recommends:`` of the bundle (bundle_libs.relations: from its files alone,
+    never from what this machine has installed), with this machine's glibc as the lowest libc6."""
     libc = platform.libc_ver()
-    return split_relations(core, wayland, libc[1] if libc[0] == "glibc" else "")
+    return bundle_libs.relations(scanned, libc[1] if libc[0] == "glibc" else "")
 
 
 def deb_arch() -> str:
@@ -462,7 +407,7 @@ def launcher_script(target: str) -> str:
     return f'#!/bin/sh\n# {ai.APP_NAME} {ai.APP_VERSION}\nexec "{target}" "$@"\n'
 
 
-def build_deb(folder: Path, pngs: dict[int, Path], compression: str) -> Path:
+def build_deb(folder: Path, scanned: bundle_libs.Folder, pngs: dict[int, Path], compression: str) -> Path:
     stage = BUILD / "deb"
     shutil.rmtree(stage, ignore_errors=True)
     opt = stage / "opt" / PKG
@@ -496,7 +441,7 @@ def build_deb(folder: Path, pngs: dict[int, Path], compression: str) -> Path:
     _norm_perms(stage)
     installed_kib = sum(p.lstat().st_size for p in stage.rglob("*") if not p.is_dir()) // 1024
     arch = deb_arch()
-    depends, recommends = deb_relations(folder)
+    depends, recommends = deb_relations(scanned)
     (stage / "DEBIAN").mkdir()
     (stage / "DEBIAN" / "control").write_text(
         f"Package: {PKG}\nVersion: {ai.APP_VERSION}\nArchitecture: {arch}\n"
@@ -651,13 +596,14 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         folder = freeze()
         log(f"frozen in {time.perf_counter() - t:.0f} s: {shown(folder)}")
+    scanned = check_bundle(folder) if sys.platform.startswith("linux") else None
     if not args.no_self_test:
         self_test_frozen(folder)
     outputs = []
     for fmt in formats:
         t = time.perf_counter()
         if fmt == "deb":
-            outputs.append(build_deb(folder, pngs, args.deb_compression))
+            outputs.append(build_deb(folder, scanned, pngs, args.deb_compression))
         elif fmt == "tar":
             outputs.append(build_tar(folder, pngs))
         elif fmt == "inno":

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     if not video_deps.available():
-        return fail(video_deps.INSTALL_HINT)
+        return fail(video_deps.install_hint())
     if args.style_weights is not None and len(args.style_weights) != len(args.style):
         return fail(f"--style-weights has {len(args.style_weights)} values but {len(args.style)} paintings "
                     "were given")

@@ -69,7 +69,7 @@ class VideoWindow(QDialog):
         from nst_desktop.engine.video import deps as video_deps
 
         if not video_deps.available():
-            raise video_deps.VideoDepsMissing(video_deps.INSTALL_HINT)
+            raise video_deps.VideoDepsMissing(video_deps.install_hint())
         from nst_desktop.engine.video import io as video_io
 
         self.info = video_io.probe(path)

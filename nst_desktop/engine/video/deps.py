@@ -1,17 +1,29 @@
 """The video features' optional dependencies (PyAV, OpenCV), imported lazily, and their error.
 
 Video needs ``pip install 'nst-desktop[video]'``; without it every video entry point raises
-:class:`VideoError` with :data:`INSTALL_HINT` instead of an ImportError traceback.
+:class:`VideoError` with :func:`install_hint` instead of an ImportError traceback. The packaged
+app (PyInstaller) does not carry them (packaging/README.md says why), and nothing can be added to
+it: there the hint points to the pip-installed app.
 """
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 
 from nst_desktop.engine.errors import EngineError
 
-#: The one line that tells how to get the video features.
+#: The one line that tells how to get the video features (installed from source or with pip).
 INSTALL_HINT = "video needs PyAV and OpenCV: pip install 'nst-desktop[video]'"
+#: The same in the packaged app (.deb, .tar.gz, installer), which cannot take more Python packages.
+FROZEN_HINT = ("video is not part of this package (it would need PyAV and OpenCV); "
+               "to paint videos, install NST Desktop with pip: pip install 'nst-desktop[video]'")
+
+
+def install_hint(frozen: bool | None = None) -> str:
+    """How to get the video features here: :data:`FROZEN_HINT` in the packaged app, else :data:`INSTALL_HINT`."""
+    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    return FROZEN_HINT if frozen else INSTALL_HINT
 
 
 class VideoError(EngineError):
@@ -19,7 +31,7 @@ class VideoError(EngineError):
 
 
 class VideoDepsMissing(VideoError):
-    """PyAV or OpenCV is not installed (the message is :data:`INSTALL_HINT`)."""
+    """PyAV or OpenCV is not installed (the message is :func:`install_hint`)."""
 
 
 def import_av() -> ModuleType:
@@ -27,7 +39,7 @@ def import_av() -> ModuleType:
     try:
         import av
     except ImportError:
-        raise VideoDepsMissing(INSTALL_HINT) from None
+        raise VideoDepsMissing(install_hint()) from None
     return av
 
 
@@ -36,7 +48,7 @@ def import_cv2() -> ModuleType:
     try:
         import cv2
     except ImportError:
-        raise VideoDepsMissing(INSTALL_HINT) from None
+        raise VideoDepsMissing(install_hint()) from None
     return cv2
 
 
