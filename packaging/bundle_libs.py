@@ -36,20 +36,18 @@ from pathlib import Path
 INTERNAL = "_internal"
 
 # Every system library the bundle may carry (soname -> Debian package on the build machine, for
-# the reader). They are what Qt's window (X11/xcb, fonts, D-Bus, GLib), the Python interpreter's
-# extension modules and torch link to; a build that would carry another one stops.
+# the reader), besides the Python library (libpython3.*): what Qt's window (X11/xcb, fonts,
+# D-Bus, GLib), the interpreter's extension modules and torch link to, as a Debian 12 build
+# collects them; a build that would carry another one stops.
 BUNDLED: dict[str, str] = {
-    # C++ runtime of Qt and shiboken
+    # C++ runtime of Qt, shiboken and torch
     "libstdc++.so.6": "libstdc++6",
     "libgcc_s.so.1": "libgcc-s1",
-    # Qt's window: X11, xcb extensions, keyboard, fonts, D-Bus, GLib
+    # Qt's window: X11 and the xcb extensions (libxcb itself comes from the OS), keyboard
     "libX11.so.6": "libx11-6",
     "libX11-xcb.so.1": "libx11-xcb1",
-    "libXau.so.6": "libxau6",
-    "libXdmcp.so.6": "libxdmcp6",
-    "libbsd.so.0": "libbsd0",
-    "libmd.so.0": "libmd0",
     "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-glx.so.0": "libxcb-glx0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
     "libxcb-image.so.0": "libxcb-image0",
     "libxcb-keysyms.so.1": "libxcb-keysyms1",
@@ -64,12 +62,14 @@ BUNDLED: dict[str, str] = {
     "libxcb-xkb.so.1": "libxcb-xkb1",
     "libxkbcommon.so.0": "libxkbcommon0",
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    # fonts
     "libfontconfig.so.1": "libfontconfig1",
     "libfreetype.so.6": "libfreetype6",
     "libpng16.so.16": "libpng16-16",
     "libbrotlidec.so.1": "libbrotli1",
     "libbrotlicommon.so.1": "libbrotli1",
     "libexpat.so.1": "libexpat1",
+    # D-Bus (Qt's portal theme, accessibility) and GLib (Qt's event loop)
     "libdbus-1.so.3": "libdbus-1-3",
     "libsystemd.so.0": "libsystemd0",
     "libcap.so.2": "libcap2",
@@ -80,7 +80,7 @@ BUNDLED: dict[str, str] = {
     "libglib-2.0.so.0": "libglib2.0-0",
     "libgthread-2.0.so.0": "libglib2.0-0",
     "libpcre2-8.so.0": "libpcre2-8-0",
-    # Python's extension modules (ssl, hashlib, ctypes, compression, decimal, sqlite, uuid, curses)
+    # Python's extension modules the app imports (ssl/hashlib, ctypes, compression, sqlite3, uuid)
     "libssl.so.3": "libssl3",
     "libcrypto.so.3": "libssl3",
     "libffi.so.8": "libffi8",
@@ -89,20 +89,6 @@ BUNDLED: dict[str, str] = {
     "liblzma.so.5": "liblzma5",
     "libuuid.so.1": "libuuid1",
     "libsqlite3.so.0": "libsqlite3-0",
-    "libncursesw.so.6": "libncursesw6",
-    "libtinfo.so.6": "libtinfo6",
-    "libpanelw.so.6": "libncursesw6",
-    "libmpdec.so.3": "libmpdec3",
-    "libgdbm.so.6": "libgdbm6",
-    "libgdbm_compat.so.4": "libgdbm-compat4",
-    "libnsl.so.2": "libnsl2",
-    "libtirpc.so.3": "libtirpc3",
-    "libgssapi_krb5.so.2": "libgssapi-krb5-2",
-    "libkrb5.so.3": "libkrb5-3",
-    "libk5crypto.so.3": "libk5crypto3",
-    "libkrb5support.so.0": "libkrb5support0",
-    "libcom_err.so.2": "libcom-err2",
-    "libkeyutils.so.1": "libkeyutils1",
 }
 
 # Libraries the bundle takes from the OS (PyInstaller never copies them): soname -> Debian package.

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Packaging smoke test (on demand, not in CI; a few minutes): build a test .deb, install it, run the
-# installed app's self-test offline, start the installed GUI from its .desktop Exec= line under
-# Xvfb with two images, take a screenshot, close the app, uninstall.
+# Packaging smoke test (a few minutes; CI runs it after the tests, see .ci/run): build a test .deb,
+# install it, run the installed app's self-test offline, check that it says how to get video (the
+# package leaves PyAV/OpenCV out), start the installed GUI from its .desktop Exec= line under Xvfb
+# with two images, take a screenshot, close the app, uninstall.
 #
 #   bash packaging/smoke.sh                 # build with $PYTHON (default /work/pkgvenv/bin/python), then test
 #   bash packaging/smoke.sh --skip-build    # test the newest packaging/dist/nst-desktop_*.deb (the release one)
+#   bash packaging/smoke.sh --deb FILE      # test that .deb (e.g. inside a clean chroot)
+#   bash packaging/smoke.sh --install-tools # first install what it needs (root + apt-get: the tools and the X11
+#                                           # libraries the build copies; pyinstaller into $PYTHON)
 # The test build (gzip-compressed, frozen folder included) goes to packaging/build/smoke-dist/: it
 # never replaces the release packages in packaging/dist/.
 # It also tests the per-user install of the .tar.gz when one newer than the .deb is there.
 #
 # As root it installs with apt/dpkg (and runs the app without network: unshare -n); otherwise it
 # unpacks the .deb with dpkg -x into a temporary root. Needs: dpkg, xvfb, xauth, xdotool,
-# imagemagick (see packaging/README.md). Screenshot: packaging/build/smoke-screenshot.png
+# imagemagick, x11-utils (see packaging/README.md). Screenshot: packaging/build/smoke-screenshot.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -33,20 +37,44 @@ trap cleanup EXIT
 step() { printf '\n=== %s\n' "$*"; }
 fail() { printf 'SMOKE FAILED: %s\n' "$*" >&2; exit 1; }
 
-for tool in dpkg-deb Xvfb xdotool import convert; do
-    command -v "$tool" >/dev/null || fail "missing $tool (apt-get install dpkg xvfb xauth xdotool imagemagick)"
+MODE=build
+DEB=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --skip-build) MODE=dist ;;
+        --deb) MODE=file; DEB=$(readlink -f "${2:?--deb needs a file}"); shift ;;
+        --install-tools) INSTALL_TOOLS=1 ;;
+        *) fail "unknown option $1 (see the top of $0)" ;;
+    esac
+    shift
+done
+if [ -n "${INSTALL_TOOLS:-}" ]; then
+    step "install the tools (apt-get) and PyInstaller (into $PY)"
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || fail "--install-tools needs root and apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        dpkg xvfb xauth xdotool imagemagick x11-utils desktop-file-utils \
+        $(python3 nst_desktop/system_libs.py --all) >"$TMP/tools.log" 2>&1 \
+        || { cat "$TMP/tools.log"; fail "apt-get install of the tools"; }
+    [ "$MODE" != build ] || "$PY" -m pip install -q 'pyinstaller>=6.10' || fail "pip install pyinstaller"
+fi
+
+for tool in dpkg-deb Xvfb xdotool import convert xprop; do
+    command -v "$tool" >/dev/null || fail "missing $tool (apt-get install dpkg xvfb xauth xdotool imagemagick x11-utils)"
 done
 
-if [ "${1:-}" != "--skip-build" ]; then
+if [ "$MODE" = build ]; then
     step "build a test .deb and .tar.gz in $SMOKE_DIST (gzip-compressed .deb to save minutes; SMOKE_DEB_COMPRESSION=xz as released)"
     rm -rf "$SMOKE_DIST"
     "$PY" packaging/build.py --format all --deb-compression "${SMOKE_DEB_COMPRESSION:-gzip}" --out "$SMOKE_DIST"
     DIST_DIR=$SMOKE_DIST
-else
+elif [ "$MODE" = dist ]; then
     DIST_DIR=$REPO/packaging/dist
+else
+    DIST_DIR=$(dirname "$DEB")
 fi
-DEB=$(find "$DIST_DIR" -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)
-[ -n "$DEB" ] || fail "no $DIST_DIR/nst-desktop_*.deb"
+[ -n "$DEB" ] || DEB=$(find "$DIST_DIR" -maxdepth 1 -name 'nst-desktop_*.deb' -printf '%T@ %p\n' 2>/dev/null \
+    | sort -rn | head -n 1 | cut -d' ' -f2-)
+[ -f "$DEB" ] || fail "no $DIST_DIR/nst-desktop_*.deb"
 APP_ID=$(dpkg-deb -c "$DEB" | sed -n 's|.*/usr/share/applications/\(.*\)\.desktop$|\1|p' | head -n 1)
 echo "package: $DEB ($(du -h "$DEB" | cut -f1)), app id: $APP_ID"
 
@@ -94,6 +122,16 @@ fi
 step "self-test of the installed app${OFFLINE:+ (no network)}"
 PATH="$BIN:$PATH" QT_QPA_PLATFORM=offscreen "${OFFLINE[@]}" "$BIN/nst-desktop" --self-test | tee "$TMP/selftest.txt"
 grep -q "self-test OK" "$TMP/selftest.txt" || fail "self-test"
+
+step "video: the package has no PyAV/OpenCV, and says so in one line"
+set +e
+QT_QPA_PLATFORM=offscreen "${OFFLINE[@]}" "$BIN/nst-desktop-cli" video "$TMP/clip.mp4" "$TMP/painting.jpg" \
+    -o "$TMP/out.mp4" 2>"$TMP/video.txt"
+RC=$?
+set -e
+cat "$TMP/video.txt"
+[ "$RC" = 1 ] && [ "$(wc -l <"$TMP/video.txt")" = 1 ] && grep -q "video is not part of this package" "$TMP/video.txt" \
+    || fail "nst-desktop-cli video: expected the one-line hint and exit status 1, got status $RC"
 
 step "start the GUI from the .desktop Exec= line under Xvfb, with two images"
 convert -size 480x320 gradient:'#87b4eb'-'#467a3c' -fill '#fadc50' -draw 'circle 90,80 90,40' \
