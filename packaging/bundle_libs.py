@@ -223,9 +223,32 @@ def allowed(name: str) -> bool:
     return name in BUNDLED or name.startswith("libpython3.")
 
 
-def wayland_only(rel: str) -> bool:
-    """Whether the bundled file ``rel`` is loaded only by Qt's Wayland platform (its plugins and libraries)."""
+def wayland_named(rel: str) -> bool:
+    """Whether the bundled file ``rel`` is, by its name, part of Qt's Wayland platform (plugins, client library)."""
     return "wayland" in rel.lower()
+
+
+def wayland_only(scanned: Folder) -> set[str]:
+    """The bundled files only Qt's Wayland platform loads: those named so, and the libraries that only
+    such files link to (``libQt6WlShellIntegration``, needed by the Wayland shell plugins alone)."""
+    by_name: dict[str, list[str]] = {}
+    for rel, found in scanned.elves.items():
+        for name in {Path(rel).name, found.soname} - {None}:
+            by_name.setdefault(name, []).append(rel)
+    needers: dict[str, set[str]] = {rel: set() for rel in scanned.elves}
+    for rel, found in scanned.elves.items():
+        for name in found.needed:
+            for target in by_name.get(name, ()):
+                needers[target].add(rel)
+    only = {rel for rel in scanned.elves if wayland_named(rel)}
+    grown = True
+    while grown:
+        grown = False
+        for rel, who in needers.items():
+            if rel not in only and who and who <= only:
+                only.add(rel)
+                grown = True
+    return only
 
 
 def is_system_library(rel: str) -> bool:
@@ -380,11 +403,12 @@ def relations(scanned: Folder, glibc: str) -> tuple[str, str]:
     """
     core: set[str] = set(ALWAYS_DEPENDS)
     wayland: set[str] = set()
+    only = wayland_only(scanned)
     for rel, found in scanned.elves.items():
         for name in found.needed:
             if name in scanned.provided or name not in FROM_OS:
                 continue
-            (wayland if wayland_only(rel) else core).add(FROM_OS[name])
+            (wayland if rel in only else core).add(FROM_OS[name])
     core.discard("libc6")
     depends = [f"libc6 (>= {glibc})" if glibc else "libc6", *sorted(core)]
     return ", ".join(depends), ", ".join(sorted(wayland - core - {"libc6"}))

@@ -56,6 +56,10 @@ PYTHON_FILES = {
     "PySide6/Qt/plugins/platforms/libqwayland.so": ("libQt6WaylandClient.so.6", "libwayland-client.so.0"),
     "PySide6/Qt/plugins/wayland-graphics-integration-client/libqt-plugin-wayland-egl.so": (
         "libQt6WaylandClient.so.6", "libwayland-egl.so.1", "libEGL.so.1"),
+    # Wayland-only without saying so in its name: only the Wayland shell plugins link to it.
+    "PySide6/Qt/lib/libQt6WlShellIntegration.so.6": ("libQt6WaylandClient.so.6", "libwayland-client.so.0",
+                                                      "libwayland-cursor.so.0"),
+    "PySide6/Qt/plugins/wayland-shell-integration/libxdg-shell.so": ("libQt6WlShellIntegration.so.6",),
     # In the wheel everywhere; its GTK libraries are found only where GTK 3 is installed.
     "PySide6/Qt/plugins/platformthemes/libqgtk3.so": ("libQt6Gui.so.6", "libgtk-3.so.0", "libgdk-3.so.0"),
     "lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so": ("libssl.so.3", "libcrypto.so.3", "libc.so.6"),
