@@ -89,6 +89,14 @@ BUNDLED: dict[str, str] = {
     "liblzma.so.5": "liblzma5",
     "libuuid.so.1": "libuuid1",
     "libsqlite3.so.0": "libsqlite3-0",
+    # Qt's network library (QtNetwork: the local socket that hands a second launch's files to the
+    # open window) links to GSSAPI/Kerberos
+    "libgssapi_krb5.so.2": "libgssapi-krb5-2",
+    "libkrb5.so.3": "libkrb5-3",
+    "libk5crypto.so.3": "libk5crypto3",
+    "libkrb5support.so.0": "libkrb5support0",
+    "libcom_err.so.2": "libcom-err2",
+    "libkeyutils.so.1": "libkeyutils1",
 }
 
 # Libraries the bundle takes from the OS (PyInstaller never copies them): soname -> Debian package.
@@ -133,7 +141,7 @@ UNUSED = (
 )
 KEEP = ("torch/bin/torch_shm_manager*",)  # torch's shared-memory helper
 # By file name, wherever they are (PyInstaller also links some into the top folder).
-UNUSED_LIBS = ("libQt6EglFSDeviceIntegration.so*", "libQt6EglFsKmsSupport.so*", "libQt6Network.so*")
+UNUSED_LIBS = ("libQt6EglFSDeviceIntegration.so*", "libQt6EglFsKmsSupport.so*")
 
 #: Packages the app needs that no file links to: Qt loads OpenGL/EGL at run time, and needs
 #: fontconfig's configuration (and through it one font) to draw any text.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nst_desktop import cli
-from nst_desktop.engine import video_deps
+from nst_desktop.engine.video import deps as video_deps
 from tests.ui.helpers import make_window
 
 
