@@ -84,6 +84,7 @@ class SingleInstance(QObject):
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_new_connection)
         self._buffers: dict[QLocalSocket, bytearray] = {}
+        self._unanswered = False  # the last hand-over connected, but the window did not take the files
 
     def is_listening(self) -> bool:
         return self._server.isListening()
@@ -94,6 +95,8 @@ class SingleInstance(QObject):
         for _ in range(2):  # a second round for a window that started at the same moment
             if self.hand_over(content, style):
                 return True
+            if self._unanswered:
+                return False  # an open window that does not answer (busy or hung): a window of its own
             if self._server.listen(self.name):
                 return False
             if self._server.serverError() != QAbstractSocket.SocketError.AddressInUseError:
@@ -121,6 +124,7 @@ class SingleInstance(QObject):
         socket.write(line)
         socket.flush()
         reply = bytearray()
+        self._unanswered = True
         deadline = time.monotonic() + ACK_TIMEOUT_MS / 1000
         while ACK not in reply:
             left = int((deadline - time.monotonic()) * 1000)
@@ -129,6 +133,7 @@ class SingleInstance(QObject):
                 return False
             reply += socket.readAll().data()
         socket.disconnectFromServer()
+        self._unanswered = False
         return True
 
     @Slot()

@@ -97,3 +97,22 @@ def test_bad_messages_are_refused(data: bytes) -> None:
 
 def test_a_message_names_content_and_style() -> None:
     assert parse_message(b'{"content": "/a.png", "style": null}') == ("/a.png", None)
+
+
+def test_a_window_that_does_not_answer_gets_one_wait_then_the_launch_opens_its_own(qapp, monkeypatch) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr("nst_desktop.ui.single_instance.ACK_TIMEOUT_MS", 300)
+    path = os.path.join(QDir.tempPath(), server_name())
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(path)
+    hung.listen(4)  # connections are taken by the system, but no one reads them
+    try:
+        instance = SingleInstance()
+        tries = []
+        real = instance.hand_over
+        monkeypatch.setattr(instance, "hand_over", lambda *a: tries.append(a) or real(*a))
+        assert instance.start("photo.png", None) is False
+        assert len(tries) == 1 and not instance.is_listening()
+    finally:
+        hung.close()
+        os.unlink(path)
