@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from nst_desktop.services.queue_merge import merge
 from nst_desktop.services.queue_store import LoadResult, Queue, load_queue, queue_path, save_queue
 
 #: Seconds to wait for another window's save to release the lock (a save takes milliseconds).
 LOCK_TIMEOUT_S = 10.0
+#: Most windows told apart (the items a window paints carry its number, see :class:`QueueFile`).
+MAX_WINDOWS = 64
 
 
 def _copy(queue: Queue) -> Queue:
@@ -41,11 +43,49 @@ class SyncResult:
 
 class QueueFile:
     """The queue file at ``path`` (None: the user's, see :func:`queue_path`) and the queue as this
-    window last read or wrote it."""
+    window last read or wrote it.
+
+    Each window also holds a number while it is open, :attr:`window` (the lock
+    ``queue.json.window-<n>.lock``, which the system drops when the window's process dies); an item
+    it paints carries that number, so that another window opening does not restart it
+    (:meth:`painting`) while a window that died leaves its items to restart."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = queue_path() if path is None else path
         self._base = Queue()
+        self.window = 0
+        self._window_lock: FileLock | None = None
+        for n in range(1, MAX_WINDOWS + 1):
+            lock = self._window_file(n)
+            try:
+                lock.acquire()
+            except (Timeout, OSError):  # held by an open window, or no locks here (window 0)
+                continue
+            self.window, self._window_lock = n, lock
+            break
+
+    def _window_file(self, n: int) -> FileLock:
+        return FileLock(self.path.with_name(f"{self.path.name}.window-{n}.lock"), timeout=0)
+
+    def painting(self, owner: int) -> bool:
+        """True if window ``owner`` (not this one) is open, so its running items are being painted."""
+        if owner <= 0 or owner == self.window:
+            return False
+        lock = self._window_file(owner)
+        try:
+            lock.acquire()
+        except Timeout:
+            return True
+        except OSError:
+            return False
+        lock.release()
+        return False
+
+    def close(self) -> None:
+        """Give up this window's number (the window closes)."""
+        if self._window_lock is not None:
+            self._window_lock.release()
+            self._window_lock = None
 
     def _lock(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -54,7 +54,9 @@ class QueueItem:
     """One picture of the queue (see the module docstring). ``id``: unique in its queue, never
     reused; ``group``: the id of the :class:`QueueGroup` it was added with; ``sweep``: the swept
     settings' (name, value) pairs (empty without a sweep); ``output``: its result file once it
-    was planned or written (None before); ``seconds``: wall time of its painting (done items)."""
+    was planned or written (None before); ``seconds``: wall time of its painting (done items);
+    ``owner``: the window that paints (or last painted) it, see :class:`~nst_desktop.services.queue_file.QueueFile`
+    (0: none known)."""
 
     id: int
     photo: Path
@@ -67,6 +69,7 @@ class QueueItem:
     output: Path | None = None
     message: str = ""
     seconds: float = 0.0
+    owner: int = 0
 
     def batch_item(self) -> BatchItem:
         """The same picture as a batch item (for output names, matching results and sheets)."""
@@ -82,7 +85,7 @@ class QueueItem:
             "id": self.id, "photo": str(self.photo), "style": str(self.style), "params": self.params.to_dict(),
             "out_dir": str(self.out_dir), "group": self.group, "sweep": [list(pair) for pair in self.sweep],
             "state": self.state, "output": None if self.output is None else str(self.output),
-            "message": self.message, "seconds": self.seconds,
+            "message": self.message, "seconds": self.seconds, "owner": self.owner,
         }
 
     @classmethod
@@ -106,9 +109,12 @@ class QueueItem:
         seconds = data.get("seconds", 0.0)
         if not isinstance(message, str) or not _is_number(seconds) or seconds < 0:
             raise ValueError("message or seconds are not valid")
+        owner = data.get("owner", 0)
+        if not _is_int(owner) or not 0 <= owner <= 1 << 16:
+            raise ValueError("owner is not a window number")
         return cls(int(data["id"]), Path(data["photo"]), Path(data["style"]), params_from_json(data.get("params")),
                    Path(data["out_dir"]), int(data["group"]), sweep_from_json(data.get("sweep", [])), state,
-                   Path(output) if output else None, message, float(seconds))
+                   Path(output) if output else None, message, float(seconds), owner)
 
 
 @dataclass(frozen=True)
@@ -269,12 +275,13 @@ class Queue:
         """The first waiting item (done and failed ones are never run again)."""
         return next((i for i in self.items if i.state == "waiting"), None)
 
-    def restart_running(self) -> int:
+    def restart_running(self, painting: Callable[[int], bool] = lambda owner: False) -> int:
         """Items left ``running`` (the app stopped while painting them) wait again: a half-done
-        item restarts. Returns how many."""
+        item restarts; not those whose owner another open window is (``painting(owner)`` True).
+        Returns how many."""
         n = 0
         for item in list(self.items):
-            if item.state == "running":
+            if item.state == "running" and not painting(item.owner):
                 self.update(item.id, state="waiting")
                 n += 1
         return n

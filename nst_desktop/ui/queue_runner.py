@@ -73,7 +73,7 @@ class QueueRunner(QObject):
         #: Why the queue file could not be used (None: it was fine or absent).
         self.load_problem = loaded.problem
         #: Items that were being painted when the app last stopped (they wait again).
-        self.restarted = self.queue.restart_running()
+        self.restarted = self.queue.restart_running(self._file.painting)  # not another open window's
         self.save_problem: str | None = None
         self._active = False
         #: Stopped with items left: paused, or items were left from last time (Resume, not Start).
@@ -203,6 +203,7 @@ class QueueRunner(QObject):
                 self.queue.update(self._item_id, state="waiting")
             self._item_id = None
         self._save()
+        self._file.close()
 
     @Slot()
     def poke(self) -> None:
@@ -259,7 +260,7 @@ class QueueRunner(QObject):
         self._job, self._item_id, self._planned, self._before = job, item.id, planned, content
         self.progress, self._item_eta = (0, item.params.steps), None
         self._started = time.perf_counter()
-        self.queue.update(item.id, state="running", output=planned.output, message="")
+        self.queue.update(item.id, state="running", output=planned.output, message="", owner=self._file.window)
         job.start()
         self._save()
         self.running_changed.emit(True)

@@ -129,3 +129,35 @@ def test_a_huge_queue_file_is_moved_aside_unread() -> None:
     res = Q.load_queue()
     assert res.queue.items == [] and "too large" in res.problem
     assert not path.exists() and res.backup is not None
+
+
+def test_an_open_windows_running_item_is_not_restarted_by_another_window(tmp_path: Path) -> None:
+    """A window opening restarts the items a dead window left running, never those an open one paints."""
+    painter = QueueFile()
+    added = painter.sync(painter.load().queue, lambda queue: queue.add(_one(tmp_path, "p"), tmp_path))
+    (item,) = added.value
+    painter.sync(added.queue, lambda queue: queue.update(item.id, state="running", owner=painter.window))
+    assert painter.window >= 1
+    other = QueueFile()
+    seen = other.load().queue
+    assert other.window != painter.window
+    assert seen.restart_running(other.painting) == 0 and seen.get(item.id).state == "running"
+    painter.close()  # the painting window is gone (as when its process dies: the system drops the lock)
+    assert seen.restart_running(other.painting) == 1 and seen.get(item.id).state == "waiting"
+    other.close()
+
+
+def test_the_runner_leaves_an_open_windows_item_running(tmp_path: Path, qapp) -> None:
+    from nst_desktop.ui.queue_runner import QueueRunner
+
+    painter = QueueFile()
+    added = painter.sync(painter.load().queue, lambda queue: queue.add(_one(tmp_path, "p"), tmp_path))
+    (item,) = added.value
+    painter.sync(added.queue, lambda queue: queue.update(item.id, state="running", owner=painter.window))
+    runner = QueueRunner(lambda: False)
+    assert runner.restarted == 0 and runner.queue.get(item.id).state == "running"
+    runner.shutdown()
+    painter.close()
+    later = QueueRunner(lambda: False)
+    assert later.restarted == 1 and later.queue.get(item.id).state == "waiting"
+    later.shutdown()
