@@ -12,7 +12,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir, user_log_dir
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine.stale_parts import remove_stale_parts
+from nst_desktop.engine.image.stale_parts import remove_stale_parts
 
 
 def config_dir() -> Path:

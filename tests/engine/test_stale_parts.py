@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from nst_desktop.engine import save_image
+from nst_desktop.engine.image.stale_parts import STALE_AFTER_S
 from nst_desktop.engine.image.tiff16 import save_tiff16
-from nst_desktop.engine.stale_parts import STALE_AFTER_S
 from nst_desktop.services import paths
 from tests.helpers import make_content
 

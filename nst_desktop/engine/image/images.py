@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from nst_desktop.engine.errors import ImageError
+from nst_desktop.engine.image.stale_parts import remove_stale_parts
 from nst_desktop.engine.provenance import shrink_to_fit
-from nst_desktop.engine.stale_parts import remove_stale_parts
 
 if TYPE_CHECKING:  # imported by the two functions that convert: the window shows before torch loads
     import torch

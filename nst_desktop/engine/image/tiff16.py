@@ -24,7 +24,7 @@ from PIL import ImageCms
 
 from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.image.images import give_mode_of
-from nst_desktop.engine.stale_parts import remove_stale_parts
+from nst_desktop.engine.image.stale_parts import remove_stale_parts
 
 if TYPE_CHECKING:  # imported where pixels are converted: the window shows before torch loads
     import torch
