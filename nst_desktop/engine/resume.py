@@ -18,7 +18,27 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from nst_desktop.engine.image.images import scaled_size
+from nst_desktop.engine.image.inputs import working_hw
 from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
+from nst_desktop.engine.plan.memory import LBFGS_HISTORY
+
+#: Largest optimiser state a run keeps for a later continue (host memory, bytes): 512 MiB is an
+#: L-BFGS history of about 1.1 megapixels (1024 x 1024). Larger runs continue with a fresh L-BFGS.
+KEEP_STATE_MAX_BYTES = 512 * 2**20
+
+
+def state_bytes(content_hw: tuple[int, int], size: int) -> int:
+    """Bytes of the L-BFGS state at the end of a run of a photo of ``content_hw`` (height, width, px) at
+    ``size`` (long side, px): its history, gradient and iterates."""
+    h, w = working_hw(scaled_size(content_hw, size))
+    return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)
+
+
+def can_keep_state(content_hw: tuple[int, int], size: int) -> bool:
+    """Whether a run of this photo at this size may keep its optimiser state for a continue
+    (at most :data:`KEEP_STATE_MAX_BYTES`)."""
+    return state_bytes(content_hw, size) <= KEEP_STATE_MAX_BYTES
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,7 +23,7 @@ from nst_desktop.engine import DownloadCancelled, EngineError
 from nst_desktop.engine.net import DownloadProgress
 from nst_desktop.services.error_log import write_error
 from nst_desktop.services.jobs import format_bytes
-from nst_desktop.ui.worker import join_thread, start_in_thread
+from nst_desktop.ui.threads import join_thread, start_in_thread
 
 #: fetch(progress, should_cancel) -> anything: does the download (and loading) in the worker thread.
 Fetch = Callable[[DownloadProgress, Callable[[], bool]], Any]

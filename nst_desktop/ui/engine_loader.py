@@ -12,7 +12,7 @@ import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from nst_desktop.ui.worker import join_thread, start_in_thread
+from nst_desktop.ui.threads import join_thread, start_in_thread
 
 
 class _Import(QObject):

@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
 
         At the result's own size, optimisation goes on with the run's L-BFGS state (its
         unrounded image and curvature history) when the run kept one (the latest run, up
-        to ``worker.KEEP_STATE_MAX_BYTES``); at another size, or for an older result from
+        to ``engine.resume.KEEP_STATE_MAX_BYTES``); at another size, or for an older result from
         the history, a fresh L-BFGS starts from the result's image (upsampled if larger).
         """
         if self._result is None:

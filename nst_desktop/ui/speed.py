@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from nst_desktop.engine import StyleResult
 from nst_desktop.services.jobs import measured_rate
-from nst_desktop.ui.worker import join_thread, start_in_thread
+from nst_desktop.ui.threads import join_thread, start_in_thread
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow

@@ -39,8 +39,8 @@ from nst_desktop.engine.video import settings as VS
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.threads import join_thread, start_in_thread
 from nst_desktop.ui.video_worker import VideoJobRequest, VideoWorker
-from nst_desktop.ui.worker import join_thread, start_in_thread
 
 #: Files the Content pane hands to the video window instead of reading them as images.
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".gif"})

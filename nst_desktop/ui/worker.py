@@ -35,9 +35,8 @@ from nst_desktop.engine import (
     load_weights,
     save_image,
 )
-from nst_desktop.engine.image import scaled_size
-from nst_desktop.engine.plan import LBFGS_HISTORY
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.threads import join_thread, start_in_thread
 
 if TYPE_CHECKING:
     from nst_desktop.engine import Resume
@@ -51,41 +50,6 @@ def stylize(*args: Any, **kwargs: Any) -> StyleResult:
     from nst_desktop.engine.stylize import stylize as engine_stylize
 
     return engine_stylize(*args, **kwargs)
-
-
-def start_in_thread(worker: QObject, name: str) -> QThread:
-    """Move ``worker`` (which must have a ``run`` slot) to a new QThread and start it."""
-    thread = QThread()
-    thread.setObjectName(name)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    thread.start()
-    return thread
-
-
-def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
-    """``quit()`` then ``wait()``; True once the thread has ended (or there was none)."""
-    if thread is None:
-        return True
-    thread.quit()
-    if timeout_ms is None:
-        return thread.wait()
-    return thread.wait(timeout_ms)
-
-
-#: Largest optimiser state a run keeps for Continue (host memory, bytes): 512 MiB is an
-#: L-BFGS history of about 1.1 megapixels (1024 x 1024). Larger runs continue with a
-#: fresh L-BFGS.
-KEEP_STATE_MAX_BYTES = 512 * 2**20
-
-
-def state_bytes(content: Image.Image, params: StyleParams) -> int:
-    """Bytes of the L-BFGS state at the end of a run (its history, gradient and iterates)."""
-    from nst_desktop.engine.image import working_hw
-    from nst_desktop.engine.optim import DeviceLBFGS
-
-    h, w = working_hw(scaled_size((content.height, content.width), params.size))
-    return DeviceLBFGS.state_bytes(3 * h * w, LBFGS_HISTORY)
 
 
 @dataclass
@@ -106,7 +70,7 @@ class StyleRequest:
     masks / keep_mask: regions (one grey mask per style / where to keep the photo), see
     :func:`nst_desktop.engine.stylize`; None for an ordinary run.
     keep_state: return this run's optimiser state in ``StyleResult.state`` (for a later
-    Continue) if it is no larger than :data:`KEEP_STATE_MAX_BYTES`.
+    Continue) if it is no larger than :data:`nst_desktop.engine.resume.KEEP_STATE_MAX_BYTES`.
     """
 
     content: Image.Image
@@ -187,6 +151,7 @@ class StyleWorker(QObject):
     @Slot()
     def run(self) -> None:
         from nst_desktop.engine.fit import stylize_fitting
+        from nst_desktop.engine.resume import can_keep_state
 
         req = self._request
         try:
@@ -205,7 +170,7 @@ class StyleWorker(QObject):
                 extra["masks"] = req.masks
             if req.keep_mask is not None:
                 extra["keep_mask"] = req.keep_mask
-            if req.keep_state and state_bytes(req.content, req.params) <= KEEP_STATE_MAX_BYTES:
+            if req.keep_state and can_keep_state((req.content.height, req.content.width), req.params.size):
                 extra["keep_state"] = True
             extra["keep_pixels"] = True  # a TIFF save of this result is 16-bit (see ui/export.py)
             result = stylize_fitting(

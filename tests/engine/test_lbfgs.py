@@ -317,3 +317,11 @@ def test_carried_to_a_shorter_history_keeps_the_newest_pairs() -> None:
         assert torch.allclose(short.z[k], up(opt.z[i]))
         assert torch.allclose(short.z[2 + k], up(opt.z[4 + i]) / 4)
     assert float(short.gamma) == pytest.approx(float(opt.gamma) * 4)
+
+
+def test_a_continue_keeps_the_state_of_runs_up_to_about_a_megapixel() -> None:
+    from nst_desktop.engine.resume import KEEP_STATE_MAX_BYTES, can_keep_state, state_bytes
+
+    assert state_bytes((768, 1024), 1024) <= KEEP_STATE_MAX_BYTES and can_keep_state((768, 1024), 1024)
+    assert state_bytes((1536, 2048), 2048) > KEEP_STATE_MAX_BYTES and not can_keep_state((1536, 2048), 2048)
+    assert state_bytes((480, 640), 512) < state_bytes((480, 640), 1024)  # grows with the output's pixels
