@@ -1,8 +1,54 @@
-"""Shared fixtures. Qt runs offscreen; per-user folders point into a temp folder."""
+"""Shared fixtures. Qt runs offscreen; per-user folders point into a temp folder.
+
+Before anything else is imported, the whole session gets a throwaway home: ``HOME`` and the
+``XDG_*_HOME`` folders point into a temporary folder (platformdirs, Qt and the test subprocesses
+all follow them), and :func:`pytest_sessionfinish` fails the run if the real user's per-user
+folders changed anyway. Each test then gets folders of its own (:func:`_user_dirs`).
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+
+#: Environment variables naming per-user folders; the session and each test point them elsewhere.
+XDG_VARS = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME")
+
+
+def _real_user_folders() -> list[str]:
+    """The app's folders in the real user's home (as the app would find them outside the tests)."""
+    home = os.path.expanduser("~")
+    bases = {"XDG_CONFIG_HOME": ".config", "XDG_CACHE_HOME": ".cache", "XDG_STATE_HOME": ".local/state",
+             "XDG_DATA_HOME": ".local/share"}
+    folders = [os.path.join(os.environ.get(var) or os.path.join(home, rel), "NST Desktop")
+               for var, rel in bases.items()]
+    return folders + [os.path.join(home, "NST Desktop results")]  # the Queue's default output folder
+
+
+def _snapshot(folders: list[str]) -> dict[str, tuple[int, int]]:
+    """Every file under ``folders``: its (size, mtime in ns)."""
+    files: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        for root, _dirs, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(root, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                files[path] = (st.st_size, st.st_mtime_ns)
+    return files
+
+
+REAL_USER_FOLDERS = _real_user_folders()
+_REAL_BEFORE = _snapshot(REAL_USER_FOLDERS)
+_SESSION_HOME = tempfile.mkdtemp(prefix="nst-test-home-")
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
+os.environ["HOME"] = _SESSION_HOME
+for _var in XDG_VARS:
+    os.environ[_var] = os.path.join(_SESSION_HOME, _var.lower())
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One CPU thread for torch (engine.devices.configure_threads honours this, and test
@@ -14,6 +60,7 @@ import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ["NST_NUM_THREADS"]))
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -23,13 +70,30 @@ from tests.helpers import make_content, make_style  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own config, cache, state (log) and data (queue) folders (never the real user's)."""
+def _user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test gets its own home, config, cache, state (log) and data (queue) folders (never the
+    real user's). Set with a MonkeyPatch of its own: a test's ``monkeypatch.undo()`` undoes only
+    what that test patched (it once undid these too, and the window then saved its settings and
+    recovery file in the real user's folders)."""
     base = tmp_path_factory.mktemp("xdg")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(base / "home"))
+        for var, name in zip(XDG_VARS, ("config", "cache", "state", "data"), strict=True):
+            mp.setenv(var, str(base / name))
+        yield
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test changed the real user's per-user folders (settings, caches, queue)."""
+    after = _snapshot(REAL_USER_FOLDERS)
+    changed = sorted(p for p in set(after) | set(_REAL_BEFORE) if after.get(p) != _REAL_BEFORE.get(p))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = "The tests changed the real user's per-user folders: " + ", ".join(changed)
+        if reporter is not None:
+            reporter.write("\n")
+            reporter.write_line(text, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
