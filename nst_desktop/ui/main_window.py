@@ -32,6 +32,7 @@ from nst_desktop.services import paths
 from nst_desktop.services.jobs import format_duration, network_format
 from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.about import about_html
+from nst_desktop.ui.continue_check import PaintedFrom
 from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.engine_loader import EngineLoader
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         self._weights_in_use = ""
         self._download_dialog: DownloadDialog | None = None
         self._launch_files: tuple[str | None, str | None] | None = None  # handed over mid-run
+        #: The photo each result was painted from: Continue is off for a result of another photo.
+        self.painted_from = PaintedFrom()
 
         self.export = Exporter(self)
         self.setWindowTitle(APP_NAME)
@@ -248,11 +251,10 @@ class MainWindow(QMainWindow):
         self.save_all_action.setEnabled(not running and self.unsaved_results() > 0)
         self.recover_action.setEnabled(not running and self.export.recovery.path.is_file())
         self.open_settings_action.setEnabled(not running)
-        self.continue_button.setEnabled(both and has_result and not running)
+        why_not_continue = self.why_not_continue()
+        self.continue_button.setEnabled(both and why_not_continue is None and not running)
         self.continue_button.setToolTip(
-            "Paint more steps starting from the current result (at the current size)" if has_result
-            else "Paint a result first; Continue then refines it further"
-        )
+            why_not_continue or "Paint more steps starting from the current result (at the current size)")
         self.content_pane.setEnabled(not running)
         self.content_pane.setToolTip("Inputs cannot change while painting" if running else "")
         self.style_list.set_running(running)
@@ -277,6 +279,15 @@ class MainWindow(QMainWindow):
         if self.style_list.all_weights_zero():
             return ALL_ZERO
         return None
+
+    def why_not_continue(self) -> str | None:
+        """Why Continue cannot go on from the shown result with the photo loaded (None: it can)."""
+        if self._result is None:
+            return "Paint a result first; Continue then refines it further"
+        self.painted_from.keep_only([self._result, *(e.result for e in self.history.entries())])
+        if self.content_pane.loaded is None:
+            return None
+        return self.painted_from.continue_problem(self._result, self.content_pane.loaded.image)
 
     def next_step_hint(self) -> str:
         """What the result pane says while it has no image: the next thing to do."""
@@ -350,6 +361,9 @@ class MainWindow(QMainWindow):
         the history, a fresh L-BFGS starts from the result's image (upsampled if larger).
         """
         if self._result is None:
+            return False
+        if (why_not := self.why_not_continue()) is not None:
+            self.statusBar().showMessage(f"{why_not}.", 10000)
             return False
         return self.start_run(continue_from=self._result.image, resume=self.runs.resume_for(self._result))
 
@@ -431,6 +445,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object, bool)
     def _on_result_ready(self, outcome: RunOutcome, stopped: bool) -> None:
+        if self.last_request is not None:
+            self.painted_from.note(outcome.result, self.last_request.content)
         self.show_result(outcome, stopped=stopped)
         if stopped:
             self.statusBar().showMessage("Painting stopped.", 5000)
