@@ -390,10 +390,15 @@ class ControlsPanel(QWidget):
         self._running = running
         self._refresh()
 
+    def seed_used(self) -> bool:
+        """True if the seed matters to the next run (it starts from noise)."""
+        return self.init_combo.currentData() == "noise"
+
     @Slot()
     def new_seed(self) -> None:
-        """Pick a fresh random seed."""
-        self.seed_spin.setValue(secrets.randbelow(MAX_SEED + 1))
+        """Pick a fresh random seed (nothing while the seed is unused: the start is the photo)."""
+        if self.seed_used():
+            self.seed_spin.setValue(secrets.randbelow(MAX_SEED + 1))
 
     # --- internals -----------------------------------------------------------
     @Slot()

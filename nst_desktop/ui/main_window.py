@@ -33,7 +33,7 @@ from nst_desktop.services.jobs import format_duration, network_format
 from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.about import about_html
 from nst_desktop.ui.continue_check import PaintedFrom
-from nst_desktop.ui.controls import ControlsPanel
+from nst_desktop.ui.controls import SEED_UNUSED, ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.engine_loader import EngineLoader
 from nst_desktop.ui.error_report import ErrorReporter
@@ -251,6 +251,10 @@ class MainWindow(QMainWindow):
         self.save_all_action.setEnabled(not running and self.unsaved_results() > 0)
         self.recover_action.setEnabled(not running and self.export.recovery.path.is_file())
         self.open_settings_action.setEnabled(not running)
+        self.new_seed_action.setEnabled(not running and self.controls.seed_used())
+        seed_tip = "Pick a new random seed" if self.controls.seed_used() else SEED_UNUSED
+        self.new_seed_action.setStatusTip(seed_tip)
+        self.new_seed_action.setToolTip(seed_tip)
         why_not_continue = self.why_not_continue()
         self.continue_button.setEnabled(both and why_not_continue is None and not running)
         self.continue_button.setToolTip(

@@ -347,6 +347,7 @@ class QueuePanel(QWidget):
         finished = counts["done"] + counts["failed"]
         self.progress.setRange(0, max(1, len(q.items)))
         self.progress.setValue(finished)
+        self.progress.setFormat("%v of %m finished" if q.items else "Nothing queued")  # not "0 of 1"
         self._update_status()
         self._update_buttons()
 
@@ -428,6 +429,8 @@ class QueuePanel(QWidget):
         history = self.window.history
         entry, dropped = history.add(outcome, False, before)
         history.mark_saved(entry, path)
+        # The highlight stays on the result the window shows (it shows a queue result when asked).
+        history.select(history.entry_for(self.window.result))
         if dropped:
             self.window.statusBar().showMessage(dropped_message(dropped, history.limit), 20000)
         self.stateChanged.emit()

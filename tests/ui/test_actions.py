@@ -165,6 +165,8 @@ def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_pat
     prompts.save_answer = str(tmp_path / "out.png")
     prompts.folder_answer = str(tmp_path)
     QGuiApplication.clipboard().setImage(pil_to_qimage(make_style((30, 20))))
+    if path == "Edit > New Seed":  # enabled only while the seed is used (the start is noise)
+        window.controls.init_combo.setCurrentIndex(window.controls.init_combo.findData("noise"))
     if path == "Edit > Stop Painting":  # enabled only while painting
         few_steps(window, steps=400, size=32)
         assert window.start_run()

@@ -1,0 +1,65 @@
+"""Bugs a new user hit in the first hour (issue 35): the History's highlight while the queue runs,
+Edit > New Seed while the seed is unused, the empty queue's progress text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nst_desktop.ui.controls import SEED_UNUSED
+from nst_desktop.ui.main_window import MainWindow
+from tests.helpers import make_content, make_style
+from tests.ui.helpers import few_steps, load_both
+
+
+def test_new_seed_is_off_while_the_seed_is_unused(window: MainWindow) -> None:
+    c = window.controls
+    c.init_combo.setCurrentIndex(c.init_combo.findData("content"))
+    seed = c.seed_spin.value()
+    assert not window.new_seed_action.isEnabled() and window.new_seed_action.statusTip() == SEED_UNUSED
+    window.new_seed_action.trigger()
+    c.new_seed()  # called directly too: the unused seed stays as it was
+    assert c.seed_spin.value() == seed
+    c.init_combo.setCurrentIndex(c.init_combo.findData("noise"))
+    assert window.new_seed_action.isEnabled()
+    seeds = set()
+    for _ in range(3):
+        window.new_seed_action.trigger()
+        seeds.add(c.seed_spin.value())
+    assert len(seeds) > 1
+
+
+def test_an_empty_queue_says_nothing_is_queued(window: MainWindow) -> None:
+    bar = window.queue_panel.progress
+    assert "0 of 1" not in bar.text() and bar.text() == "Nothing queued"
+
+
+@pytest.mark.usefixtures("bundled_weights")
+def test_the_history_highlight_stays_on_the_shown_result_while_the_queue_runs(
+        qtbot, window: MainWindow, image_files: tuple[Path, Path], tmp_path: Path) -> None:
+    few_steps(window, 2, size=32)
+    load_both(window, image_files)
+    assert window.start_run()
+    with qtbot.waitSignal(window.runs.job.ended, timeout=60_000):
+        pass
+    shown = window.result
+    assert window.history.current_entry().result is shown
+    photo, painting = tmp_path / "q-photo.png", tmp_path / "q-painting.png"
+    make_content((40, 30)).save(photo)
+    make_style((32, 32)).save(painting)
+    panel = window.queue_panel
+    assert panel.photos.add_paths([photo, image_files[0]]) == [] and panel.paintings.add_paths([painting]) == []
+    panel.out_edit.setText(str(tmp_path / "results"))
+    assert panel.add_to_queue() == 2
+    assert panel.progress.text() == "0 of 2 finished"
+    added: list[object] = []
+    panel.stateChanged.connect(lambda: added.append(window.history.current_entry()))  # after each result too
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: not panel.runner.is_active() and not panel.runner.is_running(), timeout=120_000)
+    assert window.history.count() == 3 and added
+    assert window.result is shown
+    assert all(e is not None and e.result is shown for e in added)  # never a queue result the view does not show
+    newest = window.history.newest()
+    panel.show_result_file(newest.saved_as)  # asked for: shown, and highlighted
+    assert window.result is newest.result and window.history.current_entry() is newest
