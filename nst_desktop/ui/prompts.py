@@ -14,6 +14,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from nst_desktop.app_info import IMAGE_EXTENSIONS
+from nst_desktop.ui.video_open import video_filter
 
 #: Name filters of the save dialog and the extension each one gives a name without one.
 SAVE_FILTERS = {
@@ -92,6 +93,11 @@ class Prompts(QObject):
     def open_path(self, title: str, folder: str = "") -> str:
         """File dialog for an input image; "" if cancelled."""
         path, _ = QFileDialog.getOpenFileName(self.parent_widget, title, folder, _image_filter())
+        return path
+
+    def open_video_path(self, title: str, folder: str = "") -> str:
+        """File dialog for a clip (video files first); "" if cancelled."""
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, title, folder, video_filter())
         return path
 
     def open_paths(self, title: str, folder: str = "") -> list[str]:

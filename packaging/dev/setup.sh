@@ -9,6 +9,8 @@
 #  3. torch: ONE spec for the app and the tests, $NST_TORCH (pip arguments; default torch==2.13.0),
 #     then the app, editable (pip install -e .). Skipped when nothing changed since the last run
 #     (torch spec, pyproject.toml, extras: .venv/.nst-setup); NST_SETUP_FORCE=1 re-runs pip.
+# Extras the user asks for: NST_EXTRAS=video (paint clips), farm (Ray batches), package (PyInstaller);
+# several with commas: NST_EXTRAS=video,farm bash packaging/dev/setup.sh --window
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +24,19 @@ for arg in "$@"; do
     esac
 done
 say() { printf 'setup: %s\n' "$*" >&2; }
+
+# The extras to install with the app: [test] for --test, and those named in $NST_EXTRAS.
+extras=()
+if [ "$TEST" = 1 ]; then extras+=(test); fi
+IFS=', ' read -r -a asked <<<"${NST_EXTRAS:-}"
+for e in "${asked[@]}"; do
+    case $e in
+        video|farm|package|test) extras+=("$e") ;;
+        "") ;;
+        *) say "unknown extra '$e' in NST_EXTRAS: the extras are video, farm, package, test"; exit 2 ;;
+    esac
+done
+if [ "${#extras[@]}" -gt 0 ]; then mapfile -t extras < <(printf '%s\n' "${extras[@]}" | awk '!seen[$0]++'); fi
 
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
@@ -90,18 +105,22 @@ fi
 TORCH=${NST_TORCH:-torch==2.13.0}
 read -r -a torch_args <<<"$TORCH"
 extra=""
-want=base
-if [ "$TEST" = 1 ]; then extra="[test]"; want="test"; fi
-STAMP=.venv/.nst-setup   # line 1: torch spec and pyproject.toml's hash; then what was installed: base, test
+want=(base)
+if [ "${#extras[@]}" -gt 0 ]; then extra="[$(IFS=,; echo "${extras[*]}")]"; want=("${extras[@]}"); fi
+STAMP=.venv/.nst-setup   # line 1: torch spec and pyproject.toml's hash; then what was installed: base, test, video...
 key="$TORCH $(sha256sum pyproject.toml | cut -d' ' -f1)"
 have=()
 if [ -f "$STAMP" ] && [ "$(head -n 1 "$STAMP")" = "$key" ]; then mapfile -t have < <(tail -n +2 "$STAMP"); fi
-pattern=$want
-if [ "$want" = base ]; then pattern="base|test"; fi   # [test] includes the app
-if [ "${NST_SETUP_FORCE:-0}" = 1 ] || ! printf '%s\n' "${have[@]}" | grep -qxE "$pattern"; then
+missing=0
+for w in "${want[@]}"; do
+    pattern=$w
+    if [ "$w" = base ]; then pattern="base|.+"; fi   # every extra includes the app
+    printf '%s\n' "${have[@]}" | grep -qxE "$pattern" || missing=1
+done
+if [ "${NST_SETUP_FORCE:-0}" = 1 ] || [ "$missing" = 1 ]; then
     pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
     say "pip install ${torch_args[*]}, then the app: -e .$extra"
     "${pip[@]}" "${torch_args[@]}"
     "${pip[@]}" -e ".$extra"
-    printf '%s\n' "$key" "${have[@]}" "$want" | awk '!seen[$0]++' >"$STAMP"
+    printf '%s\n' "$key" "${have[@]}" "${want[@]}" | awk 'NF && !seen[$0]++' >"$STAMP"
 fi

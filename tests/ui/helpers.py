@@ -62,6 +62,7 @@ class Prompts:
         self.errors: list[tuple[str, str, str]] = []
         self.abouts: list[str] = []
         self.dialogs: list[str] = []
+        self.video_dialogs: list[str] = []  # the titles of open_video_path's dialogs
         self.open_answer = ""
         self.open_answers: list[str] = []
         self.folder_answer = ""
@@ -99,6 +100,11 @@ class Prompts:
 
     def open_path(self, title: str, folder: str = "") -> str:
         self.dialogs.append(title)
+        return self.open_answer
+
+    def open_video_path(self, title: str, folder: str = "") -> str:
+        self.dialogs.append(title)
+        self.video_dialogs.append(title)
         return self.open_answer
 
     def open_paths(self, title: str, folder: str = "") -> list[str]:

@@ -63,3 +63,26 @@ def test_the_history_highlight_stays_on_the_shown_result_while_the_queue_runs(
     newest = window.history.newest()
     panel.show_result_file(newest.saved_as)  # asked for: shown, and highlighted
     assert window.result is newest.result and window.history.current_entry() is newest
+
+
+def test_open_video_offers_video_files(window: MainWindow) -> None:
+    """File > Open Video… opened the image dialog (photos offered, clips hidden)."""
+    from nst_desktop.app_info import IMAGE_EXTENSIONS
+    from nst_desktop.ui.video_open import video_filter
+
+    window.open_video_action.trigger()
+    assert window.prompts.video_dialogs == ["Open a video to paint"] and not window.prompts.informed
+    first = video_filter().split(";;")[0]
+    assert first.startswith("Videos (") and "*.mp4" in first and "*.mov" in first
+    assert not [e for e in IMAGE_EXTENSIONS if e != ".gif" and f"*{e} " in first + " "]
+
+
+def test_without_the_video_extra_open_video_says_how_to_add_it_before_the_dialog(
+        window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed: importing it fails
+    window.open_video_action.trigger()
+    assert window.prompts.dialogs == []  # no file dialog
+    [(title, text)] = window.prompts.informed
+    assert "PyAV" in text and "pip install 'nst-desktop[video]'" in text and "NST_EXTRAS=video" in text
