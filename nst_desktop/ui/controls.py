@@ -46,6 +46,7 @@ from nst_desktop.services.jobs import (
 )
 from nst_desktop.services.settings import MAX_SEED, Settings
 from nst_desktop.ui.print_size import PrintSizeDialog
+from nst_desktop.ui.tiles_note import tiles_note
 
 #: Style-strength slider: integer positions, log scale. Position p means
 #: 10 ** (p / STRENGTH_TICKS_PER_DECADE) x MIN_STYLE_STRENGTH.
@@ -463,8 +464,8 @@ class ControlsPanel(QWidget):
             f"Memory: about {format_bytes(est.memory_bytes)}",
             f"Time: about {format_duration(est.seconds)} on {where} ({basis})",
         ]
-        if est.tile:
-            lines.append(f"Painted in tiles of {est.tile} px: the whole picture does not fit in memory at once")
+        if note := tiles_note(est.tile, est.width, est.height, self.seamless_check.isChecked()):
+            lines.append(note)
         text = "<br>".join(lines)
         if est.too_large:
             hint = f" About {est.fits} px fits." if est.fits else ""

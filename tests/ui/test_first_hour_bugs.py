@@ -86,3 +86,30 @@ def test_without_the_video_extra_open_video_says_how_to_add_it_before_the_dialog
     assert window.prompts.dialogs == []  # no file dialog
     [(title, text)] = window.prompts.informed
     assert "PyAV" in text and "pip install 'nst-desktop[video]'" in text and "NST_EXTRAS=video" in text
+
+
+def test_a_small_seamless_texture_is_not_announced_as_too_large_for_memory(qtbot) -> None:
+    """A 256 x 192 px texture is planned as one tile wrapped around the whole picture (with
+    memory to spare): the estimate said "Painted in tiles … does not fit in memory"."""
+    from nst_desktop.engine.devices import DeviceInfo
+    from nst_desktop.ui.controls import ControlsPanel
+
+    panel = ControlsPanel([DeviceInfo("cpu", "CPU (2 cores)", 16_000_000_000)], cpu_cores=2)
+    qtbot.addWidget(panel)
+    panel.set_content_aspect((192, 256))
+    panel.size_spin.setValue(256)
+    panel.seamless_check.setChecked(True)
+    text = panel.estimate_label.text()
+    assert "does not fit in memory" not in text and "in tiles" not in text
+    assert "wrapped around its edges, so that it repeats without a seam" in text
+    panel.seamless_check.setChecked(False)
+    assert "wrapped" not in panel.estimate_label.text() and "tiles" not in panel.estimate_label.text()
+
+
+def test_the_tiles_note_names_tiles_only_where_there_are_several() -> None:
+    from nst_desktop.ui.tiles_note import tiles_note
+
+    assert tiles_note(0, 256, 192, seamless=True) is None and tiles_note(0, 256, 192, seamless=False) is None
+    assert "does not fit" not in tiles_note(256, 256, 192, seamless=True)
+    assert tiles_note(512, 4096, 3072, seamless=True).startswith("Painted in tiles of 512 px wrapped around")
+    assert tiles_note(512, 4096, 3072, seamless=False).startswith("Painted in tiles of 512 px: the whole picture")

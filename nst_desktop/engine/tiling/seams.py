@@ -43,18 +43,23 @@ def rolled_half(image: Image.Image) -> Image.Image:
 
 
 def periodic(image: Image.Image) -> Image.Image:
-    """``image`` cross-faded with itself rolled by half its width and height, so that it
-    continues across its edges when repeated (the start and the content of a seamless run).
+    """``image`` cross-faded with copies of itself rolled by half its width, half its height and
+    both, so that it continues across its edges when repeated and has no seam inside either (the
+    start and the content of a seamless run).
 
-    ``w * image + (1 - w) * rolled``, ``w = sin²(pi y / H) * sin²(pi x / W)``-like (a product
-    of two raised-cosine windows: 1 in the middle, 0 at the edges): at the edges only the rolled
-    copy shows, whose edges are the original's middle, so the repeat has no jump. The middle
-    keeps the photo; the blend shows as a soft double image towards the edges.
+    ``sum over (a, b) of wy_a(y) * wx_b(x) * roll(image, a * H/2, b * W/2)`` with raised-cosine
+    weights ``wx_0 = sin²(pi x / W)`` and ``wx_1 = cos²(pi x / W)`` (likewise in y; each pair sums to
+    1): every copy fades out where its own wrap-around seam lies (the original's at the edges, a
+    rolled copy's through the middle). With the original and one rolled copy only, the rolled
+    copy's seams showed as a hard cross through the middle of the tile. The middle keeps the
+    photo; the blend shows as a soft multiple image towards the edges and the middle lines.
     """
     x = pil_to_tensor(image.convert("RGB"))
     h, w = x.shape[-2:]
     wy = torch.sin(torch.pi * (torch.arange(h) + 0.5) / h).pow(2).view(1, 1, h, 1)
     wx = torch.sin(torch.pi * (torch.arange(w) + 0.5) / w).pow(2).view(1, 1, 1, w)
-    weight = wy * wx
-    rolled = torch.roll(x, shifts=(h // 2, w // 2), dims=(-2, -1))
-    return tensor_to_pil(weight * x + (1 - weight) * rolled)
+    out = torch.zeros_like(x)
+    for a, wy_a in ((0, wy), (1, 1 - wy)):
+        for b, wx_b in ((0, wx), (1, 1 - wx)):
+            out += wy_a * wx_b * torch.roll(x, shifts=(a * (h // 2), b * (w // 2)), dims=(-2, -1))
+    return tensor_to_pil(out)
