@@ -477,7 +477,7 @@ class ControlsPanel(QWidget):
                 f"<br><span style='color:#c0392b'>May not fit in the {format_bytes(info.memory_bytes)} "
                 f"of {where}{hint}.</span>"
             )
-        return f"<small>{text}</small>"
+        return text  # the normal font (<small> made it the smallest text of the window)
 
 
 #: How the estimate's basis (:attr:`RunEstimate.basis`) is shown.

@@ -55,7 +55,7 @@ from nst_desktop.ui.speed import SpeedKeeper
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
 from nst_desktop.ui.video_open import VIDEO_EXTRA_HELP, VIDEO_EXTRA_TITLE, video_extra_missing
 from nst_desktop.ui.video_window import VideoWindows
-from nst_desktop.ui.window_layout import lay_out, restore_window_state, store_window_state
+from nst_desktop.ui.window_layout import fit_to_screen, lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
 #: How long after the window's first paint the engine starts loading (see showEvent).
@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self._weights_in_use = ""
         self._download_dialog: DownloadDialog | None = None
         self._launch_files: tuple[str | None, str | None] | None = None  # handed over mid-run
+        self._fitted = False
         #: The photo each result was painted from: Continue is off for a result of another photo.
         self.painted_from = PaintedFrom()
 
@@ -610,6 +611,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        if not self._fitted:  # on its screen now: fit it (once; later the user places it)
+            self._fitted = True
+            fit_to_screen(self)
         if not self.engine_ready:
             QTimer.singleShot(0, self._paint_then_load)
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -488,7 +489,11 @@ def install_queue_dock(window: MainWindow) -> QueuePanel:
     panel = QueuePanel(window)
     dock = QDockWidget("Queue", window)
     dock.setObjectName("queueDock")
-    dock.setWidget(panel)
+    scroll = QScrollArea()  # on a small screen the panel scrolls instead of making the window taller
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    dock.setWidget(scroll)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.setVisible(bool(panel.runner.queue.items))
     window.queue_dock = dock

@@ -22,6 +22,8 @@ from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 STYLIZE_TIP = "Paint the content in the style (Ctrl+Return)"
 CANCEL_TIP = "Stop painting and keep the best result so far (Esc)"
+#: Lines of text the progress line has room for (its height does not change with its text).
+PROGRESS_LINES = 3
 
 
 class RunController(QObject):
@@ -71,6 +73,9 @@ class RunController(QObject):
         self.progress_label = QLabel(" ")
         self.progress_label.setWordWrap(True)
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)  # messages carry file names
+        # A fixed height (PROGRESS_LINES lines): the buttons below do not jump as the text wraps.
+        self.progress_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.progress_label.setFixedHeight(PROGRESS_LINES * self.progress_label.fontMetrics().lineSpacing() + 2)
 
     # ------------------------------------------------------------------ control
     def is_running(self) -> bool:

@@ -13,7 +13,8 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from nst_desktop.engine import ImageError, load_image
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 800)
+#: Room left for the window manager's frame (title bar, borders) while it is not known yet (px).
+FRAME_ALLOWANCE = QSize(8, 40)
 
 
 def _side_panel(w: MainWindow) -> QScrollArea:
@@ -90,6 +93,7 @@ def restore_window_state(w: MainWindow, s: Settings) -> None:
             w.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry, validate=True)))
         except (ValueError, TypeError):
             pass  # a damaged geometry: the default size
+    fit_to_screen(w)
     for name, splitter in _splitters(w).items():
         sizes = s.splitters.get(name)
         if sizes and len(sizes) == splitter.count() and sum(sizes) > 0:
@@ -99,6 +103,30 @@ def restore_window_state(w: MainWindow, s: Settings) -> None:
     w.controls.set_weights_ready("torchvision", torchvision_available(paths.cache_dir()))
     if s.zoom == "100":
         w.result_view.zoom_actual()
+
+
+def fit_to_screen(w: QWidget, available: QRect | None = None) -> None:
+    """Shrink and move ``w`` so that it lies, frame included, within ``available`` (default: the
+    available geometry of its screen, in device-independent pixels: a 1600 × 1000 screen at
+    scale 1.5 offers 1066 × 666 less its panels). A maximised or full-screen window is left
+    alone. It cannot shrink below its minimum size; the settings column scrolls."""
+    if w.isMaximized() or w.isFullScreen():
+        return
+    if available is None:
+        screen = w.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+    frame = w.frameGeometry().size() - w.geometry().size()  # the real frame, once shown
+    extra = QSize(max(frame.width(), FRAME_ALLOWANCE.width()), max(frame.height(), FRAME_ALLOWANCE.height()))
+    size = w.size().boundedTo(available.size() - extra).expandedTo(w.minimumSizeHint())
+    if size != w.size():
+        w.resize(size)
+    top_left = w.frameGeometry().topLeft()
+    x = max(available.left(), min(top_left.x(), available.right() + 1 - size.width() - extra.width()))
+    y = max(available.top(), min(top_left.y(), available.bottom() + 1 - size.height() - extra.height()))
+    if (x, y) != (top_left.x(), top_left.y()):
+        w.move(x, y)
 
 
 def _restore_style_list(w: MainWindow, entries: list[StyleEntry]) -> None:

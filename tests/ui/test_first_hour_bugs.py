@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QScrollArea
 
 from nst_desktop.ui.controls import SEED_UNUSED
 from nst_desktop.ui.main_window import MainWindow
@@ -113,3 +114,44 @@ def test_the_tiles_note_names_tiles_only_where_there_are_several() -> None:
     assert "does not fit" not in tiles_note(256, 256, 192, seamless=True)
     assert tiles_note(512, 4096, 3072, seamless=True).startswith("Painted in tiles of 512 px wrapped around")
     assert tiles_note(512, 4096, 3072, seamless=False).startswith("Painted in tiles of 512 px: the whole picture")
+
+
+@pytest.mark.parametrize("available", [(0, 0, 1366, 728), (0, 0, 1066, 626), (200, 30, 1066, 626)],
+                         ids=["1366x768 laptop", "1600x1000 at scale 1.5", "a second screen"])
+def test_the_window_fits_the_available_screen_and_its_settings_scroll(qtbot, window: MainWindow,
+                                                                     available: tuple[int, ...]) -> None:
+    """It opened at 1280 × 800 whatever the screen: Stylize was off-screen at scale 1.5 on a
+    1600 × 1000 screen, and a 1366 × 768 laptop lost the bottom."""
+    from PySide6.QtCore import QRect
+
+    from nst_desktop.ui.window_layout import FRAME_ALLOWANCE, fit_to_screen
+
+    area = QRect(*available)
+    window.queue_panel.show_dock()  # the Queue too (its panel scrolls instead of making the window taller)
+    window.resize(1920, 1200)  # e.g. saved on a larger screen
+    fit_to_screen(window, area)
+    assert window.width() + FRAME_ALLOWANCE.width() <= area.width()
+    assert window.height() + FRAME_ALLOWANCE.height() <= area.height()
+    assert area.contains(window.frameGeometry().topLeft())
+    qtbot.waitUntil(lambda: window.save_button.isVisible())
+    side = next(s for s in window.main_splitter.findChildren(QScrollArea) if s.isAncestorOf(window.save_button))
+    side.ensureWidgetVisible(window.save_button)
+    assert not window.save_button.visibleRegion().isEmpty()  # Save, Copy and Stylize can be reached
+    assert not window.stylize_button.visibleRegion().isEmpty() or side.verticalScrollBar().maximum() > 0
+
+
+def test_a_new_window_fits_the_screen_it_opens_on(window: MainWindow) -> None:
+    screen = window.screen().availableGeometry()  # 800 x 800 offscreen
+    assert screen.contains(window.frameGeometry())
+
+
+def test_the_progress_block_keeps_its_height_and_the_estimate_its_font(qtbot, window: MainWindow) -> None:
+    """Save and Copy jumped as the progress text wrapped onto more lines; the estimate was <small>."""
+    label = window.progress_label
+    label.setText("Step 1")
+    qtbot.wait(10)
+    y_short, h_short = window.save_button.y(), label.height()
+    label.setText("Step 120 of 150 · tile 12 of 24 · 4096 × 3072 px (size 3 of 3) · about 1 min 20 s left")
+    qtbot.wait(10)
+    assert (window.save_button.y(), label.height()) == (y_short, h_short)
+    assert "<small>" not in window.controls.estimate_label.text()
