@@ -42,22 +42,36 @@ def rolled_half(image: Image.Image) -> Image.Image:
     return tensor_to_pil(torch.roll(x, shifts=(h // 2, w // 2), dims=(-2, -1)))
 
 
-def periodic(image: Image.Image) -> Image.Image:
-    """``image`` cross-faded with copies of itself rolled by half its width, half its height and
-    both, so that it continues across its edges when repeated and has no seam inside either (the
-    start and the content of a seamless run).
+#: How far from the tile's edges (a share of its width or height) the photo fades into its
+#: half-rolled copies in :func:`periodic`; the middle half keeps the photo alone.
+BLEND_BAND = 0.25
 
-    ``sum over (a, b) of wy_a(y) * wx_b(x) * roll(image, a * H/2, b * W/2)`` with raised-cosine
-    weights ``wx_0 = sin²(pi x / W)`` and ``wx_1 = cos²(pi x / W)`` (likewise in y; each pair sums to
-    1): every copy fades out where its own wrap-around seam lies (the original's at the edges, a
-    rolled copy's through the middle). With the original and one rolled copy only, the rolled
-    copy's seams showed as a hard cross through the middle of the tile. The middle keeps the
-    photo; the blend shows as a soft multiple image towards the edges and the middle lines.
+
+def _edge_weight(n: int, band: float = BLEND_BAND) -> torch.Tensor:
+    """Weight of the unrolled photo along a side of ``n`` px: 0 at the edges, rising (raised
+    cosine) to 1 at ``band * n`` from them, 1 in the middle; periodic (the same at both ends)."""
+    to_edge = torch.minimum(torch.arange(n) + 0.5, n - 0.5 - torch.arange(n)) / (band * n)
+    return torch.sin(torch.pi / 2 * to_edge.clamp(max=1.0)).pow(2)
+
+
+def periodic(image: Image.Image) -> Image.Image:
+    """``image`` made to continue across its edges when repeated, without a seam inside either
+    (the start and the content of a seamless run).
+
+    A cross-fade of four copies: the photo, and the photo rolled by half its width, half its
+    height and both, ``sum over (a, b) of wy_a(y) * wx_b(x) * roll(image, a * H/2, b * W/2)``
+    with ``wx_0 = p(x)``, ``wx_1 = 1 - p(x)`` and :func:`_edge_weight` ``p`` (likewise in y).
+    Each copy is weighted 0 on its own wrap-around seam: the photo's lies at the tile's edges,
+    where the rolled copies bring in its continuous middle; a rolled copy's lies through the
+    middle, where only the photo shows. With one half-rolled copy, its seams showed as a hard
+    cross through the middle of the tile; with symmetric weights (sin² and cos²) the tile
+    repeated at half its size. The middle half keeps the photo; within ``BLEND_BAND`` of the
+    edges it shows as a soft double image.
     """
     x = pil_to_tensor(image.convert("RGB"))
     h, w = x.shape[-2:]
-    wy = torch.sin(torch.pi * (torch.arange(h) + 0.5) / h).pow(2).view(1, 1, h, 1)
-    wx = torch.sin(torch.pi * (torch.arange(w) + 0.5) / w).pow(2).view(1, 1, 1, w)
+    wy = _edge_weight(h).view(1, 1, h, 1)
+    wx = _edge_weight(w).view(1, 1, 1, w)
     out = torch.zeros_like(x)
     for a, wy_a in ((0, wy), (1, 1 - wy)):
         for b, wx_b in ((0, wx), (1, 1 - wx)):
