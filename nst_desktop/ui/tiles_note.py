@@ -1,6 +1,6 @@
 """The estimate's line about tiles: true for print sizes and for seamless textures alike.
 
-A seamless texture is always painted wrapped around its edges (engine/memory.plan_size): where it
+A seamless texture is always painted wrapped around its edges (engine/plan/memory.py, plan_size): where it
 fits, as one tile the size of the whole picture. That is not "in tiles because it does not fit",
 and the estimate once said so for a 256 × 192 px texture with gigabytes free.
 """

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nst_desktop.engine.seams import laplacian_profile, periodic, rolled_half
+from nst_desktop.engine.tiling.seams import laplacian_profile, periodic, rolled_half
 
 
 def _gradient(w: int = 128, h: int = 96) -> Image.Image:

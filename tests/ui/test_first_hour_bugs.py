@@ -92,7 +92,7 @@ def test_without_the_video_extra_open_video_says_how_to_add_it_before_the_dialog
 def test_a_small_seamless_texture_is_not_announced_as_too_large_for_memory(qtbot) -> None:
     """A 256 x 192 px texture is planned as one tile wrapped around the whole picture (with
     memory to spare): the estimate said "Painted in tiles … does not fit in memory"."""
-    from nst_desktop.engine.devices import DeviceInfo
+    from nst_desktop.engine.device.devices import DeviceInfo
     from nst_desktop.ui.controls import ControlsPanel
 
     panel = ControlsPanel([DeviceInfo("cpu", "CPU (2 cores)", 16_000_000_000)], cpu_cores=2)
