@@ -53,7 +53,7 @@ from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.speed import SpeedKeeper
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
-from nst_desktop.ui.video_open import VIDEO_EXTRA_HELP, VIDEO_EXTRA_TITLE, video_extra_missing
+from nst_desktop.ui.video_open import VIDEO_EXTRA_TITLE, video_extra_help, video_extra_missing
 from nst_desktop.ui.video_window import VideoWindows
 from nst_desktop.ui.window_layout import fit_to_screen, lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
@@ -581,7 +581,7 @@ class MainWindow(QMainWindow):
     def open_video(self) -> None:
         """File > Open Video…: a clip in a video window (a clip dropped on the Content pane opens one too)."""
         if video_extra_missing():  # said before the dialog, with how to add it
-            self.prompts.inform(VIDEO_EXTRA_TITLE, VIDEO_EXTRA_HELP)
+            self.prompts.inform(VIDEO_EXTRA_TITLE, video_extra_help())
             return
         path = self.prompts.open_video_path("Open a video to paint")
         if path:

@@ -6,6 +6,7 @@ window says so, and how to add them, before the file dialog opens (not after a f
 
 from __future__ import annotations
 
+import sys
 from importlib.util import find_spec
 
 from nst_desktop.ui.video_window import VIDEO_SUFFIXES
@@ -22,6 +23,19 @@ VIDEO_EXTRA_HELP = (
     "    NST_EXTRAS=video bash packaging/dev/setup.sh\n\n"
     "Then start the app again."
 )
+#: The same in the packaged app (.deb, .tar.gz, installer), which cannot take more Python packages.
+VIDEO_EXTRA_HELP_FROZEN = (
+    "Painting a video needs PyAV and OpenCV, which this package does not carry.\n\n"
+    "To paint videos, install NST Desktop with pip:\n"
+    "    pip install 'nst-desktop[video]'"
+)
+
+
+def video_extra_help(frozen: bool | None = None) -> str:
+    """What to say when the [video] extra is missing: how to add it here (``frozen``: the packaged
+    app; None: this process's ``sys.frozen``)."""
+    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    return VIDEO_EXTRA_HELP_FROZEN if frozen else VIDEO_EXTRA_HELP
 
 
 def video_filter() -> str:

@@ -89,6 +89,13 @@ def test_without_the_video_extra_open_video_says_how_to_add_it_before_the_dialog
     assert "PyAV" in text and "pip install 'nst-desktop[video]'" in text and "NST_EXTRAS=video" in text
 
 
+def test_the_packaged_app_says_to_install_with_pip_not_to_add_an_extra() -> None:
+    from nst_desktop.ui.video_open import video_extra_help
+
+    text = video_extra_help(frozen=True)
+    assert "pip install 'nst-desktop[video]'" in text and "setup.sh" not in text and "quit the app" not in text
+
+
 def test_a_small_seamless_texture_is_not_announced_as_too_large_for_memory(qtbot) -> None:
     """A 256 x 192 px texture is planned as one tile wrapped around the whole picture (with
     memory to spare): the estimate said "Painted in tiles … does not fit in memory"."""
