@@ -129,7 +129,8 @@ FROM_OS: dict[str, str] = {
 # Files the hooks collect that the app never uses (PyInstaller destinations, every platform):
 # torch's C++ test programs and test libraries (about 130 MB), Qt plugins for embedded/kiosk/VNC
 # displays and touch devices, the GTK 3 platform theme (it would mix the bundled Qt with the
-# user's GTK; Qt falls back to the XDG desktop portal theme), and Qt libraries only those need.
+# user's GTK; Qt falls back to the XDG desktop portal theme), QtNetwork's plugins, and Qt
+# libraries only those need.
 # On Linux, the system libraries only these needed then go too (select_binaries).
 UNUSED = (
     "torch/test/*", "torch/bin/*", "torch/lib/*test*", "torch/lib/*backend_with_compiler*",
@@ -138,6 +139,8 @@ UNUSED = (
     "PySide6/Qt/plugins/platforms/*qeglfs*", "PySide6/Qt/plugins/platforms/*qlinuxfb*",
     "PySide6/Qt/plugins/platforms/*qvnc*", "PySide6/Qt/plugins/platforms/*qvkkhrdisplay*",
     "PySide6/Qt/plugins/platforms/*qminimalegl*", "PySide6/Qt/plugins/platformthemes/*qgtk3*",
+    # QtNetwork is there for its local socket only: no network reachability (GLib/GIO, NetworkManager), no TLS.
+    "PySide6/Qt/plugins/networkinformation/*", "PySide6/Qt/plugins/tls/*",
 )
 KEEP = ("torch/bin/torch_shm_manager*",)  # torch's shared-memory helper
 # By file name, wherever they are (PyInstaller also links some into the top folder).

@@ -214,6 +214,8 @@ def test_unused_files_follow_the_spec_patterns() -> None:
     assert bl.used("torch/bin/torch_shm_manager")
     assert not bl.used("libQt6EglFsKmsSupport.so.6") and not bl.used("PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6")
     assert bl.used("PySide6/Qt/lib/libQt6Network.so.6")  # the window's single-instance socket
+    assert not bl.used("PySide6/Qt/plugins/networkinformation/libqglib.so")  # would bring GIO
+    assert not bl.used("PySide6/Qt/plugins/tls/libqopensslbackend.so")
     assert bl.used("PySide6/Qt/plugins/platforms/libqxcb.so") and bl.used("PySide6/Qt/plugins/platforms/libqwayland.so")
 
 
