@@ -45,13 +45,16 @@ def icon_svg_path() -> Path:
 
     return Path(str(files("nst_desktop.resources").joinpath("nst-desktop.svg")))
 
-# Image types the app opens (for file dialogs, .desktop MimeType= and installers).
-IMAGE_MIME_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "image/tiff",
-    "image/bmp",
-    "image/gif",
-)
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+#: The image formats the app opens, the one list: Pillow's format name -> (MIME type, file extensions).
+#: Only these decoders ever read a file (``Image.open(..., formats=...)``, see engine/image/images.py), whatever
+#: its name or content claims; the file dialogs, folder scans, .desktop MimeType= and installers use it too.
+IMAGE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "JPEG": ("image/jpeg", (".jpg", ".jpeg")),
+    "PNG": ("image/png", (".png",)),
+    "WEBP": ("image/webp", (".webp",)),
+    "TIFF": ("image/tiff", (".tif", ".tiff")),
+    "BMP": ("image/bmp", (".bmp",)),
+    "GIF": ("image/gif", (".gif",)),
+}
+IMAGE_MIME_TYPES = tuple(mime for mime, _ in IMAGE_FORMATS.values())
+IMAGE_EXTENSIONS = tuple(ext for _, exts in IMAGE_FORMATS.values() for ext in exts)

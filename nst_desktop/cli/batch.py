@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nst_desktop.cli.options import add_run_options, resolve_steps, run_params
+from nst_desktop.cli.options import KEEP_PATHS_HELP, add_run_options, resolve_steps, run_params
 
 PROG = "nst-desktop-cli batch"
 
@@ -54,6 +54,7 @@ def add_parser(sub: Any) -> None:
                    help="size of a contact sheet's cells in px (default 192)")
     b.add_argument("--force", action="store_true", help="paint again the items whose results exist")
     b.add_argument("--json", action="store_true", help="print one JSON record per finished item on stdout")
+    b.add_argument("--keep-paths", action="store_true", help=KEEP_PATHS_HELP)
     b.add_argument("--ray", default=None, metavar="auto|ADDRESS",
                    help="run the items on a Ray cluster: 'auto' (the cluster of this machine, or a local one) "
                    "or its address (HOST:6379, ray://HOST:10001) with RAY_AUTH_MODE=token (a cluster's ports, "
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         def steps_for(quality: str) -> int:
             return resolve_steps(dataclasses.replace(params, steps=0), quality)[0].steps
 
-        items = B.plan_items(photos, styles, params, steps_for, args.quality, args.sweep, args.pairs)
+        items = B.plan_items(photos, styles, params, steps_for, args.quality, args.sweep, args.pairs,
+                             keep_paths=args.keep_paths)
     except ValueError as exc:
         return bad(str(exc))
     except EngineError as exc:

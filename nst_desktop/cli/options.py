@@ -11,6 +11,10 @@ from pathlib import Path
 
 from nst_desktop.engine import params as P
 
+#: Help of ``--keep-paths`` (stylize and batch).
+KEEP_PATHS_HELP = ("store the inputs' full paths in the result's metadata (default: their file names only, so "
+                   "that a shared result shows no folder or user names)")
+
 
 def bound(value: float) -> str:
     """A range's end as people write it: 8192, 0.01, 1e+07 (not 8192.0 or 10000000.0)."""

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from nst_desktop.cli.options import add_run_options, resolve_steps, run_params, weights_list
+from nst_desktop.cli.options import KEEP_PATHS_HELP, add_run_options, resolve_steps, run_params, weights_list
 from nst_desktop.engine import params as P
 
 
@@ -33,6 +33,7 @@ def add_parser(sub: Any) -> None:
     st.add_argument("--masks-from", type=Path, default=None, metavar="IMAGE",
                     help="reuse the regions (style masks and keep mask) stored in an earlier result; "
                     "not with --mask or --keep-mask")
+    st.add_argument("--keep-paths", action="store_true", help=KEEP_PATHS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from nst_desktop.engine import EngineError, load_image, load_weights, save_image, stylize
     from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.image import SAVE_FORMATS, save_tiff16
+    from nst_desktop.engine.provenance import stored_path
     from nst_desktop.services.output_file import folder_problem, output_problem, save_or_keep
 
     def fail(msg: str) -> int:
@@ -135,14 +137,15 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
             bar = None
-        result.metadata["inputs"] = {"content": str(args.content.resolve()),
-                                     "styles": [str(p.resolve()) for p in args.style]}
+        keep = args.keep_paths
+        result.metadata["inputs"] = {"content": stored_path(args.content, keep),
+                                     "styles": [stored_path(p, keep) for p in args.style]}
         if args.mask is not None:
-            result.metadata["inputs"]["masks"] = [str(p.resolve()) for p in args.mask]
+            result.metadata["inputs"]["masks"] = [stored_path(p, keep) for p in args.mask]
         if args.keep_mask is not None:
-            result.metadata["inputs"]["keep_mask"] = str(args.keep_mask.resolve())
+            result.metadata["inputs"]["keep_mask"] = stored_path(args.keep_mask, keep)
         if args.masks_from is not None:
-            result.metadata["inputs"]["masks_from"] = str(args.masks_from.resolve())
+            result.metadata["inputs"]["masks_from"] = stored_path(args.masks_from, keep)
         def save(path: Path) -> None:
             if result.pixels16 is not None:
                 save_tiff16(result.pixels16, path, result.metadata)
@@ -191,9 +194,10 @@ def _stored_masks(path: Path, n_styles: int) -> dict[str, object]:
     """The ``masks`` / ``keep_mask`` arguments of stylize() from the regions stored in the result
     ``path``. Raises ValueError (or ImageError) naming --masks-from and the file."""
     from nst_desktop.engine import ImageError, read_metadata
+    from nst_desktop.engine.errors import quoted
     from nst_desktop.engine.provenance import masks_from_metadata
 
-    where = f"--masks-from '{path}'"
+    where = f"--masks-from {quoted(path)}"
     try:
         meta = read_metadata(path)
         masks, keep = masks_from_metadata(meta or {})

@@ -43,3 +43,10 @@ class TooLarge(OutOfMemory):
 
 class NumericalError(EngineError):
     """The optimisation produced NaN or Inf and could not recover."""
+
+
+def quoted(name: object) -> str:
+    """A file name for a one-line message: in single quotes, characters that are not printable (a
+    newline, an escape sequence, an undecodable byte of a file name) written as escapes."""
+    text = str(name)
+    return "'" + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text) + "'"

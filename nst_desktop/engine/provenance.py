@@ -41,8 +41,10 @@ import copy
 import io
 import json
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -62,11 +64,17 @@ DEFAULT_MAX_SIDE = 512
 MAX_MASK_CHARS = 256 * 1024
 #: Long sides tried, largest first, when masks must be stored smaller (px).
 FALLBACK_SIDES = (512, 384, 256, 192, 128, 96, 64, 48, 32, 24, 16)
-#: Limits when reading masks back (guards against damaged or malicious metadata).
-MAX_STORED_MASKS = 64
-MAX_STORED_SIDE = 4096
+#: Limits of the masks a result stores, checked when reading them back before any decoding (the
+#: metadata is untrusted): at most 8 style masks (the Style list's 8 paintings; a run with more
+#: stores none, ``"omitted"`` says why) and a keep mask, each at most DEFAULT_MAX_SIDE px and
+#: MAX_MASK_CHARS of base64: what the app itself writes, no more.
+MAX_STORED_MASKS = 8
+MAX_STORED_SIDE = DEFAULT_MAX_SIDE
 MAX_STORED_PIXELS = MAX_STORED_SIDE * MAX_STORED_SIDE
-MAX_ENCODED_CHARS = 8 * 1024 * 1024
+MAX_ENCODED_CHARS = MAX_MASK_CHARS
+#: Largest count of style masks a record may name (a run of more than MAX_STORED_MASKS paintings
+#: records its count, without the masks).
+MAX_COUNTED_MASKS = 64
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -88,6 +96,14 @@ def run_metadata(
         "elapsed_s": round(elapsed_s, 2),
         "cancelled": cancelled,
     }
+
+
+def stored_path(path: str | os.PathLike[str], keep_paths: bool = False) -> str:
+    """How a result's metadata names an input file (``metadata["inputs"]``): its file name only by
+    default, since a shared result would show its folders (and with them user names); the absolute
+    path with ``keep_paths`` (the CLI's ``--keep-paths``, the window's setting)."""
+    p = Path(path)
+    return str(p.resolve()) if keep_paths else p.name
 
 
 def _reduce(mask: Image.Image, max_side: int) -> Image.Image:
@@ -152,9 +168,12 @@ def masks_to_metadata(
     smaller side of :data:`FALLBACK_SIDES`, and left out (``"omitted"`` says so) if even
     16 px does not fit. Raises ``ValueError`` if a mask is not a Pillow image.
     """
-    if max_side < 1:
-        raise ValueError(f"max_side must be at least 1 px, not {max_side}")
+    if not 1 <= max_side <= MAX_STORED_SIDE:
+        raise ValueError(f"max_side must be from 1 to {MAX_STORED_SIDE} px, not {max_side}")
     masks = None if masks is None else list(masks)
+    if masks is not None and len(masks) > MAX_STORED_MASKS:
+        record = {"style_masks": len(masks), "keep_mask": keep_mask is not None, "encoding": ENCODING}
+        return _without_data(record, f"the masks of more than {MAX_STORED_MASKS} paintings are not stored")
     sides = [max_side, *(s for s in FALLBACK_SIDES if s < max_side)]
     for side in sides:
         record = _record(masks, keep_mask, side)
@@ -218,8 +237,8 @@ def _count(regions: Mapping[str, Any], key: str) -> int:
         return 0
     if value is True:
         return 1
-    if not isinstance(value, int) or not 0 <= value <= MAX_STORED_MASKS:
-        raise ValueError(f"regions: '{key}' must be a count from 0 to {MAX_STORED_MASKS}, not {value!r}")
+    if not isinstance(value, int) or not 0 <= value <= MAX_COUNTED_MASKS:
+        raise ValueError(f"regions: '{key}' must be a count from 0 to {MAX_COUNTED_MASKS}, not {value!r}")
     return value
 
 
@@ -293,6 +312,11 @@ def masks_from_metadata(meta: dict) -> tuple[list[Image.Image] | None, Image.Ima
     if encoding != ENCODING:
         raise ValueError(f"regions: unknown mask encoding {encoding!r} (expected {ENCODING!r})")
     masks: list[Image.Image] | None = None
+    if n_styles > MAX_STORED_MASKS:
+        raise ValueError(f"regions: {n_styles} style masks, more than the {MAX_STORED_MASKS} the app stores")
+    if _data_chars(regions) > MAX_MASK_CHARS:  # counted before anything is decoded
+        raise ValueError(f"regions: {_data_chars(regions)} characters of mask data, more than the "
+                         f"{MAX_MASK_CHARS} the app stores")
     if n_styles:
         data = regions.get("style_mask_data")
         if not isinstance(data, list) or len(data) != n_styles:
@@ -336,4 +360,5 @@ __all__ = [
     "masks_to_metadata",
     "metadata_chars",
     "shrink_to_fit",
+    "stored_path",
 ]

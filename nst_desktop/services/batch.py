@@ -26,11 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nst_desktop.app_info import IMAGE_EXTENSIONS
 from nst_desktop.engine import params as P
+from nst_desktop.engine.provenance import stored_path
 from nst_desktop.services.jobs import suggested_output_name
 
-#: Files a folder contributes (by extension, case-insensitive); files named directly may be anything Pillow reads.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+#: Files a folder contributes (by extension, case-insensitive): the formats the app opens (app_info); a file
+#: named directly may have any name, its content is checked when it is read (engine.images.load_image).
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS
 #: Most items one batch may plan (guards against a typo that multiplies folders).
 MAX_ITEMS = 10_000
 #: Most sweeps at once (rows and columns of a grid).
@@ -172,12 +175,15 @@ class BatchItem:
     """One picture of a batch: ``photo`` in the style of ``style`` with ``params`` (steps resolved).
 
     ``sweep``: the swept settings' (name, value) pairs, in the sweeps' order (empty without sweeps).
+    ``keep_paths``: its result's metadata names the inputs by absolute path (else by file name only,
+    see :func:`nst_desktop.engine.provenance.stored_path`).
     """
 
     photo: Path
     style: Path
     params: P.StyleParams
     sweep: tuple[tuple[str, Any], ...] = ()
+    keep_paths: bool = False
 
     def output_name(self, extension: str = ".png") -> str:
         """``<photo>-in-style-of-<painting>[-<setting>-<value>...]<extension>`` (unsafe characters -> '-')."""
@@ -185,9 +191,11 @@ class BatchItem:
         tail = "".join(f"-{name}-{format_value(value)}" for name, value in self.sweep)
         return base + re.sub(r"[^\w.-]+", "-", tail) + extension
 
-    def inputs(self) -> dict[str, Any]:
-        """The ``metadata["inputs"]`` record of its result (absolute paths, as ``stylize`` stores them)."""
-        return {"content": str(self.photo.resolve()), "styles": [str(self.style.resolve())]}
+    def inputs(self, keep_paths: bool | None = None) -> dict[str, Any]:
+        """The ``metadata["inputs"]`` record of its result (file names, or absolute paths with
+        ``keep_paths``; None: the item's own :attr:`keep_paths`)."""
+        keep = self.keep_paths if keep_paths is None else keep_paths
+        return {"content": stored_path(self.photo, keep), "styles": [stored_path(self.style, keep)]}
 
     def label(self) -> str:
         """'photo.jpg x painting.jpg, style-strength=2' (for messages)."""
@@ -203,6 +211,7 @@ def plan_items(
     quality: str = P.DEFAULT_QUALITY,
     sweeps: Sequence[Sweep] = (),
     pairs: bool = False,
+    keep_paths: bool = False,
 ) -> list[BatchItem]:
     """The items of a batch, in order (see the module docstring).
 
@@ -210,7 +219,7 @@ def plan_items(
     ``steps_for(quality)`` gives for the device that runs it. ``pairs``: the i-th photo with
     the i-th painting (the counts must be equal) instead of every combination. Raises
     ValueError for unequal pairs, a repeated sweep, more than :data:`MAX_SWEEPS`, a quality
-    sweep with fixed steps, or more than :data:`MAX_ITEMS` items.
+    sweep with fixed steps, or more than :data:`MAX_ITEMS` items. ``keep_paths``: see :class:`BatchItem`.
     """
     if pairs and len(photos) != len(styles):
         raise ValueError(f"--pairs needs as many photos as paintings, not {len(photos)} and {len(styles)}")
@@ -238,17 +247,18 @@ def plan_items(
             item_params = dataclasses.replace(params, **changes)
             if not params.steps:
                 item_params = dataclasses.replace(item_params, steps=steps_for(item_quality))
-            items.append(BatchItem(photo, style, item_params, tuple(zip(names, combo))))
+            items.append(BatchItem(photo, style, item_params, tuple(zip(names, combo)), keep_paths))
     return items
 
 
 def matches(meta: Mapping[str, Any] | None, item: BatchItem) -> bool:
     """True if ``meta`` (a result's stored metadata) records exactly ``item``: the same photo and
-    painting (absolute paths), every setting equal (but :data:`UNCOMPARED`; a seed, start size or
-    step count the item leaves to the run matches any), and a run that was not cancelled."""
+    painting (by absolute path, or by file name: results store either), every setting equal (but
+    :data:`UNCOMPARED`; a seed, start size or step count the item leaves to the run matches any), and
+    a run that was not cancelled."""
     if not isinstance(meta, Mapping) or meta.get("cancelled") is not False:
         return False
-    if meta.get("inputs") != item.inputs():
+    if meta.get("inputs") not in (item.inputs(keep_paths=True), item.inputs(keep_paths=False)):
         return False
     stored = meta.get("params")
     if not isinstance(stored, Mapping):

@@ -94,6 +94,8 @@ class Settings:
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
     styles: the rows of the Style list, first row first (at most MAX_STYLES).
+    keep_input_paths: saved results name their inputs by absolute path (False: by file name only,
+        so that a shared result shows no folder or user names).
     """
 
     version: int = SETTINGS_VERSION
@@ -116,6 +118,7 @@ class Settings:
     style_scale: float = 1.0
     seamless: bool = False
     styles: list[StyleEntry] = field(default_factory=list)
+    keep_input_paths: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -178,7 +181,7 @@ def _check(name: str, value: Any) -> Any:
     """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
     if name in ("window_geometry", "last_open_dir", "last_save_dir"):
         return value if _text(value) else None
-    if name == "seamless":
+    if name in ("seamless", "keep_input_paths"):
         return value if isinstance(value, bool) else None
     if name == "size":
         ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
+from nst_desktop.engine.provenance import stored_path
 from nst_desktop.services.settings import remember_recent
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
 from nst_desktop.ui.style_row import WEIGHT_MAX, StyleRow
@@ -214,12 +215,15 @@ class InputsController(QObject):
         return images, [r.weight / WEIGHT_MAX for r in rows]
 
     def input_paths(self) -> dict[str, object]:
-        """Where the inputs came from (None for pasted/dropped data), for the result's metadata.
+        """Where the inputs came from, for the result's metadata: file names, or absolute paths with the
+        setting File > Keep Full Input Paths in Results (None for pasted/dropped data).
 
         ``styles`` lists the paintings the run uses (the Style list's rows with weight above 0),
         one per entry of the result's ``style_weights`` and in the same order."""
+        keep = self.window.settings.keep_input_paths
+
         def where(loaded: LoadedImage | None) -> str | None:
-            return str(loaded.path.resolve()) if loaded is not None and loaded.path is not None else None
+            return stored_path(loaded.path, keep) if loaded is not None and loaded.path is not None else None
 
         styles = [where(r.loaded) for r in self.window.style_list.included()]
         return {"content": where(self.window.content_pane.loaded), "styles": styles}

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
         restore_window_state(self, self.settings)
+        self.keep_paths_action.setChecked(self.settings.keep_input_paths)
         self.inputs.update_regions_label()
         self._update_state()
         self.speeds = SpeedKeeper(self, test_on_open=speed_test and self.engine_ready)
@@ -524,6 +525,11 @@ class MainWindow(QMainWindow):
         self._update_state()
 
     @Slot()
+    @Slot()
+    def toggle_keep_input_paths(self) -> None:
+        """File > Keep Full Input Paths in Results: the setting follows the action's check mark."""
+        self.settings.keep_input_paths = self.keep_paths_action.isChecked()
+
     def update_history_visibility(self) -> None:
         self.history.setVisible(self.history_action.isChecked() and self.history.count() > 0)
 

@@ -71,6 +71,10 @@ def build_actions(w: MainWindow) -> None:
                                      "Restore the settings (and inputs, where found) that made a saved result")
     w.save_all_action = _action(w, "Save A&ll Results…", w.export.save_all, "Ctrl+Shift+S",
                                 "Save every unsaved result (the History's too) into a folder")
+    w.keep_paths_action = _action(w, "Keep Full Input &Paths in Results", w.toggle_keep_input_paths, None,
+                                  "Saved results name their photo and paintings by full path (shows folder and "
+                                  "user names to whoever gets the file); off: by file name only")
+    w.keep_paths_action.setCheckable(True)
     w.recover_action = _action(w, "&Recover Last Result", w.export.recover_last_result, None,
                                "Open the last finished result that was not saved")
     w.quit_action = _action(w, "&Quit", w.close, SK.Quit)
@@ -120,6 +124,8 @@ def build_menus(w: MainWindow) -> RecentMenus:
     file_menu.addSeparator()
     for act in (w.save_action, w.save_all_action, w.recover_action, w.open_settings_action):
         file_menu.addAction(act)
+    file_menu.addSeparator()
+    file_menu.addAction(w.keep_paths_action)
     file_menu.addSeparator()
     file_menu.addAction(w.quit_action)
     edit_menu = bar.addMenu("&Edit")

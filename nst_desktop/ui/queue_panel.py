@@ -90,7 +90,8 @@ class QueuePanel(QWidget):
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
         self.window = window
-        self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self)
+        self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self,
+                                  keep_paths=lambda: window.settings.keep_input_paths)
         self.runner.changed.connect(self.refresh)
         self.runner.item_progress.connect(self._on_item_progress)
         self.runner.running_changed.connect(self._on_running_changed)

@@ -18,6 +18,7 @@ half-done item does after a crash). :meth:`shutdown` (closing the window) stops 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -60,12 +61,14 @@ class QueueRunner(QObject):
     problem = Signal(str)
 
     def __init__(self, busy: Callable[[], bool], cache_dir: Path | None = None, store_path: Path | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, keep_paths: Callable[[], bool] = lambda: False) -> None:
         """``busy()``: True while the window paints (the queue then waits); ``store_path``: the queue
         file (None: the user's). The queue is read from it; items left running restart, and the
-        queue waits for :meth:`start`."""
+        queue waits for :meth:`start`. ``keep_paths()``: results store their inputs' absolute
+        paths (else file names only; the window's setting, asked when an item starts)."""
         super().__init__(parent)
         self._busy = busy
+        self._keep_paths = keep_paths
         self._cache_dir = cache_dir
         self._file = QueueFile(store_path)  # shared with other windows: each save merges
         loaded = self._file.load()
@@ -232,7 +235,7 @@ class QueueRunner(QObject):
 
     def _begin(self, item: QueueItem) -> bool:
         """Start painting ``item``; False if it was settled at once (done already, or failed)."""
-        b = item.batch_item()
+        b = dataclasses.replace(item.batch_item(), keep_paths=self._keep_paths())
         try:
             item.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
 from nst_desktop.engine import ImageError
-from nst_desktop.services.restore import RestorePlan, read_plan, settings_plan
+from nst_desktop.services.restore import RestorePlan, load_offered, printable, read_plan, settings_plan
 from nst_desktop.ui.history_strip import HistoryEntry
 from nst_desktop.ui.image_pane import LoadedImage
 from nst_desktop.ui.saved_result import show_saved_result
@@ -38,12 +38,13 @@ class SettingsRestorer(QObject):
         return self.restore_settings_from(path) if path else False
 
     def restore_settings_from(self, path: str | Path) -> bool:
-        """Restore the controls, the inputs whose files exist (the content photo, the paintings
-        with their weights) and the painted regions from the metadata of ``path``. True if found.
+        """Restore the controls and the painted regions from the metadata of ``path``, and the inputs it
+        names (the content photo, the paintings with their weights) where they exist, are images, and
+        the user agrees to open them (a question lists their paths). True if settings were found.
 
-        The Style list is replaced by the run's paintings that are found (it is kept if none
-        is); files not found are named in the status bar, and so are regions that cannot be
-        restored. A run without regions clears the painted regions (Undo brings them back)."""
+        The Style list is replaced by the run's paintings that are opened (it is kept if none is);
+        files not offered are named in the status bar, and so are regions that cannot be restored.
+        A run without regions clears the painted regions (Undo brings them back)."""
         w = self.window
         try:
             plan = read_plan(path)
@@ -51,28 +52,42 @@ class SettingsRestorer(QObject):
             w.statusBar().showMessage(str(exc), 10000)
             return False
         skipped = self._apply_settings(plan)
+        name = printable(Path(path).name)
         if skipped is None:
-            w.prompts.inform("No settings found", f"'{Path(path).name}' holds no NST Desktop settings.")
+            w.prompts.inform("No settings found", f"'{name}' holds no NST Desktop settings.")
             return False
-        if plan.content is not None:
-            w.content_pane.load_path(plan.content)
-        found: list[int] | None = None  # for each restored painting, its index in the run's styles
-        if plan.styles:
-            w.style_list.set_rows([(LoadedImage(s.image, s.path.name, s.path), s.percent) for s in plan.styles])
-            found = [s.index for s in plan.styles]
         notes = []
+        found: list[int] | None = None  # for each restored painting, its index in the run's styles
+        if plan.offered and self._agreed(name, plan):
+            content, styles, problems = load_offered(plan.offered)
+            if content is not None:
+                w.content_pane.load_path(content)
+            if styles:
+                w.style_list.set_rows([(LoadedImage(s.image, s.path.name, s.path), s.percent) for s in styles])
+                found = [s.index for s in styles]
+            notes += problems
+        elif plan.offered:
+            notes.append("input files not opened")
         if skipped:
             notes.append("not restored: " + ", ".join(skipped))
         if plan.missing:
-            notes.append("input files not found: " + ", ".join(Path(m).name for m in plan.missing))
+            notes.append("input files not opened: " + ", ".join(plan.missing))
         regions_note = self._restore_regions(plan, found)
         if regions_note:
             notes.append(regions_note)
         show_saved_result(w, path)  # the file is a result: in the History, and shown
         w.statusBar().showMessage(
-            f"Settings restored from {Path(path).name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
+            f"Settings restored from {name}" + (f" ({'; '.join(notes)})" if notes else "."), 15000)
         self.restored.emit()
         return True
+
+    def _agreed(self, name: str, plan: RestorePlan) -> bool:
+        """Ask whether to open the input files ``plan`` offers (listed with their paths)."""
+        listing = "\n".join(item.describe() for item in plan.offered)
+        return self.window.prompts.ask(
+            "Open the Inputs Too?",
+            f"'{name}' names these files as the inputs that made it:\n\n{listing}\n\n"
+            "Open them as well? (No: only the settings are restored.)")
 
     @Slot(object)
     def use_history_settings(self, entry: HistoryEntry) -> bool:

@@ -58,7 +58,8 @@ def test_batch_paints_every_pair_fails_a_bad_file_and_a_rerun_redoes_nothing(tmp
     cap = capsys.readouterr()
     assert rc == 1, cap.err
     failed = [line for line in cap.err.splitlines() if ": failed: " in line]
-    assert len(failed) == 2 and all("broken.png" in line and "not an image file" in line for line in failed)
+    assert len(failed) == 2
+    assert all("broken.png" in line and "not an image NST Desktop opens" in line for line in failed)
     assert cap.err.strip().endswith("2 of 6 items failed")
     records = _records(cap.out)
     assert len(records) == 4 and not any(r["skipped"] for r in records)

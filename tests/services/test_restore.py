@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from nst_desktop.engine import save_image
-from nst_desktop.services.restore import RestorePlan, plan_from_metadata, read_plan, settings_plan, weights_to_percent
+from nst_desktop.services.restore import (
+    CONTENT,
+    RestorePlan,
+    load_offered,
+    plan_from_metadata,
+    read_plan,
+    settings_plan,
+    weights_to_percent,
+)
 from tests.helpers import make_content, make_style
 
 
@@ -34,10 +42,14 @@ def test_found_and_missing_inputs(tmp_path: Path) -> None:
             "inputs": {"content": str(photo), "styles": [str(gone), str(painting), str(not_image)]}}
     plan = plan_from_metadata(meta)
     assert plan.params == {"seed": 3} and plan.weights == (100, 50, 25)
-    assert plan.content == photo
-    assert [(s.path, s.percent, s.index) for s in plan.styles] == [(painting, 50, 1)]
-    assert plan.missing == (str(gone), str(not_image))
+    assert [(o.path, o.percent, o.index) for o in plan.offered] == [(photo, 100, CONTENT), (painting, 50, 1)]
+    assert plan.missing == (f"{gone} (not found)",
+                            f"'{not_image}' is a text file, not an image NST Desktop opens (JPEG, PNG, WebP, "
+                            "TIFF, BMP, GIF)")
     assert plan.masks is None and plan.keep is None and plan.regions_error is None
+    content, styles, problems = load_offered(plan.offered)
+    assert content == photo and [(s.path, s.percent, s.index) for s in styles] == [(painting, 50, 1)]
+    assert styles[0].image.size == make_style().size and problems == []
     with pytest.raises(AttributeError):
         plan.params = {}  # type: ignore[misc] - frozen
 

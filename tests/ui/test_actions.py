@@ -190,6 +190,8 @@ def test_menu_action_works_when_triggered(path: str, qtbot, image_files, tmp_pat
         assert not window.isVisible()
     if path == "View > Compare with Photo":
         assert window.result_view.canvas.effective_split() > 0
+    if path == "File > Keep Full Input Paths in Results":
+        assert window.settings.keep_input_paths and window.inputs.input_paths()["content"] == str(content.resolve())
 
 
 def _press(window: MainWindow, qtbot, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -60,7 +60,7 @@ def test_request_carries_one_style_or_a_blend(qtbot, window: MainWindow, image_f
     req = window.last_request
     assert req is not None and req.style_weights is None and not isinstance(req.style, list)
     assert (req.params.preserve_colors, req.params.style_scale) == ("luminance", 2.0)
-    assert req.inputs == {"content": str(image_files[0].resolve()), "styles": [str(image_files[1].resolve())]}
+    assert req.inputs == {"content": image_files[0].name, "styles": [image_files[1].name]}  # names only by default
 
     assert window.style_list.add_paths([second_style]) == 1
     first, second = window.style_list.rows

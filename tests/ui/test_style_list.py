@@ -255,7 +255,7 @@ def test_weights_reach_the_engine_and_zero_leaves_a_painting_out(qtbot, window: 
     assert call["style_weights"] == pytest.approx([1.0, 0.4, 0.7])
     req = window.last_request
     assert req is not None and req.style_weights == pytest.approx([1.0, 0.4, 0.7])
-    assert req.inputs == {"content": str(photo.resolve()), "styles": [str(p.resolve()) for p in paintings[:3]]}
+    assert req.inputs == {"content": photo.name, "styles": [p.name for p in paintings[:3]]}
 
     sl.rows[1].set_weight(0)  # left out of the run
     assert window.stylize_button.isEnabled()
@@ -264,7 +264,7 @@ def test_weights_reach_the_engine_and_zero_leaves_a_painting_out(qtbot, window: 
     call = spy.calls[-1]
     assert len(call["style"]) == 2 and call["style"][1].size == (56, 30)
     assert call["style_weights"] == pytest.approx([1.0, 0.7])
-    assert window.last_request.inputs["styles"] == [str(paintings[0].resolve()), str(paintings[2].resolve())]
+    assert window.last_request.inputs["styles"] == [paintings[0].name, paintings[2].name]
 
     sl.rows[2].set_weight(0)  # one painting left: a plain single-style run
     run_once(qtbot, window)

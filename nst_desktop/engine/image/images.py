@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from nst_desktop.engine.errors import ImageError
+from nst_desktop.app_info import APP_NAME, IMAGE_FORMATS
+from nst_desktop.engine.errors import ImageError, quoted
+from nst_desktop.engine.image.file_kind import HEAD_BYTES, describe_content
+from nst_desktop.engine.image.metadata import parse_metadata
 from nst_desktop.engine.image.stale_parts import remove_stale_parts
 from nst_desktop.engine.provenance import shrink_to_fit
 
@@ -29,6 +32,17 @@ if TYPE_CHECKING:  # imported by the two functions that convert: the window show
 #: Largest image (in pixels, width x height) the loader accepts. Bigger files are
 #: refused before decoding, as a guard against decompression bombs.
 MAX_INPUT_PIXELS = 100_000_000
+
+#: Largest file (bytes) the loader reads: checked before reading, so a huge file is refused with
+#: a line, not a MemoryError. 1 GiB holds MAX_INPUT_PIXELS uncompressed at 8 bytes a pixel
+#: (16-bit RGBA TIFF), the largest an image within the pixel limit reasonably is.
+MAX_INPUT_BYTES = 1 << 30
+
+#: The only decoders a file is read with (Pillow's names, app_info.IMAGE_FORMATS): Pillow picks a
+#: decoder by content, and some (EPS) run external programs such as Ghostscript.
+OPEN_FORMATS = tuple(IMAGE_FORMATS)
+_FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "TIFF": "TIFF", "BMP": "BMP", "GIF": "GIF"}
+OPENED_FORMATS_TEXT = ", ".join(_FORMAT_NAMES.get(f, f) for f in OPEN_FORMATS)
 
 #: Key under which the settings that made an image are stored in its metadata.
 METADATA_KEY = "nst-desktop"
@@ -57,7 +71,29 @@ os.umask(_UMASK)
 
 
 def _describe(path: Path) -> str:
-    return f"'{path}'"
+    return quoted(path)
+
+
+def file_size(path: Path, limit: int = MAX_INPUT_BYTES) -> int:
+    """The size of the regular file ``path`` in bytes, checked before anything is read. Raises
+    :class:`ImageError` naming it for a missing file, a folder, a device or pipe, or one larger
+    than ``limit`` bytes."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageError(f"{_describe(path)} does not exist.") from None
+    except PermissionError:
+        raise ImageError(f"{_describe(path)} cannot be read: permission denied.") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise ImageError(f"{_describe(path)} cannot be read: {getattr(exc, 'strerror', None) or exc}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageError(f"{_describe(path)} is a folder, not an image file.")
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageError(f"{_describe(path)} is not a regular file (a device, pipe or socket).")
+    if st.st_size > limit:
+        raise ImageError(f"{_describe(path)} is too large: {st.st_size / 1e6:,.0f} MB "
+                         f"(the limit is {limit / 1e6:,.0f} MB).")
+    return st.st_size
 
 
 def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
@@ -68,28 +104,64 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS)
     sRGB; of an animation or multi-page file, the first frame is used.
 
     Raises :class:`ImageError` naming the file for anything that is not a readable
-    image, a truncated file, or one larger than ``max_pixels``.
+    image of :data:`OPEN_FORMATS` (naming what it is instead), a truncated file, a file
+    larger than :data:`MAX_INPUT_BYTES` (checked before reading) or an image larger
+    than ``max_pixels``.
     """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"{_describe(p)} does not exist.")
-    if p.is_dir():
-        raise ImageError(f"{_describe(p)} is a folder, not an image file.")
+    size = file_size(p)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            data = fh.read(size + 1)  # bounded even if the file grew since stat()
     except PermissionError:
         raise ImageError(f"{_describe(p)} cannot be read: permission denied.") from None
     except OSError as exc:
         raise ImageError(f"{_describe(p)} cannot be read: {exc.strerror or exc}.") from None
+    except MemoryError:
+        raise ImageError(f"{_describe(p)} is too large to read in the memory available.") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise ImageError(f"{_describe(p)} is too large (the limit is {MAX_INPUT_BYTES / 1e6:,.0f} MB).")
     return decode_image(data, name=str(p), max_pixels=max_pixels)
 
 
+def check_image_file(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS) -> tuple[int, int]:
+    """``(width, height)`` of the image file ``path`` from its header alone (nothing is decoded), after
+    the checks :func:`load_image` makes first: a regular file of at most :data:`MAX_INPUT_BYTES`, that a
+    decoder of :data:`OPEN_FORMATS` accepts, of at most ``max_pixels``. Raises :class:`ImageError`
+    naming the file otherwise (a damaged file may still pass: only the header is read)."""
+    p = Path(path)
+    file_size(p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(p, formats=OPEN_FORMATS) as img:
+                w, h = img.size
+    except UnidentifiedImageError:
+        raise ImageError(refusal(_describe(p), _head(p))) from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{_describe(p)} is too large to open safely (decompression bomb guard).") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow plugins raise assorted types on garbage
+        raise ImageError(f"{_describe(p)} is damaged or cannot be read ({type(exc).__name__}).") from None
+    if w <= 0 or h <= 0 or w * h > max_pixels:
+        raise ImageError(f"{_describe(p)} has {w}x{h} pixels (at most {max_pixels / 1e6:g} megapixels are opened).")
+    return w, h
+
+
+def refusal(label: str, head: bytes) -> str:
+    """The line refusing a file that no decoder of :data:`OPEN_FORMATS` accepts (``label``: the
+    quoted name), naming what its first bytes say it is."""
+    what = describe_content(head)
+    if any(what == f"a {name} image" or what == f"an {name} image" for name in _FORMAT_NAMES.values()):
+        return f"{label} is damaged: it starts like {what} but cannot be read as one."
+    return f"{label} is {what}, not an image {APP_NAME} opens ({OPENED_FORMATS_TEXT})."
+
+
 def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
-    """Decode encoded image bytes (as in a file) like :func:`load_image`.
+    """Decode encoded image bytes (as in a file) like :func:`load_image`: only :data:`OPEN_FORMATS`.
 
     ``name`` is used in error messages (a path, or a description such as "pasted image").
     """
-    label = f"'{name}'"
+    label = quoted(name)
     if not data:
         raise ImageError(f"{label} is empty (0 bytes).")
     try:
@@ -98,7 +170,7 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
             # ``max_pixels`` is the limit that counts, checked below before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
             w, h = img.size
             if w <= 0 or h <= 0:
                 raise ImageError(f"{label} has no pixels ({w}x{h}).")
@@ -114,7 +186,9 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
     except Image.DecompressionBombError:
         raise ImageError(f"{label} is too large to open safely (decompression bomb guard).") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{label} is not an image file Pillow can read.") from None
+        raise ImageError(refusal(label, data[:HEAD_BYTES])) from None
+    except MemoryError:
+        raise ImageError(f"{label} is too large to decode in the memory available.") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise ImageError(f"{label} is damaged or truncated ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - Pillow plugins raise assorted types on garbage
@@ -124,6 +198,8 @@ def decode_image(data: bytes, name: str = "image data", max_pixels: int = MAX_IN
             # A damaged EXIF block is ignored (no rotation applied); the pixels are fine.
             warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
             return to_srgb_rgb(img)
+    except MemoryError:
+        raise ImageError(f"{label} is too large to convert in the memory available.") from None
     except Exception as exc:  # noqa: BLE001
         raise ImageError(f"{label} could not be converted to RGB ({exc}).") from None
 
@@ -309,26 +385,45 @@ def save_image(
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The settings embedded by :func:`save_image`, or ``None`` if the file has none.
+    """The settings embedded by :func:`save_image`, checked (:func:`metadata.parse_metadata`), or
+    ``None`` if the file has none. No pixels are decoded: a PNG's text chunks are those before
+    its image data (where :func:`save_image` writes them).
 
-    Raises :class:`ImageError` if the file cannot be opened as an image.
+    Raises :class:`ImageError` with one line naming the file if it is not an image of
+    :data:`OPEN_FORMATS`, too large, damaged, or its settings are not what the app writes.
     """
     p = Path(path)
+    file_size(p)
     try:
-        with Image.open(p) as img:
-            text = None
-            if img.format == "PNG":
-                text = img.text.get(METADATA_KEY) if hasattr(img, "text") else None
-            else:
-                text = img.getexif().get(_EXIF_IMAGE_DESCRIPTION)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ImageError(f"'{p}' cannot be read: {exc}") from None
-    if not text:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(p, formats=OPEN_FORMATS) as img:
+                if img.format == "PNG":
+                    # img.info, not img.text: .text decodes every pixel to look for chunks after them.
+                    text = img.info.get(METADATA_KEY)
+                else:
+                    text = img.getexif().get(_EXIF_IMAGE_DESCRIPTION)
+    except UnidentifiedImageError:
+        raise ImageError(refusal(_describe(p), _head(p))) from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{_describe(p)} is too large to open safely (decompression bomb guard).") from None
+    except PermissionError:
+        raise ImageError(f"{_describe(p)} cannot be read: permission denied.") from None
+    except MemoryError:
+        raise ImageError(f"{_describe(p)} is too large to read in the memory available.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
+            RecursionError) as exc:
+        # ValueError: e.g. Pillow's limit on a text chunk ("Decompressed data too large").
+        raise ImageError(f"{_describe(p)} is damaged or its metadata cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}).") from None
+    if not text or not isinstance(text, (str, bytes)):
         return None
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
+    return parse_metadata(text, str(p))
+
+
+def _head(path: Path) -> bytes:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
+        with path.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError:
+        return b""

@@ -98,7 +98,7 @@ class WorkFolder:
         and reported as :class:`VideoError`."""
         path = self.frame_path(i)
         try:
-            with Image.open(path) as img:
+            with Image.open(path, formats=["PNG"]) as img:  # written by write() above: PNG only
                 return img.convert("RGB")
         except (OSError, ValueError) as exc:
             path.unlink(missing_ok=True)
