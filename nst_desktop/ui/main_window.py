@@ -525,11 +525,11 @@ class MainWindow(QMainWindow):
         self._update_state()
 
     @Slot()
-    @Slot()
     def toggle_keep_input_paths(self) -> None:
         """File > Keep Full Input Paths in Results: the setting follows the action's check mark."""
         self.settings.keep_input_paths = self.keep_paths_action.isChecked()
 
+    @Slot()
     def update_history_visibility(self) -> None:
         self.history.setVisible(self.history_action.isChecked() and self.history.count() > 0)
 

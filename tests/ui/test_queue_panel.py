@@ -108,7 +108,7 @@ def test_every_combination_is_painted_into_the_folder_the_history_and_a_sheet(qt
     assert names == ["contact-sheet.png", "photo1-in-style-of-painting1.png", "photo1-in-style-of-painting2.png",
                      "photo2-in-style-of-painting1.png", "photo2-in-style-of-painting2.png"]
     meta = read_metadata(files["out"] / "photo2-in-style-of-painting1.png")
-    assert meta["inputs"] == {"content": "photo2.png", "styles": ["painting1.png"]}  # file names only by default
+    assert meta["inputs"] == {"content": files["photo2"].name, "styles": [files["painting1"].name]}  # names only
     assert meta["params"]["steps"] == 2 and meta["params"]["size"] == 32 and meta["cancelled"] is False
     assert w.history.count() == 4 and w.history.unsaved_count() == 0
     assert {e.saved_as.name for e in w.history.entries()} == set(names) - {"contact-sheet.png"}
