@@ -32,7 +32,7 @@ from nst_desktop.engine.provenance import stored_path
 from nst_desktop.services.jobs import suggested_output_name
 
 #: Files a folder contributes (by extension, case-insensitive): the formats the app opens (app_info); a file
-#: named directly may have any name, its content is checked when it is read (engine.images.load_image).
+#: named directly may have any name, its content is checked when it is read (engine.image.images.load_image).
 IMAGE_SUFFIXES = IMAGE_EXTENSIONS
 #: Most items one batch may plan (guards against a typo that multiplies folders).
 MAX_ITEMS = 10_000
