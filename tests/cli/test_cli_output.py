@@ -115,5 +115,5 @@ def test_a_full_disk_at_save_time_keeps_the_result_in_the_data_folder_and_says_w
     err = capsys.readouterr().err
     assert rc == 1
     kept = data_dir() / UNSAVED_FOLDER / "photo-in-style-of-painting.png"
-    assert f"the result is kept as '{kept}' instead" in err and read_metadata(kept)["inputs"]["content"] == str(
-        inputs["photo"].resolve())
+    assert f"the result is kept as '{kept}' instead" in err
+    assert read_metadata(kept)["inputs"]["content"] == inputs["photo"].name  # file names only by default

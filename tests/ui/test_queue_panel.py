@@ -406,4 +406,4 @@ def test_a_result_its_folder_cannot_take_is_kept_beside_it_and_the_line_says_whe
     item = w.queue_panel.runner.queue.items[0]
     beside = planned.with_name(planned.stem + "-unsaved.png")
     assert item.state == "failed" and item.message.endswith(f"; the result is kept as '{beside}' instead")
-    assert read_metadata(beside)["inputs"]["content"] == str(files["photo1"].resolve())
+    assert read_metadata(beside)["inputs"]["content"] == files["photo1"].name
