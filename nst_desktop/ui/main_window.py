@@ -405,10 +405,14 @@ class MainWindow(QMainWindow):
         # With regions each style paints its own region; the weights scale the regions' shares.
         masks, keep_mask = self.region_editor.canvas.engine_masks(len(styles), rows=rows)
         self.speeds.run_starting()
+        continued = None
+        if continue_from is not None:  # a result exists, so the engine (and torch) is loaded
+            from nst_desktop.engine import Resume
+
+            continued = Resume(continue_from, resume)  # type: ignore[arg-type]
         request = StyleRequest(content.image, styles[0] if len(styles) == 1 else styles, params, paths.cache_dir(),
-                               self.export.recovery.path, style_weights=weights, init_image=continue_from,
-                               inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, resume=resume,
-                               keep_state=True)
+                               self.export.recovery.path, style_weights=weights, continued=continued,
+                               inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, keep_state=True)
         self.result_view.set_before(pil_to_qimage(content.image))
         run_size = scaled_size((content.image.height, content.image.width), params.size)
         return self.runs.start(request, self.controls.device_id(), run_size)

@@ -59,12 +59,10 @@ class StyleRequest:
     style: one image, or a list to blend with ``style_weights`` (relative, one each).
     cache_dir: folder of downloaded weights (torchvision). recovery_path: where the
     finished result is also written as PNG (crash safety), or None.
-    continued: the Continue, as the engine takes it (:class:`Resume`: the image to go on
-    from and the state of the run that made it); after the run its ``consumed`` says
-    whether the engine went on with that state in place (a failed run may have left it
-    part-way). Built from ``init_image`` and ``resume`` when not given.
-    init_image, resume: the same as two fields (the image; the optimiser state,
-    ``StyleResult.state``, or None), for callers that do not make a :class:`Resume`.
+    continued: a Continue, as the engine takes it (:class:`Resume`: the image to go on
+    from and the state of the run that made it, ``StyleResult.state`` or None), or None for a new
+    painting; after the run its ``consumed`` says whether the engine went on with that state in
+    place (a failed run may have left it part-way).
     inputs: where the inputs came from (``{"content": path, "styles": [path, ...]}``,
     None for pasted images), stored in the result's metadata under "inputs".
     masks / keep_mask: regions (one grey mask per style / where to keep the photo), see
@@ -79,21 +77,11 @@ class StyleRequest:
     cache_dir: Path | None = None
     recovery_path: Path | None = None
     style_weights: list[float] | None = None
-    init_image: Image.Image | None = None
     inputs: dict[str, object] | None = None
     masks: list[Image.Image] | None = None
     keep_mask: Image.Image | None = None
-    resume: object | None = None
     keep_state: bool = False
     continued: Resume | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.continued is None and self.init_image is not None:
-            from nst_desktop.engine.resume import Resume
-
-            self.continued = Resume(self.init_image, self.resume)  # type: ignore[arg-type]
-        elif self.continued is not None and self.init_image is None:
-            self.init_image, self.resume = self.continued.image, self.continued.state
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_continue_starts_from_the_result(qtbot, window: MainWindow, image_files:
     window.controls.size_spin.setValue(48)  # continue at a larger size
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
     req = window.last_request
-    assert req is not None and req.init_image is first.image and req.params.coarse_to_fine is False
+    assert req is not None and req.continued.image is first.image and req.params.coarse_to_fine is False
     assert window.result is not first and max(window.result.image.size) == 48
     assert window.result.metadata["continued"] is True
 
@@ -106,14 +106,14 @@ def test_continue_at_the_same_size_keeps_the_optimiser_state(qtbot, window: Main
     assert first.state is None  # held once by the window, not by every result in the history
     x_before = state.x.detach().clone()
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
-    assert window.last_request.resume is state and window.last_request.init_image is first.image
+    assert window.last_request.continued.state is state and window.last_request.continued.image is first.image
     second = window.result
     assert window.runs.resume_owner is second and window.runs.resume_state is not None
     assert not torch.equal(window.runs.resume_state.x.detach(), x_before)  # it went on from there
     # An older result (picked again, as from the history) continues with a fresh L-BFGS.
     window._result = first
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
-    assert window.last_request.resume is None and window.last_request.init_image is first.image
+    assert window.last_request.continued.state is None and window.last_request.continued.image is first.image
 
 
 @pytest.mark.slow
@@ -141,13 +141,13 @@ def test_a_failed_continue_drops_the_optimiser_state_it_may_have_advanced(
 
     monkeypatch.setattr(Objective, "__call__", failing)
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
-    assert window.last_request.resume is state and len(calls) > 2
+    assert window.last_request.continued.state is state and len(calls) > 2
     assert "Failed" in window.progress_label.text()
     assert window.result is first and window.runs.resume_state is None
     monkeypatch.undo()
     assert window.continue_button.isEnabled()
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
-    assert window.last_request.resume is None and window.last_request.init_image is first.image
+    assert window.last_request.continued.state is None and window.last_request.continued.image is first.image
     assert window.result is not first and window.runs.resume_state is not None
 
 
@@ -172,7 +172,7 @@ def test_a_failed_continue_at_another_size_keeps_the_optimiser_state(
     monkeypatch.setattr(Objective, "__call__", failing)
     window.controls.size_spin.setValue(48)
     _run(qtbot, window, lambda: (qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton), True)[1])
-    assert window.last_request.resume is state and not window.last_request.continued.consumed
+    assert window.last_request.continued.state is state and not window.last_request.continued.consumed
     assert "Failed" in window.progress_label.text()
     assert window.runs.resume_state is state and torch.equal(state.x.detach(), x_before)
 

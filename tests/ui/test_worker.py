@@ -131,20 +131,15 @@ def test_stop_joins_the_thread_and_mutes_late_signals(qtbot, bundled_weights) ->
     assert late == []
 
 
-def test_a_continue_request_is_one_resume_object_for_the_engine() -> None:
-    """StyleRequest(init_image=..., resume=...) (the window's fields) makes the engine's Resume, which
-    the worker hands to stylize() and which says afterwards whether the state was consumed."""
+def test_a_continue_request_carries_one_resume_object_for_the_engine() -> None:
+    """A continue is one field, the engine's Resume, which says afterwards whether the state was consumed."""
     from nst_desktop.engine import Resume
 
-    image, state = make_content((72, 48)), object()
     req = small_request(5)
     assert req.continued is None
-    req = StyleRequest(make_content((72, 48)), make_style((40, 40)), req.params, init_image=image, resume=state)
-    assert isinstance(req.continued, Resume)
-    assert req.continued.image is image and req.continued.state is state and not req.continued.consumed
-    given = Resume(image)
+    given = Resume(make_content((72, 48)), None)
     req = StyleRequest(make_content((72, 48)), make_style((40, 40)), req.params, continued=given)
-    assert req.continued is given and req.init_image is image and req.resume is None
+    assert req.continued is given and not req.continued.consumed
 
 
 @pytest.mark.slow
@@ -158,7 +153,9 @@ def test_the_worker_hands_the_engine_the_requests_resume(qtbot, bundled_weights,
 
     monkeypatch.setattr(worker_mod, "stylize", spy)
     first = small_request(2)
-    req = StyleRequest(first.content, first.style, first.params, init_image=make_content((72, 48)))
+    from nst_desktop.engine import Resume
+
+    req = StyleRequest(first.content, first.style, first.params, continued=Resume(make_content((72, 48)), None))
     job = StyleJob(req)
     with qtbot.waitSignal(job.finished, timeout=60_000) as sig:
         job.start()
