@@ -30,10 +30,11 @@ def test_hint_in_the_package_points_to_the_pip_install() -> None:
     assert frozen.endswith("pip install 'nst-desktop[video]'") and "\n" not in frozen
 
 
-def test_open_video_in_the_package_says_how_to_get_video(qtbot, packaged: None, tmp_path: Path) -> None:
+def test_video_in_the_packaged_window_says_how_to_get_it(qtbot, packaged: None, tmp_path: Path) -> None:
     window = make_window(qtbot)
-    window.prompts.open_answer = str(tmp_path / "clip.mp4")
-    window.open_video_action.trigger()
+    window.open_video_action.trigger()  # File > Open Video…: told before the file dialog (ui/video_open.py)
+    assert window.prompts.informed and window.prompts.informed[-1][1].endswith("pip install 'nst-desktop[video]'")
+    assert window.videos.open(tmp_path / "clip.mp4") is None  # a clip dropped on the window
     assert not window.videos.windows
     assert window.statusBar().currentMessage() == video_deps.FROZEN_HINT
 
