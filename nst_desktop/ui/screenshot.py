@@ -147,7 +147,7 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
         row.set_weight(weight)
     window.steps_override = steps
     if mask:
-        from nst_desktop.ui.mask_editor import KEEP, style_label
+        from nst_desktop.ui.region_labels import KEEP, style_label
 
         editor = window.region_editor
         editor.resize(440, 380)

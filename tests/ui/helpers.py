@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 from nst_desktop.engine import StyleResult
 from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.ui.main_window import MainWindow
-from nst_desktop.ui.mask_editor import RegionCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.region_canvas import RegionCanvas
 from nst_desktop.ui.worker import RunOutcome
 
 

@@ -9,7 +9,8 @@ from PIL import Image, ImageDraw
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionEditor, flood_region, labels_to_pil
+from nst_desktop.ui.mask_editor import RegionEditor
+from nst_desktop.ui.region_labels import ERASE, KEEP, STYLE1, STYLE2, flood_region, labels_to_pil
 from tests.helpers import make_content
 from tests.ui.helpers import stroke
 

@@ -10,7 +10,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from nst_desktop.ui.main_window import MainWindow
-from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionCanvas, labels_to_pil
+from nst_desktop.ui.region_canvas import RegionCanvas
+from nst_desktop.ui.region_labels import ERASE, KEEP, STYLE1, STYLE2, labels_to_pil
 from tests.helpers import make_content
 from tests.ui.helpers import few_steps, load_both, make_window, stroke
 

@@ -18,8 +18,9 @@ from nst_desktop.engine.image.images import read_metadata
 from nst_desktop.services.settings import MAX_STYLES, SETTINGS_VERSION, load_settings, settings_path
 from nst_desktop.ui import worker as worker_mod
 from nst_desktop.ui.main_window import MainWindow
-from nst_desktop.ui.mask_editor import ERASE, KEEP, STYLE1, STYLE2, RegionCanvas, labels_to_pil, style_label
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.region_canvas import RegionCanvas
+from nst_desktop.ui.region_labels import ERASE, KEEP, STYLE1, STYLE2, labels_to_pil, style_label
 from nst_desktop.ui.style_list import ALL_ZERO, LIST_FULL
 from tests.helpers import make_content, make_style
 from tests.ui.helpers import drag_and_drop, few_steps, make_window, stroke
