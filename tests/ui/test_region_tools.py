@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from nst_desktop.ui.mask_editor import RegionEditor
 from nst_desktop.ui.region_labels import ERASE, KEEP, STYLE1, STYLE2, flood_region, labels_to_pil
@@ -53,7 +55,11 @@ def test_the_brush_outline_follows_the_pointer_at_the_brush_size(qtbot, editor: 
     editor.brush_spin.setValue(30)
     r = canvas.image_rect()
     at = QPoint(round(r.center().x()), round(r.center().y()))
-    QTest.mouseMove(canvas, at)
+    # Sent to the canvas itself: QTest.mouseMove goes through the window system, which hands the move to
+    # whichever top-level window is at that point, and windows of earlier tests may still be there.
+    QApplication.sendEvent(canvas, QMouseEvent(QEvent.Type.MouseMove, QPointF(at), canvas.mapToGlobal(QPointF(at)),
+                                               Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                               Qt.KeyboardModifier.NoModifier))
     outline = canvas.brush_outline()
     assert outline is not None and outline.center() == QPointF(at)
     assert outline.width() == pytest.approx(30 * r.width() / canvas.labels.width())
