@@ -12,6 +12,7 @@ from nst_desktop.engine.net.weights import VGGWeights
 from nst_desktop.engine.plan import schedule
 
 
+@pytest.mark.slow  # real runs at 128 and 256 px
 def test_the_rate_is_the_median_step_per_pixel_times_the_runs_overhead(bundled_weights: VGGWeights) -> None:
     """Real runs at both calibration sizes, timed by a clock that ticks 0.25 s per reading: every
     step then lasts one tick at either size, so nothing of it grows with the pixels, and the
@@ -47,6 +48,7 @@ def test_a_line_that_noise_tilted_is_held_to_the_least_share_of_the_larger_steps
     assert rate == pytest.approx(calibrate.LEAST_SHARE * 1.0 / 400)
 
 
+@pytest.mark.slow  # real runs at 128 and 256 px
 def test_a_real_rate_predicts_a_run_at_the_same_size(bundled_weights: VGGWeights) -> None:
     """Not a timing target: the rate is positive and of the order of the step it measured."""
     rate = calibrate.measure_rate("cpu", "auto", bundled_weights)
