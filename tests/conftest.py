@@ -164,9 +164,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _gc_in_gui_thread(qapp):
     """As in the app (ui/app.py): collect garbage only in the GUI thread, never in a worker."""
-    from nst_desktop.ui import gc_guard
-
     import gc
+
+    from nst_desktop.ui import gc_guard
 
     guard = gc_guard.install(qapp)
     # What lives now (torch, Qt, the modules the tests imported) lives all session: frozen, the
