@@ -48,6 +48,7 @@ def test_video_paints_the_clip(files: tuple[Path, Path], tmp_path: Path, capsys:
     assert (info.frames, info.fps) == (6, 12) and audio_seconds(out) == pytest.approx(0.5, abs=0.1)
 
 
+@pytest.mark.slow  # a render in a child process with torch
 def test_a_killed_render_resumes_from_its_frames(files: tuple[Path, Path], tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     clip, painting = files

@@ -141,6 +141,7 @@ def test_a_local_instance_listens_on_this_computer_only(local_ray) -> None:
     assert all(_loopback(address) for address, _ in sockets), sockets
 
 
+@pytest.mark.slow  # a child process that imports Ray
 @pytest.mark.parametrize(("mode", "warned"), [("disabled", True), ("token", False)])
 def test_a_cluster_joined_without_a_token_gets_a_warning_that_says_what_to_set(mode: str, warned: bool) -> None:
     code = "from nst_desktop.services.farm import auth_warning; print(auth_warning('10.0.0.1:6379'))"

@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from nst_desktop.engine import StyleParams
 from nst_desktop.services import queue_store as Q
 from nst_desktop.services.batch import BatchItem
@@ -101,6 +103,7 @@ ADDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # two child processes that import the engine (torch)
 def test_two_processes_adding_to_the_queue_never_lose_an_item(tmp_path: Path) -> None:
     """Two real processes, each with the window's QueueRunner, add 25 items each at the same time."""
     go, n = tmp_path / "go", 25

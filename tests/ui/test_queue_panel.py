@@ -343,6 +343,7 @@ app.exec()
 """
 
 
+@pytest.mark.slow  # the app in a child process paints with torch
 def test_killed_mid_queue_nothing_finished_is_redone_and_nothing_is_lost(qtbot, files) -> None:
     """The app's process is killed with SIGKILL while it paints the third item; the reopened window
     restarts that one and paints the rest, and does not paint the two written again."""

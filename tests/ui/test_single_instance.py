@@ -43,6 +43,7 @@ def _recent_content() -> list[str]:
         return []
 
 
+@pytest.mark.slow  # two app processes
 def test_a_second_launch_shows_its_photo_in_the_first_window(tmp_path: Path) -> None:
     """Two real processes, offscreen: the second gets a relative path, hands it over and exits 0; the
     first window loads it (seen in its settings file, which it writes after loading handed-over files)."""
