@@ -83,21 +83,29 @@ class Tracker:
         return self.cancel is not None and self.cancel.is_set()
 
     def eta(self) -> float | None:
-        """Seconds left, from the time per pixel-step so far and the pixel-steps to come."""
+        """Seconds left, from the time per pixel-step so far and the pixel-steps to come; each
+        size's setup counts as :data:`schedule.SIZE_SETUP_STEPS` steps of its pixels, on both
+        sides (the sizes begun have paid theirs, the sizes to come will)."""
         if self.work_done <= 0:
             return None
         elapsed = time.perf_counter() - self.t0
         end = 0
         remaining = 0.0
+        done = self.work_done
         for i, st in enumerate(self.stages):
             end += st.steps
             cost = self.stage_costs[i] if self.stage_costs else 1.0
             if i == self.stage_index:
-                remaining += max(0, end - self.step) * self.size_hw[0] * self.size_hw[1] * cost
+                pixels = self.size_hw[0] * self.size_hw[1]
+                remaining += max(0, end - self.step) * pixels * cost
+                done += schedule.SIZE_SETUP_STEPS * pixels
             elif i > self.stage_index:
                 h, w = scaled_size(self.out_hw, st.long_side)
-                remaining += st.steps * h * w * cost
-        return elapsed / self.work_done * remaining
+                remaining += (st.steps * cost + schedule.SIZE_SETUP_STEPS) * h * w
+            else:
+                h, w = scaled_size(self.out_hw, st.long_side)
+                done += schedule.SIZE_SETUP_STEPS * h * w
+        return elapsed / done * remaining
 
     def report_tile(self, done: int, tiles: int) -> None:
         """Within a tiled step: ``done`` of ``tiles`` tiles are done. Raises :class:`StepCancelled`

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,7 @@ def estimate_run(
     tile: int = 0,
     seamless: bool = False,
     device_memory_bytes: int | None = None,
+    step_seconds: dict[str, float] | None = None,
 ) -> RunEstimate:
     """Estimate a run of ``steps`` loss evaluations ending at ``long_side`` px on ``device_id``.
 
@@ -128,7 +130,9 @@ def estimate_run(
     planned in tiles as the engine plans them (:func:`sizing.plan_run`), and their time weighted
     by the tiles' extra work; a run that cannot fit even tiled is ``too_large``.
     ``device_memory_bytes``: the device's memory (default: the CPU's free memory, and no
-    limit on other devices, whose memory the caller knows).
+    limit on other devices, whose memory the caller knows). ``step_seconds``: device id -> the
+    fixed part of a step's seconds (the speed test's :class:`engine.calibrate.Speed`), added for
+    each step and each size's setup; the rates are then the part per pixel.
     """
     import torch
 
@@ -139,8 +143,9 @@ def estimate_run(
     rate, basis = (measured_rates or {}).get(device_id), "runs"
     if rate is None:
         rate, basis = (tested_rates or {}).get(device_id), "test"
+    per_step = (step_seconds or {}).get(device_id, 0.0)
     if rate is None:
-        rate, basis = default_rate(device_id, cpu_cores), "guess"
+        rate, basis, per_step = default_rate(device_id, cpu_cores), "guess", 0.0
     kind, half = device_type(device_id), runs_half(device_id)
     params = StyleParams(size=long_side, steps=steps, optimizer=optimizer, memory_limit_mb=memory_limit_mb,  # type: ignore[arg-type]
                          tile=tile, seamless=seamless, device=device_id)
@@ -154,11 +159,13 @@ def estimate_run(
         plan = sizing.plan_run(params, aspect_hw, kind, half, budget, graphs=kind == "cuda")
     except TooLarge as exc:
         mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, half)
-        seconds = pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
+        seconds = (pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
+                   + per_step * fixed_steps(long_side, steps, 0, device_id))
         return RunEstimate(h, w, mem, seconds, basis, too_large=True, fits=exc.fits)
     h, w = plan.sizes[-1]
     mem = max(p.peak_bytes for p in plan.plans)
-    seconds = plan.work() * rate * sizing.time_factor(plan, budget, kind, half)
+    seconds = (plan.work() * rate * sizing.time_factor(plan, budget, kind, half)
+               + per_step * sum(st.steps + schedule.SIZE_SETUP_STEPS for st in plan.stages))
     return RunEstimate(h, w, mem, seconds, basis, tile=plan.plans[-1].tile)
 
 
@@ -171,24 +178,45 @@ def largest_fitting_long_side(
                                             device_type=kind, half=runs_half(device_id))
 
 
+def fixed_steps(long_side: int, steps: int, start_size: int = 0, device_id: str = "cpu") -> float:
+    """Steps of a run plus :data:`schedule.SIZE_SETUP_STEPS` per size: how often it pays a
+    step's fixed part (:class:`engine.calibrate.Speed`)."""
+    stages = schedule.plan_for(device_type(device_id), long_side, steps, start_size, half=runs_half(device_id))
+    return sum(st.steps + schedule.SIZE_SETUP_STEPS for st in stages)
+
+
 def measured_rate(
-    long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float, device_id: str = "cpu"
+    long_side: int, aspect_hw: tuple[int, int], steps_done: int, elapsed_s: float, device_id: str = "cpu",
+    per_step_s: float = 0.0,
 ) -> float | None:
-    """Seconds per pixel-step of a finished run on ``device_id``, or None if it was too small to tell."""
+    """Seconds per pixel-step of a finished run on ``device_id`` beyond ``per_step_s``, the fixed
+    part of each step (see :func:`estimate_run`), or None if it was too small to tell."""
     work = pixel_steps(long_side, aspect_hw, max(1, steps_done), device_id=device_id)
     if steps_done <= 0 or elapsed_s <= 0 or work < MIN_CALIBRATION_PIXEL_STEPS:
         return None
-    return elapsed_s / work
+    left = elapsed_s - per_step_s * fixed_steps(long_side, max(1, steps_done), 0, device_id)
+    return left / work if left > 0 else None
 
 
 def format_duration(seconds: float) -> str:
-    """'40 s', '3 min', '1 h 20 min' (rounded; for estimates)."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
+    """A duration as people say it, the one wording of every time the app shows: '40 s',
+    '1 min 20 s' (to the second below :data:`SECONDS_SHOWN_BELOW`), '12 min', '1 h 20 min'."""
+    if not math.isfinite(seconds):
+        return "a long time"
+    total = max(1, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    if total < SECONDS_SHOWN_BELOW:
+        minutes, secs = divmod(total, 60)
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     minutes = round(seconds / 60)
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+#: Durations from this many seconds on are said to the minute ("12 min", not "12 min 7 s").
+SECONDS_SHOWN_BELOW = 600
 
 
 def format_bytes(n: int) -> str:

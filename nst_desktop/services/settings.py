@@ -65,6 +65,8 @@ MAX_SPLITTER_PX = 100_000
 #: Range of a stored speed, seconds per (pixel x loss evaluation): a fast GPU measures ~1e-9, a slow
 #: CPU ~1e-5; outside this the value is not a measurement.
 MIN_RATE, MAX_RATE = 1e-13, 1e-3
+#: Most seconds a step's fixed part may be (a 2-core CPU under heavy load measured 2-3 s).
+MAX_STEP_SECONDS = 60.0
 
 
 @dataclass
@@ -90,6 +92,8 @@ class Settings:
     recent_content / recent_style: file paths, newest first.
     seconds_per_pixel_step: device id -> measured seconds per (pixel x loss evaluation)
         from the last finished runs, for the time estimate.
+    seconds_per_step: device id -> the fixed part of a step's seconds, measured by the speed
+        test (:class:`engine.calibrate.Speed`); a device missing here is tested again.
     zoom: "fit" or "100" (result view).
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
@@ -113,6 +117,7 @@ class Settings:
     recent_content: list[str] = field(default_factory=list)
     recent_style: list[str] = field(default_factory=list)
     seconds_per_pixel_step: dict[str, float] = field(default_factory=dict)
+    seconds_per_step: dict[str, float] = field(default_factory=dict)
     zoom: str = "fit"
     preserve_colors: str = "none"
     style_scale: float = 1.0
@@ -173,6 +178,15 @@ def _valid_rates(value: Any) -> dict[str, float] | None:
             if _text(k, MAX_NAME) and _number(v) and MIN_RATE <= v <= MAX_RATE}
 
 
+def _valid_step_seconds(value: Any) -> dict[str, float] | None:
+    """Device id -> the fixed part of a step's seconds (0 allowed); a value out of 0..MAX_STEP_SECONDS
+    is left out (measured again)."""
+    if not isinstance(value, dict):
+        return None
+    return {k: float(v) for k, v in list(value.items())[:MAX_ENTRIES]
+            if _text(k, MAX_NAME) and _number(v) and 0 <= v <= MAX_STEP_SECONDS}
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -207,6 +221,8 @@ def _check(name: str, value: Any) -> Any:
         return _valid_splitters(value)
     if name == "seconds_per_pixel_step":
         return _valid_rates(value)
+    if name == "seconds_per_step":
+        return _valid_step_seconds(value)
     if name == "zoom":
         return value if isinstance(value, str) and value in ("fit", "100") else None
     if name == "preserve_colors":

@@ -37,6 +37,7 @@ from nst_desktop.engine.params import (
     MIN_STYLE_STRENGTH,
 )
 from nst_desktop.services.jobs import (
+    RunEstimate,
     device_type,
     estimate_run,
     format_bytes,
@@ -114,6 +115,8 @@ class ControlsPanel(QWidget):
         self._aspect_hw: tuple[int, int] | None = None
         self._rates: dict[str, float] = {}
         self._tested_rates: dict[str, float] = {}
+        self._step_seconds: dict[str, float] = {}
+        self._measuring: str | None = None
         self._running = False
         self._weights_ready: dict[str, bool] = {"bundled": True, "torchvision": False}
 
@@ -341,6 +344,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setValue(s.style_scale)
         self.seamless_check.setChecked(s.seamless)
         self._rates = dict(s.seconds_per_pixel_step)
+        self._step_seconds = dict(s.seconds_per_step)
         self._refresh()
 
     def store_settings(self, s: Settings) -> None:
@@ -385,6 +389,27 @@ class ControlsPanel(QWidget):
         """Seconds per pixel-step on ``device_id`` from the speed test (used until a run measures one)."""
         self._tested_rates[device_id] = rate
         self._refresh()
+
+    def set_step_seconds(self, seconds: dict[str, float]) -> None:
+        """The fixed part of a step's seconds per device (the speed test's; see :func:`estimate_run`)."""
+        self._step_seconds = dict(seconds)
+        self._refresh()
+
+    def set_measuring(self, device_id: str | None) -> None:
+        """The speed test is measuring ``device_id`` (None: no test is going)."""
+        self._measuring = device_id
+        self._refresh()
+
+    def estimate(self) -> RunEstimate | None:
+        """The estimate of a run with the current settings, or None while the engine loads."""
+        if not self.engine_ready:
+            return None
+        device_id = self.device_id()
+        info = self._device_info(device_id)
+        return estimate_run(self.size_spin.value(), self._aspect_hw or (3, 4), self.quality_steps(), device_id,
+                            self.cpu_cores, self._rates, tested_rates=self._tested_rates,
+                            seamless=self.seamless_check.isChecked(), step_seconds=self._step_seconds,
+                            device_memory_bytes=info.memory_bytes if info and device_id != "cpu" else None)
 
     def set_running(self, running: bool) -> None:
         """Lock every control while a run is going (with a tooltip saying why)."""
@@ -453,17 +478,17 @@ class ControlsPanel(QWidget):
         aspect = self._aspect_hw or (3, 4)
         device_id = self.device_id()
         info = self._device_info(device_id)
-        est = estimate_run(self.size_spin.value(), aspect, self.quality_steps(), device_id, self.cpu_cores, self._rates,
-                           tested_rates=self._tested_rates, seamless=self.seamless_check.isChecked(),
-                           device_memory_bytes=info.memory_bytes if info and device_id != "cpu" else None)
+        est = self.estimate()
+        assert est is not None  # the engine is loaded
         where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
-        basis = BASIS_TEXT[est.basis]
         size_text = f"{est.width} × {est.height} px" if self._aspect_hw else f"{est.width} × {est.height} px (4:3)"
-        lines = [
-            size_text,
-            f"Memory: about {format_bytes(est.memory_bytes)}",
-            f"Time: about {format_duration(est.seconds)} on {where} ({basis})",
-        ]
+        if est.measured:
+            time_text = f"Time: about {format_duration(est.seconds)} on {where} ({BASIS_TEXT[est.basis]})"
+        elif self._measuring == device_id:
+            time_text = f"Time: {MEASURING}"
+        else:  # another machine's guess was several times off: no number
+            time_text = f"Time: {NOT_MEASURED}"
+        lines = [size_text, f"Memory: about {format_bytes(est.memory_bytes)}", time_text]
         if note := tiles_note(est.tile, est.width, est.height, self.seamless_check.isChecked()):
             lines.append(note)
         text = "<br>".join(lines)
@@ -480,9 +505,11 @@ class ControlsPanel(QWidget):
         return text  # the normal font (<small> made it the smallest text of the window)
 
 
-#: How the estimate's basis (:attr:`RunEstimate.basis`) is shown.
-BASIS_TEXT = {"runs": "from your earlier runs", "test": "from a speed test on this computer",
-              "guess": "rough estimate"}
+#: How the estimate's basis (:attr:`RunEstimate.basis`) is shown (a guess is not shown).
+BASIS_TEXT = {"runs": "from your earlier runs", "test": "from a speed test on this computer"}
+#: The time's place while the speed test measures the chosen device, and where nothing has.
+MEASURING = "measuring this computer's speed…"
+NOT_MEASURED = "known after the first run on this device"
 
 
 #: The estimate's place while the engine loads (the first seconds after the window opens).

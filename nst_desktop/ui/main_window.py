@@ -50,6 +50,7 @@ from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.queue_panel import QUEUE_BUSY, install_queue_dock
 from nst_desktop.ui.result_view import ResultView, next_step_hint
 from nst_desktop.ui.run_controller import RunController
+from nst_desktop.ui.run_notice import RunNotice
 from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.speed import SpeedKeeper
 from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.runs.stopped_empty.connect(self._on_stopped_empty)
         self.runs.run_failed.connect(self._on_run_failed)
         self.runs.stylize_requested.connect(self.stylize)
+        self.notice = RunNotice(self)  # progress in the title and taskbar, a notification at the end
         self.stylize_button = self.runs.stylize_button
         self.progress_bar = self.runs.progress_bar
         self.progress_label = self.runs.progress_label
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         lay_out(self)
         self.queue_panel = install_queue_dock(self)
         self.queue_panel.stateChanged.connect(self._update_state)
+        self.notice.watch_queue(self.queue_panel.runner)
 
         self.presets = PresetsMenu(self)
         self.help_pages = HelpPages(self, self.menuBar(), {"Paint Regions": self.region_editor.actions()})
@@ -306,7 +309,7 @@ class MainWindow(QMainWindow):
         styles = [n for n in self.style_list.names() if n is not None]
         names += styles if len(styles) <= 3 else [*styles[:2], f"{len(styles) - 2} more"]
         title = " + ".join(names) + "[*] — " + APP_NAME if names else APP_NAME + "[*]"
-        self.setWindowTitle(title)
+        self.setWindowTitle(self.notice.title_prefix() + title)
         self.setWindowModified(self.unsaved_results() > 0)
 
     def _device_text(self) -> str:
@@ -415,7 +418,9 @@ class MainWindow(QMainWindow):
                                inputs=self.inputs.input_paths(), masks=masks, keep_mask=keep_mask, keep_state=True)
         self.result_view.set_before(pil_to_qimage(content.image))
         run_size = scaled_size((content.image.height, content.image.width), params.size)
-        return self.runs.start(request, self.controls.device_id(), run_size)
+        est = self.controls.estimate() if continue_from is None and self.steps_override is None else None
+        return self.runs.start(request, self.controls.device_id(), run_size,
+                               est.seconds if est is not None and est.measured else None)
 
     @Slot()
     def cancel_run(self) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from nst_desktop.engine import Progress, StyleResult
 from nst_desktop.services.jobs import format_duration
+from nst_desktop.services.time_left import time_left
 from nst_desktop.ui.worker import RunOutcome, StyleJob, StyleRequest
 
 STYLIZE_TIP = "Paint the content in the style (Ctrl+Return)"
@@ -37,6 +38,7 @@ class RunController(QObject):
         run_failed(str, object, str): the message, the long side that would fit after an
             out-of-memory (or None), and the traceback of an unexpected error ("" otherwise).
         stylize_requested(): the Stylize button was clicked while no run is going.
+        percent_changed(int): the share of the run done, 0-100 (by its time), -1 once no run is going.
     """
 
     running_changed = Signal(bool)
@@ -45,6 +47,7 @@ class RunController(QObject):
     stopped_empty = Signal()
     run_failed = Signal(str, object, str)
     stylize_requested = Signal()
+    percent_changed = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +61,10 @@ class RunController(QObject):
         self.resume_state: object | None = None
         self.resume_owner: StyleResult | None = None
         self._crash_details = ""
+        #: The estimate of the running run's seconds when it started (None: none measured).
+        self._estimate_s: float | None = None
+        #: The share of the running run done, percent (None: no run is going).
+        self.percent: int | None = None
 
         self.stylize_button = QPushButton("Stylize")
         self.stylize_button.setObjectName("stylizeButton")
@@ -85,8 +92,10 @@ class RunController(QObject):
         """The held optimiser state if it belongs to ``result`` (else a Continue starts afresh)."""
         return self.resume_state if self.resume_owner is result else None
 
-    def start(self, request: StyleRequest, device_id: str, run_size: tuple[int, int]) -> bool:
-        """Start ``request`` in a new worker thread; False if a run is already going."""
+    def start(self, request: StyleRequest, device_id: str, run_size: tuple[int, int],
+              estimate_s: float | None = None) -> bool:
+        """Start ``request`` in a new worker thread; False if a run is already going.
+        ``estimate_s``: the run's estimated seconds (steadies the time left at its first steps)."""
         if self.is_running():
             return False
         self.last_request = request
@@ -105,6 +114,8 @@ class RunController(QObject):
         self._crash_details = ""
         self.run_device = device_id
         self.run_size = run_size
+        self._estimate_s = estimate_s
+        self._set_percent(0)
         self.progress_bar.setRange(0, request.params.steps)
         self.progress_bar.setValue(0)
         self.progress_label.setText("Starting…")
@@ -159,7 +170,10 @@ class RunController(QObject):
         if p.phase == "targets":
             self.progress_label.setText(f"Preparing {w} × {h} px{stage}…")
             return
-        eta = f" · about {format_duration(p.eta_s)} left" if p.eta_s is not None and math.isfinite(p.eta_s) else ""
+        left = time_left(p.eta_s, p.elapsed_s, self._estimate_s)
+        eta = f" · about {format_duration(left)} left" if left is not None and math.isfinite(left) else ""
+        if left is not None and math.isfinite(left) and p.elapsed_s + left > 0:
+            self._set_percent(max(self.percent or 0, min(99, int(100 * p.elapsed_s / (p.elapsed_s + left)))))
         # A print size's step takes a while: its tiles (both passes) show it moving.
         tiles = f" · tile {p.tile} of {p.tiles}" if p.tiles else ""
         self.progress_label.setText(f"Step {p.step} of {p.total}{tiles} · {w} × {h} px{stage}{eta}")
@@ -208,4 +222,10 @@ class RunController(QObject):
 
     @Slot()
     def _on_ended(self) -> None:
+        self._set_percent(None)
         self.running_changed.emit(False)
+
+    def _set_percent(self, percent: int | None) -> None:
+        if percent != self.percent:
+            self.percent = percent
+            self.percent_changed.emit(-1 if percent is None else percent)

@@ -3,8 +3,10 @@
 - Finished runs measure them (:func:`services.jobs.measured_rate`); the settings keep them.
 - Until a run has, the estimate would be a built-in guess from another machine: soon after
   the window opens, :class:`SpeedTest` times a few real steps of the engine on the chosen
-  device in a QThread (:func:`nst_desktop.engine.measure.calibrate.measure_rate`, a second or two).
-  A run started meanwhile cancels it (that run measures the speed itself).
+  device in a QThread (:func:`nst_desktop.engine.measure.calibrate.measure_speed`, a second or two):
+  a step's fixed part and its part per pixel. A run started meanwhile cancels it; the test runs
+  again once the run has ended. Until it has measured, the window shows no time (a built-in
+  guess from another machine was several times off).
 
 :class:`SpeedKeeper` does both for the window.
 """
@@ -22,6 +24,7 @@ from nst_desktop.services.jobs import measured_rate
 from nst_desktop.ui.threads import join_thread, start_in_thread
 
 if TYPE_CHECKING:
+    from nst_desktop.engine.measure.calibrate import Speed
     from nst_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ SPEED_TEST_DELAY_MS = 1500
 
 
 class _SpeedWorker(QObject):
-    """Measures ``device_id``'s rate in its thread; ``done(device_id, rate or None)``."""
+    """Measures ``device_id``'s speed in its thread; ``done(device_id, Speed or None)``."""
 
     done = Signal(str, object)
 
@@ -45,9 +48,9 @@ class _SpeedWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            from nst_desktop.engine.measure import measure_rate  # torch, in this thread
+            from nst_desktop.engine.measure import measure_speed  # torch, in this thread
 
-            rate = measure_rate(self._device_id, "auto", cancel=self._cancel)
+            rate = measure_speed(self._device_id, "auto", cancel=self._cancel)
         except Exception:  # noqa: BLE001 - the estimate then stays the rough one; the run will say what is wrong
             log.exception("the speed test on %s failed", self._device_id)
             rate = None
@@ -57,11 +60,14 @@ class _SpeedWorker(QObject):
 class SpeedTest(QObject):
     """GUI-thread owner of at most one speed test at a time.
 
-    ``measured(device_id, seconds_per_pixel_step)`` is emitted once per device that was
-    measured; devices measured (or failed) this session are not measured again.
+    ``measured(device_id, speed)`` (an :class:`engine.calibrate.Speed`) is emitted once per device
+    that was measured; devices measured (or failed) this session are not measured again, those
+    whose test was cancelled are.
     """
 
-    measured = Signal(str, float)
+    measured = Signal(str, object)
+    #: The test ended (measured, failed or cancelled).
+    ended = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +90,10 @@ class SpeedTest(QObject):
     def is_running(self) -> bool:
         return self._thread is not None
 
+    def measuring(self) -> str | None:
+        """The device being measured (None: none)."""
+        return self._worker._device_id if self._worker is not None and not self._cancel.is_set() else None
+
     def cancel(self) -> None:
         """Stop the test within a step (a run is starting); it reports nothing."""
         self._cancel.set()
@@ -100,8 +110,11 @@ class SpeedTest(QObject):
     def _on_done(self, device_id: str, rate: float | None) -> None:
         join_thread(self._thread)  # it has left torch: emitting was the worker's last act
         self._thread = self._worker = None
-        if rate is not None and not self._cancel.is_set():
+        if self._cancel.is_set():
+            self._tried.discard(device_id)  # a run took its place: it is measured again afterwards
+        elif rate is not None:
             self.measured.emit(device_id, rate)
+        self.ended.emit()
 
 
 class SpeedKeeper(QObject):
@@ -115,6 +128,9 @@ class SpeedKeeper(QObject):
         self.window = window
         self.test = SpeedTest(self)
         self.test.measured.connect(self._on_tested)
+        self.test.ended.connect(self._show_state)
+        window.runs.running_changed.connect(self._on_running_changed)
+        self._armed = False
         self._closed = False
         if test_on_open:
             self.start_timer()
@@ -127,6 +143,7 @@ class SpeedKeeper(QObject):
     def _arm(self) -> None:
         if self._closed:  # closed before the delay was over
             return
+        self._armed = True
         self.window.controls.changed.connect(self.test_chosen_device)
         self.test_chosen_device()
 
@@ -135,12 +152,23 @@ class SpeedKeeper(QObject):
         """Start the speed test on the chosen device unless a run measured it or one is going."""
         w = self.window
         device = w.controls.device_id()
-        if not self._closed and not w.is_running() and device not in w.settings.seconds_per_pixel_step:
+        if not self._closed and not w.is_running() and device not in w.settings.seconds_per_step:
             self.test.start(device)
+        self._show_state()
+
+    @Slot()
+    def _show_state(self) -> None:
+        self.window.controls.set_measuring(self.test.measuring())
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        if not running and self._armed:
+            self.test_chosen_device()  # a run had cancelled the test: measure now
 
     def run_starting(self) -> None:
-        """A run is about to start: the test gives way (the run measures the speed itself)."""
+        """A run is about to start: the test gives way (it runs again after the run)."""
         self.test.cancel()
+        self._show_state()
 
     def run_finished(self, res: StyleResult, device: str, size_hw: tuple[int, int]) -> None:
         """Learn the rate of a finished run of ``size_hw`` px on ``device`` (too small a run says
@@ -148,7 +176,8 @@ class SpeedKeeper(QObject):
         adds to the rate itself)."""
         if res.metadata.get("tiles_used"):
             return
-        rate = measured_rate(max(size_hw), size_hw, res.steps_done, res.elapsed_s, device)
+        per_step = self.window.settings.seconds_per_step.get(device, 0.0)
+        rate = measured_rate(max(size_hw), size_hw, res.steps_done, res.elapsed_s, device, per_step)
         if rate is None:
             return
         rates = self.window.settings.seconds_per_pixel_step
@@ -161,6 +190,13 @@ class SpeedKeeper(QObject):
         self._closed = True
         self.test.stop()
 
-    @Slot(str, float)
-    def _on_tested(self, device: str, rate: float) -> None:
-        self.window.controls.set_tested_rate(device, rate)
+    @Slot(str, object)
+    def _on_tested(self, device: str, speed: Speed) -> None:
+        """Keep the fixed part of a step (no run measures it) and show the estimate from the test."""
+        settings = self.window.settings
+        if device not in settings.seconds_per_step and settings.seconds_per_pixel_step.pop(device, None):
+            # learnt from runs with the fixed part folded in: it would be counted twice
+            self.window.controls.set_measured_rates(settings.seconds_per_pixel_step)
+        settings.seconds_per_step[device] = speed.per_step_s
+        self.window.controls.set_step_seconds(settings.seconds_per_step)
+        self.window.controls.set_tested_rate(device, speed.per_pixel_s)

@@ -6,6 +6,8 @@ from nst_desktop.engine._lazy import lazy_exports
 
 _WHERE = {
     "measure_rate": "calibrate",
+    "measure_speed": "calibrate",
+    "Speed": "calibrate",
     "run_bench": "bench",
 }
 __all__ = sorted(_WHERE)

@@ -13,6 +13,11 @@ each layer) besides a part per pixel, and the fixed part weighs more the smaller
 image: in bfloat16 on a 2-core AMX CPU a 256 x 192 px step cost 4.1-4.5 us per pixel and
 a 512 x 384 one 3.5 (the one-size speed test timed at each size, 2026-12-03), so one
 small measured size put the estimate of a 512 px run 25-30 % over the run.
+
+The fixed part is kept apart (:class:`Speed`) rather than folded into a rate at one size:
+folded in at 512 x 384 px, it was 12 times too small for a 128 px run, which took 2x its
+estimate (on the shared 2-core AMD VM under load, a float32 step cost 3.6-4.5 s at 128 x 96 px
+and 8.0-8.6 s at 256 x 192: the fixed part was most of a small step; 2026-12-07).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
@@ -54,6 +60,55 @@ TIMED_STEPS = 6
 #: 2-core AMX CPU): 1.06 in bfloat16 (18.2 s against 17.2 s), 1.02 in float32 (32.9 s
 #: against 32.4 s).
 RUN_OVERHEAD = 1.04
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A device's measured speed: a step of a run at ``p`` pixels takes ``per_step_s +
+    per_pixel_s * p`` seconds (each including :data:`RUN_OVERHEAD`)."""
+
+    per_pixel_s: float
+    per_step_s: float = 0.0
+
+    def step_seconds(self, pixels: float) -> float:
+        """Seconds of one step at ``pixels``."""
+        return self.per_step_s + self.per_pixel_s * pixels
+
+    def rate_at(self, pixels: float = REFERENCE_PIXELS) -> float:
+        """Seconds per pixel-step of a step of ``pixels`` (the one-number rate of that size)."""
+        return self.step_seconds(pixels) / pixels
+
+
+def measure_speed(
+    device: str = "auto",
+    precision: str = "auto",
+    weights: VGGWeights | None = None,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Speed | None:
+    """The :class:`Speed` of ``device`` with ``precision`` ("auto", as runs use), from the median
+    of :data:`TIMED_STEPS` timed steps (read from ``clock``, seconds) at each of :data:`SMALL_HW`
+    and :data:`CALIBRATION_HW` (see :func:`speed_from_steps`); None if ``cancel`` was set first."""
+    weights = weights or load_bundled()
+    measured = []
+    for hw in (SMALL_HW, CALIBRATION_HW):
+        seconds = _median_step(hw, device, precision, weights, cancel, clock)
+        if seconds is None:
+            return None
+        measured.append((hw[0] * hw[1], seconds))
+    return speed_from_steps(*measured)
+
+
+def speed_from_steps(small: tuple[int, float], large: tuple[int, float]) -> Speed:
+    """The line through two measured steps given as (pixels, seconds), times :data:`RUN_OVERHEAD`.
+    Where the measurements' noise makes either part negative: the larger step's own cost per
+    pixel and no fixed part."""
+    (p1, t1), (p2, t2) = small, large
+    per_pixel = (t2 - t1) / (p2 - p1)
+    fixed = t1 - per_pixel * p1
+    if per_pixel <= 0 or fixed < 0:
+        return Speed(t2 / p2 * RUN_OVERHEAD, 0.0)
+    return Speed(per_pixel * RUN_OVERHEAD, fixed * RUN_OVERHEAD)
 
 
 def measure_rate(
@@ -121,5 +176,6 @@ def generated_pair(size: int) -> tuple[Image.Image, Image.Image]:
     return content, style
 
 
-__all__ = ["measure_rate", "rate_from_steps", "generated_pair", "CALIBRATION_HW", "SMALL_HW", "LEAST_SHARE",
+__all__ = ["Speed", "measure_speed", "speed_from_steps",
+           "measure_rate", "rate_from_steps", "generated_pair", "CALIBRATION_HW", "SMALL_HW", "LEAST_SHARE",
            "RUN_OVERHEAD"]
