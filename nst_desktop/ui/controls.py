@@ -60,10 +60,18 @@ MEMORY_HEADROOM = 0.9
 
 #: Preserve-colours choices: (label, StyleParams.preserve_colors value).
 PRESERVE_COLOR_CHOICES = (
-    ("Off (painting's colours)", "none"),
-    ("Keep photo's colours (luminance only)", "luminance"),
-    ("Match painting to photo's colours", "match"),
+    ("The painting's", "none"),
+    ("The photo's (style painted in brightness only)", "luminance"),
+    ("The photo's (painting recoloured to them first)", "match"),
 )
+#: Start-from choices: (label, StyleParams.init value).
+INIT_CHOICES = (
+    ("Photo recoloured to the painting's colours", "palette"),
+    ("Photo as it is", "content"),
+    ("Random noise", "noise"),
+)
+#: Why the recoloured start is off while Colours keeps the photo's.
+PALETTE_UNUSED = "Colours keeps the photo's: the painting starts from the photo as it is"
 
 QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
@@ -159,9 +167,10 @@ class ControlsPanel(QWidget):
             self.quality_combo.addItem(QUALITY_LABELS.get(key, key.title()), key)
 
         self.init_combo = QComboBox()
-        self.init_combo.addItem("Photo in the painting's colours", "palette")
-        self.init_combo.addItem("Content photo", "content")
-        self.init_combo.addItem("Random noise", "noise")
+        for label, value in INIT_CHOICES:
+            self.init_combo.addItem(label, value)
+        #: The recoloured start was chosen and gave way while Colours keeps the photo's.
+        self._palette_wanted = False
 
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, MAX_SEED)
@@ -214,13 +223,16 @@ class ControlsPanel(QWidget):
             self.size_spin: "Long side of the result in pixels; the content's aspect ratio is kept",
             self.strength_slider: "How strongly the style is applied (log scale, 0.01× to 100×; "
             "1× is the tuned default)",
-            self.preserve_combo: "Keep the photo's colours: 'luminance only' paints brightness and keeps the "
-            "photo's hues; 'match' recolours the painting with the photo's colour palette first",
+            self.preserve_combo: "Whose colours the result has. The painting's: its colours and its strokes. "
+            "The photo's, brightness only: the style's strokes and light, the photo's hues kept exactly. "
+            "The photo's, painting recoloured: the painting is first recoloured to the photo's palette, then "
+            "painted in full",
             self.scale_spin: "Size of the brush strokes: the painting's size relative to the result "
             "(larger = coarser strokes)",
             self.quality_combo: "More steps paint more carefully and take longer",
-            self.init_combo: ("What the painting starts from: the photo in the painting's colours (the photo "
-                              "itself when Colours keeps the photo's), the photo as it is, or random noise"),
+            self.init_combo: ("What the painting starts from: the photo recoloured to the painting's colours "
+                              "(only while Colours is the painting's), the photo as it is, or random noise "
+                              "(a new picture for each seed)"),
             self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
             self.new_seed_button: "Pick a new random seed",
             self.device_combo: "Where the painting is computed; a GPU is much faster",
@@ -455,6 +467,7 @@ class ControlsPanel(QWidget):
             if len(self.devices) <= 1:
                 self.device_combo.setEnabled(False)
                 self.device_combo.setToolTip(ONLY_CPU)
+        self._update_init_choices()
         weights = self.weights_combo.currentData()
         if weights == "torchvision" and not self._weights_ready.get("torchvision"):
             self.weights_status.setText("torchvision's VGG19 is not downloaded yet (548 MB).")
@@ -470,6 +483,25 @@ class ControlsPanel(QWidget):
                 label += f" ({preset_steps(key, kind, runs_half(self.device_id()))} steps)"
             self.quality_combo.setItemText(i, label)
         self.estimate_label.setText(self._estimate_text() if self.engine_ready else ENGINE_LOADING)
+
+    def _update_init_choices(self) -> None:
+        """The recoloured start only applies with the painting's colours: while Colours keeps the
+        photo's it is disabled (with a tooltip), and the photo as it is is shown instead, which is
+        what the engine then starts from; the recoloured start comes back with the painting's colours."""
+        applies = self.preserve_combo.currentData() == "none"
+        item = self.init_combo.model().item(self.init_combo.findData("palette"))
+        item.setEnabled(applies)
+        item.setToolTip("" if applies else PALETTE_UNUSED)
+        current = self.init_combo.currentData()
+        self.init_combo.blockSignals(True)
+        if not applies and current == "palette":
+            self._palette_wanted = True
+            _select(self.init_combo, "content")
+        elif applies and self._palette_wanted:
+            self._palette_wanted = False
+            if current == "content":
+                _select(self.init_combo, "palette")
+        self.init_combo.blockSignals(False)
 
     def _device_info(self, device_id: str) -> DeviceInfo | None:
         return next((d for d in self.devices if d.id == device_id), None)

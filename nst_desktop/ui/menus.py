@@ -99,8 +99,9 @@ def build_actions(w: MainWindow) -> None:
                                "Show the results painted since the app started below the result")
     w.history_action.setCheckable(True)
     w.history_action.setChecked(True)
-    w.queue_action = _action(w, "&Queue", w.queue_panel.show_dock, "Ctrl+Shift+B",
+    w.queue_action = _action(w, "&Queue", w.queue_panel.toggle_dock, "Ctrl+Shift+B",
                              "Paint many photos x many paintings (and sweeps of settings) one after another")
+    w.queue_panel.tie_action(w.queue_action)  # checkable: checked while the Queue panel is open
     w.how_to_action = _action(w, "&How To", w.help_pages.show_how_to, "F1",
                               "A short guide: first painting, blends, regions, print sizes, queue, presets")
     w.shortcuts_action = _action(w, "&Keyboard Shortcuts", w.help_pages.show_shortcuts, "Ctrl+/",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -90,6 +91,7 @@ class QueuePanel(QWidget):
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
         self.window = window
+        self._action: QAction | None = None
         self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self,
                                   keep_paths=lambda: window.settings.keep_input_paths)
         self.runner.changed.connect(self.refresh)
@@ -317,6 +319,22 @@ class QueuePanel(QWidget):
             self.runner.start()
 
     @Slot()
+    def tie_action(self, action: QAction) -> None:
+        """Make View > Queue's ``action`` a checkable toggle that follows the dock (closed by its
+        own button too)."""
+        self._action = action
+        action.setCheckable(True)
+        action.setChecked(self.window.queue_dock.isVisible())
+        self.window.queue_dock.toggleViewAction().toggled.connect(action.setChecked)
+
+    @Slot()
+    def toggle_dock(self) -> None:
+        """View > Queue: show the panel (and bring it to the front) when checked, else close it."""
+        if self._action is None or self._action.isChecked():
+            self.show_dock()
+        else:
+            self.window.queue_dock.hide()
+
     def show_dock(self) -> None:
         """View > Queue: show the panel's dock and bring it to the front."""
         dock = self.window.queue_dock

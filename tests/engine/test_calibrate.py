@@ -69,3 +69,18 @@ def test_pixel_steps_sum_the_schedules_sizes() -> None:
     expected = round(sum((st.steps + schedule.SIZE_SETUP_STEPS) * st.long_side * round(st.long_side * 3 / 4)
                          for st in plan))
     assert schedule.pixel_steps("cpu", 512, (3, 4), 72) == expected
+
+
+def test_the_speed_keeps_the_fixed_part_of_a_step_apart() -> None:
+    """Steps of 50 ms plus 3 us per pixel: a 128 x 128 px step is predicted as that line says,
+    not as the rate at 512 x 384 px times its pixels (12 times too little of the fixed part)."""
+    def step(px: int) -> tuple[int, float]:
+        return px, 0.05 + 3e-6 * px
+
+    speed = calibrate.speed_from_steps(step(128 * 96), step(256 * 192))
+    oh = calibrate.RUN_OVERHEAD
+    assert speed.per_step_s == pytest.approx(0.05 * oh) and speed.per_pixel_s == pytest.approx(3e-6 * oh)
+    assert speed.step_seconds(128 * 128) == pytest.approx((0.05 + 3e-6 * 128 * 128) * oh)
+    assert speed.rate_at(512 * 384) == pytest.approx(calibrate.rate_from_steps(step(128 * 96), step(256 * 192)) * oh)
+    broken = calibrate.speed_from_steps((100, 0.30), (400, 0.20))  # noise: a smaller step that took longer
+    assert broken == calibrate.Speed(0.20 / 400 * oh, 0.0)

@@ -7,9 +7,10 @@ from PySide6.QtCore import QSize
 
 from nst_desktop.engine.device.devices import DeviceInfo
 from nst_desktop.engine.params import CPU_QUALITY_PRESETS, QUALITY_PRESETS, preset_steps
-from nst_desktop.engine.plan import memory
+from nst_desktop.engine.plan import memory, schedule
 from nst_desktop.services.jobs import (
     estimate_run,
+    fixed_steps,
     format_bytes,
     format_duration,
     measured_rate,
@@ -130,7 +131,11 @@ def test_estimate_shows_memory_time_and_says_it_is_an_estimate(panel: ControlsPa
     mem = memory.estimate_for_long_side(800, (300, 400), "lbfgs", device_type="cpu", half=runs_half("cpu"))
     assert "800 × 600 px" in text
     assert format_bytes(mem) in text
-    assert "rough estimate" in text and "on the CPU" in text
+    assert "Time: known after the first run" in text and "Time: about" not in text  # no guessed number
+    panel.set_measuring("cpu")
+    assert "Time: measuring this computer's speed…" in panel.estimate_label.text()
+    panel.set_tested_rate("cpu", 1e-6)
+    assert "Time: about" in panel.estimate_label.text() and "on the CPU" in panel.estimate_label.text()
     panel.set_measured_rates({"cpu": 1e-6})
     assert "from your earlier runs" in panel.estimate_label.text()
 
@@ -159,9 +164,29 @@ def test_time_estimate_grows_with_size_and_steps() -> None:
     assert measured_rate(48, (32, 48), 10, 5.0) is None  # too small to say anything
 
 
+def test_the_fixed_part_of_a_step_is_paid_per_step_and_per_size_setup() -> None:
+    """128 px runs took 2x their estimate: a step's fixed part, folded into a rate per pixel at
+    512 px, was 12 times too small there."""
+    plain = estimate_run(128, (1, 1), 32, "cpu", 2, tested_rates={"cpu": 1e-5})
+    fixed = estimate_run(128, (1, 1), 32, "cpu", 2, tested_rates={"cpu": 1e-5}, step_seconds={"cpu": 0.1})
+    assert fixed.seconds - plain.seconds == pytest.approx(0.1 * (32 + schedule.SIZE_SETUP_STEPS))
+    assert fixed.measured
+    # a guessed rate takes no measured fixed part (and is not shown)
+    guess = estimate_run(128, (1, 1), 32, "cpu", 2)
+    assert estimate_run(128, (1, 1), 32, "cpu", 2, step_seconds={"cpu": 0.1}).seconds == guess.seconds
+    # a run's measured rate is what is left after the fixed part
+    rate = measured_rate(512, (512, 512), 300, 120.0, "cpu", per_step_s=0.1)
+    steps = fixed_steps(512, 300, 0, "cpu")
+    assert rate == pytest.approx((120.0 - 0.1 * steps) / pixel_steps(512, (512, 512), 300))
+    assert estimate_run(512, (1, 1), 300, "cpu", 2, {"cpu": rate},
+                        step_seconds={"cpu": 0.1}).seconds == pytest.approx(120.0)
+
+
 def test_formatting_helpers() -> None:
     assert format_duration(0.2) == "1 s" and format_duration(59) == "59 s"
-    assert format_duration(150) == "2 min" and format_duration(3 * 3600 + 600) == "3 h 10 min"
+    assert format_duration(150) == "2 min 30 s" and format_duration(3 * 3600 + 600) == "3 h 10 min"
+    assert format_duration(80) == "1 min 20 s" and format_duration(120.4) == "2 min"
+    assert format_duration(12 * 60 + 7) == "12 min"  # long times to the minute
     assert format_bytes(850_000_000) == "850 MB" and format_bytes(3_200_000_000) == "3.2 GB"
     assert suggested_output_name("photo.jpg", "/art/Starry Night.png") == "photo-in-style-of-Starry-Night.png"
     assert suggested_output_name("", "", ".jpg") == "image-in-style-of-image.jpg"
@@ -206,3 +231,23 @@ def test_result_view_draws_previews_at_output_size(qtbot) -> None:
     view.zoom_actual()
     dpr = view.canvas.devicePixelRatioF()
     assert view.canvas.size() == QSize(round(600 / dpr), round(400 / dpr))
+
+
+def test_the_recoloured_start_is_off_while_colours_keep_the_photos(panel: ControlsPanel) -> None:
+    """Issue 35: "Start from: Photo in the painting's colours" stayed while Colours kept the photo's."""
+    init, colours = panel.init_combo, panel.preserve_combo
+    palette = init.model().item(init.findData("palette"))
+    assert colours.currentText() == "The painting's" and init.currentData() == "palette" and palette.isEnabled()
+    colours.setCurrentIndex(colours.findData("luminance"))
+    assert not palette.isEnabled() and "photo as it is" in palette.toolTip()
+    assert init.currentData() == "content" and panel.params().init == "content"  # what the engine starts from
+    colours.setCurrentIndex(colours.findData("match"))
+    assert not palette.isEnabled() and init.currentData() == "content"
+    colours.setCurrentIndex(colours.findData("none"))
+    assert palette.isEnabled() and init.currentData() == "palette"  # the choice comes back
+    colours.setCurrentIndex(colours.findData("luminance"))
+    init.setCurrentIndex(init.findData("noise"))
+    colours.setCurrentIndex(colours.findData("none"))
+    assert init.currentData() == "noise"  # a later choice is kept
+    assert [colours.itemText(i) for i in range(colours.count())][0] == "The painting's"
+    assert all("Off" not in colours.itemText(i) for i in range(colours.count()))

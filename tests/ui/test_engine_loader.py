@@ -37,7 +37,7 @@ def test_the_estimate_and_the_number_format_wait_for_the_engine(qtbot) -> None:
     assert "steps" not in w.controls.quality_combo.currentText()
     w.show()
     qtbot.waitUntil(lambda: w.engine_ready, timeout=60_000)
-    assert "Time: about" in w.controls.estimate_label.text()
+    assert "Time: " in w.controls.estimate_label.text()  # measured by the speed test (or its wait said)
     assert "steps)" in w.controls.quality_combo.currentText()
     assert "bfloat16" in w.status_device.text() or "float32" in w.status_device.text()
     assert [d.id for d in w.devices][0] == "cpu" and w.devices == w.controls.devices

@@ -65,9 +65,15 @@ def _states(w: MainWindow) -> list[str]:
 def test_view_queue_shows_the_panel_and_the_sweep_names_are_complete(qtbot) -> None:
     w = make_window(qtbot)
     assert not w.queue_dock.isVisible()  # an empty queue: hidden until asked for
+    assert w.queue_action.isCheckable() and not w.queue_action.isChecked()
     w.queue_action.trigger()
-    assert w.queue_dock.isVisible()
+    assert w.queue_dock.isVisible() and w.queue_action.isChecked()
     assert "Ctrl+Shift+B" in [k.toString() for k in w.queue_action.shortcuts()]
+    w.queue_action.trigger()  # a toggle: it closes the panel again
+    assert not w.queue_dock.isVisible() and not w.queue_action.isChecked()
+    w.queue_action.trigger()
+    w.queue_dock.close()  # the dock's own close button: the menu follows
+    assert not w.queue_action.isChecked()
     assert set(SWEEP_LABELS) == set(SWEEP_EXAMPLES)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nst_desktop.engine import StyleResult
@@ -26,15 +28,18 @@ def _estimate(window: MainWindow) -> str:
 @pytest.mark.usefixtures("no_delay")
 def test_the_first_estimate_comes_from_a_speed_test_on_this_computer(qtbot) -> None:
     window = make_window(qtbot, speed_test=True)
-    assert "rough estimate" in _estimate(window)  # before the test has measured anything
+    # before the test has measured anything: no number (another machine's guess was several times off)
+    qtbot.waitUntil(lambda: "Time: measuring this computer's speed…" in _estimate(window), timeout=10_000)
+    assert re.search(r"Time: about \d", _estimate(window)) is None
     qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=60_000)
     assert not window.speeds.test.is_running()
-    assert window.settings.seconds_per_pixel_step == {}  # a test is not a run: nothing is remembered
+    assert window.settings.seconds_per_pixel_step == {}  # a test is not a run: its rate is not a run's
+    assert window.settings.seconds_per_step["cpu"] >= 0  # the fixed part of a step is kept: no test next time
 
 
 @pytest.mark.usefixtures("no_delay")
 def test_no_speed_test_where_runs_measured_the_speed(qtbot) -> None:
-    save_settings(Settings(seconds_per_pixel_step={"cpu": 2e-6}))
+    save_settings(Settings(seconds_per_pixel_step={"cpu": 2e-6}, seconds_per_step={"cpu": 0.01}))
     window = make_window(qtbot, speed_test=True)
     qtbot.wait(200)
     assert not window.speeds.test.is_running() and "from your earlier runs" in _estimate(window)
@@ -43,7 +48,7 @@ def test_no_speed_test_where_runs_measured_the_speed(qtbot) -> None:
 def test_windows_without_the_speed_test_do_not_measure(qtbot) -> None:
     window = make_window(qtbot)
     qtbot.wait(speed.SPEED_TEST_DELAY_MS + 200)
-    assert not window.speeds.test.is_running() and "rough estimate" in _estimate(window)
+    assert not window.speeds.test.is_running() and "Time: known after the first run" in _estimate(window)
 
 
 @pytest.mark.usefixtures("no_delay")
@@ -55,7 +60,8 @@ def test_a_run_started_during_the_speed_test_cancels_it(qtbot, image_files) -> N
     assert window.start_run()
     qtbot.waitUntil(lambda: not window.is_running() and not window.speeds.test.is_running(), timeout=60_000)
     assert window.has_unsaved_result()
-    assert "speed test" not in _estimate(window)  # cancelled: it reported nothing
+    # cancelled, it reported nothing; the run was too small to measure the speed: the test runs again
+    qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=60_000)
 
 
 @pytest.mark.usefixtures("no_delay")
@@ -90,3 +96,13 @@ def test_a_window_closed_before_the_delay_never_tests(qtbot) -> None:
     assert window.close()
     qtbot.wait(speed.SPEED_TEST_DELAY_MS + 300)
     assert not window.speeds.test.is_running() and window.speeds.test._tried == set()
+
+
+def test_a_finished_run_is_measured_beyond_the_fixed_part_of_its_steps(window: MainWindow) -> None:
+    window.settings.seconds_per_step["cpu"] = 0.1
+    result = StyleResult(image=None, cancelled=False, steps_done=60, content_loss=0.0, style_loss=0.0,
+                         elapsed_s=30.0, metadata={})
+    window.speeds.run_finished(result, "cpu", (384, 512))
+    assert window.settings.seconds_per_pixel_step["cpu"] == pytest.approx(measured_rate(512, (384, 512), 60, 30.0,
+                                                                                        "cpu", 0.1))
+    assert window.settings.seconds_per_pixel_step["cpu"] < measured_rate(512, (384, 512), 60, 30.0, "cpu")
