@@ -46,6 +46,7 @@ from nst_desktop.services.jobs import (
     runs_half,
 )
 from nst_desktop.services.settings import MAX_SEED, Settings
+from nst_desktop.ui.elided import ElidedComboBox
 from nst_desktop.ui.print_size import PrintSizeDialog
 from nst_desktop.ui.tiles_note import tiles_note
 
@@ -151,7 +152,7 @@ class ControlsPanel(QWidget):
         self.strength_label.setMinimumWidth(48)
         self.strength_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-        self.preserve_combo = QComboBox()
+        self.preserve_combo = ElidedComboBox()
         for label, value in PRESERVE_COLOR_CHOICES:
             self.preserve_combo.addItem(label, value)
 
@@ -162,11 +163,11 @@ class ControlsPanel(QWidget):
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
 
-        self.quality_combo = QComboBox()
+        self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
             self.quality_combo.addItem(QUALITY_LABELS.get(key, key.title()), key)
 
-        self.init_combo = QComboBox()
+        self.init_combo = ElidedComboBox()
         for label, value in INIT_CHOICES:
             self.init_combo.addItem(label, value)
         #: The recoloured start was chosen and gave way while Colours keeps the photo's.
@@ -178,10 +179,10 @@ class ControlsPanel(QWidget):
         self.new_seed_button = QPushButton("New seed")
         self.new_seed_button.clicked.connect(self.new_seed)
 
-        self.device_combo = QComboBox()
+        self.device_combo = ElidedComboBox()
         self._fill_devices()
 
-        self.weights_combo = QComboBox()
+        self.weights_combo = ElidedComboBox()
         self.weights_combo.addItem("Bundled VGG19 (Caffe, 8-bit)", "bundled")
         self.weights_combo.addItem("torchvision VGG19", "torchvision")
         self.weights_status = QLabel()
@@ -414,13 +415,19 @@ class ControlsPanel(QWidget):
 
     def estimate(self) -> RunEstimate | None:
         """The estimate of a run with the current settings, or None while the engine loads."""
+        return self.estimate_for(self.size_spin.value(), self._aspect_hw or (3, 4), self.quality_steps(),
+                                 self.seamless_check.isChecked())
+
+    def estimate_for(self, size: int, aspect_hw: tuple[int, int], steps: int,
+                     seamless: bool = False) -> RunEstimate | None:
+        """The estimate of a run of ``steps`` at ``size`` px on the chosen device with the rates
+        known here (the queue's items too); None while the engine loads."""
         if not self.engine_ready:
             return None
         device_id = self.device_id()
         info = self._device_info(device_id)
-        return estimate_run(self.size_spin.value(), self._aspect_hw or (3, 4), self.quality_steps(), device_id,
-                            self.cpu_cores, self._rates, tested_rates=self._tested_rates,
-                            seamless=self.seamless_check.isChecked(), step_seconds=self._step_seconds,
+        return estimate_run(size, aspect_hw, steps, device_id, self.cpu_cores, self._rates,
+                            tested_rates=self._tested_rates, seamless=seamless, step_seconds=self._step_seconds,
                             device_memory_bytes=info.memory_bytes if info and device_id != "cpu" else None)
 
     def set_running(self, running: bool) -> None:

@@ -92,6 +92,7 @@ class QueuePanel(QWidget):
         super().__init__()
         self.window = window
         self._action: QAction | None = None
+        self._aspects: dict[Path, tuple[int, int]] = {}
         self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self,
                                   keep_paths=lambda: window.settings.keep_input_paths)
         self.runner.changed.connect(self.refresh)
@@ -399,7 +400,35 @@ class QueuePanel(QWidget):
                     text += f" · about {format_duration(left)} left"
             elif counts["waiting"]:
                 text += f" · {counts['waiting']} waiting (press {self.run_button.text()})"
+                total = self.waiting_seconds()
+                if total is not None:
+                    text += f" · about {format_duration(total)} in all"
         self.status.setText(text)
+
+    def waiting_seconds(self) -> float | None:
+        """The estimated seconds of the waiting items, on the window's device with the speed measured
+        on this computer; None where it is not measured yet."""
+        total = 0.0
+        for item in self.runner.queue.items:
+            if item.state != "waiting":
+                continue
+            p = item.params
+            est = self.window.controls.estimate_for(p.size, self._aspect(item.photo), p.steps, p.seamless)
+            if est is None or not est.measured:
+                return None
+            total += est.seconds
+        return total
+
+    def _aspect(self, photo: Path) -> tuple[int, int]:
+        """A photo's (height, width) from its header (read once; 3:4 where it cannot be read)."""
+        if photo not in self._aspects:
+            try:
+                with Image.open(photo) as im:  # the header only: no pixels are decoded
+                    w, h = im.size
+                self._aspects[photo] = (h, w) if w > 0 and h > 0 else (3, 4)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                self._aspects[photo] = (3, 4)
+        return self._aspects[photo]
 
     def _update_buttons(self) -> None:
         active = self.runner.is_active()

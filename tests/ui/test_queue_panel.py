@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 
 from nst_desktop.engine import read_metadata
 from nst_desktop.services import queue_store as Q
+from nst_desktop.services.jobs import format_duration
 from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.queue_inputs import SWEEP_EXAMPLES, SWEEP_LABELS
 from nst_desktop.ui.queue_panel import QUEUE_BUSY
@@ -414,3 +415,16 @@ def test_a_result_its_folder_cannot_take_is_kept_beside_it_and_the_line_says_whe
     beside = planned.with_name(planned.stem + "-unsaved.png")
     assert item.state == "failed" and item.message.endswith(f"; the result is kept as '{beside}' instead")
     assert read_metadata(beside)["inputs"]["content"] == files["photo1"].name
+
+
+def test_the_queue_gives_its_total_time_before_start(qtbot, files) -> None:
+    w = _window(qtbot)
+    assert _add(w, [files["photo1"], files["photo2"]], [files["painting1"]], files["out"]) == 2
+    panel = w.queue_panel
+    assert "2 waiting" in panel.status.text() and "in all" not in panel.status.text()  # not measured here yet
+    w.controls.set_step_seconds({"cpu": 0.05})
+    w.controls.set_tested_rate("cpu", 2e-5)
+    panel.refresh()
+    each = [w.controls.estimate_for(32, aspect, 2).seconds for aspect in ((36, 48), (48, 36))]
+    assert panel.waiting_seconds() == pytest.approx(sum(each))
+    assert f"about {format_duration(sum(each))} in all" in panel.status.text()
