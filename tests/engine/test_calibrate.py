@@ -82,5 +82,9 @@ def test_the_speed_keeps_the_fixed_part_of_a_step_apart() -> None:
     assert speed.per_step_s == pytest.approx(0.05 * oh) and speed.per_pixel_s == pytest.approx(3e-6 * oh)
     assert speed.step_seconds(128 * 128) == pytest.approx((0.05 + 3e-6 * 128 * 128) * oh)
     assert speed.rate_at(512 * 384) == pytest.approx(calibrate.rate_from_steps(step(128 * 96), step(256 * 192)) * oh)
-    broken = calibrate.speed_from_steps((100, 0.30), (400, 0.20))  # noise: a smaller step that took longer
-    assert broken == calibrate.Speed(0.20 / 400 * oh, 0.0)
+    falling = calibrate.speed_from_steps((100, 0.30), (400, 0.20))  # noise: a smaller step that took longer
+    half = calibrate.FLAT_FIXED_SHARE
+    assert falling.per_step_s == pytest.approx(half * 0.20 * oh)
+    assert falling.step_seconds(400) == pytest.approx(0.20 * oh)  # the larger step as measured
+    superlinear = calibrate.speed_from_steps((100, 0.01), (400, 0.20))  # a line with a negative fixed part
+    assert superlinear == calibrate.Speed(0.20 / 400 * oh, 0.0)

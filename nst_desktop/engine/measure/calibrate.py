@@ -99,14 +99,23 @@ def measure_speed(
     return speed_from_steps(*measured)
 
 
+#: Where the smaller measured step took as long as the larger one (noise, or a machine so loaded
+#: that a step is mostly waiting), the share of the larger step taken as fixed: the line cannot
+#: say, and all-per-pixel put a loaded machine's 128 px run at half its time (2026-12-07).
+FLAT_FIXED_SHARE = 0.5
+
+
 def speed_from_steps(small: tuple[int, float], large: tuple[int, float]) -> Speed:
     """The line through two measured steps given as (pixels, seconds), times :data:`RUN_OVERHEAD`.
-    Where the measurements' noise makes either part negative: the larger step's own cost per
-    pixel and no fixed part."""
+    Where noise makes the line fall (the smaller step took longer): :data:`FLAT_FIXED_SHARE` of
+    the larger step fixed, the rest per pixel; where it makes the fixed part negative: the larger
+    step's own cost per pixel and no fixed part."""
     (p1, t1), (p2, t2) = small, large
     per_pixel = (t2 - t1) / (p2 - p1)
     fixed = t1 - per_pixel * p1
-    if per_pixel <= 0 or fixed < 0:
+    if per_pixel <= 0:
+        return Speed((1 - FLAT_FIXED_SHARE) * t2 / p2 * RUN_OVERHEAD, FLAT_FIXED_SHARE * t2 * RUN_OVERHEAD)
+    if fixed < 0:
         return Speed(t2 / p2 * RUN_OVERHEAD, 0.0)
     return Speed(per_pixel * RUN_OVERHEAD, fixed * RUN_OVERHEAD)
 
