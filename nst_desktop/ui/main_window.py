@@ -16,7 +16,6 @@ through the :class:`~nst_desktop.ui.prompts.Prompts` object given to the constru
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
@@ -24,22 +23,21 @@ from PySide6.QtGui import QCloseEvent, QImage, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QPushButton, QWidget
 
 from nst_desktop.app_info import APP_NAME
-from nst_desktop.engine import StyleParams, StyleResult
+from nst_desktop.engine import StyleResult
 from nst_desktop.engine.device import DeviceInfo, available_devices, cpu_device, physical_cores
 from nst_desktop.engine.image import scaled_size
 from nst_desktop.engine.net import torchvision_available
 from nst_desktop.services import paths
-from nst_desktop.services.jobs import format_duration, network_format
+from nst_desktop.services.jobs import format_duration
 from nst_desktop.services.settings import Settings, load_settings, save_settings
-from nst_desktop.ui.about import about_html
 from nst_desktop.ui.continue_check import PaintedFrom
-from nst_desktop.ui.controls import SEED_UNUSED, ControlsPanel
+from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.download_dialog import TORCHVISION_DOWNLOAD_BYTES, DownloadDialog, Fetch, torchvision_fetch
 from nst_desktop.ui.engine_loader import EngineLoader
 from nst_desktop.ui.error_report import ErrorReporter
 from nst_desktop.ui.export import Exporter
 from nst_desktop.ui.help_pages import HelpPages
-from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, entry_caption, unsaved_question
+from nst_desktop.ui.history_strip import HistoryStrip, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.inputs import InputsController
 from nst_desktop.ui.mask_editor import RegionEditor
@@ -47,26 +45,26 @@ from nst_desktop.ui.menus import build_actions, build_menus
 from nst_desktop.ui.presets_menu import PresetsMenu
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
-from nst_desktop.ui.queue_panel import QUEUE_BUSY, install_queue_dock
-from nst_desktop.ui.result_view import ResultView, next_step_hint
+from nst_desktop.ui.queue_panel import install_queue_dock
+from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.run_notice import RunNotice
 from nst_desktop.ui.settings_restore import SettingsRestorer
 from nst_desktop.ui.speed import SpeedKeeper
-from nst_desktop.ui.style_list import ALL_ZERO, StyleList, StyleRow
-from nst_desktop.ui.video_open import VIDEO_EXTRA_TITLE, video_extra_help, video_extra_missing
+from nst_desktop.ui.style_list import StyleList, StyleRow
 from nst_desktop.ui.video_window import VideoWindows
+from nst_desktop.ui.window_help import WindowHelp
+from nst_desktop.ui.window_history import WindowHistory
 from nst_desktop.ui.window_layout import fit_to_screen, lay_out, restore_window_state, store_window_state
+from nst_desktop.ui.window_state import NEED_BOTH, WindowState
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
 #: How long after the window's first paint the engine starts loading (see showEvent).
 ENGINE_LOAD_DELAY_MS = 150
-NEED_BOTH = "Load a content photo and a style image first"
-NO_RESULT = "Nothing to save yet: paint a result first"
 #: Weight of a new measurement in the stored seconds-per-pixel-step rate (moving average).
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
     """The application window. ``devices`` defaults to what the engine finds."""
 
     def __init__(self, devices: list[DeviceInfo] | None = None, parent: QWidget | None = None,
@@ -216,112 +214,6 @@ class MainWindow(QMainWindow):
             return
         self.load_inputs(content, style)
         self.write_settings()
-
-    # ------------------------------------------------------------------ state
-    def is_running(self) -> bool:
-        return self.runs.is_running()
-
-    @property
-    def last_request(self) -> StyleRequest | None:
-        """The request of the latest run (for tests and the screenshot script)."""
-        return self.runs.last_request
-
-    def has_unsaved_result(self) -> bool:
-        return self._result is not None and not self._result_saved
-
-    @property
-    def result(self) -> StyleResult | None:
-        """The current full-resolution result (None before the first run)."""
-        return self._result
-
-    @property
-    def result_qimage(self) -> QImage | None:
-        """The current result as a full-resolution QImage (made in the worker)."""
-        return self._result_qimage
-
-    @Slot()
-    def _update_state(self) -> None:
-        running = self.is_running()
-        why_not = self.why_not_ready()
-        both = why_not is None
-        self.runs.update_button(why_not)
-        self.stylize_action.setEnabled(both and not running)
-        self.cancel_action.setEnabled(running)
-        has_result = self._result is not None
-        for w in (self.save_button, self.copy_button):
-            w.setEnabled(has_result)
-        self.save_button.setToolTip("Save the full-resolution result (Ctrl+S)" if has_result else NO_RESULT)
-        self.copy_button.setToolTip("Copy the full-resolution result to the clipboard" if has_result else NO_RESULT)
-        self.save_action.setEnabled(has_result)
-        self.copy_action.setEnabled(has_result)
-        self.save_all_action.setEnabled(not running and self.unsaved_results() > 0)
-        self.recover_action.setEnabled(not running and self.export.recovery.path.is_file())
-        self.open_settings_action.setEnabled(not running)
-        self.new_seed_action.setEnabled(not running and self.controls.seed_used())
-        seed_tip = "Pick a new random seed" if self.controls.seed_used() else SEED_UNUSED
-        self.new_seed_action.setStatusTip(seed_tip)
-        self.new_seed_action.setToolTip(seed_tip)
-        why_not_continue = self.why_not_continue()
-        self.continue_button.setEnabled(both and why_not_continue is None and not running)
-        self.continue_button.setToolTip(
-            why_not_continue or "Paint more steps starting from the current result (at the current size)")
-        self.content_pane.setEnabled(not running)
-        self.content_pane.setToolTip("Inputs cannot change while painting" if running else "")
-        self.style_list.set_running(running)
-        self.paste_action.setEnabled(not running)
-        self.paste_style_action.setEnabled(not running)
-        self.open_content_action.setEnabled(not running)
-        self.open_style_action.setEnabled(not running)
-        self.result_view.set_drag_enabled(has_result and not running)
-        self.result_view.set_live(running)  # the live preview shows whole while painting
-        self.controls.set_running(running)
-        self.history.set_running(running)
-        self.result_view.set_placeholder(self.next_step_hint())
-        self._update_title()
-        self._update_device_label()
-
-    def why_not_ready(self) -> str | None:
-        """Why a run cannot start with the current inputs (None: it can)."""
-        if self.queue_panel.is_running():
-            return QUEUE_BUSY
-        if self.content_pane.loaded is None or not self.style_list.has_painting():
-            return NEED_BOTH
-        if self.style_list.all_weights_zero():
-            return ALL_ZERO
-        return None
-
-    def why_not_continue(self) -> str | None:
-        """Why Continue cannot go on from the shown result with the photo loaded (None: it can)."""
-        if self._result is None:
-            return "Paint a result first; Continue then refines it further"
-        self.painted_from.keep_only([self._result, *(e.result for e in self.history.entries())])
-        if self.content_pane.loaded is None:
-            return None
-        return self.painted_from.continue_problem(self._result, self.content_pane.loaded.image)
-
-    def next_step_hint(self) -> str:
-        """What the result pane says while it has no image: the next thing to do."""
-        return next_step_hint(self.is_running(), self.content_pane.loaded is not None,
-                              self.style_list.has_painting(), self.style_list.all_weights_zero(), f"{ALL_ZERO}.")
-
-    def _update_title(self) -> None:
-        names = [self.content_pane.loaded.name] if self.content_pane.loaded is not None else []
-        styles = [n for n in self.style_list.names() if n is not None]
-        names += styles if len(styles) <= 3 else [*styles[:2], f"{len(styles) - 2} more"]
-        title = " + ".join(names) + "[*] — " + APP_NAME if names else APP_NAME + "[*]"
-        self.setWindowTitle(self.notice.title_prefix() + title)
-        self.setWindowModified(self.unsaved_results() > 0)
-
-    def _device_text(self) -> str:
-        chosen = self.controls.device_id()
-        info = next((d for d in self.devices if d.id == chosen), None)
-        return info.label if info else chosen
-
-    def _update_device_label(self) -> None:
-        """"CPU (2 cores) · bfloat16 (the CPU has AMX) · Bundled …": where the next run paints and how."""
-        network = network_format(self.controls.device_id()) if self.engine_ready else "loading the engine…"
-        self.status_device.setText(
-            f"{self._device_text()} · {network} · {self.controls.weights_combo.currentText()}")
 
     # ------------------------------------------------------------------ weights download
     @Slot(str)
@@ -499,124 +391,6 @@ class MainWindow(QMainWindow):
             self.result_view.show_image(self._result_qimage)
         else:
             self.result_view.clear()
-
-    # ------------------------------------------------------------------ saving and export
-    def note_saved(self, res: StyleResult, path: Path) -> None:
-        """``res`` (the shown result or a History entry's) was saved to ``path``."""
-        entry = self.history.entry_for(res)
-        shown = res is self._result
-        if shown:
-            self._result_saved = True
-        self.settings.last_save_dir = str(path.resolve().parent)
-        if entry is None or entry is self.history.newest():
-            self.export.recovery.discard()  # the recovery file holds the newest run's result
-        if shown:
-            w, h = res.image.size
-            self.result_view.set_caption(f"Result · {w} × {h} px · saved as {path.name}")
-        if entry is not None:
-            self.history.mark_saved(entry, path)
-            if shown:
-                self.result_view.set_caption(entry_caption(entry))
-        self._update_state()
-
-    # ------------------------------------------------------------------ history
-    def _add_to_history(self, outcome: RunOutcome, stopped: bool) -> None:
-        """Keep a run's result (just shown by :meth:`show_result`) in the History."""
-        if outcome.result is not self._result:
-            return
-        before = None
-        if self.last_request is not None:  # the photo at the result's size, for the before/after slider
-            before = self.last_request.content.resize(outcome.result.image.size, Image.Resampling.LANCZOS)
-        entry, dropped = self.history.add(outcome, stopped, before)
-        self.result_view.set_caption(entry_caption(entry))
-        if dropped:
-            self.statusBar().showMessage(dropped_message(dropped, self.history.limit), 20000)
-        self._update_state()
-
-    @Slot()
-    def toggle_keep_input_paths(self) -> None:
-        """File > Keep Full Input Paths in Results: the setting follows the action's check mark."""
-        self.settings.keep_input_paths = self.keep_paths_action.isChecked()
-
-    @Slot()
-    def update_history_visibility(self) -> None:
-        self.history.setVisible(self.history_action.isChecked() and self.history.count() > 0)
-
-    def unsaved_results(self) -> int:
-        """How many results are not saved: History entries, and the shown result if it is not one."""
-        shown = self.has_unsaved_result() and self.history.entry_for(self._result) is None
-        return self.history.unsaved_count() + int(shown)
-
-    @Slot(object)
-    def show_history_entry(self, entry: HistoryEntry) -> None:
-        """Make a History entry the current result (Save, Copy, drag-out and Continue act on it)
-        and show its settings in the caption. Nothing while painting."""
-        if self.is_running():
-            return
-        self.history.select(entry)
-        if entry.result is self._result:
-            return
-        self.show_result(entry.outcome, stopped=entry.stopped)
-        self._result_saved = entry.saved
-        if entry.before is not None:
-            self.result_view.set_before(pil_to_qimage(entry.before))
-        self.result_view.set_caption(entry_caption(entry))
-        self._update_state()
-
-    @Slot(object)
-    def save_history_entry(self, entry: HistoryEntry) -> bool:
-        """Show ``entry`` and ask where to save it. True if saved."""
-        self.show_history_entry(entry)
-        return entry.result is self._result and self.export.save_result()
-
-    @Slot(object)
-    def remove_history_entry(self, entry: HistoryEntry) -> bool:
-        """Remove ``entry`` from the History (asks first if it is not saved). True if removed."""
-        if not entry.saved and not self.prompts.ask(
-                "Remove from History?", f"Result #{entry.number} has not been saved. Remove it from the History?"):
-            return False
-        self.history.remove(entry)
-        self._update_state()
-        return True
-
-    # ------------------------------------------------------------------ help
-    @Slot()
-    def show_about(self) -> None:
-        self.prompts.about(f"About {APP_NAME}", self.about_text())
-
-    def _video_inputs(self) -> tuple[list[Image.Image], list[float] | None, StyleParams]:
-        """The paintings, their weights and the settings a video window paints with."""
-        styles, weights = self.inputs.style_inputs()
-        params = self.controls.params(preview_every=self.preview_every)
-        if self.steps_override is not None:
-            params = dataclasses.replace(params, steps=self.steps_override)
-        return styles, weights, params
-
-    @Slot()
-    def open_video(self) -> None:
-        """File > Open Video…: a clip in a video window (a clip dropped on the Content pane opens one too)."""
-        if video_extra_missing():  # said before the dialog, with how to add it
-            self.prompts.inform(VIDEO_EXTRA_TITLE, video_extra_help())
-            return
-        path = self.prompts.open_video_path("Open a video to paint")
-        if path:
-            self.videos.open(Path(path))
-
-    @Slot()
-    def open_log_folder(self) -> None:
-        """Help > Open Log Folder: the error log's folder in the file manager."""
-        if not self.errors.open_log_folder():
-            self.statusBar().showMessage(f"Could not open the log folder {paths.log_dir()}.", 10000)
-
-    @Slot()
-    def show_about_qt(self) -> None:
-        self.prompts.about_qt()
-
-    def about_text(self) -> str:
-        weights = self.controls.weights_combo.currentText()
-        if self._weights_in_use:
-            weights += f" (last run: {self._weights_in_use})"
-        return about_html(self._device_text(), weights)
 
     # ------------------------------------------------------------------ the engine, after the window
     @property
