@@ -25,6 +25,7 @@ def _estimate(window: MainWindow) -> str:
     return window.controls.estimate_label.text()
 
 
+@pytest.mark.slow  # the real speed test: runs at 128 and 256 px
 @pytest.mark.usefixtures("no_delay")
 def test_the_first_estimate_comes_from_a_speed_test_on_this_computer(qtbot) -> None:
     window = make_window(qtbot, speed_test=True)
