@@ -175,6 +175,7 @@ def test_equal_colours_stay_equal() -> None:
     assert float(flat.reshape(3, -1).std(dim=1).max()) < 1e-6
 
 
+@pytest.mark.slow  # a run at 96 px
 def test_the_palette_is_applied_at_each_size_of_the_run(monkeypatch) -> None:
     """Per size: the content target, then the first iterate (the start at the first size; the
     upsampled result of the size before at the next), all at that size."""

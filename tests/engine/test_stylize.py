@@ -386,6 +386,7 @@ class _PullTowards:
         return lambda x: self.weight * ((x - target) ** 2).mean()
 
 
+@pytest.mark.slow  # runs at 96 px
 def test_an_extra_loss_is_added_to_the_objective_at_every_size(bundled_weights: VGGWeights) -> None:
     content, style = make_content((96, 64)), make_style()
     params = StyleParams(device="cpu", seed=0, preview_every=0, size=96, steps=24, start_size=48)

@@ -209,6 +209,7 @@ def _run(weights: VGGWeights, **kw: object):
     return stylize(make_content((192, 128)), make_style(), StyleParams(**base), weights)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # runs at 128 px
 def test_a_forced_tile_runs_like_the_whole_image(bundled_weights: VGGWeights) -> None:
     # One size and fewer steps than the L-BFGS history: the tiled size's optimiser is the whole
     # image's, so only float rounding differs.
@@ -222,6 +223,7 @@ def test_a_forced_tile_runs_like_the_whole_image(bundled_weights: VGGWeights) ->
     assert float(diff.mean()) < 1 / 255
 
 
+@pytest.mark.slow  # runs at 128 px
 def test_a_run_short_of_memory_gives_the_heap_back_after_each_tiled_step(
     bundled_weights: VGGWeights, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,6 +278,7 @@ def test_a_memory_limit_tiles_the_sizes_that_do_not_fit_it() -> None:
     assert costs[:3] == [1.0, 1.0, 1.0] and 1.2 < costs[3] < 3.0  # margins and the Gram pass
 
 
+@pytest.mark.slow  # a run at 192 px
 def test_cancel_between_the_tiles_of_a_step(bundled_weights: VGGWeights) -> None:
     cancel = threading.Event()
     reports: list[Progress] = []
@@ -297,6 +300,7 @@ def test_cancel_between_the_tiles_of_a_step(bundled_weights: VGGWeights) -> None
     assert tile_reports[-1].tile == 3 and tile_reports[-1].tiles >= 1 + 6
 
 
+@pytest.mark.slow  # a run at 126 px
 def test_seamless_result_repeats_without_a_seam(bundled_weights: VGGWeights) -> None:
     seamless = _run(bundled_weights, seamless=True, steps=12, size=126, coarse_to_fine=False)
     assert seamless.image.size == (128, 80)  # sides to multiples of 16
