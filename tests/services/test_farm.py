@@ -1,4 +1,5 @@
-"""``batch --ray`` on a real local Ray instance (2 CPUs, 127.0.0.1, started once for this module), real weights."""
+"""``batch --ray`` on a real local Ray instance (2 CPUs, 127.0.0.1; the fixture in conftest.py, started
+once for the services tests), real weights."""
 
 from __future__ import annotations
 
@@ -15,23 +16,11 @@ from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop import cli
 from nst_desktop.engine import read_metadata
-from nst_desktop.services.farm import FarmUnavailable, check_reachable, connect, existing_cluster
+from nst_desktop.services.farm import FarmUnavailable, check_reachable
 from tests.helpers import make_content, make_style
 
-ray = pytest.importorskip("ray", reason="the [farm] extra (Ray) is installed by the test set-up")
+pytest.importorskip("ray", reason="the [farm] extra (Ray) is installed by the test set-up")
 QUICK = ["--size", "32", "--steps", "6", "--seed", "2", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    """A Ray instance of this machine only, started as ``--ray auto`` starts one (its processes end
-    with ray.shutdown)."""
-    assert not ray.is_initialized()
-    if existing_cluster(ray) is not None:
-        pytest.skip("this machine belongs to a Ray cluster: --ray auto would join it")
-    connect("auto", num_cpus=2)
-    yield ray
-    ray.shutdown()
 
 
 def _inputs(tmp_path: Path) -> tuple[list[Path], list[Path]]:

@@ -1,4 +1,4 @@
-"""``video --ray`` on a real local Ray instance (2 CPUs, 127.0.0.1; the fixture of test_farm), real
+"""``video --ray`` on a real local Ray instance (2 CPUs, 127.0.0.1; the fixture in conftest.py), real
 weights: chunks painted at the same time, overlaps cross-faded, every frame once in order at the
 clip's rate; a stopped render goes on from its chunks; the chunk layout and the cross-fade."""
 
@@ -24,7 +24,6 @@ from tests.video_helpers import audio_seconds, panning_frames, write_clip
 pytest.importorskip("av")
 pytest.importorskip("cv2")
 pytest.importorskip("ray", reason="the [farm] extra (Ray) is installed by the test set-up")
-from tests.services.test_farm import local_ray  # noqa: E402, F401 - the module's Ray instance
 
 FRAMES = 16
 SETTINGS = VideoSettings(StyleParams(device="cpu", size=48, steps=6, preview_every=0, seed=0), every_frame_steps=3)
