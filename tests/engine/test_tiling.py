@@ -103,6 +103,7 @@ def test_take_and_add_into_wrap_around() -> None:
 # --- exactness ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the network on a 152 x 104 px image, whole and in tiles
 @pytest.mark.parametrize(("size", "gram_size"), [(48, 0), (64, 0), (48, 96), (48, 160)])
 def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: Precision, size: int,
                                                         gram_size: int) -> None:
@@ -123,6 +124,7 @@ def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: P
     assert _close(g2, g)
 
 
+@pytest.mark.slow  # the network on a 152 x 104 px image, whole and in tiles
 def test_tiles_agree_with_regions_and_a_keep_mask(net: VGGFeatures, fp32: Precision) -> None:
     c_t, x = _iterate()
     styles = [make_style((120, 100)), make_style((90, 90)).rotate(90)]
@@ -148,6 +150,7 @@ def test_tiles_agree_with_regions_and_a_keep_mask(net: VGGFeatures, fp32: Precis
     assert float(g2[..., 84:, :45].abs().max()) == 0.0  # kept pixels get no gradient
 
 
+@pytest.mark.slow  # the network on a 128 x 96 px image, whole and in tiles
 def test_wrapped_tiles_agree_with_one_wrapped_tile(net: VGGFeatures, fp32: Precision) -> None:
     c_t, x = _iterate((96, 128))
     style = make_style((120, 100))
@@ -310,6 +313,7 @@ def test_seamless_result_repeats_without_a_seam(bundled_weights: VGGWeights) -> 
     assert seam_excess(rolled_half(photo), photo) > 1.2
 
 
+@pytest.mark.slow  # the network on a 152 x 104 px image in tiles
 def test_lagged_gram_matrices_give_the_exact_loss_and_a_one_step_old_style_gradient(
     net: VGGFeatures, fp32: Precision
 ) -> None:
