@@ -285,22 +285,6 @@ def test_style_layer_weights_are_normalised() -> None:
     assert both == pytest.approx((a + one) / 2, rel=1e-6)
 
 
-def test_the_deep_layers_that_carry_objects_weigh_little() -> None:
-    """The same relative Gram error costs a quarter as much at each deeper style layer, so relu4_1
-    and relu5_1 (whose Gram matrices carry a painting's objects: a portrait's eyes) hold under 2 %
-    of the default style loss; with equal weights they held 40 % and the optimiser copied faces."""
-    s = _feats(2)
-    t = losses.make_targets(_feats(1), s)
-    cost = {}
-    for name in losses.STYLE_LAYERS:  # the style's own activations with one layer's off by 10 %
-        x = {n: v * (1.1 if n == name else 1.0) for n, v in s.items()}
-        cost[name] = float(losses.style_loss(x, t))
-    names = list(losses.STYLE_LAYERS)
-    for shallow, deep in zip(names, names[1:]):
-        assert cost[deep] == pytest.approx(cost[shallow] / 4, rel=1e-4), (shallow, deep)
-    assert (cost["relu4_1"] + cost["relu5_1"]) / sum(cost.values()) < 0.02
-
-
 def test_style_loss_has_a_gradient() -> None:
     c, s = _feats(1), _feats(2)
     x = {n: v.clone().requires_grad_(True) for n, v in _feats(3).items()}

@@ -33,28 +33,17 @@ import torch
 from nst_desktop.engine.device.devices import mkldnn_bf16_supported
 
 CONTENT_LAYER = "relu4_2"
-#: Style layers and their relative weights (normalised to sum to 1 in use): each layer a quarter
-#: of the one below, 256:64:16:4:1 as crowsonkb/style-transfer-pytorch weighs them. Each layer's
-#: loss is relative (see above), so equal weights gave relu4_1 and relu5_1, whose Gram matrices
-#: carry the painting's objects, 40 % of the style loss: with a portrait as the style the optimiser
-#: rebuilt its face and eyes wherever the photo was flat (golden gate x Frida Kahlo at 256, 384 and
-#: 512 px), and Starry Night's stars in Tübingen's river. 1:1:1:0.5:0.25 and 16:8:4:2:1 still
-#: painted the face (384 px Fast, also with Gram targets averaged over the painting's flips),
-#: 1:1:1:0.25:0.0625 a fainter one (256 px); 1:1:1:0.1:0.02 none. (Classic Gatys losses,
-#: unnormalised, weigh the deep layers down about as much: their Gram entries are smaller and more
-#: numerous.)
+#: Style layers and their relative weights (normalised to sum to 1 in use).
 STYLE_LAYERS: dict[str, float] = {
-    "relu1_1": 256.0,
-    "relu2_1": 64.0,
-    "relu3_1": 16.0,
-    "relu4_1": 4.0,
+    "relu1_1": 1.0,
+    "relu2_1": 1.0,
+    "relu3_1": 1.0,
+    "relu4_1": 1.0,
     "relu5_1": 1.0,
 }
 #: Style weight at style strength 1.0 (the default): gives a clearly stylised but
-#: recognisable picture with the relative losses above. 40 with the layer weights above keeps
-#: relu3_1's share of the objective (0.047 x 40) what it was with equal weights (0.2 x 10); with
-#: 10 the results were nearly photographic (Tübingen x Starry Night, 512 px Balanced).
-STYLE_WEIGHT_AT_STRENGTH_1 = 40.0
+#: recognisable picture with the relative losses above.
+STYLE_WEIGHT_AT_STRENGTH_1 = 10.0
 _EPS = 1e-12
 
 
