@@ -2,12 +2,12 @@
 
 It turns its widgets into :class:`StyleParams` and back into :class:`Settings`, shows
 an estimate of memory and time for the chosen size and device, and disables what
-does not apply with a tooltip that says why.
+does not apply with a tooltip that says why. Its choices, scales and tooltips are
+:mod:`~nst_desktop.ui.control_choices`'; the estimate's wording :mod:`~nst_desktop.ui.estimate_text`'s.
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
 
@@ -26,81 +26,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nst_desktop.engine import QUALITY_PRESETS, StyleParams, preset_for_steps, preset_steps
+from nst_desktop.engine import QUALITY_PRESETS, StyleParams, preset_steps
 from nst_desktop.engine.device import DeviceInfo
-from nst_desktop.engine.params import (
-    MAX_SIZE,
-    MAX_STYLE_SCALE,
-    MAX_STYLE_STRENGTH,
-    MIN_SIZE,
-    MIN_STYLE_SCALE,
-    MIN_STYLE_STRENGTH,
-)
-from nst_desktop.services.jobs import (
-    RunEstimate,
-    device_type,
-    estimate_run,
-    format_bytes,
-    format_duration,
-    largest_fitting_long_side,
-    runs_half,
-)
+from nst_desktop.engine.params import MAX_SIZE, MAX_STYLE_SCALE, MIN_SIZE, MIN_STYLE_SCALE
+from nst_desktop.services.jobs import RunEstimate, device_type, estimate_run, format_bytes, runs_half
 from nst_desktop.services.settings import MAX_SEED, Settings
+from nst_desktop.ui.control_choices import (
+    CONTROL_TIPS,
+    INIT_CHOICES,
+    PRESERVE_COLOR_CHOICES,
+    QUALITY_LABELS,
+    STRENGTH_SLIDER_MAX,
+    STRENGTH_TICKS_PER_DECADE,
+    auto_device_id,
+    position_to_strength,
+    strength_to_position,
+)
 from nst_desktop.ui.elided import ElidedComboBox
+from nst_desktop.ui.estimate_text import ENGINE_LOADING, estimate_text
 from nst_desktop.ui.print_size import PrintSizeDialog
-from nst_desktop.ui.tiles_note import tiles_note
+from nst_desktop.ui.saved_params import restorable_params
 
-#: Style-strength slider: integer positions, log scale. Position p means
-#: 10 ** (p / STRENGTH_TICKS_PER_DECADE) x MIN_STYLE_STRENGTH.
-STRENGTH_TICKS_PER_DECADE = 100
-_STRENGTH_DECADES = round(math.log10(MAX_STYLE_STRENGTH / MIN_STYLE_STRENGTH))
-STRENGTH_SLIDER_MAX = _STRENGTH_DECADES * STRENGTH_TICKS_PER_DECADE
-
-#: Fraction of a device's memory a run may plan to use before the size hint warns.
-MEMORY_HEADROOM = 0.9
-
-#: Preserve-colours choices: (label, StyleParams.preserve_colors value).
-PRESERVE_COLOR_CHOICES = (
-    ("The painting's", "none"),
-    ("The photo's (style painted in brightness only)", "luminance"),
-    ("The photo's (painting recoloured to them first)", "match"),
-)
-#: Start-from choices: (label, StyleParams.init value).
-INIT_CHOICES = (
-    ("Photo recoloured to the painting's colours", "palette"),
-    ("Photo as it is", "content"),
-    ("Random noise", "noise"),
-)
 #: Why the recoloured start is off while Colours keeps the photo's.
 PALETTE_UNUSED = "Colours keeps the photo's: the painting starts from the photo as it is"
-
-QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 WHILE_RUNNING = "Cannot be changed while painting; press Cancel first."
 SEED_UNUSED = (
     "The seed only matters when starting from random noise; starting from the photo is always the same"
 )
 ONLY_CPU = "No GPU was found (CUDA or Apple MPS): the CPU is the only device"
-
-
-def strength_to_position(strength: float) -> int:
-    """Style strength (0.01-100) -> slider position (0-400), log scale."""
-    s = min(MAX_STYLE_STRENGTH, max(MIN_STYLE_STRENGTH, strength))
-    return round(math.log10(s / MIN_STYLE_STRENGTH) * STRENGTH_TICKS_PER_DECADE)
-
-
-def position_to_strength(position: int) -> float:
-    """Slider position (0-400) -> style strength (0.01-100), rounded to 3 significant digits."""
-    value = MIN_STYLE_STRENGTH * 10 ** (position / STRENGTH_TICKS_PER_DECADE)
-    return float(f"{value:.3g}")
-
-
-def auto_device_id(devices: Sequence[DeviceInfo]) -> str:
-    """What "auto" resolves to among ``devices`` (as engine.devices.resolve_device does)."""
-    ids = [d.id for d in devices]
-    for candidate in ("cuda:0", "mps"):
-        if candidate in ids:
-            return candidate
-    return "cpu"
 
 
 class ControlsPanel(QWidget):
@@ -220,26 +173,7 @@ class ControlsPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(form)
 
-        self._tips = {
-            self.size_spin: "Long side of the result in pixels; the content's aspect ratio is kept",
-            self.strength_slider: "How strongly the style is applied (log scale, 0.01× to 100×; "
-            "1× is the tuned default)",
-            self.preserve_combo: "Whose colours the result has. The painting's: its colours and its strokes. "
-            "The photo's, brightness only: the style's strokes and light, the photo's hues kept exactly. "
-            "The photo's, painting recoloured: the painting is first recoloured to the photo's palette, then "
-            "painted in full",
-            self.scale_spin: "Size of the brush strokes: the painting's size relative to the result "
-            "(larger = coarser strokes)",
-            self.quality_combo: "More steps paint more carefully and take longer",
-            self.init_combo: ("What the painting starts from: the photo recoloured to the painting's colours "
-                              "(only while Colours is the painting's), the photo as it is, or random noise "
-                              "(a new picture for each seed)"),
-            self.seed_spin: "Random seed of the noise start: the same seed and settings paint the same picture",
-            self.new_seed_button: "Pick a new random seed",
-            self.device_combo: "Where the painting is computed; a GPU is much faster",
-            self.weights_combo: "Network that judges content and style. The bundled Caffe weights work "
-            "offline; torchvision's are a 548 MB download",
-        }
+        self._tips = {getattr(self, name): tip for name, tip in CONTROL_TIPS.items()}
         self.apply_settings(Settings())
         self.size_spin.valueChanged.connect(self._on_changed)
         self.seamless_check.toggled.connect(self._on_changed)
@@ -291,39 +225,21 @@ class ControlsPanel(QWidget):
         """Show the settings of a saved run (``metadata["params"]``); returns the names of those
         that could not be restored (out of range or unknown). Device and weights are kept; the
         styles and their weights are the Style list's (see the main window)."""
-        skipped: list[str] = []
-
-        def number(key: str, lo: float, hi: float) -> float | None:
-            v = p.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi:
-                return float(v)
-            if key in p:
-                skipped.append(key)
-            return None
-
-        if (v := number("size", MIN_SIZE, MAX_SIZE)) is not None:
-            self.size_spin.setValue(int(v))
-        if (v := number("style_strength", MIN_STYLE_STRENGTH, MAX_STYLE_STRENGTH)) is not None:
-            self.strength_slider.setValue(strength_to_position(v))
-        if (v := number("style_scale", MIN_STYLE_SCALE, MAX_STYLE_SCALE)) is not None:
-            self.scale_spin.setValue(v)
-        if (v := number("seed", 0, MAX_SEED)) is not None:
-            self.seed_spin.setValue(int(v))
-        if isinstance(p.get("seamless"), bool):
-            self.seamless_check.setChecked(p["seamless"])
-        for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo)):
-            if key in p:
-                index = combo.findData(p[key])
-                if index >= 0:
-                    combo.setCurrentIndex(index)
-                else:
-                    skipped.append(key)
-        steps = p.get("steps")
-        preset = preset_for_steps(steps)
-        if preset is not None:
-            _select(self.quality_combo, preset)
-        elif "steps" in p:
-            skipped.append("steps")
+        values, skipped = restorable_params(p)
+        if "size" in values:
+            self.size_spin.setValue(int(values["size"]))
+        if "style_strength" in values:
+            self.strength_slider.setValue(strength_to_position(values["style_strength"]))
+        if "style_scale" in values:
+            self.scale_spin.setValue(values["style_scale"])
+        if "seed" in values:
+            self.seed_spin.setValue(int(values["seed"]))
+        if "seamless" in values:
+            self.seamless_check.setChecked(values["seamless"])
+        for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo),
+                           ("quality", self.quality_combo)):
+            if key in values:
+                _select(combo, values[key])
         self._refresh()
         return skipped
 
@@ -514,45 +430,11 @@ class ControlsPanel(QWidget):
         return next((d for d in self.devices if d.id == device_id), None)
 
     def _estimate_text(self) -> str:
-        aspect = self._aspect_hw or (3, 4)
-        device_id = self.device_id()
-        info = self._device_info(device_id)
         est = self.estimate()
         assert est is not None  # the engine is loaded
-        where = "the CPU" if device_id == "cpu" else (info.label if info else device_id)
-        size_text = f"{est.width} × {est.height} px" if self._aspect_hw else f"{est.width} × {est.height} px (4:3)"
-        if est.measured:
-            time_text = f"Time: about {format_duration(est.seconds)} on {where} ({BASIS_TEXT[est.basis]})"
-        elif self._measuring == device_id:
-            time_text = f"Time: {MEASURING}"
-        else:  # another machine's guess was several times off: no number
-            time_text = f"Time: {NOT_MEASURED}"
-        lines = [size_text, f"Memory: about {format_bytes(est.memory_bytes)}", time_text]
-        if note := tiles_note(est.tile, est.width, est.height, self.seamless_check.isChecked()):
-            lines.append(note)
-        text = "<br>".join(lines)
-        if est.too_large:
-            hint = f" About {est.fits} px fits." if est.fits else ""
-            text += f"<br><span style='color:#c0392b'>Too large for the memory of {where}, even in tiles.{hint}</span>"
-        elif info and info.memory_bytes and est.memory_bytes > MEMORY_HEADROOM * info.memory_bytes:
-            fits = largest_fitting_long_side(int(MEMORY_HEADROOM * info.memory_bytes), aspect, device_id)
-            hint = f"; about {fits} px fits" if fits else ""
-            text += (
-                f"<br><span style='color:#c0392b'>May not fit in the {format_bytes(info.memory_bytes)} "
-                f"of {where}{hint}.</span>"
-            )
-        return text  # the normal font (<small> made it the smallest text of the window)
-
-
-#: How the estimate's basis (:attr:`RunEstimate.basis`) is shown (a guess is not shown).
-BASIS_TEXT = {"runs": "from your earlier runs", "test": "from a speed test on this computer"}
-#: The time's place while the speed test measures the chosen device, and where nothing has.
-MEASURING = "measuring this computer's speed…"
-NOT_MEASURED = "known after the first run on this device"
-
-
-#: The estimate's place while the engine loads (the first seconds after the window opens).
-ENGINE_LOADING = "Loading the painting engine…<br>The time and memory estimate follows in a moment."
+        device_id = self.device_id()
+        return estimate_text(est, device_id, self._device_info(device_id), self._aspect_hw, self._measuring,
+                             self.seamless_check.isChecked())
 
 
 def _select(combo: QComboBox, data: object) -> None:

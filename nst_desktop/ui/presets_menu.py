@@ -30,7 +30,7 @@ from nst_desktop.services.presets import (
     write_preset_file,
 )
 from nst_desktop.services.settings import Settings
-from nst_desktop.ui.controls import strength_to_position
+from nst_desktop.ui.control_choices import strength_to_position
 from nst_desktop.ui.image_pane import LoadedImage
 from nst_desktop.ui.style_row import WEIGHT_MAX
 

@@ -14,16 +14,17 @@ and shown below; clicking a cell shows that result and its settings.
 
 The queue is kept in the per-user data folder: it survives closing the window, a crash or a
 power cut (a finished item is never painted again, a half-done one restarts).
+
+The rows' and status line's words are :mod:`~nst_desktop.ui.queue_text`'s, the waiting items' time
+:mod:`~nst_desktop.ui.queue_waiting_time`'s, the results in the window :mod:`~nst_desktop.ui.queue_results`'.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -44,17 +45,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nst_desktop.engine import ImageError, StyleResult, load_image, preset_steps, read_metadata
+from nst_desktop.engine import preset_steps
 from nst_desktop.services import paths
 from nst_desktop.services.batch import plan_items
-from nst_desktop.services.jobs import device_type, format_duration, runs_half
+from nst_desktop.services.jobs import device_type, runs_half
 from nst_desktop.services.queue_store import QueueItem
-from nst_desktop.ui.history_strip import HistoryEntry, dropped_message, settings_summary
-from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.queue_inputs import PathList, SweepRow
+from nst_desktop.ui.queue_results import QueueResults
 from nst_desktop.ui.queue_runner import QueueRunner
+from nst_desktop.ui.queue_text import row_text, row_tooltip, status_text
+from nst_desktop.ui.queue_waiting_time import PhotoAspects, waiting_seconds
 from nst_desktop.ui.sheet_view import SheetView
-from nst_desktop.ui.worker import RunOutcome
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
@@ -62,21 +63,6 @@ if TYPE_CHECKING:
 #: Why the window's Stylize waits while the queue paints.
 QUEUE_BUSY = "The queue is painting: pause it (View > Queue) to paint here"
 MODES = (("Every combination", False), ("Pairs (1st photo with 1st painting, …)", True))
-
-
-def row_text(position: int, item: QueueItem, progress: tuple[int, int] | None = None) -> str:
-    """A queue row: '3. photo.png × painting.jpg · style-strength 2 — painting, step 4 of 72'."""
-    if item.state == "running":
-        state = "painting" + (f", step {progress[0]} of {progress[1]}" if progress and progress[1] else "")
-    elif item.state == "done":
-        name = item.output.name if item.output is not None else ""
-        state = f"done: {name}" + (f" ({format_duration(item.seconds)})" if item.seconds else
-                                   f" ({item.message})" if item.message else "")
-    elif item.state == "failed":
-        state = "FAILED: " + item.message.removeprefix(item.batch_item().label() + ": ")
-    else:
-        state = "waiting"
-    return f"{position}. {item.label()} — {state}"
 
 
 class QueuePanel(QWidget):
@@ -92,14 +78,12 @@ class QueuePanel(QWidget):
         super().__init__()
         self.window = window
         self._action: QAction | None = None
-        self._aspects: dict[Path, tuple[int, int]] = {}
+        self._aspects = PhotoAspects()
         self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self,
                                   keep_paths=lambda: window.settings.keep_input_paths)
         self.runner.changed.connect(self.refresh)
         self.runner.item_progress.connect(self._on_item_progress)
         self.runner.running_changed.connect(self._on_running_changed)
-        self.runner.result_written.connect(self._on_result_written)
-        self.runner.sheet_saved.connect(self._on_sheet_saved)
         self.runner.problem.connect(self._on_problem)
         window.runs.running_changed.connect(self._on_window_running)
 
@@ -142,16 +126,19 @@ class QueuePanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.sheet = SheetView()
-        self.sheet.cellClicked.connect(self.show_cell)
         self.cell_label = QLabel(" ")
         self.cell_label.setWordWrap(True)
         self.cell_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.results = QueueResults(window, self.sheet, self.cell_label, self.stateChanged.emit)
+        self.sheet.cellClicked.connect(self.results.show_cell)
+        self.runner.result_written.connect(self.results.result_written)
+        self.runner.sheet_saved.connect(self.results.sheet_saved)
         self._lay_out()
         self.refresh()
         self._startup_note()
         sheets = [g.sheet for g in self.runner.queue.groups if g.sheet is not None and g.sheet.is_file()]
         if sheets:  # the latest sheet of the queue kept from last time
-            self._on_sheet_saved(sheets[-1])
+            self.results.sheet_saved(sheets[-1])
 
     # ------------------------------------------------------------------ layout
     def _side(self, title: str, lst: PathList) -> QWidget:
@@ -360,7 +347,7 @@ class QueuePanel(QWidget):
         for n, item in enumerate(q.items, start=1):
             row = QListWidgetItem(row_text(n, item, self.runner.progress if item.state == "running" else None))
             row.setData(Qt.ItemDataRole.UserRole, item.id)
-            row.setToolTip(self._tooltip(item))
+            row.setToolTip(row_tooltip(item))
             self.items.addItem(row)
         if keep is not None:
             self.select(keep.id)
@@ -372,63 +359,17 @@ class QueuePanel(QWidget):
         self._update_status()
         self._update_buttons()
 
-    def _tooltip(self, item: QueueItem) -> str:
-        lines = [f"Photo: {item.photo}", f"Painting: {item.style}", f"Results in: {item.out_dir}"]
-        if item.output is not None:
-            lines.append(f"Result: {item.output}")
-        p = item.params
-        lines.append(f"Settings: {p.size} px, strength {p.style_strength:g}, brush {p.style_scale:g}×, "
-                     f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}")
-        if item.message:
-            lines.append(item.message)
-        return "\n".join(lines)
-
     def _update_status(self) -> None:
-        counts = self.runner.queue.counts()
-        total = len(self.runner.queue.items)
-        if not total:
-            text = "The queue is empty: add photos and paintings above."
-        else:
-            text = f"{counts['done']} of {total} done"
-            if counts["failed"]:
-                text += f" · {counts['failed']} failed"
-            if self.runner.is_active() and not self.runner.is_running() and self.window.runs.is_running():
-                text += " · waiting for the window's run to end"
-            elif self.runner.is_active():
-                left = self.runner.seconds_left()
-                if left is not None and math.isfinite(left):
-                    text += f" · about {format_duration(left)} left"
-            elif counts["waiting"]:
-                text += f" · {counts['waiting']} waiting (press {self.run_button.text()})"
-                total = self.waiting_seconds()
-                if total is not None:
-                    text += f" · about {format_duration(total)} in all"
-        self.status.setText(text)
+        r = self.runner
+        self.status.setText(status_text(
+            r.queue.counts(), len(r.queue.items), r.is_active(),
+            r.is_active() and not r.is_running() and self.window.runs.is_running(),
+            r.seconds_left, self.run_button.text(), self.waiting_seconds))
 
     def waiting_seconds(self) -> float | None:
         """The estimated seconds of the waiting items, on the window's device with the speed measured
         on this computer; None where it is not measured yet."""
-        total = 0.0
-        for item in self.runner.queue.items:
-            if item.state != "waiting":
-                continue
-            p = item.params
-            est = self.window.controls.estimate_for(p.size, self._aspect(item.photo), p.steps, p.seamless)
-            if est is None or not est.measured:
-                return None
-            total += est.seconds
-        return total
-
-    def _aspect(self, photo: Path) -> tuple[int, int]:
-        """A photo's (height, width) from its header (read once; 3:4 where it cannot be read)."""
-        if photo not in self._aspects:
-            try:
-                with Image.open(photo) as im:  # the header only: no pixels are decoded
-                    w, h = im.size
-                self._aspects[photo] = (h, w) if w > 0 and h > 0 else (3, 4)
-            except (OSError, ValueError, Image.DecompressionBombError):
-                self._aspects[photo] = (3, 4)
-        return self._aspects[photo]
+        return waiting_seconds(self.runner.queue.items, self.window.controls.estimate_for, self._aspects)
 
     def _update_buttons(self) -> None:
         active = self.runner.is_active()
@@ -468,61 +409,10 @@ class QueuePanel(QWidget):
         self.window.statusBar().showMessage(line, 20000)
 
     # ------------------------------------------------------------------ results
-    @Slot(object, object, object, object)
-    def _on_result_written(self, item: QueueItem, outcome: RunOutcome, path: Path, before: Image.Image | None) -> None:
-        """A queue result: into the History, as saved to its file."""
-        self._add_to_history(outcome, path, before)
-        self.window.statusBar().showMessage(f"Queue: wrote {path} ({item.label()})", 10000)
-
-    def _add_to_history(self, outcome: RunOutcome, path: Path, before: Image.Image | None) -> HistoryEntry:
-        history = self.window.history
-        entry, dropped = history.add(outcome, False, before)
-        history.mark_saved(entry, path)
-        # The highlight stays on the result the window shows (it shows a queue result when asked).
-        history.select(history.entry_for(self.window.result))
-        if dropped:
-            self.window.statusBar().showMessage(dropped_message(dropped, history.limit), 20000)
-        self.stateChanged.emit()
-        return entry
-
-    @Slot(object)
-    def _on_sheet_saved(self, path: Path) -> None:
-        problem = self.sheet.load(path)
-        self.cell_label.setText(problem or f"{path} — click a cell to show that result and its settings.")
-
-    @Slot(object)
-    def show_cell(self, cell: dict[str, Any]) -> None:
-        """A sheet cell was clicked: show its result and its settings."""
-        output = cell.get("output")
-        if not output:
-            self.cell_label.setText(f"No result in this cell ({cell.get('note') or 'not painted'}).")
-            return
-        self.show_result_file(Path(output))
-
     def show_result_file(self, path: Path) -> bool:
-        """Show the result saved at ``path`` in the window (from the History, else read into it)
-        and its settings under the sheet. False (the line says why) if it cannot be read."""
-        history = self.window.history
-        entry = next((e for e in history.entries()
-                      if e.saved_as is not None and Path(e.saved_as).resolve() == path.resolve()), None)
-        if entry is None:
-            try:
-                image = load_image(path)
-                meta = read_metadata(path) or {}
-            except ImageError as exc:
-                self.cell_label.setText(str(exc))
-                return False
-            steps, elapsed = meta.get("steps_done", 0), meta.get("elapsed_s", 0.0)
-            res = StyleResult(image, False, steps if isinstance(steps, int) else 0, math.nan, math.nan,
-                              float(elapsed) if isinstance(elapsed, (int, float)) else 0.0, meta)
-            entry = self._add_to_history(RunOutcome(res, pil_to_qimage(image), ""), path, None)
-        self.window.show_history_entry(entry)
-        summary = settings_summary(entry.result.metadata)
-        sweep = entry.result.metadata.get("sweep")
-        swept = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sweep.items()) \
-            if isinstance(sweep, dict) else ""
-        self.cell_label.setText(f"{path.name}: {summary}" + (f" (swept: {swept})" if swept else ""))
-        return True
+        """Show the result saved at ``path`` in the window and its settings under the sheet (see
+        :meth:`QueueResults.show_result_file`). False (the line says why) if it cannot be read."""
+        return self.results.show_result_file(path)
 
     @Slot(QListWidgetItem)
     def _on_item_double_clicked(self, row: QListWidgetItem) -> None:

@@ -19,13 +19,13 @@ from nst_desktop.services.jobs import (
     suggested_output_name,
 )
 from nst_desktop.services.settings import Settings
-from nst_desktop.ui.controls import (
+from nst_desktop.ui.control_choices import (
     STRENGTH_SLIDER_MAX,
-    ControlsPanel,
     auto_device_id,
     position_to_strength,
     strength_to_position,
 )
+from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.result_view import ResultView
 from tests.helpers import make_content

@@ -9,7 +9,7 @@ import pytest
 
 from nst_desktop.services.settings import Settings, save_settings
 from nst_desktop.ui import speed
-from nst_desktop.ui.controls import ENGINE_LOADING
+from nst_desktop.ui.estimate_text import ENGINE_LOADING
 from nst_desktop.ui.main_window import MainWindow
 from tests.ui.helpers import Prompts, few_steps, load_both
 

@@ -1,0 +1,76 @@
+"""What the run-settings panel offers and how it labels it: the style-strength slider's log
+scale, the Colours / Start-from / Quality choices, each control's tooltip, and which device
+"auto" means. No widgets here; :mod:`nst_desktop.ui.controls` builds them from these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from nst_desktop.engine.device import DeviceInfo
+from nst_desktop.engine.params import MAX_STYLE_STRENGTH, MIN_STYLE_STRENGTH
+
+#: Style-strength slider: integer positions, log scale. Position p means
+#: 10 ** (p / STRENGTH_TICKS_PER_DECADE) x MIN_STYLE_STRENGTH.
+STRENGTH_TICKS_PER_DECADE = 100
+_STRENGTH_DECADES = round(math.log10(MAX_STYLE_STRENGTH / MIN_STYLE_STRENGTH))
+STRENGTH_SLIDER_MAX = _STRENGTH_DECADES * STRENGTH_TICKS_PER_DECADE
+
+#: Preserve-colours choices: (label, StyleParams.preserve_colors value).
+PRESERVE_COLOR_CHOICES = (
+    ("The painting's", "none"),
+    ("The photo's (style painted in brightness only)", "luminance"),
+    ("The photo's (painting recoloured to them first)", "match"),
+)
+#: Start-from choices: (label, StyleParams.init value).
+INIT_CHOICES = (
+    ("Photo recoloured to the painting's colours", "palette"),
+    ("Photo as it is", "content"),
+    ("Random noise", "noise"),
+)
+
+QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
+
+#: Each control's tooltip while it can be changed, by the panel's attribute name.
+CONTROL_TIPS = {
+    "size_spin": "Long side of the result in pixels; the content's aspect ratio is kept",
+    "strength_slider": "How strongly the style is applied (log scale, 0.01× to 100×; "
+    "1× is the tuned default)",
+    "preserve_combo": "Whose colours the result has. The painting's: its colours and its strokes. "
+    "The photo's, brightness only: the style's strokes and light, the photo's hues kept exactly. "
+    "The photo's, painting recoloured: the painting is first recoloured to the photo's palette, then "
+    "painted in full",
+    "scale_spin": "Size of the brush strokes: the painting's size relative to the result "
+    "(larger = coarser strokes)",
+    "quality_combo": "More steps paint more carefully and take longer",
+    "init_combo": ("What the painting starts from: the photo recoloured to the painting's colours "
+                   "(only while Colours is the painting's), the photo as it is, or random noise "
+                   "(a new picture for each seed)"),
+    "seed_spin": "Random seed of the noise start: the same seed and settings paint the same picture",
+    "new_seed_button": "Pick a new random seed",
+    "device_combo": "Where the painting is computed; a GPU is much faster",
+    "weights_combo": "Network that judges content and style. The bundled Caffe weights work "
+    "offline; torchvision's are a 548 MB download",
+}
+
+
+def strength_to_position(strength: float) -> int:
+    """Style strength (0.01-100) -> slider position (0-400), log scale."""
+    s = min(MAX_STYLE_STRENGTH, max(MIN_STYLE_STRENGTH, strength))
+    return round(math.log10(s / MIN_STYLE_STRENGTH) * STRENGTH_TICKS_PER_DECADE)
+
+
+def position_to_strength(position: int) -> float:
+    """Slider position (0-400) -> style strength (0.01-100), rounded to 3 significant digits."""
+    value = MIN_STYLE_STRENGTH * 10 ** (position / STRENGTH_TICKS_PER_DECADE)
+    return float(f"{value:.3g}")
+
+
+def auto_device_id(devices: Sequence[DeviceInfo]) -> str:
+    """What "auto" resolves to among ``devices`` (as engine.devices.resolve_device does)."""
+    ids = [d.id for d in devices]
+    for candidate in ("cuda:0", "mps"):
+        if candidate in ids:
+            return candidate
+    return "cpu"
