@@ -1,5 +1,6 @@
 """What the run-settings panel offers and how it labels it: the style-strength slider's log
-scale, the Colours / Start-from / Quality choices, each control's tooltip, and which device
+scale, the Colours / Start-from / Quality choices, each control's tooltip, the Weights status
+line, and which device
 "auto" means. No widgets here; :mod:`nst_desktop.ui.controls` builds them from these.
 """
 
@@ -53,6 +54,20 @@ CONTROL_TIPS = {
     "weights_combo": "Network that judges content and style. The bundled Caffe weights work "
     "offline; torchvision's are a 548 MB download",
 }
+
+
+def quality_label(key: str, steps: int | None) -> str:
+    """A Quality entry: the preset's name, with its step budget once the engine knows it."""
+    return QUALITY_LABELS.get(key, key.title()) + (f" ({steps} steps)" if steps is not None else "")
+
+
+def weights_status(source: str, downloaded: bool) -> str:
+    """The line under Weights for ``source`` ("bundled" or "torchvision"; ``downloaded``: its file is there)."""
+    if source == "torchvision" and not downloaded:
+        return "torchvision's VGG19 is not downloaded yet (548 MB)."
+    if source == "torchvision":
+        return "torchvision's VGG19 is downloaded."
+    return "Bundled with the app; works offline."
 
 
 def strength_to_position(strength: float) -> int:

@@ -35,12 +35,13 @@ from nst_desktop.ui.control_choices import (
     CONTROL_TIPS,
     INIT_CHOICES,
     PRESERVE_COLOR_CHOICES,
-    QUALITY_LABELS,
     STRENGTH_SLIDER_MAX,
     STRENGTH_TICKS_PER_DECADE,
     auto_device_id,
     position_to_strength,
+    quality_label,
     strength_to_position,
+    weights_status,
 )
 from nst_desktop.ui.elided import ElidedComboBox
 from nst_desktop.ui.estimate_text import ENGINE_LOADING, estimate_text
@@ -118,7 +119,7 @@ class ControlsPanel(QWidget):
 
         self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
-            self.quality_combo.addItem(QUALITY_LABELS.get(key, key.title()), key)
+            self.quality_combo.addItem(quality_label(key, None), key)
 
         self.init_combo = ElidedComboBox()
         for label, value in INIT_CHOICES:
@@ -392,19 +393,12 @@ class ControlsPanel(QWidget):
                 self.device_combo.setToolTip(ONLY_CPU)
         self._update_init_choices()
         weights = self.weights_combo.currentData()
-        if weights == "torchvision" and not self._weights_ready.get("torchvision"):
-            self.weights_status.setText("torchvision's VGG19 is not downloaded yet (548 MB).")
-        elif weights == "torchvision":
-            self.weights_status.setText("torchvision's VGG19 is downloaded.")
-        else:
-            self.weights_status.setText("Bundled with the app; works offline.")
+        self.weights_status.setText(weights_status(weights, bool(self._weights_ready.get(weights))))
         kind = device_type(self.device_id())
         for i in range(self.quality_combo.count()):
-            key = self.quality_combo.itemData(i)
-            label = QUALITY_LABELS.get(key, key.title())
-            if self.engine_ready:  # the steps depend on the number format the engine runs in
-                label += f" ({preset_steps(key, kind, runs_half(self.device_id()))} steps)"
-            self.quality_combo.setItemText(i, label)
+            key = self.quality_combo.itemData(i)  # the steps depend on the number format the engine runs in:
+            steps = preset_steps(key, kind, runs_half(self.device_id())) if self.engine_ready else None
+            self.quality_combo.setItemText(i, quality_label(key, steps))
         self.estimate_label.setText(self._estimate_text() if self.engine_ready else ENGINE_LOADING)
 
     def _update_init_choices(self) -> None:

@@ -1,8 +1,9 @@
 """The Queue panel's inputs: lists of photos or paintings (files and folders, dropped or chosen)
-and a sweep row (one setting over given values)."""
+with their buttons, and a sweep row (one setting over given values)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -11,9 +12,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -107,6 +111,22 @@ class PathList(QListWidget):
             self.remove_selected()
             return
         super().keyPressEvent(event)
+
+
+def path_list_box(title: str, lst: PathList, add_files: Callable[[], None], add_folder: Callable[[], None]) -> QWidget:
+    """``lst`` under its bold ``title``, with Add… (``add_files``), Folder… (``add_folder``) and Clear below."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(QLabel(f"<b>{title}</b>"))
+    lay.addWidget(lst, 1)
+    buttons = QHBoxLayout()
+    for text, slot in (("Add…", add_files), ("Folder…", add_folder), ("Clear", lst.clear)):
+        b = QPushButton(text)
+        b.clicked.connect(slot)
+        buttons.addWidget(b)
+    lay.addLayout(buttons)
+    return box
 
 
 class SweepRow(QWidget):

@@ -50,7 +50,7 @@ from nst_desktop.services import paths
 from nst_desktop.services.batch import plan_items
 from nst_desktop.services.jobs import device_type, runs_half
 from nst_desktop.services.queue_store import QueueItem
-from nst_desktop.ui.queue_inputs import PathList, SweepRow
+from nst_desktop.ui.queue_inputs import PathList, SweepRow, path_list_box
 from nst_desktop.ui.queue_results import QueueResults
 from nst_desktop.ui.queue_runner import QueueRunner
 from nst_desktop.ui.queue_text import row_text, row_tooltip, status_text
@@ -141,27 +141,14 @@ class QueuePanel(QWidget):
             self.results.sheet_saved(sheets[-1])
 
     # ------------------------------------------------------------------ layout
-    def _side(self, title: str, lst: PathList) -> QWidget:
-        box = QWidget()
-        lay = QVBoxLayout(box)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel(f"<b>{title}</b>"))
-        lay.addWidget(lst, 1)
-        buttons = QHBoxLayout()
-        for text, slot in (("Add…", lambda: self.choose_files(lst)), ("Folder…", lambda: self.choose_folder(lst)),
-                           ("Clear", lst.clear)):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            buttons.addWidget(b)
-        lay.addLayout(buttons)
-        return box
-
     def _lay_out(self) -> None:
         add_box = QGroupBox("Add")
         add_lay = QVBoxLayout(add_box)
         sides = QHBoxLayout()
-        sides.addWidget(self._side("Photos", self.photos))
-        sides.addWidget(self._side("Paintings", self.paintings))
+        sides.addWidget(path_list_box("Photos", self.photos, lambda: self.choose_files(self.photos),
+                                      lambda: self.choose_folder(self.photos)))
+        sides.addWidget(path_list_box("Paintings", self.paintings, lambda: self.choose_files(self.paintings),
+                                      lambda: self.choose_folder(self.paintings)))
         add_lay.addLayout(sides, 1)
         form = QFormLayout()
         form.addRow("Combine", self.mode)
