@@ -1,4 +1,4 @@
-"""The house's layout: every package is installed and every package's public names resolve."""
+"""The house's layout: every package is installed, every package's public names resolve, no module is long."""
 
 from __future__ import annotations
 
@@ -27,3 +27,13 @@ def test_public_names_resolve(package: str) -> None:
     names = getattr(module, "__all__", [])
     for name in names:
         assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+#: About 500 lines is a sign a module holds two jobs.
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_no_module_is_long(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines: split it by job"
