@@ -1,11 +1,34 @@
-"""A combo box whose text, when its column is too narrow, ends in "…" and whose tooltip then
-starts with the whole text (Qt's own combo box cuts the text off mid-word: "Photo in the painting's")."""
+"""A combo box and buttons whose text, when their column is too narrow, ends in "…" and whose
+tooltip then starts with the whole text (Qt's own widgets cut the text off mid-word: "Photo in
+the painting's", "Ope")."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPaintEvent
-from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QStylePainter, QToolTip, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QHelpEvent, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStyleOptionComboBox,
+    QStyleOptionToolButton,
+    QStylePainter,
+    QToolButton,
+    QToolTip,
+    QWidget,
+)
+
+#: The shortest a shortened text gets: its first letter and "…".
+SHORTEST = "W…"
+
+
+def _show_whole_text(widget: QWidget, e: QHelpEvent, text: str) -> None:
+    """The tooltip of a widget whose text is elided: the whole text, then its own tip."""
+    tip = widget.toolTip()
+    QToolTip.showText(e.globalPos(), text + (f"\n\n{tip}" if tip else ""), widget)
 
 
 class ElidedComboBox(QComboBox):
@@ -41,7 +64,94 @@ class ElidedComboBox(QComboBox):
 
     def event(self, e: QEvent) -> bool:
         if e.type() == QEvent.Type.ToolTip and self.is_elided():
-            tip = self.toolTip()
-            QToolTip.showText(e.globalPos(), self.currentText() + (f"\n\n{tip}" if tip else ""), self)
+            _show_whole_text(self, e, self.currentText())
             return True
         return super().event(e)
+
+
+class _ElidedButton:
+    """What :class:`ElidedPushButton` and :class:`ElidedToolButton` share: the room for the text
+    is the button's width less what the style adds around an empty text (px); below the width its
+    whole text needs, the text is drawn elided. ``text()`` stays the whole text (shortcuts, tests,
+    screen readers)."""
+
+    _CONTENTS: QStyle.ContentsType
+
+    def _chrome(self: QAbstractButton) -> int:  # type: ignore[misc]
+        opt = self._option()
+        opt.text = ""
+        return self.style().sizeFromContents(self._CONTENTS, opt, QSize(0, opt.fontMetrics.height()), self).width()
+
+    def shown_text(self: QAbstractButton) -> str:  # type: ignore[misc]
+        """The text as drawn: elided with "…" where the button is too narrow."""
+        room = self.width() - self._chrome() - self._icon_room()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, max(0, room))
+
+    def is_elided(self: QAbstractButton) -> bool:  # type: ignore[misc]
+        return self.shown_text() != self.text()
+
+    def _icon_room(self: QAbstractButton) -> int:  # type: ignore[misc]
+        return 0 if self.icon().isNull() else self.iconSize().width() + 4
+
+    def _shortest_width(self: QAbstractButton, hint: QSize) -> QSize:  # type: ignore[misc]
+        need = self._chrome() + self._icon_room() + self.fontMetrics().horizontalAdvance(SHORTEST)
+        return QSize(min(hint.width(), need), hint.height())
+
+    def _tooltip_event(self: QAbstractButton, e: QEvent) -> bool:  # type: ignore[misc]
+        if e.type() == QEvent.Type.ToolTip and self.is_elided():
+            _show_whole_text(self, e, self.text())
+            return True
+        return False
+
+
+class ElidedPushButton(_ElidedButton, QPushButton):
+    """A :class:`QPushButton` that elides its text to fit (see :class:`_ElidedButton`); its
+    minimum width is that of its first letter and "…", its size hint that of its whole text."""
+
+    _CONTENTS = QStyle.ContentsType.CT_PushButton
+
+    def _option(self) -> QStyleOptionButton:
+        opt = QStyleOptionButton()
+        self.initStyleOption(opt)
+        return opt
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return self._shortest_width(super().minimumSizeHint())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QStylePainter(self)
+        opt = self._option()
+        opt.text = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, opt)
+
+    def event(self, e: QEvent) -> bool:
+        return self._tooltip_event(e) or super().event(e)
+
+
+class ElidedToolButton(_ElidedButton, QToolButton):
+    """A :class:`QToolButton` that elides its text to fit (see :class:`ElidedPushButton`)."""
+
+    _CONTENTS = QStyle.ContentsType.CT_ToolButton
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        policy = self.sizePolicy()  # a tool button's is Fixed: it could not shrink to elide
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(policy)
+
+    def _option(self) -> QStyleOptionToolButton:
+        opt = QStyleOptionToolButton()
+        self.initStyleOption(opt)
+        return opt
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return self._shortest_width(super().minimumSizeHint())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QStylePainter(self)
+        opt = self._option()
+        opt.text = self.shown_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, opt)
+
+    def event(self, e: QEvent) -> bool:
+        return self._tooltip_event(e) or super().event(e)

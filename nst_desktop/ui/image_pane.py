@@ -23,10 +23,11 @@ from PySide6.QtGui import (
     QGuiApplication,
     QImage,
 )
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nst_desktop.engine import ImageError, load_image
 from nst_desktop.engine.image import decode_image, resize_long_side
+from nst_desktop.ui.elided import ElidedToolButton
 from nst_desktop.ui.image_canvas import ImageCanvas
 from nst_desktop.ui.qimage_convert import pil_to_qimage, qimage_to_pil
 from nst_desktop.ui.video_window import is_video_path
@@ -115,10 +116,10 @@ class ImagePane(QFrame):
         self.setStyleSheet(DRAG_HIGHLIGHT_STYLE)
 
         self.title_label = QLabel(f"<b>{html.escape(role)}</b>")
-        self.open_button = QToolButton(text="Open…")
+        self.open_button = ElidedToolButton(text="Open…")
         self.open_button.setToolTip(f"Choose the {role.lower()} image from a file")
         self.open_button.clicked.connect(self.openRequested)
-        self.paste_button = QToolButton(text="Paste")
+        self.paste_button = ElidedToolButton(text="Paste")
         self.paste_button.setToolTip(f"Use the image on the clipboard as the {role.lower()} image")
         self.paste_button.clicked.connect(self.paste)
         self.head = QHBoxLayout()

@@ -56,6 +56,7 @@ from nst_desktop.ui.queue_runner import QueueRunner
 from nst_desktop.ui.queue_text import row_text, row_tooltip, status_text
 from nst_desktop.ui.queue_waiting_time import PhotoAspects, waiting_seconds
 from nst_desktop.ui.sheet_view import SheetView
+from nst_desktop.ui.window_layout import show_dock_beside
 
 if TYPE_CHECKING:
     from nst_desktop.ui.main_window import MainWindow
@@ -313,7 +314,7 @@ class QueuePanel(QWidget):
     def show_dock(self) -> None:
         """View > Queue: show the panel's dock and bring it to the front."""
         dock = self.window.queue_dock
-        dock.show()
+        show_dock_beside(self.window, dock)
         dock.raise_()
         self.photos.setFocus()
 

@@ -4,7 +4,8 @@
 on the left, the result with the History strip below it in the middle, the settings panel
 on the right. :func:`restore_window_state` and :func:`store_window_state` move the
 geometry, splitter sizes, zoom, controls and Style list between the window and the
-:class:`~nst_desktop.services.settings.Settings`.
+:class:`~nst_desktop.services.settings.Settings`. :func:`show_dock_beside` gives a dock opened
+beside the columns the room the result can spare, so that no label of the columns clips.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nst_desktop.engine import ImageError, load_image
 from nst_desktop.engine.net import torchvision_available
@@ -74,9 +84,34 @@ def lay_out(w: MainWindow) -> None:
     for index, stretch in enumerate((0, 1, 0)):
         w.main_splitter.setStretchFactor(index, stretch)
     w.main_splitter.setCollapsible(1, False)  # the result never disappears
+    # The Style list scrolls only vertically: its column keeps the width of its rows (whose buttons
+    # elide below their whole text) and of a scroll bar.
+    bar = w.style_list.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    rows = w.style_list.scroll.widget().minimumSizeHint().width()
+    w.inputs_splitter.setMinimumWidth(max(w.content_pane.minimumSizeHint().width(), rows + bar))
     w.setCentralWidget(w.main_splitter)
     w.status_device = QLabel()
     w.statusBar().addPermanentWidget(w.status_device)
+
+
+def show_dock_beside(w: MainWindow, dock: QDockWidget) -> None:
+    """Show ``dock`` (the window's only dock, on its left or right) with the width the result
+    column can spare (down to its minimum), at most the width the dock asks for: the Content,
+    Style and settings columns keep their widths, and the dock's own widgets elide or scroll."""
+    sizes = w.main_splitter.sizes()
+    was_shown = dock.isVisible()
+    dock.show()
+    if was_shown or dock.isFloating() or len(sizes) != 3 or not w.isVisible():
+        return
+    handles = 2 * w.main_splitter.handleWidth()
+    separator = w.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent, None, w)
+    result_min = w.main_splitter.widget(1).minimumSizeHint().width()
+    room = w.width() - separator - handles - sizes[0] - sizes[2] - result_min
+    width = max(dock.minimumSizeHint().width(), min(dock.sizeHint().width(), room))
+    w.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+    w.layout().activate()
+    central = w.main_splitter.width() - handles
+    w.main_splitter.setSizes([sizes[0], central - sizes[0] - sizes[2], sizes[2]])
 
 
 def _splitters(w: MainWindow) -> dict[str, QSplitter]:
