@@ -32,10 +32,13 @@ def _show_whole_text(widget: QWidget, e: QHelpEvent, text: str) -> None:
 
 
 class ElidedComboBox(QComboBox):
-    """A :class:`QComboBox` that elides its shown text to fit (see the module)."""
+    """A :class:`QComboBox` that elides its shown text to fit (see the module); its minimum width
+    is that of 8 characters, not of its longest item."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(8)
 
     def _option(self) -> QStyleOptionComboBox:
         opt = QStyleOptionComboBox()
@@ -67,6 +70,14 @@ class ElidedComboBox(QComboBox):
             _show_whole_text(self, e, self.currentText())
             return True
         return super().event(e)
+
+
+def _may_shrink(button: QAbstractButton) -> None:
+    """Let layouts give ``button`` less than its size hint (a push button's horizontal policy is
+    Minimum and a tool button's Fixed: they could not shrink to elide)."""
+    policy = button.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Preferred)
+    button.setSizePolicy(policy)
 
 
 class _ElidedButton:
@@ -110,6 +121,10 @@ class ElidedPushButton(_ElidedButton, QPushButton):
 
     _CONTENTS = QStyle.ContentsType.CT_PushButton
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        _may_shrink(self)
+
     def _option(self) -> QStyleOptionButton:
         opt = QStyleOptionButton()
         self.initStyleOption(opt)
@@ -135,9 +150,7 @@ class ElidedToolButton(_ElidedButton, QToolButton):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        policy = self.sizePolicy()  # a tool button's is Fixed: it could not shrink to elide
-        policy.setHorizontalPolicy(QSizePolicy.Policy.Preferred)
-        self.setSizePolicy(policy)
+        _may_shrink(self)
 
     def _option(self) -> QStyleOptionToolButton:
         opt = QStyleOptionToolButton()

@@ -10,18 +10,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from nst_desktop.services.batch import Sweep, expand_inputs, parse_sweep
+from nst_desktop.ui.elided import ElidedComboBox, ElidedPushButton
 
 #: The settings a sweep row offers, with the names the window gives them (keys of SWEEP_SETTINGS).
 SWEEP_LABELS: dict[str, str] = {
@@ -122,7 +121,7 @@ def path_list_box(title: str, lst: PathList, add_files: Callable[[], None], add_
     lay.addWidget(lst, 1)
     buttons = QHBoxLayout()
     for text, slot in (("Add…", add_files), ("Folder…", add_folder), ("Clear", lst.clear)):
-        b = QPushButton(text)
+        b = ElidedPushButton(text)
         b.clicked.connect(slot)
         buttons.addWidget(b)
     lay.addLayout(buttons)
@@ -134,7 +133,7 @@ class SweepRow(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setting = QComboBox()
+        self.setting = ElidedComboBox()
         self.setting.addItem("No sweep", "")
         for name, label in SWEEP_LABELS.items():
             self.setting.addItem(label, name)

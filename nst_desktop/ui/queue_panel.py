@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFormLayout,
     QGroupBox,
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -50,6 +48,7 @@ from nst_desktop.services import paths
 from nst_desktop.services.batch import plan_items
 from nst_desktop.services.jobs import device_type, runs_half
 from nst_desktop.services.queue_store import QueueItem
+from nst_desktop.ui.elided import ElidedComboBox, ElidedPushButton
 from nst_desktop.ui.queue_inputs import PathList, SweepRow, path_list_box
 from nst_desktop.ui.queue_results import QueueResults
 from nst_desktop.ui.queue_runner import QueueRunner
@@ -92,13 +91,13 @@ class QueuePanel(QWidget):
         self.paintings = PathList("painting")
         for lst in (self.photos, self.paintings):
             lst.problems.connect(self._on_input_problems)
-        self.mode = QComboBox()
+        self.mode = ElidedComboBox()
         for text, pairs in MODES:
             self.mode.addItem(text, pairs)
         self.sweeps = (SweepRow(), SweepRow())
         self.out_edit = QLineEdit(str(Path.home() / "NST Desktop results"))
         self.out_edit.setToolTip("The folder the results are written into (made if missing)")
-        self.add_button = QPushButton("Add to Queue")
+        self.add_button = ElidedPushButton("Add to Queue")
         self.add_button.setToolTip("Plan every item with the window's current settings and add them to the queue")
         self.add_button.clicked.connect(self.add_to_queue)
         self.message = QLabel(" ")
@@ -109,11 +108,11 @@ class QueuePanel(QWidget):
         self.items.setToolTip("Double-click a finished item to show its result")
         self.items.itemDoubleClicked.connect(self._on_item_double_clicked)
         self.items.currentRowChanged.connect(self._update_buttons)
-        self.run_button = QPushButton("Start")
+        self.run_button = ElidedPushButton("Start")
         self.run_button.clicked.connect(self.start_or_pause)
-        self.up_button, self.down_button = QPushButton("Up"), QPushButton("Down")
-        self.remove_button, self.retry_button = QPushButton("Remove"), QPushButton("Retry")
-        self.clear_button = QPushButton("Clear Finished")
+        self.up_button, self.down_button = ElidedPushButton("Up"), ElidedPushButton("Down")
+        self.remove_button, self.retry_button = ElidedPushButton("Remove"), ElidedPushButton("Retry")
+        self.clear_button = ElidedPushButton("Clear Finished")
         self.up_button.clicked.connect(lambda: self.move_selected(-1))
         self.down_button.clicked.connect(lambda: self.move_selected(1))
         self.remove_button.clicked.connect(self.remove_selected)
@@ -157,7 +156,7 @@ class QueuePanel(QWidget):
         form.addRow("and", self.sweeps[1])
         out = QHBoxLayout()
         out.addWidget(self.out_edit, 1)
-        choose = QPushButton("Choose…")
+        choose = ElidedPushButton("Choose…")
         choose.clicked.connect(self.choose_output)
         out.addWidget(choose)
         form.addRow("Results in", out)
