@@ -108,11 +108,18 @@ class _ElidedButton:
         need = self._chrome() + self._icon_room() + self.fontMetrics().horizontalAdvance(SHORTEST)
         return QSize(min(hint.width(), need), hint.height())
 
-    def _tooltip_event(self: QAbstractButton, e: QEvent) -> bool:  # type: ignore[misc]
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # the button class after this one in the subclass's bases
+        _may_shrink(self)  # type: ignore[arg-type]
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return self._shortest_width(super().minimumSizeHint())  # type: ignore[misc]
+
+    def event(self, e: QEvent) -> bool:
         if e.type() == QEvent.Type.ToolTip and self.is_elided():
-            _show_whole_text(self, e, self.text())
+            _show_whole_text(self, e, self.text())  # type: ignore[arg-type,attr-defined]
             return True
-        return False
+        return super().event(e)  # type: ignore[misc]
 
 
 class ElidedPushButton(_ElidedButton, QPushButton):
@@ -121,17 +128,10 @@ class ElidedPushButton(_ElidedButton, QPushButton):
 
     _CONTENTS = QStyle.ContentsType.CT_PushButton
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        _may_shrink(self)
-
     def _option(self) -> QStyleOptionButton:
         opt = QStyleOptionButton()
         self.initStyleOption(opt)
         return opt
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return self._shortest_width(super().minimumSizeHint())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         painter = QStylePainter(self)
@@ -139,32 +139,19 @@ class ElidedPushButton(_ElidedButton, QPushButton):
         opt.text = self.shown_text()
         painter.drawControl(QStyle.ControlElement.CE_PushButton, opt)
 
-    def event(self, e: QEvent) -> bool:
-        return self._tooltip_event(e) or super().event(e)
-
 
 class ElidedToolButton(_ElidedButton, QToolButton):
     """A :class:`QToolButton` that elides its text to fit (see :class:`ElidedPushButton`)."""
 
     _CONTENTS = QStyle.ContentsType.CT_ToolButton
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        _may_shrink(self)
-
     def _option(self) -> QStyleOptionToolButton:
         opt = QStyleOptionToolButton()
         self.initStyleOption(opt)
         return opt
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return self._shortest_width(super().minimumSizeHint())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         painter = QStylePainter(self)
         opt = self._option()
         opt.text = self.shown_text()
         painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, opt)
-
-    def event(self, e: QEvent) -> bool:
-        return self._tooltip_event(e) or super().event(e)
