@@ -126,8 +126,10 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
 
     app = ensure_app([])
     window = MainWindow()
-    window.resize(*WINDOW_SIZE)
     window.show()
+    # After the first show, where the window fits itself to its screen (the offscreen screen is 800 px):
+    # a screenshot is always of the same size.
+    window.resize(*WINDOW_SIZE)
     if content and style:
         window.load_inputs(content, style)
     else:
