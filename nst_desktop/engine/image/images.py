@@ -7,6 +7,7 @@ channel order, values in ``[0, 1]``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import stat
 import struct
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,22 +126,34 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS)
     return decode_image(data, name=str(p), max_pixels=max_pixels)
 
 
+@contextlib.contextmanager
+def _opened_header(p: Path) -> Iterator[Image.Image]:
+    """``p`` opened (its header read, no pixels decoded, Pillow's warnings silenced) by a decoder of
+    :data:`OPEN_FORMATS`, after :func:`file_size`'s checks. A file no such decoder accepts, or a
+    decompression bomb, raises :class:`ImageError` naming it; other errors pass through."""
+    file_size(p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(p, formats=OPEN_FORMATS) as img:
+                yield img
+    except UnidentifiedImageError:
+        raise ImageError(refusal(_describe(p), _head(p))) from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{_describe(p)} is too large to open safely (decompression bomb guard).") from None
+
+
 def check_image_file(path: str | os.PathLike[str], max_pixels: int = MAX_INPUT_PIXELS) -> tuple[int, int]:
     """``(width, height)`` of the image file ``path`` from its header alone (nothing is decoded), after
     the checks :func:`load_image` makes first: a regular file of at most :data:`MAX_INPUT_BYTES`, that a
     decoder of :data:`OPEN_FORMATS` accepts, of at most ``max_pixels``. Raises :class:`ImageError`
     naming the file otherwise (a damaged file may still pass: only the header is read)."""
     p = Path(path)
-    file_size(p)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(p, formats=OPEN_FORMATS) as img:
-                w, h = img.size
-    except UnidentifiedImageError:
-        raise ImageError(refusal(_describe(p), _head(p))) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{_describe(p)} is too large to open safely (decompression bomb guard).") from None
+        with _opened_header(p) as img:
+            w, h = img.size
+    except ImageError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Pillow plugins raise assorted types on garbage
         raise ImageError(f"{_describe(p)} is damaged or cannot be read ({type(exc).__name__}).") from None
     if w <= 0 or h <= 0 or w * h > max_pixels:
@@ -393,20 +407,15 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     :data:`OPEN_FORMATS`, too large, damaged, or its settings are not what the app writes.
     """
     p = Path(path)
-    file_size(p)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(p, formats=OPEN_FORMATS) as img:
-                if img.format == "PNG":
-                    # img.info, not img.text: .text decodes every pixel to look for chunks after them.
-                    text = img.info.get(METADATA_KEY)
-                else:
-                    text = img.getexif().get(_EXIF_IMAGE_DESCRIPTION)
-    except UnidentifiedImageError:
-        raise ImageError(refusal(_describe(p), _head(p))) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{_describe(p)} is too large to open safely (decompression bomb guard).") from None
+        with _opened_header(p) as img:
+            if img.format == "PNG":
+                # img.info, not img.text: .text decodes every pixel to look for chunks after them.
+                text = img.info.get(METADATA_KEY)
+            else:
+                text = img.getexif().get(_EXIF_IMAGE_DESCRIPTION)
+    except ImageError:
+        raise
     except PermissionError:
         raise ImageError(f"{_describe(p)} cannot be read: permission denied.") from None
     except MemoryError:
