@@ -89,14 +89,8 @@ def measure_speed(
     """The :class:`Speed` of ``device`` with ``precision`` ("auto", as runs use), from the median
     of :data:`TIMED_STEPS` timed steps (read from ``clock``, seconds) at each of :data:`SMALL_HW`
     and :data:`CALIBRATION_HW` (see :func:`speed_from_steps`); None if ``cancel`` was set first."""
-    weights = weights or load_bundled()
-    measured = []
-    for hw in (SMALL_HW, CALIBRATION_HW):
-        seconds = _median_step(hw, device, precision, weights, cancel, clock)
-        if seconds is None:
-            return None
-        measured.append((hw[0] * hw[1], seconds))
-    return speed_from_steps(*measured)
+    measured = _measured_steps(device, precision, weights, cancel, clock)
+    return None if measured is None else speed_from_steps(*measured)
 
 
 #: Where the smaller measured step took as long as the larger one (noise, or a machine so loaded
@@ -131,14 +125,8 @@ def measure_rate(
     use) at :data:`REFERENCE_PIXELS`, from the median of :data:`TIMED_STEPS` timed steps (read
     from ``clock``, seconds) at each of :data:`SMALL_HW` and :data:`CALIBRATION_HW` (see
     :func:`rate_from_steps`); None if ``cancel`` was set first."""
-    weights = weights or load_bundled()
-    measured = []
-    for hw in (SMALL_HW, CALIBRATION_HW):
-        seconds = _median_step(hw, device, precision, weights, cancel, clock)
-        if seconds is None:
-            return None
-        measured.append((hw[0] * hw[1], seconds))
-    return rate_from_steps(*measured) * RUN_OVERHEAD
+    measured = _measured_steps(device, precision, weights, cancel, clock)
+    return None if measured is None else rate_from_steps(*measured) * RUN_OVERHEAD
 
 
 def rate_from_steps(small: tuple[int, float], large: tuple[int, float],
@@ -154,6 +142,20 @@ def rate_from_steps(small: tuple[int, float], large: tuple[int, float],
     if per_pixel <= 0 or fixed < 0:
         return own
     return max((fixed + per_pixel * reference_pixels) / reference_pixels, LEAST_SHARE * own)
+
+
+def _measured_steps(device: str, precision: str, weights: VGGWeights | None, cancel: threading.Event | None,
+                    clock: Callable[[], float]) -> tuple[tuple[int, float], tuple[int, float]] | None:
+    """``(pixels, median seconds)`` of a step at :data:`SMALL_HW` and at :data:`CALIBRATION_HW`; None if
+    cancelled."""
+    weights = weights or load_bundled()
+    measured = []
+    for hw in (SMALL_HW, CALIBRATION_HW):
+        seconds = _median_step(hw, device, precision, weights, cancel, clock)
+        if seconds is None:
+            return None
+        measured.append((hw[0] * hw[1], seconds))
+    return measured[0], measured[1]
 
 
 def _median_step(hw: tuple[int, int], device: str, precision: str, weights: VGGWeights,
