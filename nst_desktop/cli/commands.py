@@ -5,6 +5,7 @@ Each command is a module of this package with ``add_parser(sub)`` and ``run(args
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,3 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nst-desktop-cli: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (`... | head`): not an error. Python would report the
+        # failed flush of stdout at exit, so stdout goes to /dev/null from here on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -565,3 +565,25 @@ def test_bench_whole_runs_are_in_bare_steps_beside_the_speed_tests_estimate(
     bf16 = Precision.choose("auto", torch.device("cpu")).compute_dtype is not None
     work = schedule.pixel_steps("cpu", 64, (384, 512), preset_steps("fast", "cpu", bf16))  # the generated pair
     assert estimate == pytest.approx(1e-6 * work, abs=0.06)
+
+
+def test_output_read_by_a_reader_that_stops_early_is_no_traceback(tmp_path) -> None:
+    """`nst-desktop-cli info RESULT | head -1`: the pipe closes early; no traceback (there was a BrokenPipeError)."""
+    import subprocess
+    import sys
+
+    from nst_desktop.engine import save_image
+    from tests.helpers import make_content
+
+    result = tmp_path / "result.png"
+    save_image(make_content((32, 24)), result, {"params": {"size": 32}, "steps_done": 3, "elapsed_s": 1.0,
+                                                "style_weights": [1.0], "cancelled": False})
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run([sys.executable, "-c", "import sys, time\n"
+                             "from nst_desktop.cli import main\n"
+                             "time.sleep(1)\n"  # head has read its byte and gone
+                             f"sys.exit(main(['info', {str(result)!r}] ))"],
+                            stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=120)
+    reader.stdin.close()
+    reader.wait(timeout=30)
+    assert "Traceback" not in writer.stderr, writer.stderr
