@@ -55,7 +55,7 @@ from nst_desktop.ui.style_list import StyleList, StyleRow
 from nst_desktop.ui.video_window import VideoWindows
 from nst_desktop.ui.window_help import WindowHelp
 from nst_desktop.ui.window_history import WindowHistory
-from nst_desktop.ui.window_layout import fit_to_screen, lay_out, restore_window_state, store_window_state
+from nst_desktop.ui.window_layout import Columns, fit_to_screen, lay_out, restore_window_state, store_window_state
 from nst_desktop.ui.window_state import NEED_BOTH, WindowState
 from nst_desktop.ui.worker import RunOutcome, StyleRequest
 
@@ -149,7 +149,12 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.content_pane.videoDropped.connect(self.videos.open)
         self.regions_button, self.regions_label = self.inputs.regions_button, self.inputs.regions_label
 
-        lay_out(self)
+        self.placed = lay_out(self, Columns(
+            self.content_pane, self.style_list, self.result_view, self.history, self.controls, self.regions_button,
+            self.regions_label, self.stylize_button, self.continue_button, self.progress_bar, self.progress_label,
+            self.save_button, self.copy_button))
+        self.main_splitter, self.inputs_splitter = self.placed.main_splitter, self.placed.inputs_splitter
+        self.status_device = self.placed.status_device
         self.queue_panel = install_queue_dock(self)
         self.queue_panel.stateChanged.connect(self._update_state)
         self.notice.watch_queue(self.queue_panel.runner)
@@ -165,7 +170,7 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.controls.changed.connect(self._update_state)
         self.controls.weightsChosen.connect(self._on_weights_chosen)
 
-        restore_window_state(self, self.settings)
+        restore_window_state(self, self.placed, self.settings)
         self.keep_paths_action.setChecked(self.settings.keep_input_paths)
         self.inputs.update_regions_label()
         self._update_state()
@@ -180,7 +185,7 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
     # ------------------------------------------------------------------ settings
     def store_settings(self) -> None:
         """Copy the window's state into :attr:`settings` (not yet written)."""
-        store_window_state(self, self.settings)
+        store_window_state(self, self.placed, self.settings)
 
     def write_settings(self) -> None:
         """Store and write the settings file; a failure is reported in the status bar only."""

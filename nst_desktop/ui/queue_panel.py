@@ -313,7 +313,7 @@ class QueuePanel(QWidget):
     def show_dock(self) -> None:
         """View > Queue: show the panel's dock and bring it to the front."""
         dock = self.window.queue_dock
-        show_dock_beside(self.window, dock)
+        show_dock_beside(self.window, self.window.main_splitter, dock)
         dock.raise_()
         self.photos.setFocus()
 
