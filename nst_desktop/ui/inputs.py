@@ -8,8 +8,8 @@ what a run would use has changed (the window then updates its state).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
@@ -17,55 +17,67 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from nst_desktop.engine.provenance import stored_path
-from nst_desktop.services.settings import remember_recent
+from nst_desktop.services.settings import Settings, remember_recent
+from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.image_pane import ImagePane, LoadedImage
+from nst_desktop.ui.mask_editor import RegionEditor
+from nst_desktop.ui.prompts import Prompts
+from nst_desktop.ui.style_list import StyleList
 from nst_desktop.ui.style_row import WEIGHT_MAX, StyleRow
-
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
 
 LIST_FULL_OPEN = "The Style list is full: remove a painting first"
 
 
 class InputsController(QObject):
-    """Inputs of ``window`` (its child); owns the Paint Regions button and the regions label."""
+    """The inputs of a window (``parent``): its Content pane, Style list and region painter. Owns the
+    Paint Regions button and the regions label.
+
+    ``controls``: told the photo's aspect; ``settings``: the recent files and the last folder (kept
+    there, written by the window); ``prompts``: the file dialogs; ``show_status(text, ms)``: a
+    line in the status bar for ``ms`` milliseconds."""
 
     changed = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        w = window
+    def __init__(self, *, content_pane: ImagePane, style_list: StyleList, region_editor: RegionEditor,
+                 controls: ControlsPanel, settings: Settings, prompts: Prompts,
+                 show_status: Callable[[str, int], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.content_pane = content_pane
+        self.style_list = style_list
+        self.region_editor = region_editor
+        self.controls = controls
+        self.settings = settings
+        self.prompts = prompts
+        self.show_status = show_status
         self.regions_button = QPushButton("Paint Regions…")
         self.regions_button.setToolTip("Paint where each style goes and where the photo stays as it is")
         self.regions_button.clicked.connect(self.edit_regions)
         self.regions_label = QLabel()
         self.regions_label.setWordWrap(True)
-        w.region_editor.changed.connect(self.update_regions_label)
-        w.content_pane.imageChanged.connect(self._on_input_changed)
-        w.content_pane.problem.connect(self._on_problem)
-        w.content_pane.openRequested.connect(self._on_open_requested)
-        w.style_list.changed.connect(self._on_styles_changed)
-        w.style_list.paintingLoaded.connect(self._on_painting_loaded)
-        w.style_list.rowRemoved.connect(self._on_style_removed)
-        w.style_list.problem.connect(self._on_problem)
-        w.style_list.openRequested.connect(self._on_style_open_requested)
-        w.style_list.addRequested.connect(self.add_paintings)
+        self.region_editor.changed.connect(self.update_regions_label)
+        self.content_pane.imageChanged.connect(self._on_input_changed)
+        self.content_pane.problem.connect(self._on_problem)
+        self.content_pane.openRequested.connect(self._on_open_requested)
+        self.style_list.changed.connect(self._on_styles_changed)
+        self.style_list.paintingLoaded.connect(self._on_painting_loaded)
+        self.style_list.rowRemoved.connect(self._on_style_removed)
+        self.style_list.problem.connect(self._on_problem)
+        self.style_list.openRequested.connect(self._on_style_open_requested)
+        self.style_list.addRequested.connect(self.add_paintings)
 
     # ------------------------------------------------------------------ opening and pasting
     def load_inputs(self, content: str | None, style: str | None) -> None:
         """Load images given on the command line (problems show in the panes); a style given
         there replaces the paintings remembered from last time."""
-        w = self.window
         if content:
-            w.content_pane.load_path(content)
+            self.content_pane.load_path(content)
         if style:
-            w.style_list.set_rows([])
-            w.style_pane.load_path(style)
+            self.style_list.set_rows([])
+            self.style_list.rows[0].load_path(style)
 
     def ask_open_path(self, title: str) -> str:
         """File dialog for an input image, starting in the last folder; "" if cancelled."""
-        return self.window.prompts.open_path(title, self.window.settings.last_open_dir)
+        return self.prompts.open_path(title, self.settings.last_open_dir)
 
     def _open_into(self, pane: ImagePane) -> None:
         path = self.ask_open_path(f"Open {pane.role} Image")
@@ -74,13 +86,13 @@ class InputsController(QObject):
 
     @Slot()
     def open_content(self) -> None:
-        self._open_into(self.window.content_pane)
+        self._open_into(self.content_pane)
 
     @Slot()
     def open_style(self) -> None:
         """Open a painting into the empty first row of the Style list, or as a new row."""
-        if not self.window.style_list.can_add():
-            self.window.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
+        if not self.style_list.can_add():
+            self.show_status(LIST_FULL_OPEN + ".", 10000)
             return
         path = self.ask_open_path("Open Style Image")
         if path:
@@ -88,18 +100,17 @@ class InputsController(QObject):
 
     def open_style_path(self, path: str | Path) -> bool:
         """Put the painting at ``path`` into the empty first row or a new row. True if added."""
-        return self.window.style_list.add_paths([path]) == 1
+        return self.style_list.add_paths([path]) == 1
 
     @Slot()
     def add_paintings(self) -> None:
         """"Add painting…": ask for one or more files and add them to the Style list."""
-        w = self.window
-        if not w.style_list.can_add():
-            w.statusBar().showMessage(LIST_FULL_OPEN + ".", 10000)
+        if not self.style_list.can_add():
+            self.show_status(LIST_FULL_OPEN + ".", 10000)
             return
-        chosen = w.prompts.open_paths("Add Paintings", w.settings.last_open_dir)
+        chosen = self.prompts.open_paths("Add Paintings", self.settings.last_open_dir)
         if chosen:
-            w.style_list.add_paths(chosen)
+            self.style_list.add_paths(chosen)
 
     @Slot()
     def _on_open_requested(self) -> None:
@@ -116,9 +127,9 @@ class InputsController(QObject):
         """Paste into the pane (or painting of the Style list) that has the keyboard focus, else
         into Content."""
         focus = QGuiApplication.focusObject()
-        target: ImagePane = self.window.content_pane
+        target: ImagePane = self.content_pane
         if isinstance(focus, QWidget):
-            for row in self.window.style_list.rows:
+            for row in self.style_list.rows:
                 if focus is row or row.isAncestorOf(focus):
                     target = row
         target.paste()
@@ -126,34 +137,33 @@ class InputsController(QObject):
     @Slot()
     def paste_style(self) -> None:
         """Paste the clipboard's image into the empty first row of the Style list, or as a new row."""
-        self.window.style_list.paste_new()
+        self.style_list.paste_new()
 
     # ------------------------------------------------------------------ changes
     def _remember_input(self, pane: ImagePane) -> None:
         loaded = pane.loaded
         if loaded is None:
             return
-        s = self.window.settings
+        s = self.settings
         if loaded.path is not None:
             path = str(loaded.path.resolve())
             s.last_open_dir = str(loaded.path.resolve().parent)
-            if pane is self.window.content_pane:
+            if pane is self.content_pane:
                 s.recent_content = remember_recent(s.recent_content, path)
             else:
                 s.recent_style = remember_recent(s.recent_style, path)
-        self.window.statusBar().showMessage(f"{pane.role}: {loaded.name}", 5000)
+        self.show_status(f"{pane.role}: {loaded.name}", 5000)
 
     @Slot()
     def _on_input_changed(self) -> None:
-        w = self.window
         pane = self.sender()
         if isinstance(pane, ImagePane):
             self._remember_input(pane)
-        if pane is w.content_pane:
-            w.region_editor.set_photo(pane.loaded.image if pane.loaded is not None else None)
+        if pane is self.content_pane:
+            self.region_editor.set_photo(pane.loaded.image if pane.loaded is not None else None)
             self.update_regions_label()
-        content = w.content_pane.loaded
-        w.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
+        content = self.content_pane.loaded
+        self.controls.set_content_aspect((content.image.height, content.image.width) if content else None)
         self.changed.emit()
 
     @Slot(object)
@@ -163,33 +173,32 @@ class InputsController(QObject):
     @Slot(int)
     def _on_style_removed(self, index: int) -> None:
         """A painting left the Style list: its region goes, the later rows' regions move up."""
-        self.window.region_editor.remove_style(index)
+        self.region_editor.remove_style(index)
 
     @Slot()
     def _on_styles_changed(self) -> None:
-        self.window.region_editor.set_styles(self.window.style_list.names())
+        self.region_editor.set_styles(self.style_list.names())
         self.update_regions_label()
         self.changed.emit()
 
     @Slot(str)
     def _on_problem(self, message: str) -> None:
-        self.window.statusBar().showMessage(message, 15000)
+        self.show_status(message, 15000)
 
     # ------------------------------------------------------------------ regions
     @Slot()
     def edit_regions(self) -> None:
         """Show the region painter (not modal)."""
-        editor = self.window.region_editor
+        editor = self.region_editor
         editor.show()
         editor.raise_()
         editor.activateWindow()
 
     @Slot()
     def update_regions_label(self) -> None:
-        w = self.window
-        self.regions_button.setEnabled(w.content_pane.loaded is not None)
-        canvas = w.region_editor.canvas
-        rows = [r.index for r in w.style_list.included()]
+        self.regions_button.setEnabled(self.content_pane.loaded is not None)
+        canvas = self.region_editor.canvas
+        rows = [r.index for r in self.style_list.included()]
         masks, keep = canvas.engine_masks(len(rows), rows=rows)
         left_out = canvas.painted_styles() - set(rows)
         if masks is None and keep is None and not left_out:
@@ -208,7 +217,7 @@ class InputsController(QObject):
         """The paintings of a run and their weights: the Style list's rows with a painting and a
         weight above 0, in order. Weights are the sliders' fractions (relative: the engine divides
         by their sum); None for a single painting."""
-        rows = self.window.style_list.included()
+        rows = self.style_list.included()
         images = [r.loaded.image for r in rows if r.loaded is not None]
         if len(images) <= 1:
             return images, None
@@ -220,10 +229,10 @@ class InputsController(QObject):
 
         ``styles`` lists the paintings the run uses (the Style list's rows with weight above 0),
         one per entry of the result's ``style_weights`` and in the same order."""
-        keep = self.window.settings.keep_input_paths
+        keep = self.settings.keep_input_paths
 
         def where(loaded: LoadedImage | None) -> str | None:
             return stored_path(loaded.path, keep) if loaded is not None and loaded.path is not None else None
 
-        styles = [where(r.loaded) for r in self.window.style_list.included()]
-        return {"content": where(self.window.content_pane.loaded), "styles": styles}
+        styles = [where(r.loaded) for r in self.style_list.included()]
+        return {"content": where(self.content_pane.loaded), "styles": styles}

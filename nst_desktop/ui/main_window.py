@@ -141,7 +141,10 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.export.copy_result)
         self.region_editor = RegionEditor(self)
-        self.inputs = InputsController(self)
+        self.inputs = InputsController(
+            content_pane=self.content_pane, style_list=self.style_list, region_editor=self.region_editor,
+            controls=self.controls, settings=self.settings, prompts=self.prompts, show_status=self.show_status,
+            parent=self)
         self.inputs.changed.connect(self._update_state)
         self.videos = VideoWindows(self._video_inputs, self.prompts.open_url,
                                    lambda text: self.statusBar().showMessage(text, 15000), paths.cache_dir(), self)
@@ -181,6 +184,10 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
             self.statusBar().showMessage(
                 "An unsaved result from last time can be recovered: File > Recover Last Result.", 15000
             )
+
+    def show_status(self, text: str, timeout_ms: int) -> None:
+        """A line in the status bar for ``timeout_ms`` milliseconds (the window's parts are given this)."""
+        self.statusBar().showMessage(text, timeout_ms)
 
     # ------------------------------------------------------------------ settings
     def store_settings(self) -> None:
