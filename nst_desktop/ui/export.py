@@ -9,24 +9,25 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QDrag, QGuiApplication, QPixmap
+from PySide6.QtGui import QDrag, QGuiApplication, QImage, QPixmap
 
 from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata, save_image
 from nst_desktop.engine.image import save_tiff16
 from nst_desktop.services import paths
 from nst_desktop.services.jobs import suggested_output_name
 from nst_desktop.services.recovery import RecoverySlot, slot_path
-from nst_desktop.ui.history_strip import HistoryEntry
+from nst_desktop.services.settings import Settings
+from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip
+from nst_desktop.ui.image_pane import ImagePane
+from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
+from nst_desktop.ui.style_list import StyleList
 from nst_desktop.ui.worker import RunOutcome
-
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
-
 
 
 def recovery_path() -> Path:
@@ -49,12 +50,42 @@ def save_problem(exc: Exception, path: Path) -> str:
     return str(exc) if isinstance(exc, ImageError) else f"Cannot save '{path}': {exc}"
 
 
-class Exporter(QObject):
-    """Save, Save All, Copy, drag-out and recovery for ``window``'s results (its child)."""
+class ShownResult(Protocol):
+    """The result a window shows (the one Save, Copy and drag-out take) and what saving one changes."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    @property
+    def result(self) -> StyleResult | None: ...
+
+    @property
+    def result_qimage(self) -> QImage | None: ...
+
+    def has_unsaved_result(self) -> bool: ...
+
+    def note_saved(self, res: StyleResult, path: Path) -> None: ...
+
+    def show_result(self, outcome: RunOutcome, stopped: bool = False) -> None: ...
+
+
+class Exporter(QObject):
+    """Save, Save All, Copy, drag-out and recovery for the results of a window (``parent``, also the
+    source of a drag out).
+
+    ``shown``: the result shown; ``history``: the History's results; ``content_pane`` and
+    ``style_list``: the inputs, which name a saved file; ``settings``: the last folders (kept there,
+    written by the window); ``prompts``: the dialogs; ``show_status(text, ms)``: a line in the status
+    bar for ``ms`` milliseconds."""
+
+    def __init__(self, *, shown: ShownResult, history: HistoryStrip, content_pane: ImagePane, style_list: StyleList,
+                 settings: Settings, prompts: Prompts, show_status: Callable[[str, int], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.shown = shown
+        self.history = history
+        self.content_pane = content_pane
+        self.style_list = style_list
+        self.settings = settings
+        self.prompts = prompts
+        self.show_status = show_status
         self._drag_dir: Path | None = None
         self._drag_file: Path | None = None
         #: This window's crash-recovery file (no other window writes or deletes it).
@@ -63,9 +94,9 @@ class Exporter(QObject):
 
     def suggested_name(self, extension: str = ".png") -> str:
         """``<photo>-in-style-of-<painting>.png`` from the current inputs."""
-        w = self.window
-        included = w.style_list.included()
-        content, style = w.content_pane.loaded, included[0].loaded if included else w.style_pane.loaded
+        included = self.style_list.included()
+        content = self.content_pane.loaded
+        style = included[0].loaded if included else self.style_list.rows[0].loaded
         return suggested_output_name(content.name if content else "result", style.name if style else "style",
                                      extension)
 
@@ -77,11 +108,10 @@ class Exporter(QObject):
     @Slot()
     def save_result(self) -> bool:
         """Ask where, then save the full-resolution result. True if saved."""
-        w = self.window
-        if w.result is None:
+        if self.shown.result is None:
             return False
-        folder = w.settings.last_save_dir or w.settings.last_open_dir or str(Path.home())
-        path = w.prompts.save_path(str(Path(folder) / self.suggested_name()))
+        folder = self.settings.last_save_dir or self.settings.last_open_dir or str(Path.home())
+        path = self.prompts.save_path(str(Path(folder) / self.suggested_name()))
         if not path:
             return False
         # The dialog has already confirmed replacing an existing file.
@@ -93,20 +123,19 @@ class Exporter(QObject):
         Asks before replacing an existing file when ``confirm_overwrite``. A failure is
         shown (status bar and a message) and the result is kept. True if saved.
         """
-        w = self.window
-        res = w.result
+        res = self.shown.result
         if res is None:
             return False
         p = Path(path)
         if confirm_overwrite and p.exists():
-            if not w.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
+            if not self.prompts.ask("Replace file?", f"'{p.name}' already exists in '{p.parent}'. Replace it?"):
                 return False
         message = self._write(res, p)
         if message is not None:
-            w.prompts.inform("Could not save the result",
+            self.prompts.inform("Could not save the result",
                              f"{message}\n\nThe result is kept; choose another folder or name.")
             return False
-        w.statusBar().showMessage(f"Saved {p}", 10000)
+        self.show_status(f"Saved {p}", 10000)
         return True
 
     def _write(self, res: StyleResult, path: Path) -> str | None:
@@ -119,31 +148,30 @@ class Exporter(QObject):
                 save_image(res.image, path, res.metadata)
         except (ImageError, OSError, ValueError) as exc:
             message = save_problem(exc, path)
-            self.window.statusBar().showMessage(f"Not saved. {message}", 20000)
+            self.show_status(f"Not saved. {message}", 20000)
             return message
-        self.window.note_saved(res, path)
+        self.shown.note_saved(res, path)
         return None
 
     def unsaved(self) -> list[tuple[StyleResult, HistoryEntry | None]]:
         """The results not saved yet: the History's, then the shown one if it is not in the History."""
-        w = self.window
+        shown = self.shown.result
         found: list[tuple[StyleResult, HistoryEntry | None]] = [
-            (e.result, e) for e in w.history.entries() if not e.saved]
-        if w.has_unsaved_result() and w.history.entry_for(w.result) is None:
-            assert w.result is not None
-            found.append((w.result, None))
+            (e.result, e) for e in self.history.entries() if not e.saved]
+        if self.shown.has_unsaved_result() and self.history.entry_for(shown) is None:
+            assert shown is not None
+            found.append((shown, None))
         return found
 
     @Slot()
     def save_all(self) -> bool:
         """Ask for a folder and save every unsaved result into it as PNG (new names, never over a
         file). True if all were saved; on the first failure the rest are kept and it says why."""
-        w = self.window
         todo = self.unsaved()
         if not todo:
             return True
-        start = w.settings.last_save_dir or w.settings.last_open_dir or str(Path.home())
-        chosen = w.prompts.folder_path("Save All Results", start)
+        start = self.settings.last_save_dir or self.settings.last_open_dir or str(Path.home())
+        chosen = self.prompts.folder_path("Save All Results", start)
         if not chosen:
             return False
         folder = Path(chosen)
@@ -155,33 +183,33 @@ class Exporter(QObject):
             target = free_name(folder, name, taken)
             message = self._write(res, target)
             if message is not None:
-                w.prompts.inform("Could not save all results",
+                self.prompts.inform("Could not save all results",
                                  f"{message}\n\n{saved} of {len(todo)} saved; the others are kept. "
                                  "Choose another folder.")
                 return False
             taken.add(target.name)
             saved += 1
-        w.settings.last_save_dir = str(folder.resolve())
-        w.statusBar().showMessage(f"Saved {saved} result{'s' if saved != 1 else ''} in {folder}", 10000)
+        self.settings.last_save_dir = str(folder.resolve())
+        self.show_status(f"Saved {saved} result{'s' if saved != 1 else ''} in {folder}", 10000)
         return True
 
     # ------------------------------------------------------------------ copy and drag out
     @Slot()
     def copy_result(self) -> None:
         """Put the full-resolution result on the clipboard."""
-        if self.window.result_qimage is not None:
-            QGuiApplication.clipboard().setImage(self.window.result_qimage)
-            self.window.statusBar().showMessage("Result copied to the clipboard.", 5000)
+        if self.shown.result_qimage is not None:
+            QGuiApplication.clipboard().setImage(self.shown.result_qimage)
+            self.show_status("Result copied to the clipboard.", 5000)
 
     @Slot(object)
     def copy_history_entry(self, entry: HistoryEntry) -> None:
         """Put ``entry``'s full-resolution image on the clipboard."""
         QGuiApplication.clipboard().setImage(entry.outcome.qimage)
-        self.window.statusBar().showMessage(f"Result #{entry.number} copied to the clipboard.", 5000)
+        self.show_status(f"Result #{entry.number} copied to the clipboard.", 5000)
 
     def drag_mime_data(self) -> QMimeData | None:
         """Mime data for dragging the result out: a temporary PNG file URL plus the image."""
-        res, qimage = self.window.result, self.window.result_qimage
+        res, qimage = self.shown.result, self.shown.result_qimage
         if res is None or qimage is None:
             return None
         if self._drag_file is None or not self._drag_file.is_file():
@@ -191,7 +219,7 @@ class Exporter(QObject):
             try:
                 save_image(res.image, target, res.metadata)
             except ImageError as exc:
-                self.window.statusBar().showMessage(str(exc), 10000)
+                self.show_status(str(exc), 10000)
                 return None
             self._drag_file = target
         mime = QMimeData()
@@ -202,10 +230,10 @@ class Exporter(QObject):
     @Slot()
     def start_drag_out(self) -> None:
         mime = self.drag_mime_data()
-        qimage = self.window.result_qimage
+        qimage = self.shown.result_qimage
         if mime is None or qimage is None:
             return
-        drag = QDrag(self.window)
+        drag = QDrag(self.parent())
         drag.setMimeData(mime)
         thumb = qimage.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         drag.setPixmap(QPixmap.fromImage(thumb))
@@ -231,7 +259,7 @@ class Exporter(QObject):
             return
         if not self._recovery_warned:
             self._recovery_warned = True
-            self.window.statusBar().showMessage(
+            self.show_status(
                 f"The crash-recovery copy could not be written ({outcome.recovery_problem.rstrip('.')}): "
                 "save the result now to keep it.", 30000)
     @Slot()
@@ -242,10 +270,10 @@ class Exporter(QObject):
             image = load_image(path)
             meta = read_metadata(path) or {}
         except ImageError as exc:
-            self.window.statusBar().showMessage(str(exc), 10000)
+            self.show_status(str(exc), 10000)
             return False
         steps = int(meta.get("steps_done", 0)) if isinstance(meta.get("steps_done", 0), int) else 0
         elapsed = float(meta.get("elapsed_s", 0.0)) if isinstance(meta.get("elapsed_s", 0.0), (int, float)) else 0.0
         res = StyleResult(image, False, steps, math.nan, math.nan, elapsed, meta)
-        self.window.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
+        self.shown.show_result(RunOutcome(res, pil_to_qimage(image), str(meta.get("weights_name", ""))))
         return True

@@ -105,12 +105,14 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         #: The photo each result was painted from: Continue is off for a result of another photo.
         self.painted_from = PaintedFrom()
 
-        self.export = Exporter(self)
         self.setWindowTitle(APP_NAME)
         self.content_pane = ImagePane("Content", "Drop a photo here,\nclick to open one, or paste")
         self.style_list = StyleList()
         self.result_view = ResultView()
         self.history = HistoryStrip()
+        self.export = Exporter(shown=self, history=self.history, content_pane=self.content_pane,
+                               style_list=self.style_list, settings=self.settings, prompts=self.prompts,
+                               show_status=self.show_status, parent=self)
         self.history.entryChosen.connect(self.show_history_entry)
         self.history.saveRequested.connect(self.save_history_entry)
         self.history.copyRequested.connect(self.export.copy_history_entry)
