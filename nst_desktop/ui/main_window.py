@@ -41,7 +41,7 @@ from nst_desktop.ui.history_strip import HistoryStrip, unsaved_question
 from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.inputs import InputsController
 from nst_desktop.ui.mask_editor import RegionEditor
-from nst_desktop.ui.menus import build_actions, build_menus
+from nst_desktop.ui.menus import MenuSlots, build_actions, build_menus
 from nst_desktop.ui.presets_menu import PresetsMenu
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
@@ -166,8 +166,12 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
 
         self.presets = PresetsMenu(self)
         self.help_pages = HelpPages(self, self.menuBar(), {"Paint Regions": self.region_editor.actions()})
-        build_actions(self)
-        self.recent = build_menus(self)
+        self.menu_actions = build_actions(self, MenuSlots(self, self.inputs, self.export, self.restorer, self.controls,
+                                                          self.result_view, self.queue_panel, self.help_pages))
+        for field in dataclasses.fields(self.menu_actions):  # window.save_action ...: read by window_state, tests
+            setattr(self, field.name, getattr(self.menu_actions, field.name))
+        self.recent = build_menus(self, self.menu_actions, self.presets, self.settings, self.content_pane.load_path,
+                                  self.inputs.open_style_path)
         self.recent_content_menu, self.recent_style_menu = self.recent.content_menu, self.recent.style_menu
         self.update_history_visibility()
 
