@@ -155,9 +155,11 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.regions_button, self.regions_label = self.inputs.regions_button, self.inputs.regions_label
 
         self.placed = lay_out(self, Columns(
-            self.content_pane, self.style_list, self.result_view, self.history, self.controls, self.regions_button,
-            self.regions_label, self.stylize_button, self.continue_button, self.progress_bar, self.progress_label,
-            self.save_button, self.copy_button))
+            content_pane=self.content_pane, style_list=self.style_list, result_view=self.result_view,
+            history=self.history, controls=self.controls, regions_button=self.regions_button,
+            regions_label=self.regions_label, stylize_button=self.stylize_button,
+            continue_button=self.continue_button, progress_bar=self.progress_bar, progress_label=self.progress_label,
+            save_button=self.save_button, copy_button=self.copy_button))
         self.main_splitter, self.inputs_splitter = self.placed.main_splitter, self.placed.inputs_splitter
         self.status_device = self.placed.status_device
         self.queue_panel = install_queue_dock(self)
@@ -166,8 +168,9 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
 
         self.presets = PresetsMenu(self)
         self.help_pages = HelpPages(self, self.menuBar(), {"Paint Regions": self.region_editor.actions()})
-        self.menu_actions = build_actions(self, MenuSlots(self, self.inputs, self.export, self.restorer, self.controls,
-                                                          self.result_view, self.queue_panel, self.help_pages))
+        self.menu_actions = build_actions(self, MenuSlots(
+            window=self, inputs=self.inputs, export=self.export, restorer=self.restorer, controls=self.controls,
+            result_view=self.result_view, queue_panel=self.queue_panel, help_pages=self.help_pages))
         for field in dataclasses.fields(self.menu_actions):  # window.save_action ...: read by window_state, tests
             setattr(self, field.name, getattr(self.menu_actions, field.name))
         self.recent = build_menus(self, self.menu_actions, self.presets, self.settings, self.content_pane.load_path,
