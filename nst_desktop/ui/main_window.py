@@ -45,7 +45,7 @@ from nst_desktop.ui.menus import MenuSlots, build_actions, build_menus
 from nst_desktop.ui.presets_menu import PresetsMenu
 from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.qimage_convert import pil_to_qimage
-from nst_desktop.ui.queue_panel import install_queue_dock
+from nst_desktop.ui.queue_panel import QueuePanel
 from nst_desktop.ui.result_view import ResultView
 from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.run_notice import RunNotice
@@ -116,9 +116,6 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.history.entryChosen.connect(self.show_history_entry)
         self.history.saveRequested.connect(self.save_history_entry)
         self.history.copyRequested.connect(self.export.copy_history_entry)
-        self.restorer = SettingsRestorer(self)
-        self.restorer.restored.connect(self._update_state)
-        self.history.useSettingsRequested.connect(self.restorer.use_history_settings)
         self.history.removeRequested.connect(self.remove_history_entry)
         self.history.entriesChanged.connect(self.update_history_visibility)
         self.controls = ControlsPanel(self.devices, physical_cores(), engine_ready=not engine_later)
@@ -130,7 +127,9 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.runs.stopped_empty.connect(self._on_stopped_empty)
         self.runs.run_failed.connect(self._on_run_failed)
         self.runs.stylize_requested.connect(self.stylize)
-        self.notice = RunNotice(self)  # progress in the title and taskbar, a notification at the end
+        # progress in the title and taskbar, a notification at the end
+        self.notice = RunNotice(runs=self.runs, update_title=self._update_title, active=self.isActiveWindow,
+                                parent=self)
         self.stylize_button = self.runs.stylize_button
         self.progress_bar = self.runs.progress_bar
         self.progress_label = self.runs.progress_label
@@ -148,6 +147,13 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
             controls=self.controls, settings=self.settings, prompts=self.prompts, show_status=self.show_status,
             parent=self)
         self.inputs.changed.connect(self._update_state)
+        self.restorer = SettingsRestorer(
+            inputs=self.inputs, content_pane=self.content_pane, style_list=self.style_list,
+            region_editor=self.region_editor, controls=self.controls, history=self.history,
+            show_entry=self.show_history_entry, prompts=self.prompts, show_status=self.show_status,
+            is_running=self.is_running, parent=self)
+        self.restorer.restored.connect(self._update_state)
+        self.history.useSettingsRequested.connect(self.restorer.use_history_settings)
         self.videos = VideoWindows(self._video_inputs, self.prompts.open_url,
                                    lambda text: self.statusBar().showMessage(text, 15000), paths.cache_dir(), self)
         self.content_pane.takes_video = True
@@ -162,11 +168,16 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
             save_button=self.save_button, copy_button=self.copy_button))
         self.main_splitter, self.inputs_splitter = self.placed.main_splitter, self.placed.inputs_splitter
         self.status_device = self.placed.status_device
-        self.queue_panel = install_queue_dock(self)
+        self.queue_panel = QueuePanel(
+            runs=self.runs, controls=self.controls, steps_override=lambda: self.steps_override,
+            settings=self.settings, prompts=self.prompts, status_bar=self.statusBar(), history=self.history,
+            shown=self, host=self, main_splitter=self.main_splitter)
+        self.queue_dock = self.queue_panel.dock
         self.queue_panel.stateChanged.connect(self._update_state)
         self.notice.watch_queue(self.queue_panel.runner)
 
-        self.presets = PresetsMenu(self)
+        self.presets = PresetsMenu(controls=self.controls, style_list=self.style_list, prompts=self.prompts,
+                                   show_status=self.show_status, is_running=self.is_running, parent=self)
         self.help_pages = HelpPages(self, self.menuBar(), {"Paint Regions": self.region_editor.actions()})
         self.menu_actions = build_actions(self, MenuSlots(
             window=self, inputs=self.inputs, export=self.export, restorer=self.restorer, controls=self.controls,
@@ -186,7 +197,8 @@ class MainWindow(WindowState, WindowHistory, WindowHelp, QMainWindow):
         self.keep_paths_action.setChecked(self.settings.keep_input_paths)
         self.inputs.update_regions_label()
         self._update_state()
-        self.speeds = SpeedKeeper(self, test_on_open=speed_test and self.engine_ready)
+        self.speeds = SpeedKeeper(runs=self.runs, controls=self.controls, settings=self.settings,
+                                  test_on_open=speed_test and self.engine_ready, parent=self)
         if self.settings_problem:
             self.statusBar().showMessage(self.settings_problem, 15000)
         elif self.export.recovery.path.is_file():

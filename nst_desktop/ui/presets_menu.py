@@ -1,7 +1,7 @@
 """The Presets menu: save the current settings under a name, apply one, export, import, delete.
 
 Storage and checks are :mod:`nst_desktop.services.presets`; this module reads the window's
-controls and Style list into a preset and puts a preset back into them. The menu lists the
+ControlsPanel and Style list into a preset and puts a preset back into them. The menu lists the
 stored presets (read when it opens) below its four actions; choosing one applies it.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QMenu
+from PySide6.QtWidgets import QComboBox, QMenu, QWidget
 
 from nst_desktop.engine import ImageError, load_image
 from nst_desktop.services.jobs import device_type
@@ -31,11 +32,11 @@ from nst_desktop.services.presets import (
 )
 from nst_desktop.services.settings import Settings
 from nst_desktop.ui.control_choices import strength_to_position
+from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.image_pane import LoadedImage
+from nst_desktop.ui.prompts import Prompts
+from nst_desktop.ui.style_list import StyleList
 from nst_desktop.ui.style_row import WEIGHT_MAX
-
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
 
 PRESET_FILTER = "NST Desktop presets (*.json)"
 NO_PRESETS = "No presets yet: save one with Presets > Save Settings as Preset…"
@@ -50,11 +51,22 @@ def _select(combo: QComboBox, data: object) -> bool:
 
 
 class PresetsMenu(QObject):
-    """The window's Presets menu and what its entries do (``window``'s controls and Style list)."""
+    """The window's Presets menu and what its entries do: a preset is read from and put into the
+    ``controls`` and the ``style_list``.
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    ``prompts``: the questions and file dialogs; ``show_status(text, ms)``: a line in the status bar
+    for ``ms`` milliseconds; ``is_running()``: a run is going (no preset is applied then);
+    ``parent``: the window, which owns the four actions."""
+
+    def __init__(self, *, controls: ControlsPanel, style_list: StyleList, prompts: Prompts,
+                 show_status: Callable[[str, int], None], is_running: Callable[[], bool], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.controls = controls
+        self.style_list = style_list
+        self.prompts = prompts
+        self.show_status = show_status
+        self.is_running = is_running
+        self._owner = parent
         self.save_action = self._make("&Save Settings as Preset…", self.save_current,
                                       "Keep every painting setting, the paintings and their weights under a name")
         self.export_action = self._make("&Export Preset…", self.export_preset,
@@ -66,11 +78,11 @@ class PresetsMenu(QObject):
         self.entries: list[QAction] = []
 
     def _make(self, text: str, slot: Any, tip: str) -> QAction:
-        act = QAction(text, self.window)
+        act = QAction(text, self._owner)
         act.setStatusTip(tip)
         act.setToolTip(tip)
         act.triggered.connect(slot)
-        self.window.addAction(act)
+        self._owner.addAction(act)
         return act
 
     def build(self, menu: QMenu) -> None:
@@ -98,7 +110,7 @@ class PresetsMenu(QObject):
         return True
 
     def _say(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 15000)
+        self.show_status(text, 15000)
 
     @Slot()
     def fill(self) -> None:
@@ -134,11 +146,10 @@ class PresetsMenu(QObject):
     def current(self, name: str) -> tuple[Preset, list[str]]:
         """The window's settings as a preset called ``name``, and notes on what it leaves out
         (a pasted painting has no file). Raises PresetError if a value cannot be kept."""
-        w = self.window
         s = Settings()
-        w.controls.store_settings(s)
+        self.controls.store_settings(s)
         styles, notes = [], []
-        for i, row in enumerate(w.style_list.rows, 1):
+        for i, row in enumerate(self.style_list.rows, 1):
             if row.loaded is None:
                 continue
             if row.loaded.path is None:
@@ -147,15 +158,14 @@ class PresetsMenu(QObject):
             styles.append({"path": str(row.loaded.path.resolve()), "weight": row.weight / WEIGHT_MAX})
         values = {"size": s.size, "style_strength": s.style_strength, "style_scale": s.style_scale,
                   "preserve_colors": s.preserve_colors, "quality": s.quality, "init": s.init, "seed": s.seed,
-                  "seamless": s.seamless, "device": device_type(w.controls.device_id()), "weights": s.weights,
+                  "seamless": s.seamless, "device": device_type(self.controls.device_id()), "weights": s.weights,
                   "styles": styles}
         return preset_from_values(name, values), notes
 
     def apply(self, preset: Preset) -> list[str]:
         """Set the controls and the Style list to ``preset``; returns notes on what could not be
         (paintings not found, another kind of device). The Style list is kept if none is found."""
-        w = self.window
-        c = w.controls
+        c = self.controls
         c.size_spin.setValue(preset.size)
         c.strength_slider.setValue(strength_to_position(preset.style_strength))
         c.scale_spin.setValue(preset.style_scale)
@@ -182,7 +192,7 @@ class PresetsMenu(QObject):
             except (ImageError, OSError):
                 missing.append(p.name)
         if items:
-            w.style_list.set_rows(items)
+            self.style_list.set_rows(items)
         if missing:
             notes.append("paintings not found: " + ", ".join(missing))
         return notes
@@ -191,8 +201,7 @@ class PresetsMenu(QObject):
     @Slot()
     def save_current(self) -> bool:
         """Presets > Save Settings as Preset…: ask a name (asking before replacing one)."""
-        w = self.window
-        name = w.prompts.ask_text("Save Settings as Preset", "Name of the preset:")
+        name = self.prompts.ask_text("Save Settings as Preset", "Name of the preset:")
         if name is None:
             return False
         try:
@@ -201,7 +210,7 @@ class PresetsMenu(QObject):
             self._say(str(exc))
             return False
         presets = self.presets()
-        if any(q.name == preset.name for q in presets) and not w.prompts.ask(
+        if any(q.name == preset.name for q in presets) and not self.prompts.ask(
                 "Replace preset?", f"A preset called '{preset.name}' exists. Replace it?"):
             return False
         try:
@@ -217,8 +226,7 @@ class PresetsMenu(QObject):
 
     def apply_named(self, name: str) -> bool:
         """Apply the stored preset called ``name``. False if it is gone or a run is going."""
-        w = self.window
-        if w.is_running():
+        if self.is_running():
             self._say("A preset cannot be applied while painting.")
             return False
         preset = next((q for q in self.presets() if q.name == name), None)
@@ -234,7 +242,7 @@ class PresetsMenu(QObject):
         if not presets:
             self._say(NO_PRESETS)
             return None
-        name = self.window.prompts.choose(title, "Preset:", [q.name for q in presets])
+        name = self.prompts.choose(title, "Preset:", [q.name for q in presets])
         return next((q for q in presets if q.name == name), None)
 
     @Slot()
@@ -244,7 +252,7 @@ class PresetsMenu(QObject):
         if preset is None:
             return False
         suggested = re.sub(r"[^\w.-]+", "-", preset.name).strip("-") or "preset"
-        path = self.window.prompts.save_file("Export Preset", f"{suggested}.json", PRESET_FILTER)
+        path = self.prompts.save_file("Export Preset", f"{suggested}.json", PRESET_FILTER)
         if not path:
             return False
         try:
@@ -258,7 +266,7 @@ class PresetsMenu(QObject):
     @Slot()
     def import_preset(self) -> bool:
         """Presets > Import Preset…: add the preset of a file (renamed "name (2)" if the name is taken)."""
-        path = self.window.prompts.open_file("Import Preset", PRESET_FILTER)
+        path = self.prompts.open_file("Import Preset", PRESET_FILTER)
         if not path:
             return False
         try:
@@ -282,7 +290,7 @@ class PresetsMenu(QObject):
     def delete_preset(self) -> bool:
         """Presets > Delete Preset…: remove a stored preset (asks first)."""
         preset = self._choose("Delete Preset")
-        if preset is None or not self.window.prompts.ask("Delete preset?", f"Delete the preset '{preset.name}'?"):
+        if preset is None or not self.prompts.ask("Delete preset?", f"Delete the preset '{preset.name}'?"):
             return False
         if not self._store(tuple(q for q in self.presets() if q.name != preset.name)):
             return False

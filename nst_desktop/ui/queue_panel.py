@@ -22,8 +22,8 @@ The rows' and status line's words are :mod:`~nst_desktop.ui.queue_text`'s, the w
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMainWindow,
     QProgressBar,
     QScrollArea,
     QSplitter,
+    QStatusBar,
     QVBoxLayout,
     QWidget,
 )
@@ -48,17 +50,19 @@ from nst_desktop.services import paths
 from nst_desktop.services.batch import plan_items
 from nst_desktop.services.jobs import device_type, runs_half
 from nst_desktop.services.queue_store import QueueItem
+from nst_desktop.services.settings import Settings
+from nst_desktop.ui.controls import ControlsPanel
 from nst_desktop.ui.elided import ElidedComboBox, ElidedPushButton
+from nst_desktop.ui.history_strip import HistoryStrip
+from nst_desktop.ui.prompts import Prompts
 from nst_desktop.ui.queue_inputs import PathList, SweepRow, path_list_box
-from nst_desktop.ui.queue_results import QueueResults
+from nst_desktop.ui.queue_results import QueueResults, ShownEntry
 from nst_desktop.ui.queue_runner import QueueRunner
 from nst_desktop.ui.queue_text import row_text, row_tooltip, status_text
 from nst_desktop.ui.queue_waiting_time import PhotoAspects, waiting_seconds
+from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.sheet_view import SheetView
 from nst_desktop.ui.window_layout import show_dock_beside
-
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
 
 #: Why the window's Stylize waits while the queue paints.
 QUEUE_BUSY = "The queue is painting: pause it (View > Queue) to paint here"
@@ -66,7 +70,14 @@ MODES = (("Every combination", False), ("Pairs (1st photo with 1st painting, …
 
 
 class QueuePanel(QWidget):
-    """The panel (in the window's Queue dock, ``window.queue_dock``). ``runner``: the queue.
+    """The panel, in a dock (``dock``) on the right of the window ``host``. ``runner``: the queue.
+
+    It paints with ``runs`` (the window's runs: never while one goes) and the ``controls``' settings
+    (``steps_override()``: the steps instead of the quality's, None: the quality's); ``settings``:
+    keep input paths?, the last folder; ``prompts``: the file dialogs; ``status_bar``: the window's
+    (problems, what was found at start); ``history`` and ``shown``: the results go into the History
+    and are shown when asked for; ``main_splitter``: the window's columns, which the dock takes
+    room from when it opens.
 
     Signals: ``stateChanged()``: the queue started or stopped painting, or added to the History
     (the window updates its buttons: Stylize waits while the queue paints).
@@ -74,18 +85,27 @@ class QueuePanel(QWidget):
 
     stateChanged = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, *, runs: RunController, controls: ControlsPanel, steps_override: Callable[[], int | None],
+                 settings: Settings, prompts: Prompts, status_bar: QStatusBar, history: HistoryStrip,
+                 shown: ShownEntry, host: QMainWindow, main_splitter: QSplitter) -> None:
         super().__init__()
-        self.window = window
+        self.runs = runs
+        self.controls = controls
+        self.steps_override = steps_override
+        self.settings = settings
+        self.prompts = prompts
+        self.status_bar = status_bar
+        self._host = host
+        self._main_splitter = main_splitter
         self._action: QAction | None = None
         self._aspects = PhotoAspects()
-        self.runner = QueueRunner(window.runs.is_running, paths.cache_dir(), parent=self,
-                                  keep_paths=lambda: window.settings.keep_input_paths)
+        self.runner = QueueRunner(runs.is_running, paths.cache_dir(), parent=self,
+                                  keep_paths=lambda: settings.keep_input_paths)
         self.runner.changed.connect(self.refresh)
         self.runner.item_progress.connect(self._on_item_progress)
         self.runner.running_changed.connect(self._on_running_changed)
         self.runner.problem.connect(self._on_problem)
-        window.runs.running_changed.connect(self._on_window_running)
+        runs.running_changed.connect(self._on_window_running)
 
         self.photos = PathList("photo")
         self.paintings = PathList("painting")
@@ -129,7 +149,8 @@ class QueuePanel(QWidget):
         self.cell_label = QLabel(" ")
         self.cell_label.setWordWrap(True)
         self.cell_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.results = QueueResults(window, self.sheet, self.cell_label, self.stateChanged.emit)
+        self.results = QueueResults(shown=shown, history=history, show_status=status_bar.showMessage,
+                                    sheet=self.sheet, cell_label=self.cell_label, added=self.stateChanged.emit)
         self.sheet.cellClicked.connect(self.results.show_cell)
         self.runner.result_written.connect(self.results.result_written)
         self.runner.sheet_saved.connect(self.results.sheet_saved)
@@ -139,6 +160,7 @@ class QueuePanel(QWidget):
         sheets = [g.sheet for g in self.runner.queue.groups if g.sheet is not None and g.sheet.is_file()]
         if sheets:  # the latest sheet of the queue kept from last time
             self.results.sheet_saved(sheets[-1])
+        self.dock = self._dock_in(host)
 
     # ------------------------------------------------------------------ layout
     def _lay_out(self) -> None:
@@ -187,6 +209,20 @@ class QueuePanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
 
+    def _dock_in(self, host: QMainWindow) -> QDockWidget:
+        """Put the panel in a dock on ``host``'s right (hidden until View > Queue, or shown when the
+        queue has items left from last time)."""
+        dock = QDockWidget("Queue", host)
+        dock.setObjectName("queueDock")
+        scroll = QScrollArea()  # on a small screen the panel scrolls instead of making the window taller
+        scroll.setWidget(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        dock.setWidget(scroll)
+        host.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.setVisible(bool(self.runner.queue.items))
+        return dock
+
     def _startup_note(self) -> None:
         """Say what was found in the queue file (after the window's own first message)."""
         waiting = self.runner.queue.counts()["waiting"]
@@ -200,23 +236,23 @@ class QueuePanel(QWidget):
             QTimer.singleShot(0, lambda: self._status_bar(" ".join(notes)))
 
     def _status_bar(self, text: str) -> None:
-        bar = self.window.statusBar()
+        bar = self.status_bar
         current = bar.currentMessage()
         bar.showMessage(f"{current} {text}" if current and text not in current else text, 20000)
 
     # ------------------------------------------------------------------ adding
     def choose_files(self, lst: PathList) -> None:
-        picked = self.window.prompts.open_paths(f"Add {lst.what}s to the queue", self.window.settings.last_open_dir)
+        picked = self.prompts.open_paths(f"Add {lst.what}s to the queue", self.settings.last_open_dir)
         if picked:
             lst.add_paths(picked)
 
     def choose_folder(self, lst: PathList) -> None:
-        folder = self.window.prompts.folder_path(f"Add a folder of {lst.what}s", self.window.settings.last_open_dir)
+        folder = self.prompts.folder_path(f"Add a folder of {lst.what}s", self.settings.last_open_dir)
         if folder:
             lst.add_paths([folder])
 
     def choose_output(self) -> None:
-        folder = self.window.prompts.folder_path("Write the queue's results into", self.out_edit.text())
+        folder = self.prompts.folder_path("Write the queue's results into", self.out_edit.text())
         if folder:
             self.out_edit.setText(folder)
 
@@ -225,7 +261,7 @@ class QueuePanel(QWidget):
         self.message.setText("\n".join(problems))
 
     def _steps_for(self, quality: str) -> int:
-        device = self.window.controls.device_id()
+        device = self.controls.device_id()
         return preset_steps(quality, device_type(device), runs_half(device))
 
     def add_to_queue(self) -> int:
@@ -243,14 +279,13 @@ class QueuePanel(QWidget):
         if out_dir.exists() and not out_dir.is_dir():
             self.message.setText(f"'{out_dir}' is a file, not a folder.")
             return 0
-        w = self.window
-        params = w.controls.params(preview_every=0)
-        if w.steps_override is not None:
-            params = dataclasses.replace(params, steps=w.steps_override)
+        params = self.controls.params(preview_every=0)
+        if (steps := self.steps_override()) is not None:
+            params = dataclasses.replace(params, steps=steps)
         try:
             params.validate()
             sweeps = [s for s in (row.sweep() for row in self.sweeps) if s is not None]
-            items = plan_items(photos, paintings, params, self._steps_for, w.controls.quality_combo.currentData(),
+            items = plan_items(photos, paintings, params, self._steps_for, self.controls.quality_combo.currentData(),
                                sweeps, pairs=bool(self.mode.currentData()))
         except ValueError as exc:
             self.message.setText(str(exc).replace("--sweep quality cannot be combined with --steps",
@@ -299,8 +334,8 @@ class QueuePanel(QWidget):
         own button too)."""
         self._action = action
         action.setCheckable(True)
-        action.setChecked(self.window.queue_dock.isVisible())
-        self.window.queue_dock.toggleViewAction().toggled.connect(action.setChecked)
+        action.setChecked(self.dock.isVisible())
+        self.dock.toggleViewAction().toggled.connect(action.setChecked)
 
     @Slot()
     def toggle_dock(self) -> None:
@@ -308,12 +343,12 @@ class QueuePanel(QWidget):
         if self._action is None or self._action.isChecked():
             self.show_dock()
         else:
-            self.window.queue_dock.hide()
+            self.dock.hide()
 
     def show_dock(self) -> None:
         """View > Queue: show the panel's dock and bring it to the front."""
-        dock = self.window.queue_dock
-        show_dock_beside(self.window, self.window.main_splitter, dock)
+        dock = self.dock
+        show_dock_beside(self._host, self._main_splitter, dock)
         dock.raise_()
         self.photos.setFocus()
 
@@ -350,13 +385,13 @@ class QueuePanel(QWidget):
         r = self.runner
         self.status.setText(status_text(
             r.queue.counts(), len(r.queue.items), r.is_active(),
-            r.is_active() and not r.is_running() and self.window.runs.is_running(),
+            r.is_active() and not r.is_running() and self.runs.is_running(),
             r.seconds_left, self.run_button.text(), self.waiting_seconds))
 
     def waiting_seconds(self) -> float | None:
         """The estimated seconds of the waiting items, on the window's device with the speed measured
         on this computer; None where it is not measured yet."""
-        return waiting_seconds(self.runner.queue.items, self.window.controls.estimate_for, self._aspects)
+        return waiting_seconds(self.runner.queue.items, self.controls.estimate_for, self._aspects)
 
     def _update_buttons(self) -> None:
         active = self.runner.is_active()
@@ -393,7 +428,7 @@ class QueuePanel(QWidget):
 
     @Slot(str)
     def _on_problem(self, line: str) -> None:
-        self.window.statusBar().showMessage(line, 20000)
+        self.status_bar.showMessage(line, 20000)
 
     # ------------------------------------------------------------------ results
     def show_result_file(self, path: Path) -> bool:
@@ -407,19 +442,3 @@ class QueuePanel(QWidget):
         if item is not None and item.state == "done" and item.output is not None:
             self.show_result_file(item.output)
 
-
-def install_queue_dock(window: MainWindow) -> QueuePanel:
-    """Make the Queue panel in a dock on the window's right (hidden until View > Queue, or shown
-    when the queue has items left from last time); sets ``window.queue_dock``."""
-    panel = QueuePanel(window)
-    dock = QDockWidget("Queue", window)
-    dock.setObjectName("queueDock")
-    scroll = QScrollArea()  # on a small screen the panel scrolls instead of making the window taller
-    scroll.setWidget(panel)
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-    dock.setWidget(scroll)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.setVisible(bool(panel.runner.queue.items))
-    window.queue_dock = dock
-    return panel

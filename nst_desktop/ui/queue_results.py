@@ -8,29 +8,39 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PIL import Image
 from PySide6.QtWidgets import QLabel
 
 from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata
 from nst_desktop.services.queue_store import QueueItem
-from nst_desktop.ui.history_strip import HistoryEntry, dropped_message, settings_summary
+from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip, dropped_message, settings_summary
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.sheet_view import SheetView
 from nst_desktop.ui.worker import RunOutcome
 
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
+
+class ShownEntry(Protocol):
+    """The result a window shows, and how it makes a History entry the shown one."""
+
+    @property
+    def result(self) -> StyleResult | None: ...
+
+    def show_history_entry(self, entry: HistoryEntry) -> None: ...
 
 
 class QueueResults:
-    """Shows the queue's results in ``window`` (its History, result view and status bar), the
-    contact sheet in ``sheet`` and a result's settings in ``cell_label``; ``added()`` is called
-    after a result went into the History."""
+    """Shows the queue's results in a window: in its ``history``, through ``shown`` (a result
+    from the queue is shown when asked for) and ``show_status(text, ms)`` (a line in the status
+    bar for ``ms`` milliseconds); the contact sheet in ``sheet`` and a result's settings in
+    ``cell_label``; ``added()`` is called after a result went into the History."""
 
-    def __init__(self, window: MainWindow, sheet: SheetView, cell_label: QLabel, added: Callable[[], None]) -> None:
-        self.window = window
+    def __init__(self, *, shown: ShownEntry, history: HistoryStrip, show_status: Callable[[str, int], None],
+                 sheet: SheetView, cell_label: QLabel, added: Callable[[], None]) -> None:
+        self.shown = shown
+        self.history = history
+        self.show_status = show_status
         self.sheet = sheet
         self.cell_label = cell_label
         self._added = added
@@ -38,16 +48,16 @@ class QueueResults:
     def result_written(self, item: QueueItem, outcome: RunOutcome, path: Path, before: Image.Image | None) -> None:
         """A queue result: into the History, as saved to its file."""
         self._add_to_history(outcome, path, before)
-        self.window.statusBar().showMessage(f"Queue: wrote {path} ({item.label()})", 10000)
+        self.show_status(f"Queue: wrote {path} ({item.label()})", 10000)
 
     def _add_to_history(self, outcome: RunOutcome, path: Path, before: Image.Image | None) -> HistoryEntry:
-        history = self.window.history
+        history = self.history
         entry, dropped = history.add(outcome, False, before)
         history.mark_saved(entry, path)
         # The highlight stays on the result the window shows (it shows a queue result when asked).
-        history.select(history.entry_for(self.window.result))
+        history.select(history.entry_for(self.shown.result))
         if dropped:
-            self.window.statusBar().showMessage(dropped_message(dropped, history.limit), 20000)
+            self.show_status(dropped_message(dropped, history.limit), 20000)
         self._added()
         return entry
 
@@ -67,8 +77,7 @@ class QueueResults:
     def show_result_file(self, path: Path) -> bool:
         """Show the result saved at ``path`` in the window (from the History, else read into it)
         and its settings under the sheet. False (the line says why) if it cannot be read."""
-        history = self.window.history
-        entry = next((e for e in history.entries()
+        entry = next((e for e in self.history.entries()
                       if e.saved_as is not None and Path(e.saved_as).resolve() == path.resolve()), None)
         if entry is None:
             try:
@@ -81,7 +90,7 @@ class QueueResults:
             res = StyleResult(image, False, steps if isinstance(steps, int) else 0, math.nan, math.nan,
                               float(elapsed) if isinstance(elapsed, (int, float)) else 0.0, meta)
             entry = self._add_to_history(RunOutcome(res, pil_to_qimage(image), ""), path, None)
-        self.window.show_history_entry(entry)
+        self.shown.show_history_entry(entry)
         summary = settings_summary(entry.result.metadata)
         sweep = entry.result.metadata.get("sweep")
         swept = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sweep.items()) \

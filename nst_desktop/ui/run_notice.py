@@ -22,7 +22,7 @@ from nst_desktop.app_info import APP_ID, APP_NAME
 from nst_desktop.services.jobs import format_duration
 
 if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
+    from nst_desktop.ui.run_controller import RunController
     from nst_desktop.ui.worker import RunOutcome
 
 #: How long the tray icon that carried a message stays (it goes when the message has).
@@ -76,20 +76,23 @@ def _send_taskbar_progress(percent: int | None) -> None:
 
 
 class RunNotice(QObject):
-    """The title, taskbar and notifications of ``window``'s runs and queue. ``notify(title, text)``
-    shows a notification (default: :meth:`desktop_notify`); ``active()`` says whether the person is
-    looking at the window (default: it is the active window)."""
+    """The title, taskbar and notifications of a window's runs (``runs``) and queue.
 
-    def __init__(self, window: MainWindow, notify: Callable[[str, str], object] | None = None,
-                 active: Callable[[], bool] | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    ``update_title()``: the window sets its title again (it starts with :meth:`title_prefix`);
+    ``active()`` says whether the person is looking at the window (it is the active window);
+    ``notify(title, text)`` shows a notification (default: :meth:`desktop_notify`)."""
+
+    def __init__(self, *, runs: RunController, update_title: Callable[[], None], active: Callable[[], bool],
+                 notify: Callable[[str, str], object] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runs = runs
+        self.update_title = update_title
         self.notify = notify or self.desktop_notify
-        self.active = active or window.isActiveWindow
+        self.active = active
         self._tray: QSystemTrayIcon | None = None
-        window.runs.percent_changed.connect(self._on_percent)
-        window.runs.result_ready.connect(self._on_result)
-        window.runs.run_failed.connect(self._on_failed)
+        runs.percent_changed.connect(self._on_percent)
+        runs.result_ready.connect(self._on_result)
+        runs.run_failed.connect(self._on_failed)
 
     def watch_queue(self, runner: QObject) -> None:
         """Also tell when ``runner`` (the :class:`QueueRunner`) has painted its last item."""
@@ -97,11 +100,11 @@ class RunNotice(QObject):
         runner.running_changed.connect(self._on_queue_running)
 
     def title_prefix(self) -> str:
-        return title_prefix(self.window.runs.percent)
+        return title_prefix(self.runs.percent)
 
     @Slot(int)
     def _on_percent(self, percent: int) -> None:
-        self.window._update_title()  # noqa: SLF001 - the title is the window's; it asks title_prefix()
+        self.update_title()  # the title is the window's; it asks title_prefix()
         _send_taskbar_progress(None if percent < 0 else percent)
 
     def _tell(self, title: str, text: str) -> None:

@@ -8,18 +8,17 @@ metadata is untrusted: only numbers of the right type are taken for the caption.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
 from nst_desktop.engine import ImageError, StyleResult, load_image, read_metadata
-from nst_desktop.ui.history_strip import HistoryEntry
+from nst_desktop.ui.history_strip import HistoryEntry, HistoryStrip
+from nst_desktop.ui.image_pane import ImagePane
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.worker import RunOutcome
-
-if TYPE_CHECKING:
-    from nst_desktop.ui.main_window import MainWindow
 
 
 def _count(meta: dict[str, Any], key: str) -> int:
@@ -42,20 +41,22 @@ def saved_outcome(path: str | Path) -> RunOutcome:
     return RunOutcome(result, pil_to_qimage(image), "")
 
 
-def show_saved_result(window: MainWindow, path: str | Path) -> HistoryEntry | None:
-    """Add the result saved in ``path`` to ``window``'s History (once: opened again, its entry
-    is chosen) and show it; the loaded content photo is its "before". None if it cannot be read."""
+def show_saved_result(path: str | Path, *, history: HistoryStrip, content_pane: ImagePane,
+                      show_entry: Callable[[HistoryEntry], None]) -> HistoryEntry | None:
+    """Add the result saved in ``path`` to the ``history`` (once: opened again, its entry is
+    chosen) and show it with ``show_entry``; the photo loaded in ``content_pane`` is its "before".
+    None if it cannot be read."""
     p = Path(path).resolve()
-    entry = next((e for e in window.history.entries() if e.saved_as is not None and e.saved_as.resolve() == p), None)
+    entry = next((e for e in history.entries() if e.saved_as is not None and e.saved_as.resolve() == p), None)
     if entry is None:
         try:
             outcome = saved_outcome(p)
         except ImageError:
             return None
-        content = window.content_pane.loaded
+        content = content_pane.loaded
         before = (content.image.resize(outcome.result.image.size, Image.Resampling.LANCZOS)
                   if content is not None else None)
-        entry, _dropped = window.history.add(outcome, outcome.result.cancelled, before)
-        window.history.mark_saved(entry, p)
-    window.show_history_entry(entry)
+        entry, _dropped = history.add(outcome, outcome.result.cancelled, before)
+        history.mark_saved(entry, p)
+    show_entry(entry)
     return entry

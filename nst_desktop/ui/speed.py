@@ -21,11 +21,13 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from nst_desktop.engine import StyleResult
 from nst_desktop.services.jobs import measured_rate
+from nst_desktop.services.settings import Settings
+from nst_desktop.ui.controls import ControlsPanel
+from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.threads import join_thread, start_in_thread
 
 if TYPE_CHECKING:
     from nst_desktop.engine.measure.calibrate import Speed
-    from nst_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +120,22 @@ class SpeedTest(QObject):
 
 
 class SpeedKeeper(QObject):
-    """The window's rates: those of finished runs (in ``window.settings``) and the speed test's,
-    both handed to ``window.controls`` for the estimate. ``test_on_open``: run the speed test
-    :data:`SPEED_TEST_DELAY_MS` after opening and whenever another device is chosen, on each
-    device that no run has measured."""
+    """The window's rates: those of finished runs (kept in ``settings``) and the speed test's,
+    both handed to ``controls`` for the estimate. ``runs``: the window's runs (no test starts while
+    one goes; a test a run cancelled starts again when it has ended). ``test_on_open``: run the
+    speed test :data:`SPEED_TEST_DELAY_MS` after opening and whenever another device is chosen, on
+    each device that no run has measured."""
 
-    def __init__(self, window: MainWindow, test_on_open: bool) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, *, runs: RunController, controls: ControlsPanel, settings: Settings, test_on_open: bool,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runs = runs
+        self.controls = controls
+        self.settings = settings
         self.test = SpeedTest(self)
         self.test.measured.connect(self._on_tested)
         self.test.ended.connect(self._show_state)
-        window.runs.running_changed.connect(self._on_running_changed)
+        runs.running_changed.connect(self._on_running_changed)
         self._armed = False
         self._closed = False
         if test_on_open:
@@ -144,21 +150,20 @@ class SpeedKeeper(QObject):
         if self._closed:  # closed before the delay was over
             return
         self._armed = True
-        self.window.controls.changed.connect(self.test_chosen_device)
+        self.controls.changed.connect(self.test_chosen_device)
         self.test_chosen_device()
 
     @Slot()
     def test_chosen_device(self) -> None:
         """Start the speed test on the chosen device unless a run measured it or one is going."""
-        w = self.window
-        device = w.controls.device_id()
-        if not self._closed and not w.is_running() and device not in w.settings.seconds_per_step:
+        device = self.controls.device_id()
+        if not self._closed and not self.runs.is_running() and device not in self.settings.seconds_per_step:
             self.test.start(device)
         self._show_state()
 
     @Slot()
     def _show_state(self) -> None:
-        self.window.controls.set_measuring(self.test.measuring())
+        self.controls.set_measuring(self.test.measuring())
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
@@ -176,14 +181,14 @@ class SpeedKeeper(QObject):
         adds to the rate itself)."""
         if res.metadata.get("tiles_used"):
             return
-        per_step = self.window.settings.seconds_per_step.get(device, 0.0)
+        per_step = self.settings.seconds_per_step.get(device, 0.0)
         rate = measured_rate(max(size_hw), size_hw, res.steps_done, res.elapsed_s, device, per_step)
         if rate is None:
             return
-        rates = self.window.settings.seconds_per_pixel_step
+        rates = self.settings.seconds_per_pixel_step
         old = rates.get(device)
         rates[device] = rate if old is None else (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * rate
-        self.window.controls.set_measured_rates(rates)
+        self.controls.set_measured_rates(rates)
 
     def stop(self) -> None:
         """Closing: end the speed test's thread (within a step); no test starts after this."""
@@ -193,10 +198,10 @@ class SpeedKeeper(QObject):
     @Slot(str, object)
     def _on_tested(self, device: str, speed: Speed) -> None:
         """Keep the fixed part of a step (no run measures it) and show the estimate from the test."""
-        settings = self.window.settings
+        settings = self.settings
         if device not in settings.seconds_per_step and settings.seconds_per_pixel_step.pop(device, None):
             # learnt from runs with the fixed part folded in: it would be counted twice
-            self.window.controls.set_measured_rates(settings.seconds_per_pixel_step)
+            self.controls.set_measured_rates(settings.seconds_per_pixel_step)
         settings.seconds_per_step[device] = speed.per_step_s
-        self.window.controls.set_step_seconds(settings.seconds_per_step)
-        self.window.controls.set_tested_rate(device, speed.per_pixel_s)
+        self.controls.set_step_seconds(settings.seconds_per_step)
+        self.controls.set_tested_rate(device, speed.per_pixel_s)
