@@ -42,3 +42,13 @@ def test_the_check_sees_imports() -> None:
     """Guard against a check that passes because it finds nothing."""
     assert "torch" in _imports(PKG / "engine" / "stylize.py")
     assert any(n.startswith("PySide6") for n in _imports(PKG / "ui" / "worker.py"))
+
+
+#: The modules that make a window (the window's helpers are handed its parts, not the window).
+WINDOW_MAKERS = {"main_window.py", "app.py", "screenshot.py"}
+
+
+@pytest.mark.parametrize("path", [p for p in _files("ui") if p.name not in WINDOW_MAKERS],
+                         ids=lambda p: str(p.relative_to(PKG)))
+def test_window_helpers_do_not_import_the_window(path: Path) -> None:
+    assert "nst_desktop.ui.main_window" not in _imports(path), f"{path.name} imports main_window"
