@@ -26,14 +26,22 @@ def _pair() -> tuple[Image.Image, Image.Image]:
 
 def run_self_test() -> int:
     from nst_desktop.app_info import APP_NAME, APP_VERSION
-    from nst_desktop.engine import StyleParams, load_image, load_weights, read_metadata, save_image, stylize
+    from nst_desktop.engine import (
+        StyleInputs,
+        StyleParams,
+        load_image,
+        load_weights,
+        read_metadata,
+        save_image,
+        stylize,
+    )
 
     t0 = time.perf_counter()
     try:
         weights = load_weights("bundled")
         content, style = _pair()
         params = StyleParams(size=64, steps=20, seed=0, device="cpu", preview_every=0)
-        result = stylize(content, style, params, weights)
+        result = stylize(StyleInputs(content, style), params, weights)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "self-test.png"
             save_image(result.image, out, result.metadata)

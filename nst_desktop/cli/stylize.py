@@ -39,7 +39,15 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from nst_desktop.engine import EngineError, load_image, load_weights, save_image, stylize
+    from nst_desktop.engine import (
+        EngineError,
+        RunOptions,
+        StyleInputs,
+        load_image,
+        load_weights,
+        save_image,
+        stylize,
+    )
     from nst_desktop.engine.fit import stylize_fitting
     from nst_desktop.engine.image import SAVE_FORMATS, save_tiff16
     from nst_desktop.engine.provenance import stored_path
@@ -119,18 +127,16 @@ def run(args: argparse.Namespace) -> int:
         if in_main:
             signal.signal(signal.SIGINT, on_sigint)
         try:
-            style_arg = styles[0] if len(styles) == 1 else styles
-            blend = {} if args.style_weights is None else {"style_weights": args.style_weights}
+            inputs = StyleInputs(content, styles, args.style_weights, **regions)  # type: ignore[arg-type]
+
             def on_retry(message: str, size: int) -> None:
                 if bar is not None:
                     bar.write(message, file=sys.stderr)
                 else:
                     print(message, file=sys.stderr)
 
-            result = stylize_fitting(
-                content, style_arg, params, weights, on_progress, cancel, on_retry, run=stylize, **blend, **regions,
-                **({"keep_pixels": True} if args.bit_depth == 16 else {}),
-            )
+            result = stylize_fitting(inputs, params, weights, on_progress, cancel, on_retry=on_retry, run=stylize,
+                                     options=RunOptions(keep_pixels=args.bit_depth == 16))
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
@@ -191,7 +197,7 @@ def _load_mask(path: Path, option: str):  # noqa: ANN202 - Pillow is imported la
 
 
 def _stored_masks(path: Path, n_styles: int) -> dict[str, object]:
-    """The ``masks`` / ``keep_mask`` arguments of stylize() from the regions stored in the result
+    """The ``masks`` / ``keep_mask`` of :class:`StyleInputs` from the regions stored in the result
     ``path``. Raises ValueError (or ImageError) naming --masks-from and the file."""
     from nst_desktop.engine import ImageError, read_metadata
     from nst_desktop.engine.errors import quoted

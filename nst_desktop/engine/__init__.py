@@ -1,7 +1,7 @@
 """The style-transfer engine: torch and Pillow only, no Qt.
 
-Public entry points: :func:`stylize`, :class:`StyleParams`, :class:`Resume` (a continue), :func:`load_weights`,
-:func:`load_image`, :func:`save_image`, :func:`read_metadata`.
+Public entry points: :func:`stylize`, :class:`StyleInputs`, :class:`StyleParams`, :class:`RunOptions`,
+:class:`Resume` (a continue), :func:`load_weights`, :func:`load_image`, :func:`save_image`, :func:`read_metadata`.
 
 The names are loaded on first use (PEP 562), so that ``from nst_desktop.engine import StyleParams``
 does not import torch: the window is shown before torch is loaded (which takes 1.5-2.7 s).
@@ -28,6 +28,8 @@ _WHERE = {
     "save_image": "image.images",
     "QUALITY_PRESETS": "params",
     "Progress": "params",
+    "RunOptions": "params",
+    "StyleInputs": "params",
     "StyleParams": "params",
     "StyleResult": "params",
     "preset_for_steps": "params",
@@ -48,6 +50,8 @@ __all__ = [
     "QUALITY_PRESETS",
     "Progress",
     "Resume",
+    "RunOptions",
+    "StyleInputs",
     "StyleParams",
     "StyleResult",
     "VGGWeights",
@@ -104,6 +108,8 @@ if TYPE_CHECKING:
     from nst_desktop.engine.params import (
         QUALITY_PRESETS,
         Progress,
+        RunOptions,
+        StyleInputs,
         StyleParams,
         StyleResult,
         preset_for_steps,

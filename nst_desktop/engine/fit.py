@@ -9,15 +9,12 @@ once per smaller size the estimate suggests, and the caller is told.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
-
-from PIL import Image
 
 from nst_desktop.engine.errors import OutOfMemory, TooLarge
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import StyleParams, StyleResult
+from nst_desktop.engine.params import RunOptions, StyleInputs, StyleParams, StyleResult
 from nst_desktop.engine.progress import ProgressCallback
 from nst_desktop.engine.stylize import stylize
 
@@ -29,19 +26,18 @@ MAX_RETRY_FRACTION = 0.9
 
 
 def stylize_fitting(
-    content: Image.Image,
-    style: Image.Image | Sequence[Image.Image],
+    inputs: StyleInputs,
     params: StyleParams,
     weights: VGGWeights | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    *,
+    options: RunOptions | None = None,
     on_retry: Callable[[str, int], None] | None = None,
     run: Callable[..., StyleResult] = stylize,
-    **options: Any,
 ) -> StyleResult:
-    """:func:`stylize`, retried at a smaller size if the device runs out of memory.
-
-    ``options`` are passed on to :func:`stylize` (``style_weights``, ``resume``, ...).
+    """:func:`stylize` (``run``, given the same arguments), retried at a smaller size if the device
+    runs out of memory.
 
     ``on_retry(message, new_size)`` is called before each retry with a sentence for
     the user. The result's metadata records ``requested_size`` when it differs from
@@ -53,7 +49,7 @@ def stylize_fitting(
     current = params
     for attempt in range(MAX_RETRIES + 1):
         try:
-            result = run(content, style, current, weights, on_progress, cancel, **options)
+            result = run(inputs, current, weights, on_progress, cancel, options=options)
         except OutOfMemory as exc:
             if isinstance(exc, TooLarge):
                 raise  # refused before the run: the caller offers the size that fits

@@ -1,11 +1,21 @@
-"""Run parameters and progress reports: plain dataclasses passed down to the engine."""
+"""What a run is given and what it reports: plain dataclasses passed down to the engine.
+
+:class:`StyleInputs` (the pictures), :class:`StyleParams` (the settings), :class:`RunOptions`
+(continuing, keeping state or 16-bit pixels, an extra loss); :class:`Progress` and :class:`StyleResult`.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from PIL import Image
+
+if TYPE_CHECKING:  # torch modules: this one is imported before torch is loaded
+    from nst_desktop.engine.net.objective import ExtraLoss
+    from nst_desktop.engine.resume import Resume
 
 #: Step budgets of the quality presets (evaluations of the loss and its gradient, summed
 #: over all sizes) on GPUs and other accelerators (MPS). Their schedule (``schedule.GPU_SHAPE``:
@@ -202,6 +212,65 @@ class StyleParams:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class StyleInputs:
+    """The pictures a run paints from: RGB Pillow images of any size, checked when made.
+
+    ``paintings``: one image or several (kept as a tuple). With several, ``style_weights``
+    (relative; default 1 each; kept as a tuple of floats) blend them: the style targets are the
+    weighted mean of their Gram matrices, ``G = sum w_i G_i / sum w_i``, and a weight of 0 leaves
+    that painting out entirely. Weights must be finite and >= 0, with a positive sum.
+
+    Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per painting (white =
+    paint this style here, black = not; any mode, resized to the content); ``keep_mask`` (white =
+    keep) marks pixels that keep the photo, and so do pixels that no mask covers (see
+    :mod:`nst_desktop.engine.image.masks`). Raises ``ValueError``.
+    """
+
+    content: Image.Image
+    paintings: Sequence[Image.Image]
+    style_weights: Sequence[float] | None = None
+    masks: Sequence[Image.Image] | None = None
+    keep_mask: Image.Image | None = None
+
+    def __post_init__(self) -> None:
+        paintings = (self.paintings,) if isinstance(self.paintings, Image.Image) else tuple(self.paintings)
+        if not paintings:
+            raise ValueError("at least one style image is needed")
+        weights = (1.0,) * len(paintings) if self.style_weights is None else tuple(float(w) for w in self.style_weights)
+        if len(weights) != len(paintings):
+            raise ValueError(f"{len(paintings)} style images but {len(weights)} style weights")
+        if any(not math.isfinite(w) or w < 0 for w in weights):
+            raise ValueError(f"style weights must be finite and 0 or more, not {list(weights)}")
+        if sum(weights) <= 0:
+            raise ValueError("at least one style weight must be above 0")
+        masks = None if self.masks is None else tuple(self.masks)
+        if masks is not None and len(masks) != len(paintings):
+            raise ValueError(f"{len(paintings)} style images but {len(masks)} masks: give one mask per style")
+        object.__setattr__(self, "paintings", paintings)  # frozen: the checked forms, set once here
+        object.__setattr__(self, "style_weights", weights)
+        object.__setattr__(self, "masks", masks)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run starts and what it keeps, beyond its settings.
+
+    ``resume``: continue from an earlier result (:class:`~nst_desktop.engine.resume.Resume`): its image
+    replaces ``StyleParams.init`` as the starting image, and its optimiser state, if any, goes on (see
+    :mod:`nst_desktop.engine.resume`). ``keep_state``: return the run's own optimiser state as
+    ``StyleResult.state`` (on the CPU), for a later continue. ``extra_loss``: a term added to the
+    objective at every size (:class:`~nst_desktop.engine.net.objective.ExtraLoss`, e.g. video's
+    temporal loss). ``keep_pixels``: also return the result in 16 bits per channel
+    (``StyleResult.pixels16``).
+    """
+
+    resume: Resume | None = None
+    keep_state: bool = False
+    extra_loss: ExtraLoss | None = None
+    keep_pixels: bool = False
+
+
 @dataclass
 class Progress:
     """One progress report of a run.
@@ -239,7 +308,7 @@ class StyleResult:
     ``cancelled`` is True if the run was stopped early (``image`` is then the best so
     far). ``metadata`` holds everything needed to reproduce it (embedded on save).
     ``state`` is the L-BFGS state at the end (on the CPU), only when the run was asked
-    to keep it; pass it as ``stylize(..., resume=Resume(image, state))`` to continue
+    to keep it; pass it as ``RunOptions(resume=Resume(image, state))`` to continue
     (see :class:`nst_desktop.engine.resume.Resume`).
     """
 
@@ -252,5 +321,5 @@ class StyleResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     state: Any = field(default=None, repr=False, compare=False)
     #: The result before rounding to 8 bits, ``(3, H, W)`` uint16 on the CPU, when the run was asked
-    #: for it (``stylize(keep_pixels=True)``: a 16-bit TIFF, see engine/image/tiff16.py); else None.
+    #: for it (``RunOptions(keep_pixels=True)``: a 16-bit TIFF, see engine/image/tiff16.py); else None.
     pixels16: Any = field(default=None, repr=False, compare=False)

@@ -46,7 +46,7 @@ class Resume:
     """Continue from ``image`` (an earlier result, RGB), with ``state`` (that run's
     ``StyleResult.state``, or None for a fresh L-BFGS from the image).
 
-    Pass it as ``stylize(..., resume=Resume(result.image, result.state))``. It crosses
+    Pass it as ``stylize(..., options=RunOptions(resume=Resume(result.image, result.state)))``. It crosses
     threads (made in the window's, used in the worker's): its only changing part is
     :attr:`consumed`, an event.
     """

@@ -18,7 +18,7 @@ import dataclasses
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -29,9 +29,8 @@ from nst_desktop.engine.device.devices import configure_threads, resolve_device
 from nst_desktop.engine.image import color
 from nst_desktop.engine.image.images import load_image, pil_to_tensor, tensor_to_pil
 from nst_desktop.engine.image.inputs import (
-    StyleSource,
+    Paintings,
     initial_image,
-    normalize_styles,
     prepare_inputs,
     resized_to_device,
     shrink_inputs,
@@ -40,14 +39,23 @@ from nst_desktop.engine.image.inputs import (
 from nst_desktop.engine.image.masks import Masks, composite, prepare_masks
 from nst_desktop.engine.image.palette import Palette, palette_for
 from nst_desktop.engine.net import losses
-from nst_desktop.engine.net.objective import ExtraLoss, Objective
+from nst_desktop.engine.net.objective import ExtraLoss, LossTerms, Objective
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.targets import style_targets
 from nst_desktop.engine.net.vgg import VGGFeatures
 from nst_desktop.engine.net.weights import VGGWeights, load_weights
 from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
 from nst_desktop.engine.optim.optimizers import OPTIMIZERS
-from nst_desktop.engine.params import DEFAULT_QUALITY, INITS, PreserveColors, StyleParams, StyleResult, preset_steps
+from nst_desktop.engine.params import (
+    DEFAULT_QUALITY,
+    INITS,
+    PreserveColors,
+    RunOptions,
+    StyleInputs,
+    StyleParams,
+    StyleResult,
+    preset_steps,
+)
 from nst_desktop.engine.plan import schedule, sizing
 from nst_desktop.engine.plan.oom import empty_cache, is_out_of_memory, let_go, out_of_memory_error
 from nst_desktop.engine.progress import ProgressCallback, Tracker
@@ -58,52 +66,37 @@ from nst_desktop.engine.tiling.objective import TiledObjective, Tiles, tiled_tar
 
 
 def stylize(
-    content: Image.Image,
-    style: Image.Image | Sequence[Image.Image],
+    inputs: StyleInputs,
     params: StyleParams,
     weights: VGGWeights | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     *,
-    style_weights: Sequence[float] | None = None,
-    resume: Resume | None = None,
-    masks: Sequence[Image.Image] | None = None,
-    keep_mask: Image.Image | None = None,
-    keep_state: bool = False,
-    extra_loss: ExtraLoss | None = None,
-    keep_pixels: bool = False,
+    options: RunOptions | None = None,
 ) -> StyleResult:
-    """Paint ``content`` in the style of ``style`` (RGB Pillow images).
+    """Paint ``inputs.content`` in the style of ``inputs.paintings`` (see :class:`StyleInputs`:
+    several paintings are blended by their ``style_weights``; ``masks`` and ``keep_mask`` say which
+    paints where and where the photo is kept) with the settings ``params``.
 
-    ``style`` is one image or several; with several, ``style_weights`` (default: equal)
-    blend them: the style targets are the weighted mean of their Gram matrices,
-    ``G = sum w_i G_i / sum w_i`` (a weight of 0 leaves that image out entirely).
-
-    ``resume`` continues from an earlier result (:class:`Resume`): its image replaces
-    ``params.init`` as the starting image, resized to the first size of the schedule
-    (usually with ``coarse_to_fine=False``, so that optimisation goes on at the final
-    size). With the earlier run's optimiser state (``StyleResult.state``, returned when
-    it ran with ``keep_state=True``) an ``lbfgs`` run goes on with that state's
-    unrounded image and L-BFGS history if it was at the size this run starts at, and
-    with the history resampled to that size (:meth:`DeviceLBFGS.resized`) otherwise.
-    Whether the state itself was used in place (and may be left part-way by a failed
-    run) is :attr:`Resume.consumed`; see :mod:`nst_desktop.engine.resume`. With
-    ``keep_state`` the run's own state is returned as ``StyleResult.state`` (on the CPU).
-    ``extra_loss`` adds a term to the objective at every size (:class:`objective.ExtraLoss`,
-    e.g. video's temporal loss). ``keep_pixels``: the result is also returned in 16 bits per
-    channel (``StyleResult.pixels16``).
+    ``options`` (:class:`RunOptions`): ``resume`` continues from an earlier result: its image
+    replaces ``params.init`` as the starting image, resized to the first size of the schedule
+    (usually with ``coarse_to_fine=False``, so that optimisation goes on at the final size).
+    With the earlier run's optimiser state (``StyleResult.state``, returned when it ran with
+    ``keep_state``) an ``lbfgs`` run goes on with that state's unrounded image and L-BFGS
+    history if it was at the size this run starts at, and with the history resampled to that
+    size (:meth:`DeviceLBFGS.resized`) otherwise. Whether the state itself was used in place
+    (and may be left part-way by a failed run) is :attr:`Resume.consumed`; see
+    :mod:`nst_desktop.engine.resume`. ``extra_loss`` adds a term to the objective at every size
+    (e.g. video's temporal loss); ``keep_pixels`` returns the result in 16 bits per channel too.
     ``params.preserve_colors`` applies as described in :mod:`color`; ``init="palette"`` (the
     default) paints in the paintings' colours as described in :mod:`palette`.
 
-    Spatial control (Gatys et al. 2017): ``masks`` gives one mask image per style
-    (white = paint this style here, black = not; any mode, resized to the content);
-    style ``i`` is then matched only inside its mask, with guided Gram matrices (see
-    :func:`losses.guided_gram`), and ``style_weights`` scale the regions' shares of the
-    style loss. ``keep_mask`` (white = keep) marks pixels that keep the photo; so do
-    pixels that no style mask covers. Keeping is done by compositing, during the
-    optimisation (the network sees ``x * (1 - keep) + photo * keep``, so kept pixels
-    get no gradient and the stylised regions are judged next to the real photo) and
-    in the output, so kept pixels equal the photo (up to resampling at soft edges).
+    Spatial control (Gatys et al. 2017): with masks, painting ``i`` is matched only inside its
+    mask, with guided Gram matrices (see :func:`losses.guided_gram`), and ``style_weights``
+    scale the regions' shares of the style loss. Keeping the photo is done by compositing,
+    during the optimisation (the network sees ``x * (1 - keep) + photo * keep``, so kept pixels
+    get no gradient and the stylised regions are judged next to the real photo) and in the
+    output, so kept pixels equal the photo (up to resampling at soft edges).
 
     Runs the coarse-to-fine schedule of :mod:`schedule` within ``params.steps`` loss
     evaluations. ``on_progress`` is called after every evaluation (with a preview
@@ -115,15 +108,18 @@ def stylize(
     device runs out of memory, ``ValueError`` for bad parameters, and
     :class:`EngineError` subclasses for bad weights or images.
     """
+    options = options if options is not None else RunOptions()
+    resume = options.resume
     # --- Inputs: checked, colour-preserved, on the device's terms.
     params.validate()
-    styles, style_weights = normalize_styles(style, style_weights)
-    original_content = content
+    original_content = content = inputs.content
+    style_weights = list(inputs.style_weights)  # type: ignore[arg-type]  # a tuple once made
     init_image = resume.image if resume is not None else None
     if init_image is None and params.init not in INITS:
         init_image = load_image(params.init)  # a start image file: colour-preserved like the others
-    region_masks = prepare_masks((content.height, content.width), len(styles), masks, keep_mask)
-    content, styles, init_image = prepare_inputs(content, styles, params.preserve_colors, init_image)
+    region_masks = prepare_masks((content.height, content.width), len(inputs.paintings), inputs.masks,
+                                 inputs.keep_mask)
+    content, styles, init_image = prepare_inputs(content, inputs.paintings, params.preserve_colors, init_image)
     t0 = time.perf_counter()
     device = resolve_device(params.device)
     configure_threads(device)
@@ -161,16 +157,16 @@ def stylize(
                 x0 = initial_image(params, content, hw, device, seed, init_image)
                 return palette.recolour(x0) if palette is not None and init_image is None else x0
 
-            run = RunContext(params, run_plan, precision, content, styles, style_weights, region_masks, palette,
-                             extra_loss)
+            paintings = Paintings(styles, style_weights, params.style_scale)
+            run = RunContext(params, run_plan, precision, content, paintings, region_masks, palette, options.extra_loss)
             x, state = _optimise(run, weights, tracker, resume, initial, trim_heap=device.type == "cpu" and not kept)
-            if not keep_state:
+            if not options.keep_state:
                 state = None  # frees its memory now
             final = _finish(x, out_hw, content, original_content, region_masks, params.preserve_colors, device,
                             params.seamless)
             x = None  # the iterate's memory, before the 8-bit copy is made
             image = tensor_to_pil(final)
-            pixels16 = final[0].mul(65535).round_().to(torch.uint16).cpu() if keep_pixels else None
+            pixels16 = final[0].mul(65535).round_().to(torch.uint16).cpu() if options.keep_pixels else None
             del final
         except RuntimeError as exc:  # torch.OutOfMemoryError is one; MPS reports OOM as a plain RuntimeError
             if not is_out_of_memory(exc):
@@ -197,7 +193,7 @@ def stylize(
     if run_plan.tiled:
         meta["tiles_used"] = [plan.tile for plan in run_plan.plans]
     if region_masks is not None:
-        meta["regions"] = masks_to_metadata(masks, keep_mask)  # the masks themselves, see provenance.py
+        meta["regions"] = masks_to_metadata(inputs.masks, inputs.keep_mask)  # the masks themselves, see provenance.py
     return StyleResult(
         image=image,
         cancelled=cancelled,
@@ -216,8 +212,8 @@ class RunContext:
     """What one run optimises against, settled once by :func:`stylize` and passed down.
 
     ``params``: the run's settings with its start size and steps filled in. ``run_plan``: its sizes, whole or
-    in tiles. ``precision``: the device and number format. ``content``, ``styles``: the inputs at working
-    size, colour-preserved; ``style_weights`` blend the styles. ``region_masks``: spatial control, if any.
+    in tiles. ``precision``: the device and number format. ``content``, ``paintings``: the inputs at working
+    size, colour-preserved (the paintings with their weights and scale). ``region_masks``: spatial control.
     ``palette``: the paintings' colours for the palette start, if used. ``extra_loss``: a term added at every
     size (video's temporal loss)."""
 
@@ -225,8 +221,7 @@ class RunContext:
     run_plan: sizing.RunPlan
     precision: Precision
     content: Image.Image
-    styles: Sequence[StyleSource]
-    style_weights: Sequence[float]
+    paintings: Paintings
     region_masks: Masks | None
     palette: Palette | None
     extra_loss: ExtraLoss | None = None
@@ -253,7 +248,7 @@ def _optimise(
     :class:`TiledObjective`).
     """
     params, precision, content, palette = run.params, run.precision, run.content, run.palette
-    styles, style_weights, region_masks, extra_loss = run.styles, run.style_weights, run.region_masks, run.extra_loss
+    region_masks, extra_loss = run.region_masks, run.extra_loss
     device = precision.device
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
@@ -275,11 +270,9 @@ def _optimise(
             stage_masks = region_masks.at(hw, device) if region_masks is not None else None
             seen_content = c_t if palette is None else palette.recolour(c_t)
             if tiles is not None:
-                targets = tiled_targets(net, precision, seen_content, styles, style_weights, max(hw),
-                                        params.style_scale, device, tiles, stage_masks)
+                targets = tiled_targets(net, precision, seen_content, run.paintings, max(hw), tiles, stage_masks)
             else:
-                targets = style_targets(net, precision, seen_content, styles, style_weights, max(hw),
-                                        params.style_scale, device, stage_masks)
+                targets = style_targets(net, precision, seen_content, run.paintings, max(hw), stage_masks)
             del seen_content
             keep = (stage_masks.keep, c_t) if stage_masks is not None else None  # kept: the photo itself
         if x is None:
@@ -293,15 +286,15 @@ def _optimise(
             start = optimizer.carried(state, x, plan.history if plan.tiled else None)
         state = None  # the last size's state (carried or not) is not kept through this size
         extra = extra_loss.at(hw, device) if extra_loss is not None else None
+        terms = LossTerms(net, precision, style_weight, params.tv_weight, keep, extra)
         if tiles is not None:
             objective: Objective | TiledObjective = TiledObjective(
-                net, targets, style_weight, params.tv_weight, precision, tiles, offsets, keep, extra,  # type: ignore[arg-type]
-                on_tile=tracker.report_tile, lagged=sizing.LAGGED_GRAM, trim_heap=trim_heap)
+                terms, targets, tiles, offsets, tracker.report_tile, sizing.LAGGED_GRAM, trim_heap)  # type: ignore[arg-type]
         else:
-            objective = Objective(net, targets, style_weight, params.tv_weight, precision, keep, extra)  # type: ignore[arg-type]
+            objective = Objective(terms, targets)  # type: ignore[arg-type]
         del targets
         x, state = optimizer.run(objective, x, stage_end, tracker, start, history=plan.history)
-        start = objective = None  # type: ignore[assignment]
+        start = objective = terms = None  # type: ignore[assignment]
         if tracker.cancelled():
             break
     return x, state
@@ -350,22 +343,14 @@ def _finish(
     return x
 
 
-def evaluate(
-    image: Image.Image,
-    content: Image.Image,
-    style: Image.Image | Sequence[Image.Image],
-    params: StyleParams,
-    weights: VGGWeights,
-    style_weights: Sequence[float] | None = None,
-    masks: Sequence[Image.Image] | None = None,
-    keep_mask: Image.Image | None = None,
-) -> tuple[float, float, float]:
+def evaluate(image: Image.Image, inputs: StyleInputs, params: StyleParams, weights: VGGWeights,
+             ) -> tuple[float, float, float]:
     """Losses of a finished ``image`` at its own size: (content, style, total objective).
 
-    The targets are derived as :func:`stylize` derives them at its final size (style
-    blend and colour preservation included; with "luminance" the image's luma is
+    The targets are derived from ``inputs`` as :func:`stylize` derives them at its final size
+    (style blend and colour preservation included; with "luminance" the image's luma is
     judged), so results of different schedules, optimisers or continued runs can be
-    compared on one scale. With ``masks`` / ``keep_mask`` (as given to :func:`stylize`)
+    compared on one scale. With masks or a keep mask in ``inputs`` (as given to :func:`stylize`)
     the targets are the regions' guided Gram targets, as in the run. The image is
     judged as it is, not composited with the photo again: the network saw
     ``x * (1 - keep) + photo * keep`` during the run and :func:`stylize` returns exactly
@@ -374,20 +359,23 @@ def evaluate(
     device = resolve_device(params.device)
     precision = Precision.choose("fp32", device)
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
-    styles, style_weights = normalize_styles(style, style_weights)
-    region_masks = prepare_masks((content.height, content.width), len(styles), masks, keep_mask)
-    content, styles, image_seen = prepare_inputs(content, styles, params.preserve_colors, image)
+    content = inputs.content
+    region_masks = prepare_masks((content.height, content.width), len(inputs.paintings), inputs.masks,
+                                 inputs.keep_mask)
+    content, styles, image_seen = prepare_inputs(content, inputs.paintings, params.preserve_colors, image)
     assert image_seen is not None
+    style_weights = list(inputs.style_weights)  # type: ignore[arg-type]  # a tuple once made
     palette = palette_for(params, styles, style_weights, region_masks)
     long_side = max(image_seen.size)
     with torch.no_grad():
         hw = working_hw((image_seen.height, image_seen.width))
         c_t = resized_to_device(content, hw, device)
         stage_masks = region_masks.at(hw, device) if region_masks is not None else None
-        targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), styles,
-                                style_weights, long_side, params.style_scale, device, stage_masks)
-        objective = Objective(net, targets, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength,
-                              params.tv_weight, precision)
+        paintings = Paintings(styles, style_weights, params.style_scale)
+        targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), paintings,
+                                long_side, stage_masks)
+        terms = LossTerms(net, precision, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength, params.tv_weight)
+        objective = Objective(terms, targets)
         x = pil_to_tensor(image_seen).to(device)
         if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):
             x = F.interpolate(x, size=c_t.shape[-2:], mode="bicubic", align_corners=False)
@@ -395,4 +383,4 @@ def evaluate(
     return float(c), float(s), float(total)
 
 
-__all__ = ["stylize", "evaluate", "ProgressCallback"]
+__all__ = ["stylize", "evaluate", "ProgressCallback", "StyleInputs", "RunOptions"]

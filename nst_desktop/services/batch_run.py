@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from nst_desktop.engine import EngineError, ImageError, StyleParams, load_weights, read_metadata, save_image
+from nst_desktop.engine import (
+    EngineError,
+    ImageError,
+    StyleInputs,
+    StyleParams,
+    load_weights,
+    read_metadata,
+    save_image,
+)
 from nst_desktop.engine.image import decode_image
 from nst_desktop.engine.net import VGGWeights
 from nst_desktop.services.batch import BatchItem, Planned
@@ -90,7 +98,7 @@ def render(
         weights = load_weights(params.weights)
     from nst_desktop.engine.fit import stylize_fitting
 
-    result = stylize_fitting(content, painting, params, weights, on_progress, cancel)
+    result = stylize_fitting(StyleInputs(content, painting), params, weights, on_progress, cancel)
     return result.image, result.metadata, result.cancelled
 
 

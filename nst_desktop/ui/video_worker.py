@@ -70,17 +70,16 @@ class VideoWorker(QObject):
         req = self._request
         try:
             weights = load_weights(req.settings.params.weights, cache_dir=req.cache_dir, allow_download=False)
-            style = req.styles[0] if len(req.styles) == 1 else req.styles
             if req.frame is not None:
                 def on_step(p: Progress) -> None:
                     self.progressed.emit(0, 1, p.step, p.total, p.eta_s)
                     if p.preview is not None:
                         self.previewReady.emit(pil_to_qimage(p.preview))
 
-                from nst_desktop.engine.stylize import stylize  # torch: imported with the first job
+                from nst_desktop.engine.stylize import StyleInputs, stylize  # torch: imported with the first job
 
-                result = stylize(req.frame, style, req.settings.params, weights, on_step, self._cancel,
-                                 style_weights=req.style_weights)
+                inputs = StyleInputs(req.frame, req.styles, req.style_weights)
+                result = stylize(inputs, req.settings.params, weights, on_step, self._cancel)
                 if result.cancelled:
                     self.cancelled.emit()
                 else:

@@ -30,6 +30,8 @@ from nst_desktop.engine import (
     ImageError,
     OutOfMemory,
     Progress,
+    RunOptions,
+    StyleInputs,
     StyleParams,
     StyleResult,
     load_weights,
@@ -149,22 +151,12 @@ class StyleWorker(QObject):
                 self.cancelled.emit(None)
                 return
             self.status.emit("Painting…")
-            extra: dict[str, object] = {}
-            if req.style_weights is not None:
-                extra["style_weights"] = req.style_weights
-            if req.continued is not None:
-                extra["resume"] = req.continued
-            if req.masks is not None:
-                extra["masks"] = req.masks
-            if req.keep_mask is not None:
-                extra["keep_mask"] = req.keep_mask
-            if req.keep_state and can_keep_state((req.content.height, req.content.width), req.params.size):
-                extra["keep_state"] = True
-            extra["keep_pixels"] = True  # a TIFF save of this result is 16-bit (see ui/export.py)
-            result = stylize_fitting(
-                req.content, req.style, req.params, weights, self._on_progress, self._cancel,
-                on_retry=self._on_retry, run=stylize, **extra,
-            )
+            inputs = StyleInputs(req.content, req.style, req.style_weights, req.masks, req.keep_mask)
+            keep_state = req.keep_state and can_keep_state((req.content.height, req.content.width), req.params.size)
+            # keep_pixels: a TIFF save of this result is 16-bit (see ui/export.py)
+            options = RunOptions(resume=req.continued, keep_state=keep_state, keep_pixels=True)
+            result = stylize_fitting(inputs, req.params, weights, self._on_progress, self._cancel, options=options,
+                                     on_retry=self._on_retry, run=stylize)
             if req.inputs is not None:
                 result.metadata["inputs"] = req.inputs
             outcome = RunOutcome(result, pil_to_qimage(result.image), weights.name)

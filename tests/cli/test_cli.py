@@ -118,10 +118,10 @@ def test_quality_preset_sets_the_budget(
     budgets: list[int] = []
     real = engine.stylize
 
-    def spy(content, style, params, *args, **kwargs):
+    def spy(inputs, params, *args, **kwargs):
         budgets.append(params.steps)
         params = dataclasses.replace(params, steps=1)  # keep the test fast; the budget the CLI chose is recorded above
-        return real(content, style, params, *args, **kwargs)
+        return real(inputs, params, *args, **kwargs)
 
     monkeypatch.setattr(engine, "stylize", spy)
     c, s = pair
@@ -143,14 +143,14 @@ def test_ctrl_c_saves_the_best_image_so_far(
     """SIGINT during a run cancels it; the image so far is saved and marked as cancelled."""
     real = engine.stylize
 
-    def interrupted(content, style, params, weights=None, on_progress=None, cancel=None):
+    def interrupted(inputs, params, weights=None, on_progress=None, cancel=None, options=None):
         def progress(p):
             if on_progress is not None:
                 on_progress(p)
             if p.phase == "optimise" and p.step == 2:
                 os.kill(os.getpid(), signal.SIGINT)  # the CLI's handler is installed by now
 
-        return real(content, style, params, weights, progress, cancel)
+        return real(inputs, params, weights, progress, cancel, options=options)
 
     monkeypatch.setattr(engine, "stylize", interrupted)
     c, s = pair

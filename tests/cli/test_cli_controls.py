@@ -12,6 +12,7 @@ import pytest
 import nst_desktop.engine as engine
 from nst_desktop import cli
 from nst_desktop.engine.image.images import read_metadata
+from nst_desktop.engine.params import RunOptions
 from tests.helpers import make_content, make_style
 
 
@@ -29,10 +30,10 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     real = engine.stylize
 
-    def spy(content, style, params, *args, **kwargs):
-        seen.append({"style": style, "params": params, "kwargs": kwargs})
+    def spy(inputs, params, *args, **kwargs):
+        seen.append({"inputs": inputs, "params": params, "kwargs": kwargs})
         params = dataclasses.replace(params, steps=1)
-        return real(content, style, params, *args, **kwargs)
+        return real(inputs, params, *args, **kwargs)
 
     monkeypatch.setattr(engine, "stylize", spy)
     return seen
@@ -64,7 +65,9 @@ def test_defaults_leave_the_colours_alone(files: tuple[Path, Path, Path], tmp_pa
     assert _run(str(c), str(s1), "-o", str(tmp_path / "r.png")) == 0
     p = calls[0]["params"]
     assert (p.preserve_colors, p.style_scale) == ("none", 1.0)
-    assert calls[0]["kwargs"] == {}
+    inputs = calls[0]["inputs"]
+    assert inputs.style_weights == (1.0,) and inputs.masks is None and inputs.keep_mask is None
+    assert calls[0]["kwargs"] == {"options": RunOptions()}
 
 
 @pytest.mark.slow
@@ -73,7 +76,8 @@ def test_several_styles_with_weights(files: tuple[Path, Path, Path], tmp_path: P
     c, s1, s2 = files
     out = tmp_path / "r.png"
     assert _run(str(c), str(s1), str(s2), "-o", str(out), "--style-weights", "1,2") == 0
-    assert len(calls[0]["style"]) == 2 and calls[0]["kwargs"] == {"style_weights": [1.0, 2.0]}
+    inputs = calls[0]["inputs"]
+    assert len(inputs.paintings) == 2 and inputs.style_weights == (1.0, 2.0)
     meta = read_metadata(out)
     assert meta is not None and meta["style_weights"] == [1.0, 2.0]
     assert len(meta["inputs"]["styles"]) == 2

@@ -12,9 +12,8 @@ from PIL import Image, ImageChops, ImageStat
 
 from nst_desktop.engine.image import color
 from nst_desktop.engine.image.images import pil_to_tensor
-from nst_desktop.engine.image.inputs import normalize_styles
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import StyleResult
+from nst_desktop.engine.params import RunOptions, StyleInputs, StyleResult
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
 from tests.helpers import make_content, make_style, small_engine_params
@@ -53,7 +52,7 @@ def high_frequency_fraction(img: Image.Image) -> float:
 
 @pytest.fixture(scope="module")
 def plain(bundled_weights: VGGWeights) -> StyleResult:
-    return stylize(CONTENT, STYLE, _params(), bundled_weights)
+    return stylize(StyleInputs(CONTENT, STYLE), _params(), bundled_weights)
 
 
 # ---------------------------------------------------------------- colour preservation
@@ -67,7 +66,7 @@ def test_ycbcr_round_trip_matches_pillow() -> None:
 
 @pytest.mark.slow
 def test_luminance_only_keeps_the_photos_chroma(bundled_weights: VGGWeights, plain: StyleResult) -> None:
-    res = stylize(CONTENT, STYLE, _params(preserve_colors="luminance"), bundled_weights)
+    res = stylize(StyleInputs(CONTENT, STYLE), _params(preserve_colors="luminance"), bundled_weights)
     cb, cr = _chroma_diff(res.image, CONTENT)
     assert cb < 2 and cr < 2, (cb, cr)
     plain_cb, plain_cr = _chroma_diff(plain.image, CONTENT)
@@ -107,7 +106,7 @@ def test_colour_matching_handles_a_flat_style() -> None:
 
 @pytest.mark.slow
 def test_colour_matched_run_is_closer_to_the_photos_colours(bundled_weights: VGGWeights, plain: StyleResult) -> None:
-    res = stylize(CONTENT, STYLE, _params(preserve_colors="match"), bundled_weights)
+    res = stylize(StyleInputs(CONTENT, STYLE), _params(preserve_colors="match"), bundled_weights)
     content_t = pil_to_tensor(CONTENT.resize(res.image.size, Image.Resampling.LANCZOS))
     mu_m, _ = _rel_stats_error(pil_to_tensor(res.image), content_t)
     mu_p, _ = _rel_stats_error(pil_to_tensor(plain.image), content_t)
@@ -125,7 +124,7 @@ def test_larger_style_scale_paints_coarser_texture(bundled_weights: VGGWeights) 
     content = make_content((128, 96))
     fractions = {}
     for scale in (1.0, 3.0):
-        res = stylize(content, STYLE, _params(size=96, steps=30, style_scale=scale), bundled_weights)
+        res = stylize(StyleInputs(content, STYLE), _params(size=96, steps=30, style_scale=scale), bundled_weights)
         fractions[scale] = high_frequency_fraction(res.image)
     # Measured: about 0.28 at scale 1 and 0.07 at scale 3.
     assert fractions[3.0] < 0.5 * fractions[1.0], fractions
@@ -135,7 +134,7 @@ def test_larger_style_scale_paints_coarser_texture(bundled_weights: VGGWeights) 
 @pytest.mark.slow
 def test_blend_with_weights_one_zero_equals_the_single_style(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     other = make_content((80, 80))
-    res = stylize(CONTENT, [STYLE, other], _params(), bundled_weights, style_weights=[1, 0])
+    res = stylize(StyleInputs(CONTENT, [STYLE, other], style_weights=[1, 0]), _params(), bundled_weights)
     assert ImageChops.difference(res.image, plain.image).getbbox() is None  # pixel-identical
     assert res.metadata["style_weights"] == [1.0, 0.0]
 
@@ -143,13 +142,13 @@ def test_blend_with_weights_one_zero_equals_the_single_style(bundled_weights: VG
 @pytest.mark.slow
 def test_blend_of_two_styles_lies_between_them(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     other = make_style((80, 80)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).convert("L").convert("RGB")
-    only_other = stylize(CONTENT, other, _params(), bundled_weights)
-    both = stylize(CONTENT, [STYLE, other], _params(), bundled_weights, style_weights=[1, 1])
-    s_a = evaluate(both.image, CONTENT, STYLE, _params(), bundled_weights)[1]
-    s_b = evaluate(both.image, CONTENT, other, _params(), bundled_weights)[1]
+    only_other = stylize(StyleInputs(CONTENT, other), _params(), bundled_weights)
+    both = stylize(StyleInputs(CONTENT, [STYLE, other], style_weights=[1, 1]), _params(), bundled_weights)
+    s_a = evaluate(both.image, StyleInputs(CONTENT, STYLE), _params(), bundled_weights)[1]
+    s_b = evaluate(both.image, StyleInputs(CONTENT, other), _params(), bundled_weights)[1]
     # The blend is judged closer to each style than the other style's own result is.
-    assert s_a < evaluate(only_other.image, CONTENT, STYLE, _params(), bundled_weights)[1]
-    assert s_b < evaluate(plain.image, CONTENT, other, _params(), bundled_weights)[1]
+    assert s_a < evaluate(only_other.image, StyleInputs(CONTENT, STYLE), _params(), bundled_weights)[1]
+    assert s_b < evaluate(plain.image, StyleInputs(CONTENT, other), _params(), bundled_weights)[1]
 
 
 @pytest.mark.parametrize(
@@ -159,31 +158,44 @@ def test_blend_of_two_styles_lies_between_them(bundled_weights: VGGWeights, plai
 )
 def test_bad_style_weights_are_refused(weights: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        normalize_styles([STYLE, STYLE], weights)
+        StyleInputs(CONTENT, [STYLE, STYLE], weights)
+
+
+def test_style_inputs_are_kept_in_their_checked_forms() -> None:
+    """One painting or several, weights 1 each unless given, as tuples; one mask per painting."""
+    one = StyleInputs(CONTENT, STYLE)
+    assert one.paintings == (STYLE,) and one.style_weights == (1.0,) and one.masks is None
+    two = StyleInputs(CONTENT, [STYLE, STYLE], [1, 3], masks=[STYLE.convert("L")] * 2)
+    assert two.style_weights == (1.0, 3.0) and isinstance(two.masks, tuple) and len(two.masks) == 2
+    with pytest.raises(ValueError, match="2 style images but 1 masks"):
+        StyleInputs(CONTENT, [STYLE, STYLE], masks=[STYLE.convert("L")])
+    with pytest.raises(ValueError, match="at least one style image"):
+        StyleInputs(CONTENT, [])
 
 
 # ---------------------------------------------------------------- variations and continuing
 @pytest.mark.slow
 def test_continue_lowers_the_loss_further(bundled_weights: VGGWeights, plain: StyleResult) -> None:
     p = _params()
-    before = evaluate(plain.image, CONTENT, STYLE, p, bundled_weights)[2]
-    more = stylize(CONTENT, STYLE, p, bundled_weights, resume=Resume(plain.image))
-    after = evaluate(more.image, CONTENT, STYLE, p, bundled_weights)[2]
+    before = evaluate(plain.image, StyleInputs(CONTENT, STYLE), p, bundled_weights)[2]
+    more = stylize(StyleInputs(CONTENT, STYLE), p, bundled_weights, options=RunOptions(resume=Resume(plain.image)))
+    after = evaluate(more.image, StyleInputs(CONTENT, STYLE), p, bundled_weights)[2]
     assert after < before, (before, after)
     assert more.metadata["continued"] is True and plain.metadata["continued"] is False
 
 
 @pytest.mark.slow
 def test_continue_at_a_larger_size(bundled_weights: VGGWeights, plain: StyleResult) -> None:
-    more = stylize(CONTENT, STYLE, _params(size=96, steps=5), bundled_weights, resume=Resume(plain.image))
+    more = stylize(StyleInputs(CONTENT, STYLE), _params(size=96, steps=5), bundled_weights,
+                   options=RunOptions(resume=Resume(plain.image)))
     assert more.image.size == (96, 64)
 
 
 @pytest.mark.slow
 def test_new_seed_gives_a_new_variation(bundled_weights: VGGWeights) -> None:
-    a = stylize(CONTENT, STYLE, _params(init="noise", steps=5, seed=1), bundled_weights)
-    b = stylize(CONTENT, STYLE, _params(init="noise", steps=5, seed=2), bundled_weights)
-    a2 = stylize(CONTENT, STYLE, _params(init="noise", steps=5, seed=1), bundled_weights)
+    a = stylize(StyleInputs(CONTENT, STYLE), _params(init="noise", steps=5, seed=1), bundled_weights)
+    b = stylize(StyleInputs(CONTENT, STYLE), _params(init="noise", steps=5, seed=2), bundled_weights)
+    a2 = stylize(StyleInputs(CONTENT, STYLE), _params(init="noise", steps=5, seed=1), bundled_weights)
     assert ImageChops.difference(a.image, a2.image).getbbox() is None
     assert ImageChops.difference(a.image, b.image).getbbox() is not None
     assert a.metadata["params"]["seed"] == 1

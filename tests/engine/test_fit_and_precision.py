@@ -16,6 +16,7 @@ from nst_desktop.engine.net.objective import Objective
 from nst_desktop.engine.net.precision import Precision, bf16_supported
 from nst_desktop.engine.optim import lbfgs as optim_lbfgs
 from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
+from nst_desktop.engine.params import StyleInputs
 from nst_desktop.engine.plan import oom as oom_module
 from tests.helpers import make_content, make_style
 
@@ -40,8 +41,8 @@ def test_simulated_oom_retries_at_a_smaller_size_and_says_so(bundled_weights, mo
 
     monkeypatch.setattr(Objective, "__call__", call)
     notes: list[tuple[str, int]] = []
-    result = stylize_fitting(make_content((96, 64)), make_style(), _params(coarse_to_fine=False), bundled_weights,
-                             on_retry=lambda msg, size: notes.append((msg, size)))
+    result = stylize_fitting(StyleInputs(make_content((96, 64)), make_style()), _params(coarse_to_fine=False),
+                             bundled_weights, on_retry=lambda msg, size: notes.append((msg, size)))
     sizes = [s for _m, s in notes]
     assert sizes == [86, 77]  # 0.9x the failing size each time (the CPU "fits" estimate is larger)
     assert all("Out of memory" in m and f"{s} px" in m for m, s in notes)
@@ -58,7 +59,7 @@ def test_oom_gives_up_after_the_retries(bundled_weights, monkeypatch) -> None:
     monkeypatch.setattr(Objective, "__call__", call)
     notes: list[int] = []
     with pytest.raises(OutOfMemory) as info:
-        stylize_fitting(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights,
+        stylize_fitting(StyleInputs(make_content(), make_style()), _params(coarse_to_fine=False), bundled_weights,
                         on_retry=lambda msg, size: notes.append(size))
     assert len(notes) == MAX_RETRIES
     assert "ran out of memory" in str(info.value)
@@ -111,7 +112,7 @@ def test_out_of_memory_hint_is_measured_after_the_run_let_go(bundled_weights, mo
     activations and optimiser state are released, not while the exception still holds them."""
     optimisers, seen = _out_of_memory_at_the_third_step(monkeypatch)
     with pytest.raises(OutOfMemory) as info:
-        stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
+        stylize(StyleInputs(make_content(), make_style()), _params(coarse_to_fine=False), bundled_weights)
     assert optimisers.made, "the run made no optimiser: the test checks nothing"
     assert seen == [(0, 0)]  # measured once, with no optimiser state and no network alive
     assert info.value.fits is not None
@@ -130,7 +131,7 @@ def test_a_finished_size_frees_its_optimiser_before_the_next_one(bundled_weights
         return real_call(self, x)
 
     monkeypatch.setattr(Objective, "__call__", call)
-    result = stylize(make_content((128, 96)), make_style(), _params(size=128, steps=12, start_size=64),
+    result = stylize(StyleInputs(make_content((128, 96)), make_style()), _params(size=128, steps=12, start_size=64),
                      bundled_weights)
     assert len(alive) >= 2, f"one size only ({alive}): the test checks nothing"
     assert set(alive.values()) == {1}
@@ -144,7 +145,7 @@ def test_out_of_memory_while_finishing_the_image_is_reported_as_such(bundled_wei
 
     monkeypatch.setattr(stylize_module, "tensor_to_pil", oom)
     with pytest.raises(OutOfMemory, match="ran out of memory"):
-        stylize(make_content(), make_style(), _params(), bundled_weights)
+        stylize(StyleInputs(make_content(), make_style()), _params(), bundled_weights)
 
 
 def _raised_while_handling(first: BaseException, second: BaseException) -> BaseException:
@@ -188,12 +189,12 @@ def test_batched_read_backs_still_stop_at_every_preview_step() -> None:
 def test_no_retry_without_a_smaller_size() -> None:
     calls: list[int] = []
 
-    def run(content, style, params, *args, **kw):
+    def run(inputs, params, *args, **kw):
         calls.append(params.size)
         raise OutOfMemory("out of memory", size=params.size, fits=None)
 
     with pytest.raises(OutOfMemory):
-        stylize_fitting(make_content(), make_style(), _params(), run=run)
+        stylize_fitting(StyleInputs(make_content(), make_style()), _params(), run=run)
     assert calls == [96]
 
 
@@ -201,13 +202,13 @@ def test_no_retry_without_a_smaller_size() -> None:
 def test_retry_uses_the_estimate_when_it_is_smaller() -> None:
     calls: list[int] = []
 
-    def run(content, style, params, *args, **kw):
+    def run(inputs, params, *args, **kw):
         calls.append(params.size)
         if params.size > 40:
             raise OutOfMemory("out of memory", size=params.size, fits=40)
-        return stylize(content, style, params)
+        return stylize(inputs, params)
 
-    result = stylize_fitting(make_content(), make_style(), _params(steps=2), run=run)
+    result = stylize_fitting(StyleInputs(make_content(), make_style()), _params(steps=2), run=run)
     assert calls == [96, 40]
     assert max(result.image.size) == 40
 
@@ -360,7 +361,7 @@ def test_out_of_memory_lets_go_without_collecting_garbage_in_the_run_thread(bund
 
     def work() -> None:
         try:
-            stylize(make_content(), make_style(), _params(coarse_to_fine=False), bundled_weights)
+            stylize(StyleInputs(make_content(), make_style()), _params(coarse_to_fine=False), bundled_weights)
         except BaseException as exc:  # noqa: BLE001 - checked below, in the test's thread
             errors.append(exc)
 

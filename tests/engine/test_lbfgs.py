@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nst_desktop.engine.optim.device_lbfgs import DeviceLBFGS
-from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.params import RunOptions, StyleInputs, StyleParams
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import evaluate, stylize
 from tests.helpers import make_content, make_style
@@ -180,17 +180,18 @@ def _params(steps: int, **kw) -> StyleParams:
 @pytest.mark.slow
 def test_continue_with_state_is_the_uninterrupted_run(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
-    whole = stylize(content, style, _params(16), bundled_weights, keep_state=True)
-    first = stylize(content, style, _params(8), bundled_weights, keep_state=True)
+    whole = stylize(StyleInputs(content, style), _params(16), bundled_weights, options=RunOptions(keep_state=True))
+    first = stylize(StyleInputs(content, style), _params(8), bundled_weights, options=RunOptions(keep_state=True))
     assert first.state is not None and whole.state is not None
-    second = stylize(content, style, _params(8), bundled_weights, resume=Resume(first.image, first.state),
-                     keep_state=True)
+    second = stylize(StyleInputs(content, style), _params(8), bundled_weights,
+                     options=RunOptions(resume=Resume(first.image, first.state), keep_state=True))
     # Same iterates as 16 steps in one go: the history went on, not a fresh L-BFGS.
     assert torch.allclose(second.state.x, whole.state.x, atol=1e-5)
-    fresh = stylize(content, style, _params(8), bundled_weights, resume=Resume(first.image))
-    _, _, loss_first = evaluate(first.image, content, style, _params(8), bundled_weights)
-    _, _, loss_second = evaluate(second.image, content, style, _params(8), bundled_weights)
-    _, _, loss_fresh = evaluate(fresh.image, content, style, _params(8), bundled_weights)
+    fresh = stylize(StyleInputs(content, style), _params(8), bundled_weights,
+                    options=RunOptions(resume=Resume(first.image)))
+    _, _, loss_first = evaluate(first.image, StyleInputs(content, style), _params(8), bundled_weights)
+    _, _, loss_second = evaluate(second.image, StyleInputs(content, style), _params(8), bundled_weights)
+    _, _, loss_fresh = evaluate(fresh.image, StyleInputs(content, style), _params(8), bundled_weights)
     assert loss_second < loss_first
     assert loss_second <= loss_fresh * 1.02  # keeping the curvature history is no worse than a fresh start
 
@@ -203,10 +204,10 @@ def _snapshot(state: DeviceLBFGS) -> dict[str, torch.Tensor]:
 def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_weights) -> None:
     """No copy of the history (as large as about 180 bytes per pixel) at the same size on the same device."""
     content, style = make_content((64, 48)), make_style((64, 64))
-    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    first = stylize(StyleInputs(content, style), _params(4), bundled_weights, options=RunOptions(keep_state=True))
     x_before = first.state.x.detach().clone()
-    second = stylize(content, style, _params(4), bundled_weights, resume=Resume(first.image, first.state),
-                     keep_state=True)
+    second = stylize(StyleInputs(content, style), _params(4), bundled_weights,
+                     options=RunOptions(resume=Resume(first.image, first.state), keep_state=True))
     assert second.state is first.state
     assert not torch.equal(second.state.x, x_before)
 
@@ -214,10 +215,10 @@ def test_continuing_on_the_same_device_goes_on_with_the_state_itself(bundled_wei
 @pytest.mark.slow
 def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
-    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    first = stylize(StyleInputs(content, style), _params(4), bundled_weights, options=RunOptions(keep_state=True))
     saved = _snapshot(first.state)
-    bigger = stylize(content, style, _params(4, size=96), bundled_weights, resume=Resume(first.image, first.state),
-                     keep_state=True)
+    bigger = stylize(StyleInputs(content, style), _params(4, size=96), bundled_weights,
+                     options=RunOptions(resume=Resume(first.image, first.state), keep_state=True))
     assert bigger.state is not first.state
     for name, value in saved.items():
         assert torch.equal(getattr(first.state, name), value), name
@@ -226,10 +227,10 @@ def test_continuing_at_another_size_leaves_the_callers_state_as_it_was(bundled_w
 @pytest.mark.slow
 def test_state_of_another_size_is_resampled(bundled_weights) -> None:
     content, style = make_content((64, 48)), make_style((64, 64))
-    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    first = stylize(StyleInputs(content, style), _params(4), bundled_weights, options=RunOptions(keep_state=True))
     pairs = float(first.state.pairs)
-    bigger = stylize(content, style, _params(4, size=96), bundled_weights, resume=Resume(first.image, first.state),
-                     keep_state=True)
+    bigger = stylize(StyleInputs(content, style), _params(4, size=96), bundled_weights,
+                     options=RunOptions(resume=Resume(first.image, first.state), keep_state=True))
     assert bigger.image.size == (96, 72)
     assert math.isfinite(bigger.content_loss)
     assert bigger.state.shape == torch.Size([1, 3, 72, 96])
@@ -262,7 +263,7 @@ def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, 
     from nst_desktop.engine.net.objective import Objective
 
     content, style = make_content((64, 48)), make_style((64, 64))
-    first = stylize(content, style, _params(4), bundled_weights, keep_state=True)
+    first = stylize(StyleInputs(content, style), _params(4), bundled_weights, options=RunOptions(keep_state=True))
     assert first.state is not None
     for resume, params in [
         (Resume(first.image, first.state), _params(2, size=96)),  # another size: resampled
@@ -270,10 +271,10 @@ def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, 
         (Resume(first.image), _params(2)),
     ]:
         assert not resume.consumed
-        stylize(content, style, params, bundled_weights, resume=resume)
+        stylize(StyleInputs(content, style), params, bundled_weights, options=RunOptions(resume=resume))
         assert not resume.consumed, params
     same = Resume(first.image, first.state)
-    stylize(content, style, _params(2), bundled_weights, resume=same)
+    stylize(StyleInputs(content, style), _params(2), bundled_weights, options=RunOptions(resume=same))
     assert same.consumed
 
     real_call = Objective.__call__
@@ -288,7 +289,7 @@ def test_a_continue_says_whether_it_consumed_the_callers_state(bundled_weights, 
     monkeypatch.setattr(Objective, "__call__", failing)
     failed = Resume(first.image, first.state)
     with pytest.raises(RuntimeError, match="simulated"):
-        stylize(content, style, _params(4), bundled_weights, resume=failed)
+        stylize(StyleInputs(content, style), _params(4), bundled_weights, options=RunOptions(resume=failed))
     assert failed.consumed  # the caller should drop this state: it may be part-way
 
 

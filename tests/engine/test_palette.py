@@ -14,7 +14,7 @@ from nst_desktop.engine.image.images import pil_to_tensor, tensor_to_pil
 from nst_desktop.engine.image.masks import prepare_masks
 from nst_desktop.engine.image.palette import Palette
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.params import StyleInputs, StyleParams
 from nst_desktop.engine.stylize import evaluate, stylize
 from tests.helpers import make_content, make_style, small_engine_params
 
@@ -111,12 +111,12 @@ def test_the_default_start_is_palette_and_recorded(bundled_weights: VGGWeights, 
     assert StyleParams().init == "palette"
     sizes = _recording_recolour(monkeypatch)
     params = dataclasses.replace(small_engine_params(steps=4), init=StyleParams.init)
-    res = stylize(make_content(), make_style(), params, bundled_weights)
+    res = stylize(StyleInputs(make_content(), make_style()), params, bundled_weights)
     assert sizes and res.metadata["params"]["init"] == "palette"
     # With the photo's colours kept, the start (and the content target) stays the photo.
     sizes.clear()
     for preserve in ("luminance", "match"):
-        res = stylize(make_content(), make_style(), dataclasses.replace(params, preserve_colors=preserve),
+        res = stylize(StyleInputs(make_content(), make_style()), dataclasses.replace(params, preserve_colors=preserve),
                       bundled_weights)
         assert sizes == [] and res.metadata["params"]["init"] == "palette"
 
@@ -128,12 +128,12 @@ def test_the_content_target_is_the_photo_in_the_palette(bundled_weights: VGGWeig
     content, style = make_content((64, 48)), make_style()
     params = small_engine_params(steps=4, size=64, init="palette")
     start = tensor_to_pil(Palette.of([style], [1.0], None).recolour(pil_to_tensor(content)))
-    loss_of_start = evaluate(start, content, style, params, bundled_weights)[0]
-    loss_of_photo = evaluate(content, content, style, params, bundled_weights)[0]
+    loss_of_start = evaluate(start, StyleInputs(content, style), params, bundled_weights)[0]
+    loss_of_photo = evaluate(content, StyleInputs(content, style), params, bundled_weights)[0]
     assert loss_of_start < 0.01 * loss_of_photo  # not 0: the start was rounded to 8 bits
     # From the photo ("content"), the target is the photo.
     as_photo = dataclasses.replace(params, init="content")
-    assert evaluate(content, content, style, as_photo, bundled_weights)[0] < 1e-9
+    assert evaluate(content, StyleInputs(content, style), as_photo, bundled_weights)[0] < 1e-9
 
 
 @pytest.mark.slow
@@ -141,7 +141,7 @@ def test_a_higher_style_strength_gives_a_lower_style_loss(bundled_weights: VGGWe
     losses = []
     for strength in (0.25, 1.0, 4.0):
         params = small_engine_params(steps=40, size=64, style_strength=strength, init="palette")
-        losses.append(stylize(make_content(), make_style(), params, bundled_weights).style_loss)
+        losses.append(stylize(StyleInputs(make_content(), make_style()), params, bundled_weights).style_loss)
     assert losses[0] > losses[1] > losses[2]
 
 
@@ -180,6 +180,6 @@ def test_the_palette_is_applied_at_each_size_of_the_run(monkeypatch) -> None:
     """Per size: the content target, then the first iterate (the start at the first size; the
     upsampled result of the size before at the next), all at that size."""
     sizes = _recording_recolour(monkeypatch)
-    stylize_mod.stylize(make_content((96, 64)), make_style(), dataclasses.replace(
+    stylize_mod.stylize(StyleInputs(make_content((96, 64)), make_style()), dataclasses.replace(
         small_engine_params(steps=8, size=96), init="palette", coarse_to_fine=True, start_size=48), None)
     assert sizes == [(32, 48), (32, 48), (64, 96), (64, 96)]

@@ -25,6 +25,7 @@ from nst_desktop import cli
 from nst_desktop.engine import provenance
 from nst_desktop.engine.image.images import JPEG_MAX_EXIF_BYTES, _exif_bytes, read_metadata, save_image
 from nst_desktop.engine.net.weights import VGGWeights
+from nst_desktop.engine.params import RunOptions, StyleInputs
 from nst_desktop.engine.provenance import (
     ENCODING,
     masks_from_metadata,
@@ -384,7 +385,7 @@ def test_a_run_stores_its_masks_and_a_rerun_with_them_gives_the_same_image(
     tmp_path: Path, bundled_weights: VGGWeights
 ) -> None:
     params = _params(steps=6)
-    res = stylize(PHOTO, STYLES, params, bundled_weights, masks=[LEFT, RIGHT], keep_mask=KEEP)
+    res = stylize(StyleInputs(PHOTO, STYLES, masks=[LEFT, RIGHT], keep_mask=KEEP), params, bundled_weights)
     regions = res.metadata["regions"]
     assert (regions["style_masks"], regions["keep_mask"], regions["max_side"]) == (2, True, 512)
     for ext in FORMATS:
@@ -395,7 +396,7 @@ def test_a_run_stores_its_masks_and_a_rerun_with_them_gives_the_same_image(
         assert [m.size for m in masks] == [(64, 64), (32, 32)] and keep.size == (64, 64)
         for stored, given_mask in zip([*masks, keep], [LEFT, RIGHT, KEEP], strict=True):
             assert ImageChops.difference(stored, given_mask).getbbox() is None  # exact: not reduced
-    again = stylize(PHOTO, STYLES, params, bundled_weights, masks=masks, keep_mask=keep)
+    again = stylize(StyleInputs(PHOTO, STYLES, masks=masks, keep_mask=keep), params, bundled_weights)
     assert max(ImageChops.difference(again.image, res.image).getextrema()[i][1] for i in range(3)) <= 1
 
 
@@ -408,30 +409,31 @@ def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights)
     treats the keep region (soft edges: see evaluate's docstring)."""
     # 16 steps: at 8, from the palette start, the unmasked run (same palette: the styles are one
     # painting and its mirror) was still within noise of the masked one under the masked objective.
-    first = stylize(PHOTO, STYLES, _params(steps=16), bundled_weights, masks=HARD, keep_mask=KEEP)
+    first = stylize(StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), _params(steps=16), bundled_weights)
     params = _params(steps=1)
-    res = stylize(PHOTO, STYLES, params, bundled_weights, resume=Resume(first.image), masks=HARD,
-                  keep_mask=KEEP)
+    res = stylize(StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), params, bundled_weights,
+                  options=RunOptions(resume=Resume(first.image)))
     assert res.steps_done == 1
-    c, s, total = evaluate(res.image, PHOTO, STYLES, params, bundled_weights, masks=HARD, keep_mask=KEEP)
+    c, s, total = evaluate(res.image, StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), params, bundled_weights)
     assert c == pytest.approx(res.content_loss, rel=1e-4, abs=1e-6)
     assert s == pytest.approx(res.style_loss, rel=1e-4)
-    c0, s0, _ = evaluate(res.image, PHOTO, STYLES, params, bundled_weights)
+    c0, s0, _ = evaluate(res.image, StyleInputs(PHOTO, STYLES), params, bundled_weights)
     # The content target is the photo in the palette: each region's own, so it depends on the regions...
     assert abs(c0 - c) > 1e-3 * c, (c0, c)
     # ...and from the photo itself it does not.
     as_photo = dataclasses.replace(params, init="content")
-    c_photo = evaluate(res.image, PHOTO, STYLES, as_photo, bundled_weights, masks=HARD, keep_mask=KEEP)[0]
-    assert evaluate(res.image, PHOTO, STYLES, as_photo, bundled_weights)[0] == pytest.approx(c_photo, rel=1e-4)
+    c_photo = evaluate(res.image, StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), as_photo, bundled_weights)[0]
+    assert evaluate(res.image, StyleInputs(PHOTO, STYLES), as_photo,
+                    bundled_weights)[0] == pytest.approx(c_photo, rel=1e-4)
     assert abs(s0 - s) > 0.05 * s, (s0, s)  # guided Gram targets: a different style loss
-    _, s_keep, _ = evaluate(res.image, PHOTO, STYLES, params, bundled_weights, keep_mask=KEEP)
+    _, s_keep, _ = evaluate(res.image, StyleInputs(PHOTO, STYLES, keep_mask=KEEP), params, bundled_weights)
     assert abs(s_keep - s0) > 1e-3 * s0  # a keep mask alone also changes the targets' region
     # evaluate() with masks prefers the masked result to one made without them
-    plain = stylize(PHOTO, STYLES, _params(steps=16), bundled_weights)
-    masked_score = evaluate(first.image, PHOTO, STYLES, params, bundled_weights, masks=HARD,
-                            keep_mask=KEEP)[1]
-    plain_score = evaluate(plain.image, PHOTO, STYLES, params, bundled_weights, masks=HARD,
-                           keep_mask=KEEP)[1]
+    plain = stylize(StyleInputs(PHOTO, STYLES), _params(steps=16), bundled_weights)
+    masked_score = evaluate(first.image, StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), params,
+                            bundled_weights)[1]
+    plain_score = evaluate(plain.image, StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), params,
+                           bundled_weights)[1]
     assert masked_score < plain_score, (masked_score, plain_score)
 
 

@@ -15,6 +15,7 @@ from nst_desktop.engine.image.images import read_metadata
 from nst_desktop.engine.image.masks import prepare_masks
 from nst_desktop.engine.net import losses
 from nst_desktop.engine.net.weights import VGGWeights
+from nst_desktop.engine.params import StyleInputs
 from nst_desktop.engine.provenance import masks_from_metadata
 from nst_desktop.engine.stylize import stylize
 from tests.helpers import make_content, small_engine_params
@@ -69,7 +70,7 @@ def test_masks_are_resized_and_uncovered_or_kept_pixels_keep_the_photo() -> None
 def test_keep_region_stays_the_photo(bundled_weights: VGGWeights) -> None:
     content = make_content((96, 64))  # output 64 x 43: the mask is resampled
     keep = box_mask(content.size, (0, 0, 95, 24))
-    res = stylize(content, RED, _params(), bundled_weights, keep_mask=keep)
+    res = stylize(StyleInputs(content, RED, keep_mask=keep), _params(), bundled_weights)
     photo = content.resize(res.image.size, Image.Resampling.LANCZOS)
     diff = ImageChops.difference(res.image, photo)
     h = res.image.height
@@ -85,7 +86,7 @@ def test_keep_region_stays_the_photo(bundled_weights: VGGWeights) -> None:
 @pytest.mark.slow
 def test_each_style_lands_in_its_own_region(bundled_weights: VGGWeights) -> None:
     left, right = box_mask((64, 64), (0, 0, 31, 63)), box_mask((64, 64), (32, 0, 63, 63))
-    res = stylize(PHOTO, [RED, BLUE], _params(), bundled_weights, masks=[left, right])
+    res = stylize(StyleInputs(PHOTO, [RED, BLUE], masks=[left, right]), _params(), bundled_weights)
     red_minus_blue = [a - b for a, b in zip(_mean(RED, (0, 0, 64, 64)), _mean(BLUE, (0, 0, 64, 64)), strict=True)]
 
     def towards_red(box: tuple[int, int, int, int]) -> float:
@@ -97,7 +98,8 @@ def test_each_style_lands_in_its_own_region(bundled_weights: VGGWeights) -> None
     left_shift, right_shift = towards_red((0, 0, 30, 64)), towards_red((34, 0, 64, 64))
     assert left_shift > 20 and right_shift < -20, (left_shift, right_shift)
     # a style with an empty mask paints nowhere: the uncovered half keeps the photo
-    res2 = stylize(PHOTO, [RED, BLUE], _params(steps=10), bundled_weights, masks=[left, Image.new("L", (8, 8))])
+    res2 = stylize(StyleInputs(PHOTO, [RED, BLUE], masks=[left, Image.new("L", (8, 8))]), _params(steps=10),
+                   bundled_weights)
     assert max(_mean(ImageChops.difference(res2.image, PHOTO), (32, 0, 64, 64))) < 3.0
     assert max(_mean(ImageChops.difference(res2.image, PHOTO), (0, 0, 30, 64))) > 15.0
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nst_desktop.engine.params import StyleInputs
 from nst_desktop.engine.plan import schedule
 from nst_desktop.engine.plan.schedule import Stage, plan, split_steps, stage_sizes
 
@@ -151,13 +152,15 @@ def test_automatic_start_size_is_resolved_and_recorded(bundled_weights) -> None:
     reports = []
     params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0)
     assert params.start_size == 0
-    res = stylize(make_content((100, 75)), make_style(), params, bundled_weights, on_progress=reports.append)
+    res = stylize(StyleInputs(make_content((100, 75)), make_style()), params, bundled_weights,
+                  on_progress=reports.append)
     assert res.metadata["params"]["start_size"] == 256
     sizes = sorted({max(p.size_hw) for p in reports if p.phase == "optimise"})
     assert sizes == [200]  # at or below the first size: one size
     reports.clear()
     params = StyleParams(size=200, steps=12, device="cpu", seed=0, preview_every=0, start_size=50)
-    res = stylize(make_content((100, 75)), make_style(), params, bundled_weights, on_progress=reports.append)
+    res = stylize(StyleInputs(make_content((100, 75)), make_style()), params, bundled_weights,
+                  on_progress=reports.append)
     assert res.metadata["params"]["start_size"] == 50
     assert sorted({max(p.size_hw) for p in reports if p.phase == "optimise"}) == [50, 100, 200]  # doubling on CPUs
 
@@ -203,10 +206,10 @@ def test_zero_steps_is_the_devices_balanced_budget(bundled_weights) -> None:
     assert preset_for_steps(True) is None
     cancel = __import__("threading").Event()
     cancel.set()  # only the resolved parameters matter here
-    res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0),
-                  bundled_weights, cancel=cancel)
+    res = stylize(StyleInputs(make_content((40, 30)), make_style()),
+                  StyleParams(size=40, device="cpu", preview_every=0), bundled_weights, cancel=cancel)
     table = CPU_QUALITY_PRESETS if cpu_auto_bf16() else CPU_FP32_QUALITY_PRESETS
     assert res.metadata["params"]["steps"] == table["balanced"]
-    res = stylize(make_content((40, 30)), make_style(), StyleParams(size=40, device="cpu", preview_every=0,
+    res = stylize(StyleInputs(make_content((40, 30)), make_style()), StyleParams(size=40, device="cpu", preview_every=0,
                   precision="fp32"), bundled_weights, cancel=cancel)
     assert res.metadata["params"]["steps"] == CPU_FP32_QUALITY_PRESETS["balanced"]

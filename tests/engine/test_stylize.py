@@ -20,7 +20,7 @@ from nst_desktop.engine.image.inputs import working_hw
 from nst_desktop.engine.net import losses
 from nst_desktop.engine.net.vgg import VGGFeatures
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import Progress, StyleParams, StyleResult
+from nst_desktop.engine.params import Progress, RunOptions, StyleInputs, StyleParams, StyleResult
 from nst_desktop.engine.plan import schedule
 from nst_desktop.engine.stylize import stylize
 from tests.helpers import make_content, make_style
@@ -72,7 +72,7 @@ def main_run(bundled_weights: VGGWeights) -> Run:
     content, style = make_content((96, 64)), make_style((80, 80))
     params = _params(size=90, steps=40, start_size=32, preview_every=5)
     reports: list[Progress] = []
-    result = stylize(content, style, params, bundled_weights, on_progress=reports.append)
+    result = stylize(StyleInputs(content, style), params, bundled_weights, on_progress=reports.append)
     return Run(content, style, params, result, reports)
 
 
@@ -178,12 +178,13 @@ def test_metadata(main_run: Run, tmp_path: Path) -> None:
 def test_deterministic_with_seed(bundled_weights: VGGWeights) -> None:
     """Noise init: the seed a run records reproduces it pixel for pixel; another seed does not."""
     content, style = make_content((96, 64)), make_style((80, 80))
-    first = stylize(content, style, _params(size=64, steps=8, init="noise", seed=None), bundled_weights)
+    first = stylize(StyleInputs(content, style), _params(size=64, steps=8, init="noise", seed=None), bundled_weights)
     seed = first.metadata["params"]["seed"]
     assert isinstance(seed, int)
-    again = stylize(content, style, _params(size=64, steps=8, init="noise", seed=seed), bundled_weights)
+    again = stylize(StyleInputs(content, style), _params(size=64, steps=8, init="noise", seed=seed), bundled_weights)
     assert again.image.tobytes() == first.image.tobytes()
-    other = stylize(content, style, _params(size=64, steps=8, init="noise", seed=seed + 1), bundled_weights)
+    other = stylize(StyleInputs(content, style), _params(size=64, steps=8, init="noise", seed=seed + 1),
+                    bundled_weights)
     assert _mean_abs_diff(other.image, first.image) > 1
 
 
@@ -191,7 +192,8 @@ def test_deterministic_with_seed(bundled_weights: VGGWeights) -> None:
 def test_adam(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
     content, style = make_content((96, 64)), make_style((80, 80))
     reports: list[Progress] = []
-    r = stylize(content, style, _params(size=64, steps=20, optimizer="adam"), bundled_weights, reports.append)
+    r = stylize(StyleInputs(content, style), _params(size=64, steps=20, optimizer="adam"), bundled_weights,
+                reports.append)
     assert r.image.size == (64, 43)
     assert r.steps_done == 20 and not r.cancelled
     assert math.isfinite(r.style_loss)
@@ -207,7 +209,7 @@ def test_adam(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
 def test_noise_init(bundled_weights: VGGWeights) -> None:
     """After one small Adam step from noise the picture is still noise: the init was used."""
     content, style = make_content((96, 64)), make_style((80, 80))
-    r = stylize(content, style, _params(size=64, steps=1, optimizer="adam", init="noise"), bundled_weights)
+    r = stylize(StyleInputs(content, style), _params(size=64, steps=1, optimizer="adam", init="noise"), bundled_weights)
     tv = float(losses.tv_loss(pil_to_tensor(r.image)))
     assert tv > 5 * float(losses.tv_loss(pil_to_tensor(resize_long_side(content, 64))))
 
@@ -218,7 +220,8 @@ def test_init_from_image_file(bundled_weights: VGGWeights, tmp_path: Path) -> No
     start = tmp_path / "start.png"
     Image.new("RGB", (50, 50), (220, 20, 20)).save(start)
     content, style = make_content((96, 64)), make_style((80, 80))
-    r = stylize(content, style, _params(size=64, steps=3, optimizer="adam", init=str(start)), bundled_weights)
+    r = stylize(StyleInputs(content, style), _params(size=64, steps=3, optimizer="adam", init=str(start)),
+                bundled_weights)
     assert r.image.size == (64, 43)
     red = Image.new("RGB", r.image.size, (220, 20, 20))
     assert _mean_abs_diff(r.image, red) < 20
@@ -229,22 +232,21 @@ def test_init_from_image_file(bundled_weights: VGGWeights, tmp_path: Path) -> No
 def test_init_from_missing_file(bundled_weights: VGGWeights, tmp_path: Path) -> None:
     missing = tmp_path / "gone.png"
     with pytest.raises(ImageError, match="does not exist"):
-        stylize(make_content(), make_style(), _params(size=64, steps=2, init=str(missing)), bundled_weights)
+        stylize(StyleInputs(make_content(), make_style()), _params(size=64, steps=2, init=str(missing)),
+                bundled_weights)
 
 
 @pytest.mark.slow
 def test_portrait_aspect(bundled_weights: VGGWeights) -> None:
-    r = stylize(make_content((64, 96)), make_style(), _params(size=90, steps=2), bundled_weights)
+    r = stylize(StyleInputs(make_content((64, 96)), make_style()), _params(size=90, steps=2), bundled_weights)
     assert r.image.size == (60, 90)
 
 
 @pytest.mark.slow
 def test_without_coarse_to_fine(bundled_weights: VGGWeights) -> None:
     reports: list[Progress] = []
-    r = stylize(
-        make_content((96, 64)), make_style(), _params(size=90, steps=3, start_size=32, coarse_to_fine=False),
-        bundled_weights, reports.append,
-    )
+    r = stylize(StyleInputs(make_content((96, 64)), make_style()),
+                _params(size=90, steps=3, start_size=32, coarse_to_fine=False), bundled_weights, reports.append)
     assert {p.size_hw for p in reports} == {(60, 90)}
     assert r.image.size == (90, 60)
 
@@ -255,7 +257,7 @@ def test_extreme_aspect_ratio(bundled_weights: VGGWeights, which: str) -> None:
     wide = Image.effect_noise((400, 40), 60).convert("RGB")
     content, style = (wide, make_style()) if which == "content" else (make_content(), wide)
     try:
-        r = stylize(content, style, _params(size=128, steps=2), bundled_weights)
+        r = stylize(StyleInputs(content, style), _params(size=128, steps=2), bundled_weights)
     except (EngineError, ValueError):
         return  # refusing with a readable message is fine too
     assert r.image.size == ((128, 13) if which == "content" else (128, 85))
@@ -284,7 +286,7 @@ def test_cancel_from_another_thread_returns_within_a_second(bundled_weights: VGG
             started.set()
 
     content, style = make_content((96, 64)), make_style((80, 80))
-    r = stylize(content, style, _params(size=64, steps=500), bundled_weights, on_progress, cancel)
+    r = stylize(StyleInputs(content, style), _params(size=64, steps=500), bundled_weights, on_progress, cancel)
     returned_at = time.perf_counter()
     thread.join(5)
     assert set_at, "the run finished before it could be cancelled"
@@ -303,7 +305,7 @@ def test_cancel_adam_midway(bundled_weights: VGGWeights) -> None:
         if p.phase == "optimise" and p.step == 2:
             cancel.set()
 
-    r = stylize(make_content(), make_style(), _params(size=64, steps=500, optimizer="adam"),
+    r = stylize(StyleInputs(make_content(), make_style()), _params(size=64, steps=500, optimizer="adam"),
                 bundled_weights, on_progress, cancel)
     assert r.cancelled and r.steps_done == 2
     assert r.image.size == (64, 43)
@@ -314,7 +316,7 @@ def test_cancelled_before_start_returns_the_content(bundled_weights: VGGWeights)
     cancel.set()
     content = make_content((96, 64))
     t0 = time.perf_counter()
-    r = stylize(content, make_style(), _params(size=64, steps=500), bundled_weights, cancel=cancel)
+    r = stylize(StyleInputs(content, make_style()), _params(size=64, steps=500), bundled_weights, cancel=cancel)
     assert time.perf_counter() - t0 < 5
     assert r.cancelled and r.steps_done == 0
     assert _mean_abs_diff(r.image, resize_long_side(content, 64)) < 1
@@ -339,7 +341,7 @@ def test_cancelled_before_start_returns_the_content(bundled_weights: VGGWeights)
 )
 def test_bad_parameters(bundled_weights: VGGWeights, kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        stylize(make_content(), make_style(), _params(**kwargs), bundled_weights)
+        stylize(StyleInputs(make_content(), make_style()), _params(**kwargs), bundled_weights)
 
 
 class _CancelFrom(threading.Event):
@@ -363,12 +365,12 @@ def test_a_late_cancel_marks_the_result_and_its_metadata_alike(bundled_weights: 
     content, style = make_content((48, 32)), make_style((32, 32))
     params = StyleParams(size=32, steps=2, device="cpu", seed=0, preview_every=0, coarse_to_fine=False)
     never = _CancelFrom(10**9)
-    stylize(content, style, params, bundled_weights, cancel=never)
+    stylize(StyleInputs(content, style), params, bundled_weights, cancel=never)
     reads = never.reads
     assert reads >= 2
     marked = []
     for n in range(max(1, reads - 2), reads + 2):
-        res = stylize(content, style, params, bundled_weights, cancel=_CancelFrom(n))
+        res = stylize(StyleInputs(content, style), params, bundled_weights, cancel=_CancelFrom(n))
         assert res.cancelled == res.metadata["cancelled"], (n, reads)
         marked.append(res.cancelled)
     assert marked[0] and not marked[-1]  # the cancel landed before, during and after the end of a run
@@ -391,8 +393,8 @@ def test_an_extra_loss_is_added_to_the_objective_at_every_size(bundled_weights: 
     content, style = make_content((96, 64)), make_style()
     params = StyleParams(device="cpu", seed=0, preview_every=0, size=96, steps=24, start_size=48)
     pull = _PullTowards((1.0, 0.0, 1.0), weight=1000.0)
-    pulled = stylize(content, style, params, bundled_weights, extra_loss=pull)
-    plain = stylize(content, style, params, bundled_weights)
+    pulled = stylize(StyleInputs(content, style), params, bundled_weights, options=RunOptions(extra_loss=pull))
+    plain = stylize(StyleInputs(content, style), params, bundled_weights)
     assert len(pull.sizes) == 2 and pull.sizes[-1] == working_hw((64, 96))
     magenta = torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1, 1)
 

@@ -15,7 +15,7 @@ from nst_desktop.engine.errors import ImageError
 from nst_desktop.engine.image.images import pil_to_tensor, read_metadata
 from nst_desktop.engine.image.tiff16 import ROWS_PER_STRIP, save_tiff16, srgb_profile
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import StyleParams
+from nst_desktop.engine.params import RunOptions, StyleInputs, StyleParams
 from nst_desktop.engine.stylize import stylize
 from tests.helpers import make_content, make_style
 
@@ -73,11 +73,12 @@ def test_a_failed_save_names_the_file_and_leaves_nothing(tmp_path: Path) -> None
 
 def test_a_run_keeps_its_16_bit_pixels_when_asked(bundled_weights: VGGWeights) -> None:
     params = StyleParams(device="cpu", seed=0, preview_every=0, size=64, steps=3, coarse_to_fine=False)
-    result = stylize(make_content((64, 48)), make_style(), params, bundled_weights, keep_pixels=True)
+    result = stylize(StyleInputs(make_content((64, 48)), make_style()), params, bundled_weights,
+                     options=RunOptions(keep_pixels=True))
     assert result.pixels16 is not None and result.pixels16.shape == (3, 48, 64)
     eight = pil_to_tensor(result.image)[0]
     assert float((result.pixels16.to(torch.float32) / 65535 - eight).abs().max()) <= 0.5 / 255 + 1e-6
-    assert stylize(make_content((64, 48)), make_style(), params, bundled_weights).pixels16 is None
+    assert stylize(StyleInputs(make_content((64, 48)), make_style()), params, bundled_weights).pixels16 is None
 
 
 def test_cli_bit_depth_16_needs_a_tiff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

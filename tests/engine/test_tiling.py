@@ -14,14 +14,15 @@ from PIL import Image
 
 from nst_desktop.engine.device import host_memory
 from nst_desktop.engine.image.images import pil_to_tensor
+from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import prepare_masks
 from nst_desktop.engine.net import losses
-from nst_desktop.engine.net.objective import Objective
+from nst_desktop.engine.net.objective import LossTerms, Objective
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.targets import style_targets
 from nst_desktop.engine.net.vgg import VGGFeatures
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import Progress, StyleParams
+from nst_desktop.engine.params import Progress, StyleInputs, StyleParams
 from nst_desktop.engine.plan import memory, sizing
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.tiling import grid as tiling
@@ -110,13 +111,14 @@ def test_tiles_give_the_whole_images_loss_and_gradient(net: VGGFeatures, fp32: P
     """Also with the Gram pass and the targets in larger tiles than the gradient's, up to the whole image."""
     c_t, x = _iterate()
     style = make_style((120, 100))
-    whole = Objective(net, style_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU), 10.0, 1.0, fp32)
+    terms = LossTerms(net, fp32, 10.0, 1.0)
+    whole = Objective(terms, style_targets(net, fp32, c_t, Paintings([style], [1.0]), 152))
     total, c, s, g = (t.detach() for t in whole.value_and_grad(x))
     tiles = Tiles(size, MARGIN, gram_size=gram_size)
     n, n_gram = len(tiles.grid((104, 152))), len(tiles.gram_grid((104, 152)))
     assert n_gram == {0: n, 96: 2, 160: 1}[gram_size]
-    targets = tiled_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU, tiles)
-    tiled = TiledObjective(net, targets, 10.0, 1.0, fp32, tiles, torch.Generator().manual_seed(1))
+    targets = tiled_targets(net, fp32, c_t, Paintings([style], [1.0]), 152, tiles)
+    tiled = TiledObjective(terms, targets, tiles, torch.Generator().manual_seed(1))
     assert len(tiles.grid((104, 152))) >= 4
     total2, c2, s2, g2 = tiled.value_and_grad(x)
     assert float(total2) == pytest.approx(float(total), rel=1e-5)
@@ -138,12 +140,12 @@ def test_tiles_agree_with_regions_and_a_keep_mask(net: VGGFeatures, fp32: Precis
     assert masks is not None
     m = masks.at((104, 152), CPU)
     keep_pair = (m.keep, c_t)
-    whole = Objective(net, style_targets(net, fp32, c_t, styles, [1.0, 2.0], 152, 1.0, CPU, m), 10.0, 0.0, fp32,
-                      keep_pair)
+    terms = LossTerms(net, fp32, 10.0, 0.0, keep_pair)
+    whole = Objective(terms, style_targets(net, fp32, c_t, Paintings(styles, [1.0, 2.0]), 152, m))
     total, _c, _s, g = (t.detach() for t in whole.value_and_grad(x))
     tiles = Tiles(64, MARGIN)
-    targets = tiled_targets(net, fp32, c_t, styles, [1.0, 2.0], 152, 1.0, CPU, tiles, m)
-    tiled = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(2), keep_pair)
+    targets = tiled_targets(net, fp32, c_t, Paintings(styles, [1.0, 2.0]), 152, tiles, m)
+    tiled = TiledObjective(terms, targets, tiles, torch.Generator().manual_seed(2))
     total2, _c2, _s2, g2 = tiled.value_and_grad(x)
     assert float(total2) == pytest.approx(float(total), rel=1e-5)
     assert _close(g2, g)
@@ -157,8 +159,8 @@ def test_wrapped_tiles_agree_with_one_wrapped_tile(net: VGGFeatures, fp32: Preci
 
     def run(size: int) -> tuple[torch.Tensor, torch.Tensor]:
         tiles = Tiles(size, MARGIN, wrap=True)
-        targets = tiled_targets(net, fp32, c_t, [style], [1.0], 128, 1.0, CPU, tiles)
-        total, _c, _s, g = TiledObjective(net, targets, 10.0, 1.0, fp32, tiles,
+        targets = tiled_targets(net, fp32, c_t, Paintings([style], [1.0]), 128, tiles)
+        total, _c, _s, g = TiledObjective(LossTerms(net, fp32, 10.0, 1.0), targets, tiles,
                                           torch.Generator().manual_seed(0)).value_and_grad(x)
         return total, g
 
@@ -168,7 +170,7 @@ def test_wrapped_tiles_agree_with_one_wrapped_tile(net: VGGFeatures, fp32: Preci
     assert float(many_total) == pytest.approx(float(one_total), rel=1e-5)
     assert _close(many_g, one_g)
     # And it is not the unwrapped loss: the edges see each other.
-    whole = Objective(net, style_targets(net, fp32, c_t, [style], [1.0], 128, 1.0, CPU), 10.0, 1.0, fp32)
+    whole = Objective(LossTerms(net, fp32, 10.0, 1.0), style_targets(net, fp32, c_t, Paintings([style], [1.0]), 128))
     assert not _close(whole.value_and_grad(x)[3], one_g, rel=1e-2)
 
 
@@ -192,7 +194,7 @@ def test_refused_before_the_run_with_the_largest_size_that_fits(bundled_weights:
                          precision="fp32", start_size=256)
     reports: list[Progress] = []
     with pytest.raises(sizing.TooLarge) as err:
-        stylize(make_content((96, 64)), make_style(), params, bundled_weights, on_progress=reports.append)
+        stylize(StyleInputs(make_content((96, 64)), make_style()), params, bundled_weights, on_progress=reports.append)
     assert err.value.fits is not None and 64 <= err.value.fits < 2048
     assert "300 MB" in str(err.value)
     assert not [r for r in reports if r.phase == "optimise"]
@@ -209,7 +211,7 @@ def _run(weights: VGGWeights, **kw: object):
     base: dict[str, object] = {"device": "cpu", "seed": 0, "preview_every": 0, "size": 192, "steps": 24,
                                "start_size": 96, "precision": "fp32"}
     base.update(kw)
-    return stylize(make_content((192, 128)), make_style(), StyleParams(**base), weights)  # type: ignore[arg-type]
+    return stylize(StyleInputs(make_content((192, 128)), make_style()), StyleParams(**base), weights)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow  # runs at 128 px
@@ -293,8 +295,8 @@ def test_cancel_between_the_tiles_of_a_step(bundled_weights: VGGWeights) -> None
 
     params = StyleParams(device="cpu", seed=0, preview_every=0, size=192, steps=10, tile=64,
                          coarse_to_fine=False, precision="fp32")
-    result = stylize(make_content((192, 128)), make_style(), params, bundled_weights, on_progress=on_progress,
-                     cancel=cancel)
+    result = stylize(StyleInputs(make_content((192, 128)), make_style()), params, bundled_weights,
+                     on_progress=on_progress, cancel=cancel)
     assert result.cancelled and result.steps_done == 0
     assert result.image.size == (192, 128)
     tile_reports = [r for r in reports if r.tiles]
@@ -320,9 +322,10 @@ def test_lagged_gram_matrices_give_the_exact_loss_and_a_one_step_old_style_gradi
     c_t, x = _iterate()
     style = make_style((120, 100))
     tiles = Tiles(64, MARGIN)
-    targets = tiled_targets(net, fp32, c_t, [style], [1.0], 152, 1.0, CPU, tiles)
-    exact = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(1))
-    lagged = TiledObjective(net, targets, 10.0, 0.0, fp32, tiles, torch.Generator().manual_seed(1), lagged=True)
+    targets = tiled_targets(net, fp32, c_t, Paintings([style], [1.0]), 152, tiles)
+    terms = LossTerms(net, fp32, 10.0, 0.0)
+    exact = TiledObjective(terms, targets, tiles, torch.Generator().manual_seed(1))
+    lagged = TiledObjective(terms, targets, tiles, torch.Generator().manual_seed(1), lagged=True)
     passes: list[int] = []
     lagged.on_tile = lambda done, total: passes.append(total)
     first = lagged.value_and_grad(x)  # the first call of a size: a Gram pass, exact

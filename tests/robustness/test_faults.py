@@ -26,6 +26,7 @@ from nst_desktop.engine.errors import DownloadCancelled, DownloadError, Numerica
 from nst_desktop.engine.image import images as engine_images
 from nst_desktop.engine.net import weights as W
 from nst_desktop.engine.net.objective import Objective  # faults are injected into its __call__
+from nst_desktop.engine.params import StyleInputs
 from nst_desktop.engine.plan import schedule
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.services import paths
@@ -271,7 +272,8 @@ def test_nan_in_a_step_never_reaches_the_result(
     FAULTS.append(f"nan:{optimizer}:{k}:{forever}")
     _nan_at(monkeypatch, k, forever)
     try:
-        res = stylize(make_content((48, 32)), make_style((40, 40)), _params(optimizer=optimizer), bundled_weights)
+        res = stylize(StyleInputs(make_content((48, 32)), make_style((40, 40))), _params(optimizer=optimizer),
+                      bundled_weights)
     except NumericalError as exc:
         assert "NaN" in str(exc)  # a clear message is the other allowed outcome
         return
@@ -294,7 +296,7 @@ def test_out_of_memory_inside_the_engine_is_reported(monkeypatch, bundled_weight
 
     monkeypatch.setattr(Objective, "__call__", oom)
     with pytest.raises(OutOfMemory, match="ran out of memory") as exc:
-        stylize(make_content((48, 32)), make_style(), _params(), bundled_weights)
+        stylize(StyleInputs(make_content((48, 32)), make_style()), _params(), bundled_weights)
     assert exc.value.size == 48
 
 

@@ -67,10 +67,11 @@ class EngineSpy:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def __call__(self, content, style, params, weights=None, on_progress=None, cancel=None, **options) -> StyleResult:
-        self.calls.append({"style": style, **options})
-        img = content.resize((32, 21))
-        meta = {"program": "NST Desktop", "params": {"size": 32}, "style_weights": options.get("style_weights")}
+    def __call__(self, inputs, params, weights=None, on_progress=None, cancel=None, options=None) -> StyleResult:
+        self.calls.append({"inputs": inputs, "options": options})
+        img = inputs.content.resize((32, 21))
+        blend = list(inputs.style_weights) if len(inputs.paintings) > 1 else None
+        meta = {"program": "NST Desktop", "params": {"size": 32}, "style_weights": blend}
         return StyleResult(img, False, 1, 0.0, 0.0, 0.01, meta)
 
 
@@ -250,10 +251,10 @@ def test_weights_reach_the_engine_and_zero_leaves_a_painting_out(qtbot, window: 
     sl.rows[1].weight_slider.setValue(40)
     sl.rows[2].set_weight(70)
     run_once(qtbot, window)
-    call = spy.calls[-1]
-    assert isinstance(call["style"], list) and len(call["style"]) == 3
-    assert call["style"][1].size == (48, 30)  # in row order
-    assert call["style_weights"] == pytest.approx([1.0, 0.4, 0.7])
+    call = spy.calls[-1]["inputs"]
+    assert len(call.paintings) == 3
+    assert call.paintings[1].size == (48, 30)  # in row order
+    assert call.style_weights == pytest.approx([1.0, 0.4, 0.7])
     req = window.last_request
     assert req is not None and req.style_weights == pytest.approx([1.0, 0.4, 0.7])
     assert req.inputs == {"content": photo.name, "styles": [p.name for p in paintings[:3]]}
@@ -262,15 +263,16 @@ def test_weights_reach_the_engine_and_zero_leaves_a_painting_out(qtbot, window: 
     assert window.stylize_button.isEnabled()
     assert sl.rows[1].weight_label.text() == "0 %" and "Left out" in sl.rows[1].weight_label.toolTip()
     run_once(qtbot, window)
-    call = spy.calls[-1]
-    assert len(call["style"]) == 2 and call["style"][1].size == (56, 30)
-    assert call["style_weights"] == pytest.approx([1.0, 0.7])
+    call = spy.calls[-1]["inputs"]
+    assert len(call.paintings) == 2 and call.paintings[1].size == (56, 30)
+    assert call.style_weights == pytest.approx([1.0, 0.7])
     assert window.last_request.inputs["styles"] == [paintings[0].name, paintings[2].name]
 
     sl.rows[2].set_weight(0)  # one painting left: a plain single-style run
     run_once(qtbot, window)
-    call = spy.calls[-1]
-    assert not isinstance(call["style"], list) and "style_weights" not in call
+    call = spy.calls[-1]["inputs"]
+    assert len(call.paintings) == 1 and call.style_weights == (1.0,)
+    assert not isinstance(window.last_request.style, list) and window.last_request.style_weights is None
 
 
 def test_all_weights_zero_disables_stylize_with_the_reason(qtbot, window: MainWindow, photo: Path,
@@ -289,7 +291,8 @@ def test_all_weights_zero_disables_stylize_with_the_reason(qtbot, window: MainWi
     sl.rows[1].set_weight(5)
     assert window.stylize_button.isEnabled() and not sl.message.isVisibleTo(sl)
     run_once(qtbot, window)
-    assert not isinstance(spy.calls[-1]["style"], list) and spy.calls[-1]["style"].size == (48, 30)
+    paintings = spy.calls[-1]["inputs"].paintings
+    assert len(paintings) == 1 and paintings[0].size == (48, 30)
 
 
 def test_list_is_locked_while_painting(qtbot, window: MainWindow, photo: Path, paintings: list[Path],
@@ -323,18 +326,18 @@ def test_regions_with_three_styles_give_three_masks(qtbot, window: MainWindow, p
     for i, fx in enumerate((0.15, 0.5, 0.85)):
         assert [m.getpixel((int(fx * 95), 32)) for m in masks] == [255 if j == i else 0 for j in range(3)]
     run_once(qtbot, window)
-    call = spy.calls[-1]
-    assert len(call["masks"]) == 3 and call["style_weights"] == pytest.approx([1.0, 1.0, 1.0])
-    assert call["masks"][2].getpixel((81, 32)) == 255
+    call = spy.calls[-1]["inputs"]
+    assert len(call.masks) == 3 and call.style_weights == pytest.approx([1.0, 1.0, 1.0])
+    assert call.masks[2].getpixel((81, 32)) == 255
 
     # a painting at 0 % is left out, and so is its region (its pixels keep the photo)
     sl.rows[1].set_weight(0)
     assert "not used: Style 2" in window.regions_label.text()
     run_once(qtbot, window)
-    call = spy.calls[-1]
-    assert len(call["style"]) == 2 and len(call["masks"]) == 2
-    assert call["masks"][0].getpixel((14, 32)) == 255 and call["masks"][1].getpixel((81, 32)) == 255
-    assert all(m.getpixel((48, 32)) == 0 for m in call["masks"])
+    call = spy.calls[-1]["inputs"]
+    assert len(call.paintings) == 2 and len(call.masks) == 2
+    assert call.masks[0].getpixel((14, 32)) == 255 and call.masks[1].getpixel((81, 32)) == 255
+    assert all(m.getpixel((48, 32)) == 0 for m in call.masks)
     sl.rows[1].set_weight(100)
 
     # removing Style 2 unpaints its region; Style 3's region becomes Style 2's (in the undo history too)

@@ -148,7 +148,7 @@ def test_the_worker_hands_the_engine_the_requests_resume(qtbot, bundled_weights,
     real_stylize = worker_mod.stylize
 
     def spy(*args, **kwargs):
-        seen.append(kwargs.get("resume"))
+        seen.append(kwargs["options"].resume)
         return real_stylize(*args, **kwargs)
 
     monkeypatch.setattr(worker_mod, "stylize", spy)

@@ -9,8 +9,8 @@ are ``(height, width)`` in px.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,26 @@ NOISE_STD = 0.25
 #: A style image as the optimisation sees it: an RGB Pillow image, or a ``(1, 3, H, W)``
 #: float tensor (colour-matched styles stay unclamped floats; see :func:`prepare_inputs`).
 StyleSource = Image.Image | torch.Tensor
+
+
+@dataclass(frozen=True)
+class Paintings:
+    """The paintings as a run makes its style targets from them: ``images`` (colour-preserved and
+    reduced, see :func:`prepare_inputs` and :func:`shrink_inputs`), blended by ``weights`` (relative,
+    checked by :class:`~nst_desktop.engine.params.StyleInputs`), each resized at a size of the run
+    to ``scale`` x that size's long side (the brush strokes' size, ``StyleParams.style_scale``)."""
+
+    images: Sequence[StyleSource]
+    weights: Sequence[float]
+    scale: float = 1.0
+
+    def on_device(self, long_side: int, device: torch.device) -> Iterator[tuple[int, float, torch.Tensor]]:
+        """``(index, weight, image)`` of each painting whose weight is above 0, one at a time: the
+        image resized for a size of ``long_side`` px (:func:`style_long_side`), on ``device``.
+        A weight of 0 contributes nothing; skipping it also keeps weights (1, 0) identical to one style."""
+        for i, (img, w) in enumerate(zip(self.images, self.weights, strict=True)):
+            if w > 0:
+                yield i, w, to_device(img, style_long_side(img, long_side, self.scale), device)
 
 
 def working_hw(hw: tuple[int, int]) -> tuple[int, int]:
@@ -115,28 +135,6 @@ def shrink_inputs(
                 img = resize_long_side(img, long_side)
         out.append(img)
     return content, out
-
-
-def normalize_styles(
-    style: Image.Image | Sequence[Image.Image], style_weights: Sequence[float] | None = None
-) -> tuple[list[Image.Image], list[float]]:
-    """One or several style images and their weights, checked: ``(images, weights)``.
-
-    ``style_weights`` defaults to 1 for each image. Weights must be finite, >= 0, with
-    a positive sum; they are relative (the Gram targets are ``sum w_i G_i / sum w_i``).
-    Raises ``ValueError``.
-    """
-    styles = [style] if isinstance(style, Image.Image) else list(style)
-    if not styles:
-        raise ValueError("at least one style image is needed")
-    weights = [1.0] * len(styles) if style_weights is None else [float(w) for w in style_weights]
-    if len(weights) != len(styles):
-        raise ValueError(f"{len(styles)} style images but {len(weights)} style weights")
-    if any(not math.isfinite(w) or w < 0 for w in weights):
-        raise ValueError(f"style weights must be finite and 0 or more, not {weights}")
-    if sum(weights) <= 0:
-        raise ValueError("at least one style weight must be above 0")
-    return styles, weights
 
 
 def prepare_inputs(

@@ -26,7 +26,7 @@ from nst_desktop.engine.net import losses
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import VGGFeatures
 from nst_desktop.engine.net.weights import VGGWeights, load_bundled
-from nst_desktop.engine.params import Progress, StyleParams, preset_steps
+from nst_desktop.engine.params import Progress, StyleInputs, StyleParams, preset_steps
 from nst_desktop.engine.plan import memory, schedule
 from nst_desktop.engine.stylize import evaluate, stylize
 
@@ -134,7 +134,7 @@ def engine_step_ms(
                              coarse_to_fine=False, preview_every=0, precision=precision)
         _sync(device)
         t0 = time.perf_counter()
-        stylize(content, style, params, weights, on_progress=on_progress)
+        stylize(StyleInputs(content, style), params, weights, on_progress=on_progress)
         _sync(device)
         return time.perf_counter() - t0
 
@@ -202,6 +202,7 @@ def run_bench(
         content, style = load_image(content_path), load_image(style_path)
     else:
         content, style = calibrate.generated_pair(512)
+    inputs = StyleInputs(content, style)
     bare = reference_bare_ms(weights, device, repeat)
     rates = {name: calibrate.measure_rate(str(device), name, weights) for name in precisions}
     print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height}); "
@@ -225,10 +226,10 @@ def run_bench(
                                  precision=prec_name, preview_every=0)
             _sync(device)
             t0 = time.perf_counter()
-            result = stylize(content, style, params, weights)
+            result = stylize(inputs, params, weights)
             _sync(device)
             wall = time.perf_counter() - t0
-            _c, _s, total = evaluate(result.image, content, style, params, weights)
+            _c, _s, total = evaluate(result.image, inputs, params, weights)
             if ref:
                 ref_loss = total
             ratio = f"{total / ref_loss:7.3f}" if ref_loss else f"{'-':>7}"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from nst_desktop.engine.net.weights import VGGWeights, load_bundled
-from nst_desktop.engine.params import Progress, StyleParams
+from nst_desktop.engine.params import Progress, StyleInputs, StyleParams
 from nst_desktop.engine.stylize import stylize
 
 #: Size of the larger measured run, (height, width) px: large enough that most of a step is
@@ -170,7 +170,7 @@ def _median_step(hw: tuple[int, int], device: str, precision: str, weights: VGGW
         if p.phase == "optimise":
             ends.append(clock())
 
-    result = stylize(content, style, params, weights, on_progress=record, cancel=cancel)
+    result = stylize(StyleInputs(content, style), params, weights, on_progress=record, cancel=cancel)
     intervals = [b - a for a, b in zip(ends[WARMUP_STEPS:], ends[WARMUP_STEPS + 1:], strict=False)]
     if result.cancelled or not intervals:
         return None

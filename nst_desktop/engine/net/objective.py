@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -27,32 +28,36 @@ class ExtraLoss(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LossTerms:
+    """What an objective at one size adds up, whole (:class:`Objective`) or tiled
+    (:class:`~nst_desktop.engine.tiling.objective.TiledObjective`), besides its targets:
+    the network ``net`` (prepared by ``precision``, which runs it), ``style_weight`` (the style
+    term's weight: :data:`losses.STYLE_WEIGHT_AT_STRENGTH_1` x the style strength) and
+    ``tv_weight``, ``keep = (mask, photo)`` (the pixels that show the photo, see
+    :meth:`Objective.compose`) and ``extra`` (a further term, see :class:`ExtraLoss`)."""
+
+    net: VGGFeatures
+    precision: Precision
+    style_weight: float
+    tv_weight: float
+    keep: tuple[torch.Tensor, torch.Tensor] | None = None
+    extra: Term | None = None
+
+
 class Objective:
     """Loss of an image at one size against fixed targets.
 
     Called with the iterate ``x`` (``(1, 3, H, W)`` float32 RGB, nominally in [0, 1]);
     returns ``(total, content, style)`` as 0-d float32 tensors on the device. With ``keep
     = (mask, photo)`` the network sees ``x`` composited with the photo (:meth:`compose`);
-    ``extra`` (see :class:`ExtraLoss`) is added to the total.
+    ``extra`` (see :class:`ExtraLoss`) is added to the total (both from ``terms``).
     """
 
-    def __init__(
-        self,
-        net: VGGFeatures,
-        targets: losses.StyleTargets,
-        style_weight: float,
-        tv_weight: float,
-        precision: Precision,
-        keep: tuple[torch.Tensor, torch.Tensor] | None = None,
-        extra: Term | None = None,
-    ) -> None:
-        self.net = net
+    def __init__(self, terms: LossTerms, targets: losses.StyleTargets) -> None:
+        self.net, self.precision, self.keep, self.extra = terms.net, terms.precision, terms.keep, terms.extra
+        self.style_weight, self.tv_weight = terms.style_weight, terms.tv_weight
         self.targets = targets
-        self.style_weight = style_weight
-        self.tv_weight = tv_weight
-        self.precision = precision
-        self.keep = keep
-        self.extra = extra
 
     tiled = False
 

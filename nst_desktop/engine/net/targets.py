@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
-from nst_desktop.engine.image.inputs import StyleSource, style_long_side, to_device
+from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import Masks
 from nst_desktop.engine.net import losses
 from nst_desktop.engine.net.precision import Precision
@@ -17,26 +15,20 @@ def style_targets(
     net: VGGFeatures,
     precision: Precision,
     content_t: torch.Tensor,
-    styles: Sequence[StyleSource],
-    style_weights: Sequence[float],
+    paintings: Paintings,
     long_side: int,
-    style_scale: float,
-    device: torch.device,
     masks: Masks | None = None,
 ) -> losses.StyleTargets:
-    """Targets at one size: content activations and the weighted mean of the styles' Gram
-    matrices; with ``masks`` (at this size), one guided region per style (see :mod:`losses`).
+    """Targets at one size: content activations and the weighted mean of the paintings' Gram
+    matrices; with ``masks`` (at this size), one guided region per painting (see :mod:`losses`).
 
-    ``content_t``: the content at this size, ``(1, 3, H, W)`` in [0, 1] on ``device``;
-    ``long_side``: this size's long side, px (each style is resized to
-    ``long_side * style_scale``)."""
+    ``content_t``: the content at this size, ``(1, 3, H, W)`` in [0, 1] on the precision's device;
+    ``long_side``: this size's long side, px (each painting is resized to ``long_side *
+    paintings.scale``)."""
     style_feats = []
     used_weights = []
     used_masks = []
-    for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
-        if w <= 0:
-            continue  # contributes nothing; skipping it also keeps (1, 0) identical to one style
-        s_t = to_device(img, style_long_side(img, long_side, style_scale), device)
+    for i, w, s_t in paintings.on_device(long_side, precision.device):
         style_feats.append(precision.features(net, s_t))
         used_weights.append(w)
         if masks is not None and masks.styles is not None:

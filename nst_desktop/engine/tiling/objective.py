@@ -38,10 +38,10 @@ import torch
 import torch.nn.functional as F
 
 from nst_desktop.engine.device import host_memory
-from nst_desktop.engine.image.inputs import StyleSource, style_long_side, to_device
+from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import Masks, composite
 from nst_desktop.engine.net import losses
-from nst_desktop.engine.net.objective import Term
+from nst_desktop.engine.net.objective import LossTerms
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import TAP_STRIDE, VGGFeatures
 from nst_desktop.engine.tiling import grid as tiling
@@ -176,27 +176,21 @@ def tiled_targets(
     net: VGGFeatures,
     precision: Precision,
     content_t: torch.Tensor,
-    styles: Sequence[StyleSource],
-    style_weights: Sequence[float],
+    paintings: Paintings,
     long_side: int,
-    style_scale: float,
-    device: torch.device,
     tiles: Tiles,
     masks: Masks | None = None,
 ) -> TiledTargets:
     """Targets at one size as :func:`targets.style_targets` derives them, computed tile by tile.
 
     ``content_t``: the content at this size (the network's view of it: palette applied),
-    ``(1, 3, H, W)``; ``masks``: the regions at this size. The style images are not wrapped.
+    ``(1, 3, H, W)``; ``masks``: the regions at this size. The paintings are not wrapped.
     """
     hw = (int(content_t.shape[-2]), int(content_t.shape[-1]))
     content = whole_content(net, precision, content_t, tiles)
     style_tiles = Tiles(tiles.size, tiles.margin, wrap=False, gram_size=tiles.gram_size)
     grams_of, used_weights, used_masks = [], [], []
-    for i, (img, w) in enumerate(zip(styles, style_weights, strict=True)):
-        if w <= 0:
-            continue
-        s_t = to_device(img, style_long_side(img, long_side, style_scale), device)
+    for i, w, s_t in paintings.on_device(long_side, precision.device):
         grams_of.append(whole_grams(net, precision, s_t, style_tiles))
         used_weights.append(float(w))
         if masks is not None and masks.styles is not None:
@@ -291,7 +285,8 @@ class _PullTap:
 
 class TiledObjective:
     """The loss of an image at one size against :class:`TiledTargets`, tile by tile (see the
-    module docstring). :meth:`value_and_grad` gives what :class:`objective.Objective` gives:
+    module docstring), with the network, weights, kept pixels and extra term of ``terms`` (as
+    :class:`objective.Objective` takes them). :meth:`value_and_grad` gives what it gives:
     ``(total, content, style, gradient)``; ``generator`` draws the grid offsets, and
     ``on_tile(done, tiles)`` is called after each tile of each pass (``tiles``: both passes'),
     and may raise to stop the step (see :class:`progress.StepCancelled`). ``lagged``: see
@@ -305,24 +300,19 @@ class TiledObjective:
 
     def __init__(
         self,
-        net: VGGFeatures,
+        terms: LossTerms,
         targets: TiledTargets,
-        style_weight: float,
-        tv_weight: float,
-        precision: Precision,
         tiles: Tiles,
         generator: torch.Generator,
-        keep: tuple[torch.Tensor, torch.Tensor] | None = None,
-        extra: Term | None = None,
         on_tile: Callable[[int, int], None] | None = None,
         lagged: bool = False,
         trim_heap: bool = False,
     ) -> None:
         self.on_tile, self.lagged, self.trim_heap = on_tile, lagged, trim_heap
         self._previous: list[dict[str, torch.Tensor]] | None = None
-        self.net, self.targets, self.precision, self.tiles = net, targets, precision, tiles
-        self.style_weight, self.tv_weight = style_weight, tv_weight
-        self.generator, self.keep, self.extra = generator, keep, extra
+        self.net, self.precision, self.keep, self.extra = terms.net, terms.precision, terms.keep, terms.extra
+        self.style_weight, self.tv_weight = terms.style_weight, terms.tv_weight
+        self.targets, self.tiles, self.generator = targets, tiles, generator
         self._layer_w = {n: w / sum(losses.STYLE_LAYERS.values()) for n, w in losses.STYLE_LAYERS.items()}
 
     def compose(self, x: torch.Tensor) -> torch.Tensor:

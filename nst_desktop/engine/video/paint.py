@@ -32,7 +32,7 @@ from PIL import Image
 from nst_desktop.engine.image import color
 from nst_desktop.engine.image.images import pil_to_tensor, scaled_size
 from nst_desktop.engine.net.weights import VGGWeights
-from nst_desktop.engine.params import Progress, StyleParams, StyleResult
+from nst_desktop.engine.params import Progress, RunOptions, StyleInputs, StyleParams, StyleResult
 from nst_desktop.engine.resume import Resume
 from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.video import flow as fl
@@ -318,13 +318,11 @@ class FramePainter:
         """Frame ``src`` (at ``hw``). ``prev``: the previous source frame (uint8 array) and its
         painted frame, to start from (None, or ``temporal`` off: painted on its own with the whole
         budget)."""
-        style_arg: Image.Image | list[Image.Image] = self.styles[0] if len(self.styles) == 1 else list(self.styles)
+        inputs = StyleInputs(src, self.styles, self.style_weights)
         if prev is None or not self.settings.temporal:
-            return stylize(src, style_arg, self.first_params, self.weights, progress, cancel,
-                           style_weights=self.style_weights)
+            return stylize(inputs, self.first_params, self.weights, progress, cancel)
         options = _temporal_start(np.asarray(src), prev[0], prev[1], self.settings)
-        return stylize(src, style_arg, self.later_params, self.weights, progress, cancel,
-                       style_weights=self.style_weights, **options)  # type: ignore[arg-type]
+        return stylize(inputs, self.later_params, self.weights, progress, cancel, options=options)
 
 
 def render_video(
@@ -383,16 +381,16 @@ def render_video(
 
 
 def _temporal_start(src: np.ndarray, prev_src: np.ndarray, prev_out: Image.Image,
-                    settings: VideoSettings) -> dict[str, object]:
-    """stylize()'s ``resume`` (the previous painted frame warped onto this one) and ``extra_loss``
-    (the temporal loss over the reliable pixels) for a later frame."""
+                    settings: VideoSettings) -> RunOptions:
+    """A later frame's start: ``resume`` (the previous painted frame warped onto this one) and
+    ``extra_loss`` (the temporal loss over the reliable pixels)."""
     backward = fl.dis_flow(src, prev_src)
     forward = fl.dis_flow(prev_src, src)
     mask = fl.reliable(forward, backward)
     warped = Image.fromarray(fl.warp(np.asarray(prev_out), backward))
     target = color.luminance_image(warped) if settings.params.preserve_colors == "luminance" else warped
     loss = TemporalLoss(pil_to_tensor(target), torch.from_numpy(mask)[None, None], settings.temporal_weight)
-    return {"resume": Resume(image=warped), "extra_loss": loss}
+    return RunOptions(resume=Resume(image=warped), extra_loss=loss)
 
 
 def assemble(plan: VideoPlan) -> Path:
