@@ -1,9 +1,9 @@
 """Predictions and names around one stylisation job (no Qt).
 
 - :func:`estimate_run`: memory (from the engine's model in :mod:`engine.memory`) and
-  time (pixel-steps of the coarse-to-fine schedule times a seconds-per-pixel-step
-  rate) of a run before it starts. The time is a rough estimate: the rate is a
-  built-in guess per device kind until a finished run on that device measured it.
+  time (the engine's speed model, :mod:`engine.measure.speed`: each step a fixed part plus
+  a part per pixel) of a run before it starts. The time is a rough estimate: the rate is a
+  built-in guess per device kind until the speed test or a finished run on that device measured it.
 - :func:`measured_rate`: that rate, from a finished run.
 - :func:`suggested_output_name`: "photo-in-style-of-painting.png".
 """
@@ -131,12 +131,14 @@ def estimate_run(
     by the tiles' extra work; a run that cannot fit even tiled is ``too_large``.
     ``device_memory_bytes``: the device's memory (default: the CPU's free memory, and no
     limit on other devices, whose memory the caller knows). ``step_seconds``: device id -> the
-    fixed part of a step's seconds (the speed test's :class:`engine.calibrate.Speed`), added for
-    each step and each size's setup; the rates are then the part per pixel.
+    fixed part of a step's seconds (the speed test's), added for each step and each size's setup;
+    the rates are then the part per pixel. The time is the engine's model
+    (:func:`engine.measure.speed.run_seconds`) of the run as the engine plans it.
     """
     import torch
 
     from nst_desktop.engine.errors import TooLarge
+    from nst_desktop.engine.measure.speed import Speed, run_seconds
     from nst_desktop.engine.plan import sizing
 
     h, w = scaled_size(aspect_hw, long_side)
@@ -146,6 +148,7 @@ def estimate_run(
     per_step = (step_seconds or {}).get(device_id, 0.0)
     if rate is None:
         rate, basis, per_step = default_rate(device_id, cpu_cores), "guess", 0.0
+    speed = Speed(rate, per_step)
     kind, half = device_type(device_id), runs_half(device_id)
     params = StyleParams(size=long_side, steps=steps, optimizer=optimizer, memory_limit_mb=memory_limit_mb,  # type: ignore[arg-type]
                          tile=tile, seamless=seamless, device=device_id)
@@ -159,14 +162,12 @@ def estimate_run(
         plan = sizing.plan_run(params, aspect_hw, kind, half, budget, graphs=kind == "cuda")
     except TooLarge as exc:
         mem = memory.estimate_for_long_side(long_side, aspect_hw, optimizer, kind == "cuda", kind, half)
-        seconds = (pixel_steps(long_side, aspect_hw, steps, device_id=device_id) * rate
-                   + per_step * fixed_steps(long_side, steps, 0, device_id))
+        seconds = speed.seconds(pixel_steps(long_side, aspect_hw, steps, device_id=device_id),
+                                fixed_steps(long_side, steps, 0, device_id))
         return RunEstimate(h, w, mem, seconds, basis, too_large=True, fits=exc.fits)
     h, w = plan.sizes[-1]
     mem = max(p.peak_bytes for p in plan.plans)
-    seconds = (plan.work() * rate * sizing.time_factor(plan, budget, kind, half)
-               + per_step * sum(st.steps + schedule.SIZE_SETUP_STEPS for st in plan.stages))
-    return RunEstimate(h, w, mem, seconds, basis, tile=plan.plans[-1].tile)
+    return RunEstimate(h, w, mem, run_seconds(plan, speed, budget, kind, half), basis, tile=plan.plans[-1].tile)
 
 
 def largest_fitting_long_side(
@@ -180,9 +181,9 @@ def largest_fitting_long_side(
 
 def fixed_steps(long_side: int, steps: int, start_size: int = 0, device_id: str = "cpu") -> float:
     """Steps of a run plus :data:`schedule.SIZE_SETUP_STEPS` per size: how often it pays a
-    step's fixed part (:class:`engine.calibrate.Speed`)."""
+    step's fixed part (:class:`engine.measure.speed.Speed`)."""
     stages = schedule.plan_for(device_type(device_id), long_side, steps, start_size, half=runs_half(device_id))
-    return sum(st.steps + schedule.SIZE_SETUP_STEPS for st in stages)
+    return schedule.fixed_steps(stages)
 
 
 def measured_rate(

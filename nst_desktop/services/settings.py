@@ -93,7 +93,7 @@ class Settings:
     seconds_per_pixel_step: device id -> measured seconds per (pixel x loss evaluation)
         from the last finished runs, for the time estimate.
     seconds_per_step: device id -> the fixed part of a step's seconds, measured by the speed
-        test (:class:`engine.calibrate.Speed`); a device missing here is tested again.
+        test (:class:`engine.measure.speed.Speed`); a device missing here is tested again.
     zoom: "fit" or "100" (result view).
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.

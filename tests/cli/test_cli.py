@@ -546,15 +546,16 @@ def test_bench_whole_runs_are_in_bare_steps_beside_the_speed_tests_estimate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The issue's unit: a whole run's wall time over one float32 bare step at 512 x 512 (here
-    500 ms), and the estimate the window would show from the speed test's rate (here 1e-6 s per
-    pixel-step) times the run's pixel-steps."""
+    500 ms), and the estimate the window would show from the speed test's speed (here 50 ms per
+    step and 1e-6 s per pixel): the run's pixel-steps and its steps (with each size's setup) at that speed."""
     from nst_desktop.engine.measure import bench, calibrate
+    from nst_desktop.engine.measure.speed import Speed
     from nst_desktop.engine.net.precision import Precision
     from nst_desktop.engine.params import preset_steps
     from nst_desktop.engine.plan import schedule
 
     monkeypatch.setattr(bench, "reference_bare_ms", lambda *a, **k: 500.0)
-    monkeypatch.setattr(calibrate, "measure_rate", lambda *a, **k: 1e-6)
+    monkeypatch.setattr(calibrate, "measure_speed", lambda *a, **k: Speed(1e-6, 0.05))
     assert cli.main(["bench", "--size", "64", "--steps", "2", "--device", "cpu", "--repeat", "1",
                      "--preset", "fast"]) == 0
     out = capsys.readouterr().out
@@ -563,8 +564,10 @@ def test_bench_whole_runs_are_in_bare_steps_beside_the_speed_tests_estimate(
     wall, bare_steps, estimate = float(row[5]), float(row[6]), float(row[7])
     assert bare_steps == pytest.approx(wall * 2, abs=0.06)
     bf16 = Precision.choose("auto", torch.device("cpu")).compute_dtype is not None
-    work = schedule.pixel_steps("cpu", 64, (384, 512), preset_steps("fast", "cpu", bf16))  # the generated pair
-    assert estimate == pytest.approx(1e-6 * work, abs=0.06)
+    steps = preset_steps("fast", "cpu", bf16)
+    work = schedule.pixel_steps("cpu", 64, (384, 512), steps, half=bf16)  # the generated pair
+    stages = schedule.plan_for("cpu", 64, steps, half=bf16)
+    assert estimate == pytest.approx(1e-6 * work + 0.05 * (steps + schedule.SIZE_SETUP_STEPS * len(stages)), abs=0.06)
 
 
 def test_output_read_by_a_reader_that_stops_early_is_no_traceback(tmp_path) -> None:

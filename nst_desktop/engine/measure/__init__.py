@@ -1,13 +1,14 @@
-"""Measuring this computer: the speed test behind the first estimate (calibrate) and nst-desktop-cli bench (bench).
+"""Measuring this computer: the speed model of a run's time (speed), the speed test behind the first estimate
+(calibrate) and nst-desktop-cli bench (bench).
 
 Its public names are loaded on first use (see :mod:`nst_desktop.engine._lazy`)."""
 
 from nst_desktop.engine._lazy import lazy_exports
 
 _WHERE = {
-    "measure_rate": "calibrate",
     "measure_speed": "calibrate",
-    "Speed": "calibrate",
+    "Speed": "speed",
+    "run_seconds": "speed",
     "run_bench": "bench",
 }
 __all__ = sorted(_WHERE)

@@ -22,12 +22,13 @@ from nst_desktop.engine.device import host_memory
 from nst_desktop.engine.device.devices import configure_threads, resolve_device
 from nst_desktop.engine.image.images import load_image
 from nst_desktop.engine.measure import calibrate
+from nst_desktop.engine.measure.speed import Speed, run_seconds
 from nst_desktop.engine.net import losses
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import VGGFeatures
 from nst_desktop.engine.net.weights import VGGWeights, load_bundled
 from nst_desktop.engine.params import Progress, StyleInputs, StyleParams, preset_steps
-from nst_desktop.engine.plan import memory, schedule
+from nst_desktop.engine.plan import memory, schedule, sizing
 from nst_desktop.engine.stylize import evaluate, stylize
 
 #: Steps before timing starts (more than the CUDA graph warm-up, so both timed runs capture).
@@ -204,10 +205,12 @@ def run_bench(
         content, style = calibrate.generated_pair(512)
     inputs = StyleInputs(content, style)
     bare = reference_bare_ms(weights, device, repeat)
-    rates = {name: calibrate.measure_rate(str(device), name, weights) for name in precisions}
+    speeds = {name: calibrate.measure_speed(str(device), name, weights) for name in precisions}
+    small, large = calibrate.SMALL_HW, calibrate.CALIBRATION_HW
     print(f"\nwhole runs (content {content.width}x{content.height}, style {style.width}x{style.height}); "
           f"bare step: float32 forward to relu5_1 and backward at {BARE_HW[1]}x{BARE_HW[0]}, {bare:.1f} ms; "
-          f"estimate: from a {calibrate.CALIBRATION_HW[1]}x{calibrate.CALIBRATION_HW[0]} px measured run")
+          f"estimate: the window's, from the speed test's steps at {small[1]}x{small[0]} and "
+          f"{large[1]}x{large[0]} px")
     print(f"{'size':>6} {'run':>12} {'precision':>9} {'start':>6} {'steps':>6} {'wall s':>8} {'bare steps':>10} "
           f"{'estimate s':>10} {'total loss':>11} {'vs ref':>7}")
     default_start = schedule.default_start(device.type)
@@ -220,10 +223,12 @@ def run_bench(
             runs.insert(0, ("reference", REFERENCE_STEPS, False, REFERENCE_PRECISION, size))
         for name, budget, c2f, prec_name, start in runs:
             ref = name == "reference"
-            half = Precision.choose(prec_name, device).compute_dtype is not None
             params = StyleParams(size=size, steps=budget, coarse_to_fine=c2f, seed=0, device=str(device),
                                  optimizer=REFERENCE_OPTIMIZER if ref else optimizer, start_size=start,
                                  precision=prec_name, preview_every=0)
+            speed = speeds.get(prec_name)  # the estimate made before the run, with the memory free as it starts
+            est = (f"{_estimate(params, (content.height, content.width), device, speed):10.1f}"
+                   if speed is not None and not ref else f"{'-':>10}")
             _sync(device)
             t0 = time.perf_counter()
             result = stylize(inputs, params, weights)
@@ -233,13 +238,19 @@ def run_bench(
             if ref:
                 ref_loss = total
             ratio = f"{total / ref_loss:7.3f}" if ref_loss else f"{'-':>7}"
-            rate = rates.get(prec_name)
-            work = schedule.pixel_steps(device.type, size, (content.height, content.width), budget,
-                                        start if c2f else size, half)
-            est = f"{rate * work:10.1f}" if rate and not ref else f"{'-':>10}"
             print(f"{size:>6} {name:>12} {prec_name:>9} {start if c2f else '-':>6} {result.steps_done:>6} "
                   f"{wall:8.2f} {wall * 1000 / bare:10.1f} {est} {total:11.4f} {ratio}", flush=True)
     return 0
+
+
+def _estimate(params: StyleParams, content_hw: tuple[int, int], device: torch.device, speed: Speed) -> float:
+    """Seconds of a run of ``params`` (start size and steps given) at ``speed``, planned as
+    :func:`stylize` plans it (:func:`speed.run_seconds`, the window's estimate)."""
+    prec = Precision.choose(params.precision, device)
+    half = prec.compute_dtype is not None
+    budget = sizing.budget_bytes(params, device)
+    run_plan = sizing.plan_run(params, content_hw, device.type, half, budget, prec.cuda_graphs)
+    return run_seconds(run_plan, speed, budget, device.type, half)
 
 
 def _step_table(

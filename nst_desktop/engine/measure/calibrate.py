@@ -2,11 +2,11 @@
 
 Machines differ by several times in the engine's speed (bfloat16 with AMX or AVX-512 BF16,
 float32 on AVX2 laptops, the number of cores), so no built-in table of one machine
-predicts the first run well. :func:`measure_rate` times a few real optimisation steps of
+predicts the first run well. :func:`measure_speed` times a few real optimisation steps of
 the engine (the same network, precision and optimiser as a run) on a generated image
 pair at two sizes, :data:`SMALL_HW` and :data:`CALIBRATION_HW`, and turns them into the
-unit the estimate uses: seconds per pixel-step of a whole run (see
-:func:`schedule.pixel_steps`) at the size of a default run.
+:class:`~nst_desktop.engine.measure.speed.Speed` that the estimate of a run's time is made from
+(:func:`speed.run_seconds`).
 
 Two sizes, because a step costs a fixed part (the optimiser's bookkeeping, dispatching
 each layer) besides a part per pixel, and the fixed part weighs more the smaller the
@@ -26,10 +26,10 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from nst_desktop.engine.measure.speed import Speed
 from nst_desktop.engine.net.weights import VGGWeights, load_bundled
 from nst_desktop.engine.params import Progress, StyleInputs, StyleParams
 from nst_desktop.engine.stylize import stylize
@@ -42,15 +42,6 @@ CALIBRATION_HW = (192, 256)  # generated_pair(256)'s content
 #: The smaller size, (height, width) px: a quarter of the pixels, so the two steps' times
 #: separate the fixed part of a step from the part per pixel.
 SMALL_HW = (96, 128)  # generated_pair(128)'s content
-#: Pixels of the step the rate is quoted for: the last size of a default 512 px run, 512 x 384.
-#: Larger runs cost less per pixel still, so there the estimate errs on the long side.
-REFERENCE_PIXELS = 512 * 384
-#: The least share of the larger step's own cost per pixel the fitted rate may come to. With
-#: four times the pixels apart, the line through two noisy medians is ill-conditioned (in one
-#: run of ``bench`` on a 2-core VM it put a bfloat16 run's estimate at 0.54x its time), while
-#: the truth measured 0.78-0.85 of the larger step's cost (the module's docstring); the rate
-#: can never be more than that cost, since the fixed part cannot be negative.
-LEAST_SHARE = 0.75
 #: Steps before timing starts (the first ones allocate), and steps timed.
 WARMUP_STEPS = 2
 TIMED_STEPS = 6
@@ -60,23 +51,6 @@ TIMED_STEPS = 6
 #: 2-core AMX CPU): 1.06 in bfloat16 (18.2 s against 17.2 s), 1.02 in float32 (32.9 s
 #: against 32.4 s).
 RUN_OVERHEAD = 1.04
-
-
-@dataclass(frozen=True)
-class Speed:
-    """A device's measured speed: a step of a run at ``p`` pixels takes ``per_step_s +
-    per_pixel_s * p`` seconds (each including :data:`RUN_OVERHEAD`)."""
-
-    per_pixel_s: float
-    per_step_s: float = 0.0
-
-    def step_seconds(self, pixels: float) -> float:
-        """Seconds of one step at ``pixels``."""
-        return self.per_step_s + self.per_pixel_s * pixels
-
-    def rate_at(self, pixels: float = REFERENCE_PIXELS) -> float:
-        """Seconds per pixel-step of a step of ``pixels`` (the one-number rate of that size)."""
-        return self.step_seconds(pixels) / pixels
 
 
 def measure_speed(
@@ -112,36 +86,6 @@ def speed_from_steps(small: tuple[int, float], large: tuple[int, float]) -> Spee
     if fixed < 0:
         return Speed(t2 / p2 * RUN_OVERHEAD, 0.0)
     return Speed(per_pixel * RUN_OVERHEAD, fixed * RUN_OVERHEAD)
-
-
-def measure_rate(
-    device: str = "auto",
-    precision: str = "auto",
-    weights: VGGWeights | None = None,
-    cancel: threading.Event | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-) -> float | None:
-    """Seconds per pixel-step of a whole run on ``device`` with ``precision`` ("auto", as runs
-    use) at :data:`REFERENCE_PIXELS`, from the median of :data:`TIMED_STEPS` timed steps (read
-    from ``clock``, seconds) at each of :data:`SMALL_HW` and :data:`CALIBRATION_HW` (see
-    :func:`rate_from_steps`); None if ``cancel`` was set first."""
-    measured = _measured_steps(device, precision, weights, cancel, clock)
-    return None if measured is None else rate_from_steps(*measured) * RUN_OVERHEAD
-
-
-def rate_from_steps(small: tuple[int, float], large: tuple[int, float],
-                    reference_pixels: int = REFERENCE_PIXELS) -> float:
-    """Seconds per pixel of a step of ``reference_pixels``, from two measured steps given as
-    (pixels, seconds): the line through them is a fixed part plus a part per pixel. Where the
-    measurements' noise makes either part negative, the larger step's own cost per pixel; and
-    never less than :data:`LEAST_SHARE` of that cost."""
-    (p1, t1), (p2, t2) = small, large
-    own = t2 / p2
-    per_pixel = (t2 - t1) / (p2 - p1)
-    fixed = t1 - per_pixel * p1
-    if per_pixel <= 0 or fixed < 0:
-        return own
-    return max((fixed + per_pixel * reference_pixels) / reference_pixels, LEAST_SHARE * own)
 
 
 def _measured_steps(device: str, precision: str, weights: VGGWeights | None, cancel: threading.Event | None,
@@ -187,6 +131,5 @@ def generated_pair(size: int) -> tuple[Image.Image, Image.Image]:
     return content, style
 
 
-__all__ = ["Speed", "measure_speed", "speed_from_steps",
-           "measure_rate", "rate_from_steps", "generated_pair", "CALIBRATION_HW", "SMALL_HW", "LEAST_SHARE",
+__all__ = ["Speed", "measure_speed", "speed_from_steps", "generated_pair", "CALIBRATION_HW", "SMALL_HW",
            "RUN_OVERHEAD"]

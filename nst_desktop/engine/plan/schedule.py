@@ -140,6 +140,12 @@ def plan_for(
     return plan(target, budget, start or shape.start, coarse_to_fine, shape.power, shape.ratio)
 
 
+def fixed_steps(stages: list[Stage]) -> float:
+    """The steps of a run's ``stages`` plus :data:`SIZE_SETUP_STEPS` per size: how often it pays
+    a step's fixed part (see :mod:`nst_desktop.engine.measure.speed`)."""
+    return sum(st.steps + SIZE_SETUP_STEPS for st in stages)
+
+
 def pixel_steps(
     device_type: str, long_side: int, aspect_hw: tuple[int, int], steps: int, start: int = 0, half: bool = True,
 ) -> int:
