@@ -27,7 +27,7 @@ from nst_desktop.ui.run_controller import RunController
 from nst_desktop.ui.threads import join_thread, start_in_thread
 
 if TYPE_CHECKING:
-    from nst_desktop.engine.measure.calibrate import Speed
+    from nst_desktop.engine.measure.speed import Speed
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class _SpeedWorker(QObject):
 class SpeedTest(QObject):
     """GUI-thread owner of at most one speed test at a time.
 
-    ``measured(device_id, speed)`` (an :class:`engine.calibrate.Speed`) is emitted once per device
+    ``measured(device_id, speed)`` (an :class:`engine.measure.speed.Speed`) is emitted once per device
     that was measured; devices measured (or failed) this session are not measured again, those
     whose test was cancelled are.
     """

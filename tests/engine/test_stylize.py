@@ -206,6 +206,23 @@ def test_adam(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
 
 
 @pytest.mark.slow
+def test_lbfgs_wolfe(bundled_weights: VGGWeights, net: VGGFeatures) -> None:
+    """The reference optimiser (torch's L-BFGS with strong-Wolfe line search) runs end to end on the
+    network: its gradient comes back channels-last, and torch's LBFGS flattens it with ``view``."""
+    content, style = make_content((96, 64)), make_style((80, 80))
+    reports: list[Progress] = []
+    r = stylize(StyleInputs(content, style), _params(size=64, steps=12, optimizer="lbfgs-wolfe"), bundled_weights,
+                reports.append)
+    assert r.image.size == (64, 43)
+    assert r.steps_done == 12 and not r.cancelled
+    assert math.isfinite(r.style_loss)
+    before, _ = _style_and_content_loss(net, resize_long_side(content, 64), content, style)
+    after, _ = _style_and_content_loss(net, r.image, content, style)
+    assert after <= 0.6 * before, (before, after)
+    assert [p.step for p in reports if p.phase == "optimise"] == list(range(1, 13))
+
+
+@pytest.mark.slow
 def test_noise_init(bundled_weights: VGGWeights) -> None:
     """After one small Adam step from noise the picture is still noise: the init was used."""
     content, style = make_content((96, 64)), make_style((80, 80))

@@ -80,7 +80,8 @@ class Objective:
         return total, c, s
 
     def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(total, content, style, d total / d x)`` at the leaf ``x`` (which requires grad)."""
+        """``(total, content, style, d total / d x)`` at the leaf ``x`` (which requires grad); the
+        gradient is in the network's memory layout (channels-last where it runs so), not always ``x``'s."""
         total, c, s = self(x)
         (grad,) = torch.autograd.grad(total, x)
         return total, c, s, grad

@@ -58,9 +58,13 @@ class _LbfgsClosure:
         if tracker.cancelled() or tracker.step >= self.budget_end:
             raise _Stop
         try:
-            total, c, s, x.grad = self.objective.value_and_grad(x)
+            total, c, s, grad = self.objective.value_and_grad(x)
         except StepCancelled:
             raise _Stop from None
+        # In x's layout (contiguous NCHW): the gradient comes back in the network's layout
+        # (channels-last, see Precision.features), and torch's LBFGS flattens p.grad with
+        # .view(-1), which backward() would have made safe but a direct assignment does not.
+        x.grad = grad.contiguous()
         value, c_value, s_value, finite = read_step(total, c, s, x.grad)
         if not finite:
             raise _NonFinite
