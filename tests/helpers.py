@@ -27,6 +27,26 @@ def make_style(size: tuple[int, int] = (80, 80)) -> Image.Image:
     return img
 
 
+def disc_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The box of :func:`make_one_off_painting`'s disc: centred, radius 3/16 of the short side."""
+    w, h = size
+    r = min(w, h) * 3 // 16
+    return w // 2 - r, h // 2 - r, w // 2 + r, h // 2 + r
+
+
+def make_one_off_painting(size: tuple[int, int] = (128, 128), disc: bool = True) -> Image.Image:
+    """A 'painting' of light blue strokes repeated on blue, with one large red disc in the middle
+    (a one-off object, see engine/net/recurring.py) if ``disc``."""
+    w, h = size
+    img = Image.new("RGB", size, (30, 50, 150))
+    d = ImageDraw.Draw(img)
+    for x in range(-h, w, 8):
+        d.line((x, 0, x + h // 2, h), fill=(120, 170, 240), width=3)
+    if disc:
+        d.ellipse(disc_box(size), fill=(220, 30, 30))
+    return img
+
+
 def small_engine_params(**kwargs: object):
     """StyleParams for a quick single-size CPU run (64 px, 20 steps, seed 0), overridable."""
     from nst_desktop.engine import StyleParams

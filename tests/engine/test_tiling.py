@@ -16,7 +16,7 @@ from nst_desktop.engine.device import host_memory
 from nst_desktop.engine.image.images import pil_to_tensor
 from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import prepare_masks
-from nst_desktop.engine.net import losses
+from nst_desktop.engine.net import losses, recurring
 from nst_desktop.engine.net.objective import LossTerms, Objective
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.targets import style_targets
@@ -28,7 +28,7 @@ from nst_desktop.engine.stylize import stylize
 from nst_desktop.engine.tiling import grid as tiling
 from nst_desktop.engine.tiling.objective import TiledObjective, Tiles, tiled_targets
 from nst_desktop.engine.tiling.seams import rolled_half, seam_excess
-from tests.helpers import make_content, make_style
+from tests.helpers import make_content, make_one_off_painting, make_style
 
 CPU = torch.device("cpu")
 MARGIN = sizing.MARGIN
@@ -150,6 +150,28 @@ def test_tiles_agree_with_regions_and_a_keep_mask(net: VGGFeatures, fp32: Precis
     assert float(total2) == pytest.approx(float(total), rel=1e-5)
     assert _close(g2, g)
     assert float(g2[..., 84:, :45].abs().max()) == 0.0  # kept pixels get no gradient
+
+
+@pytest.mark.slow  # the network on 128 px paintings, whole and in tiles
+@pytest.mark.parametrize("gram_size", [0, 96])
+def test_tiles_give_the_paintings_weighted_gram_matrices(net: VGGFeatures, fp32: Precision, gram_size: int) -> None:
+    """The deep layers' targets weighted by where each painting recurs (see recurring), tile by tile: the
+    same as whole, for one painting with a one-off object and for a blend."""
+    c_t = pil_to_tensor(make_content((96, 64)))
+    one, other = make_one_off_painting((128, 112)), make_style((100, 120))
+    tiles = Tiles(48, MARGIN, gram_size=gram_size)
+    assert len(tiles.gram_grid((112, 128))) >= 2
+    wholes = []
+    for paintings in (Paintings([one], [1.0]), Paintings([one, other], [1.0, 2.0])):
+        wholes.append(style_targets(net, fp32, c_t, paintings, 128))
+        tiled = tiled_targets(net, fp32, c_t, paintings, 128, tiles)
+        (region,) = tiled.regions
+        for name in losses.STYLE_LAYERS:
+            assert _close(region.grams[name], wholes[-1].grams[name]), name
+    with torch.no_grad():
+        feats = fp32.features(net, pil_to_tensor(one))
+    for name in recurring.LAYERS:  # the deep targets are weighted, not the plain Gram matrices
+        assert not _close(wholes[0].grams[name], losses.gram(feats[name]), rel=1e-2)
 
 
 @pytest.mark.slow  # the network on a 128 x 96 px image, whole and in tiles

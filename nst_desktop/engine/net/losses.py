@@ -269,32 +269,51 @@ def masks_at_layers(
     }
 
 
+#: Per style image, what guides its Gram targets (see :func:`painting_grams`): a map from some
+#: style layers to position weights ``(1, 1, h, w)`` at that layer's grid, or None for none.
+Guides = Sequence[Mapping[str, torch.Tensor] | None]
+
+
+def painting_grams(
+    feats: Mapping[str, torch.Tensor], style_layers: Mapping[str, float], guide: Mapping[str, torch.Tensor] | None
+) -> dict[str, torch.Tensor]:
+    """A style image's Gram targets: :func:`guided_gram` with ``guide[name]`` at the layers it
+    has (the places of the painting that recur, see :mod:`recurring`), :func:`gram` elsewhere."""
+    return {
+        name: (guided_gram(feats[name], guide[name]) if guide and name in guide else gram(feats[name])).detach()
+        for name in style_layers
+    }
+
+
 def make_region_targets(
     content_feats: Mapping[str, torch.Tensor],
     style_feats: Sequence[Mapping[str, torch.Tensor]],
     masks: Sequence[torch.Tensor],
     style_layers: Mapping[str, float] = STYLE_LAYERS,
     style_weights: Sequence[float] | None = None,
+    guides: Guides | None = None,
 ) -> StyleTargets:
     """Targets for spatial control: style ``i`` is matched inside ``masks[i]`` only.
 
     ``masks[i]`` is ``(1, 1, H, W)`` in [0, 1] at the size of the image fed to the
     network; it is downsampled to each style layer's resolution by area averaging
     (the fraction of each feature cell's pixels that belong to the region). Each
-    region's target is the ordinary Gram matrix of its whole style image. Regions
-    with an empty mask or weight 0 are left out; if none is left, the style loss is 0.
+    region's target is the Gram matrix of its whole style image (guided by ``guides[i]``,
+    see :func:`painting_grams`). Regions with an empty mask or weight 0 are left out; if
+    none is left, the style loss is 0.
     """
     c = content_feats[CONTENT_LAYER].detach().float()
     ws = [1.0] * len(style_feats) if style_weights is None else [float(w) for w in style_weights]
-    if len(ws) != len(style_feats) or len(masks) != len(style_feats):
-        raise ValueError("make_region_targets needs one mask and one weight per style")
+    gs = [None] * len(style_feats) if guides is None else list(guides)
+    if len(ws) != len(style_feats) or len(masks) != len(style_feats) or len(gs) != len(style_feats):
+        raise ValueError("make_region_targets needs one mask, one weight and one guide (or None) per style")
     regions = []
-    for feats, mask, w in zip(style_feats, masks, ws, strict=True):
+    for feats, mask, w, guide in zip(style_feats, masks, ws, gs, strict=True):
         area = float(mask.float().mean())
         if area <= 0 or w <= 0:
             continue
         layer_masks = masks_at_layers(content_feats, mask, style_layers)
-        grams = {name: gram(feats[name]).detach() for name in style_layers}
+        grams = painting_grams(feats, style_layers, guide)
         regions.append(Region(layer_masks, grams, {k: g.pow(2).mean().clamp_min(_EPS) for k, g in grams.items()},
                               area * w))
     total = sum(r.weight for r in regions)
@@ -309,26 +328,29 @@ def make_targets(
     style_feats: Mapping[str, torch.Tensor] | Sequence[Mapping[str, torch.Tensor]],
     style_layers: Mapping[str, float] = STYLE_LAYERS,
     style_weights: Sequence[float] | None = None,
+    guides: Guides | None = None,
 ) -> StyleTargets:
     """Targets from the content image's and the style image(s)' activations.
 
     With several style images the Gram targets are their weighted mean,
     ``G = sum w_i G_i / sum w_i`` (``style_weights`` default to equal; a single
-    image with weight w gives exactly its own Gram matrices).
+    image with weight w gives exactly its own Gram matrices). ``guides[i]`` guides
+    image i's Gram matrices (see :func:`painting_grams`; default: none).
     """
     c = content_feats[CONTENT_LAYER].detach().float()
     feats_list = [style_feats] if isinstance(style_feats, Mapping) else list(style_feats)
     ws = [1.0] * len(feats_list) if style_weights is None else [float(w) for w in style_weights]
+    gs = [None] * len(feats_list) if guides is None else list(guides)
     if not feats_list or len(ws) != len(feats_list) or sum(ws) <= 0:
         raise ValueError("make_targets needs at least one style with a positive total weight")
+    if len(gs) != len(feats_list):
+        raise ValueError("make_targets needs one guide (or None) per style")
     if len(feats_list) == 1:
-        grams = {name: gram(feats_list[0][name]).detach() for name in style_layers}
+        grams = painting_grams(feats_list[0], style_layers, gs[0])
     else:
         total = sum(ws)
-        grams = {
-            name: sum((w / total) * gram(f[name]).detach() for f, w in zip(feats_list, ws, strict=True))
-            for name in style_layers
-        }
+        each = [painting_grams(f, style_layers, g) for f, g in zip(feats_list, gs, strict=True)]
+        grams = {name: sum((w / total) * g[name] for g, w in zip(each, ws, strict=True)) for name in style_layers}
     return StyleTargets(
         content=c,
         content_energy=c.pow(2).mean().clamp_min(_EPS),

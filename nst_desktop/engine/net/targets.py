@@ -6,7 +6,7 @@ import torch
 
 from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import Masks
-from nst_desktop.engine.net import losses
+from nst_desktop.engine.net import losses, recurring
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import VGGFeatures
 
@@ -21,6 +21,8 @@ def style_targets(
 ) -> losses.StyleTargets:
     """Targets at one size: content activations and the weighted mean of the paintings' Gram
     matrices; with ``masks`` (at this size), one guided region per painting (see :mod:`losses`).
+    Each painting's Gram matrices at :data:`recurring.LAYERS` are guided by where it recurs
+    (:mod:`recurring`), so that its one-off objects are not targets.
 
     ``content_t``: the content at this size, ``(1, 3, H, W)`` in [0, 1] on the precision's device;
     ``long_side``: this size's long side, px (each painting is resized to ``long_side *
@@ -28,8 +30,12 @@ def style_targets(
     style_feats = []
     used_weights = []
     used_masks = []
+    guides = []
     for i, w, s_t in paintings.on_device(long_side, precision.device):
-        style_feats.append(precision.features(net, s_t))
+        feats = precision.features(net, s_t)
+        style_feats.append(feats)
+        recurs = recurring.painting_weights(net, precision, s_t, feats)
+        guides.append(recurring.at_layers(recurs, {n: tuple(f.shape[-2:]) for n, f in feats.items()}))
         used_weights.append(w)
         if masks is not None and masks.styles is not None:
             used_masks.append(masks.styles[i : i + 1])
@@ -38,8 +44,9 @@ def style_targets(
     # the content target needs nothing past its own layer.
     content_feats = precision.features(net, content_t, last=losses.CONTENT_LAYER if masks is None else None)
     if masks is not None and masks.styles is not None:
-        return losses.make_region_targets(content_feats, style_feats, used_masks, style_weights=used_weights)
-    targets = losses.make_targets(content_feats, style_feats, style_weights=used_weights)
+        return losses.make_region_targets(content_feats, style_feats, used_masks, style_weights=used_weights,
+                                          guides=guides)
+    targets = losses.make_targets(content_feats, style_feats, style_weights=used_weights, guides=guides)
     if masks is not None:  # only a keep mask: the blend applies where the photo is not kept
         apply = 1 - masks.keep
         if float(apply.mean()) > 0:

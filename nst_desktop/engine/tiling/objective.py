@@ -22,7 +22,8 @@ on a whole image. The tile grid is shifted at every step (see :mod:`tiling`).
 
 Targets at a size (:func:`tiled_targets`) are computed tile by tile too: the content's
 relu4_2 activations for the whole image (kept, in the network's dtype) and each style
-image's Gram matrices (accumulated, whatever the style image's size).
+image's Gram matrices (accumulated, whatever the style image's size; guided at the deep layers
+by where the painting recurs, as :func:`targets.style_targets` does, see :mod:`recurring`).
 
 With ``wrap`` (seamless) every tile, the content's and the iterate's, wraps around the
 image's edges, so the result continues across them when repeated; the style images do not.
@@ -31,7 +32,7 @@ Images are ``(1, 3, H, W)`` float32 RGB in [0, 1], NCHW.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -40,7 +41,7 @@ import torch.nn.functional as F
 from nst_desktop.engine.device import host_memory
 from nst_desktop.engine.image.inputs import Paintings
 from nst_desktop.engine.image.masks import Masks, composite
-from nst_desktop.engine.net import losses
+from nst_desktop.engine.net import losses, recurring
 from nst_desktop.engine.net.objective import LossTerms
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import TAP_STRIDE, VGGFeatures
@@ -130,19 +131,27 @@ def _each_tile(net: VGGFeatures, precision: Precision, image: torch.Tensor, grid
 
 
 def whole_grams(net: VGGFeatures, precision: Precision, image: torch.Tensor, tiles: Tiles,
-                layers: Sequence[str] = tuple(losses.STYLE_LAYERS)) -> dict[str, torch.Tensor]:
-    """Gram matrices ``F Fᵀ / positions`` (float32) of ``image`` at ``layers``, tile by tile."""
+                layers: Sequence[str] = tuple(losses.STYLE_LAYERS),
+                guides: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Gram matrices ``F Fᵀ / positions`` (float32) of ``image`` at ``layers``, tile by tile; at the
+    layers of ``guides`` (position weights ``m``, ``(1, 1, h, w)`` at the layer's whole grid),
+    guided ones, ``(m F)(m F)ᵀ / sum m²``, as :func:`losses.guided_gram` gives them."""
     hw = (int(image.shape[-2]), int(image.shape[-1]))
+    guides = guides or {}
     sums: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for tile, feats in _each_tile(net, precision, image, tiles.gram_grid(hw)):
             for name in layers:
-                part = _gram_sum(_owned(feats[name], tile, TAP_STRIDE[name]))
+                f = _owned(feats[name], tile, TAP_STRIDE[name])
+                if name in guides:
+                    f = f.float() * _global(guides[name], tile, TAP_STRIDE[name])
+                part = _gram_sum(f)
                 sums[name] = part if name not in sums else sums[name] + part
     out = {}
     for name in layers:
         h, w = tiling.layer_hw(hw, TAP_STRIDE[name])
-        out[name] = (sums[name] / (h * w)).unsqueeze(0)
+        area = guides[name].float().pow(2).sum().clamp_min(_EPS) if name in guides else h * w
+        out[name] = (sums[name] / area).unsqueeze(0)
     return out
 
 
@@ -191,7 +200,11 @@ def tiled_targets(
     style_tiles = Tiles(tiles.size, tiles.margin, wrap=False, gram_size=tiles.gram_size)
     grams_of, used_weights, used_masks = [], [], []
     for i, w, s_t in paintings.on_device(long_side, precision.device):
-        grams_of.append(whole_grams(net, precision, s_t, style_tiles))
+        # Guided by where the painting recurs, as in the untiled targets (see recurring).
+        s_hw = (int(s_t.shape[-2]), int(s_t.shape[-1]))
+        grids = {n: tiling.layer_hw(s_hw, TAP_STRIDE[n]) for n in losses.STYLE_LAYERS}
+        guides = recurring.at_layers(recurring.painting_weights(net, precision, s_t), grids)
+        grams_of.append(whole_grams(net, precision, s_t, style_tiles, guides=guides))
         used_weights.append(float(w))
         if masks is not None and masks.styles is not None:
             used_masks.append(masks.styles[i : i + 1])

@@ -1,0 +1,145 @@
+"""Where a painting repeats itself: its one-off objects weigh less in the deep Gram targets.
+
+Real bundled weights, float32 on the CPU, generated paintings of 64-160 px.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from nst_desktop.engine.image.images import pil_to_tensor
+from nst_desktop.engine.image.inputs import Paintings, to_device
+from nst_desktop.engine.image.masks import prepare_masks
+from nst_desktop.engine.net import losses, recurring
+from nst_desktop.engine.net.precision import Precision
+from nst_desktop.engine.net.targets import style_targets
+from nst_desktop.engine.net.vgg import VGGFeatures
+from nst_desktop.engine.net.weights import VGGWeights
+from nst_desktop.engine.params import StyleInputs, StyleParams
+from nst_desktop.engine.stylize import stylize
+from tests.helpers import disc_box, make_content, make_one_off_painting, make_style
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def fp32() -> Precision:
+    return Precision.choose("fp32", CPU)
+
+
+@pytest.fixture(scope="module")
+def net(bundled_weights: VGGWeights, fp32: Precision) -> VGGFeatures:
+    return fp32.prepare(VGGFeatures(bundled_weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
+
+
+def _weights(net: VGGFeatures, fp32: Precision, img: Image.Image, **kw: int) -> torch.Tensor:
+    return recurring.painting_weights(net, fp32, pil_to_tensor(img), **kw)
+
+
+def test_a_one_off_object_weighs_less_than_the_texture_it_sits_on(net: VGGFeatures, fp32: Precision) -> None:
+    img = make_one_off_painting()
+    m = _weights(net, fp32, img)[0, 0]
+    disc = Image.new("L", img.size, 0)
+    ImageDraw.Draw(disc).ellipse(disc_box(img.size), fill=255)
+    covered = F.interpolate(pil_to_tensor(disc.convert("RGB"))[:, :1], size=m.shape, mode="area")[0, 0]
+    under, others = m[covered > 0.9], m[covered == 0]
+    assert under.numel() >= 4 and others.numel() >= 4 * under.numel()
+    assert float(under.max()) < float(others.median())
+    assert float(under.mean()) < 0.1 and float(others.median()) == 1.0
+
+
+def test_a_plain_repeated_texture_keeps_most_of_its_weight(net: VGGFeatures, fp32: Precision) -> None:
+    for img in (make_one_off_painting(disc=False), make_style((128, 128))):
+        m = _weights(net, fp32, img)
+        assert float((m == 1).float().mean()) > 0.6
+        assert float(m.min()) >= 0 and float(m.max()) <= 1
+
+
+def test_the_weights_are_at_the_source_layers_grid_and_resize_to_each_layers(net: VGGFeatures,
+                                                                             fp32: Precision) -> None:
+    s_t = pil_to_tensor(make_one_off_painting((120, 88)))
+    with torch.no_grad():
+        feats = fp32.features(net, s_t)
+    m = recurring.painting_weights(net, fp32, s_t)
+    assert m.shape == (1, 1, *feats[recurring.SOURCE_LAYER].shape[-2:]) == (1, 1, 11, 15)
+    assert torch.equal(recurring.painting_weights(net, fp32, s_t, feats), m)  # reuses the features it is given
+    guides = recurring.at_layers(m, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
+    assert set(guides) == set(recurring.LAYERS)
+    for name, g in guides.items():
+        assert g.shape[-2:] == feats[name].shape[-2:]
+
+
+def test_the_weights_do_not_depend_on_the_runs_size(net: VGGFeatures, fp32: Precision) -> None:
+    """Computed from the painting at a bounded size (here 64 px), a painting staged for two run sizes
+    gives the same weights; unbounded, the two grids differ."""
+    big = pil_to_tensor(make_one_off_painting((384, 288)))
+    small, large = (to_device(big, side, CPU) for side in (96, 160))
+    a = recurring.painting_weights(net, fp32, small, max_long_side=64)
+    b = recurring.painting_weights(net, fp32, large, max_long_side=64)
+    assert a.shape == b.shape == (1, 1, 6, 8)
+    assert float((a - b).abs().max()) < 0.05
+    assert float((a > 0.5).float().mean()) == pytest.approx(float((b > 0.5).float().mean()))
+    unbounded = recurring.painting_weights(net, fp32, large)
+    assert unbounded.shape[-2:] == (15, 20)
+
+
+def test_the_targets_are_guided_at_the_deep_layers_only(net: VGGFeatures, fp32: Precision) -> None:
+    """One painting: plain Gram matrices at the shallow layers, weighted ones at the deep; a blend is
+    the weighted mean of each painting's own; a region's targets are its painting's."""
+    c_t = pil_to_tensor(make_content((96, 64)))
+    one, other = make_one_off_painting((96, 96)), make_style((80, 96))
+    t = style_targets(net, fp32, c_t, Paintings([one], [1.0]), 96)
+    with torch.no_grad():
+        feats = fp32.features(net, pil_to_tensor(one))
+    m = recurring.painting_weights(net, fp32, pil_to_tensor(one))
+    for name in losses.STYLE_LAYERS:
+        plain = losses.gram(feats[name])
+        if name in recurring.LAYERS:
+            guide = F.interpolate(m, size=feats[name].shape[-2:], mode="bilinear", align_corners=False)
+            assert torch.allclose(t.grams[name], losses.guided_gram(feats[name], guide), rtol=1e-5, atol=1e-6)
+            assert float((t.grams[name] - plain).abs().max()) > 0.05 * float(plain.abs().max())
+        else:
+            assert torch.equal(t.grams[name], plain)
+    t2 = style_targets(net, fp32, c_t, Paintings([other], [1.0]), 96)
+    blend = style_targets(net, fp32, c_t, Paintings([one, other], [1.0, 2.0]), 96)
+    for name in losses.STYLE_LAYERS:
+        assert torch.allclose(blend.grams[name], (t.grams[name] + 2 * t2.grams[name]) / 3, rtol=1e-5, atol=1e-6)
+    left = Image.new("L", (64, 96), 0)
+    left.paste(255, (0, 0, 64, 50))
+    right = Image.new("L", (64, 96), 0)
+    right.paste(255, (0, 40, 64, 96))
+    masks = prepare_masks((96, 64), 2, [left, right], None)
+    assert masks is not None
+    regions = style_targets(net, fp32, c_t, Paintings([one, other], [1.0, 2.0]), 96, masks.at((96, 64), CPU))
+    assert regions.regions is not None and len(regions.regions) == 2
+    for r, single in zip(regions.regions, (t, t2), strict=True):
+        for name in losses.STYLE_LAYERS:
+            assert torch.allclose(r.grams[name], single.grams[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow  # whole runs at 96 px
+@pytest.mark.parametrize("kind", ["one", "blend", "regions", "tiles"])
+def test_a_run_paints_with_guided_targets(bundled_weights: VGGWeights, kind: str) -> None:
+    content = make_content((96, 72))
+    one, other = make_one_off_painting((96, 96)), make_style((80, 96))
+    paintings = [one] if kind in ("one", "tiles") else [one, other]
+    masks = None
+    if kind == "regions":
+        top = Image.new("L", content.size, 0)
+        top.paste(255, (0, 0, 96, 40))
+        bottom = Image.new("L", content.size, 0)
+        bottom.paste(255, (0, 32, 96, 72))
+        masks = [top, bottom]
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=96, steps=6, coarse_to_fine=False,
+                         precision="fp32", tile=64 if kind == "tiles" else 0)
+    res = stylize(StyleInputs(content, paintings, masks=masks), params, bundled_weights)
+    assert res.image.size == (96, 72) and res.steps_done == 6 and not res.cancelled
+    assert math.isfinite(res.style_loss) and math.isfinite(res.content_loss) and res.style_loss > 0
+    assert (res.metadata.get("tiles_used") == [64]) == (kind == "tiles")
+    changed = (pil_to_tensor(res.image) - pil_to_tensor(content)).abs().mean()
+    assert float(changed) > 2 / 255
