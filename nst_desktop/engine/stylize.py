@@ -157,7 +157,7 @@ def stylize(
                 x0 = initial_image(params, content, hw, device, seed, init_image)
                 return palette.recolour(x0) if palette is not None and init_image is None else x0
 
-            paintings = Paintings(styles, style_weights, params.style_scale)
+            paintings = Paintings(styles, style_weights, params.style_scale, params.leave_out_objects)
             run = RunContext(params, run_plan, precision, content, paintings, region_masks, palette, options.extra_loss)
             x, state = _optimise(run, weights, tracker, resume, initial, trim_heap=device.type == "cpu" and not kept)
             if not options.keep_state:
@@ -371,7 +371,7 @@ def evaluate(image: Image.Image, inputs: StyleInputs, params: StyleParams, weigh
         hw = working_hw((image_seen.height, image_seen.width))
         c_t = resized_to_device(content, hw, device)
         stage_masks = region_masks.at(hw, device) if region_masks is not None else None
-        paintings = Paintings(styles, style_weights, params.style_scale)
+        paintings = Paintings(styles, style_weights, params.style_scale, params.leave_out_objects)
         targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), paintings,
                                 long_side, stage_masks)
         terms = LossTerms(net, precision, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength, params.tv_weight)

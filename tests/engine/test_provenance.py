@@ -425,9 +425,7 @@ def test_evaluate_with_masks_judges_as_the_run_does(bundled_weights: VGGWeights)
     c_photo = evaluate(res.image, StyleInputs(PHOTO, STYLES, masks=HARD, keep_mask=KEEP), as_photo, bundled_weights)[0]
     assert evaluate(res.image, StyleInputs(PHOTO, STYLES), as_photo,
                     bundled_weights)[0] == pytest.approx(c_photo, rel=1e-4)
-    # Guided Gram targets: a different style loss (by 0.021 at 64 px: 7 % of s with the plain painting Grams,
-    # 5 % with the deep ones weighted by recurrence, whose s is higher), far beyond the 1e-4 of equal losses.
-    assert abs(s0 - s) > 0.02 * s, (s0, s)
+    assert abs(s0 - s) > 0.05 * s, (s0, s)  # guided Gram targets: a different style loss
     _, s_keep, _ = evaluate(res.image, StyleInputs(PHOTO, STYLES, keep_mask=KEEP), params, bundled_weights)
     assert abs(s_keep - s0) > 1e-3 * s0  # a keep mask alone also changes the targets' region
     # evaluate() with masks prefers the masked result to one made without them

@@ -162,7 +162,8 @@ def test_tiles_give_the_paintings_weighted_gram_matrices(net: VGGFeatures, fp32:
     tiles = Tiles(48, MARGIN, gram_size=gram_size)
     assert len(tiles.gram_grid((112, 128))) >= 2
     wholes = []
-    for paintings in (Paintings([one], [1.0]), Paintings([one, other], [1.0, 2.0])):
+    for paintings in (Paintings([one], [1.0], leave_out_objects=True),
+                      Paintings([one, other], [1.0, 2.0], leave_out_objects=True)):
         wholes.append(style_targets(net, fp32, c_t, paintings, 128))
         tiled = tiled_targets(net, fp32, c_t, paintings, 128, tiles)
         (region,) = tiled.regions

@@ -35,11 +35,14 @@ class Paintings:
     """The paintings as a run makes its style targets from them: ``images`` (colour-preserved and
     reduced, see :func:`prepare_inputs` and :func:`shrink_inputs`), blended by ``weights`` (relative,
     checked by :class:`~nst_desktop.engine.params.StyleInputs`), each resized at a size of the run
-    to ``scale`` x that size's long side (the brush strokes' size, ``StyleParams.style_scale``)."""
+    to ``scale`` x that size's long side (the brush strokes' size, ``StyleParams.style_scale``).
+    ``leave_out_objects``: their deep Gram targets are weighted by where each recurs
+    (``StyleParams.leave_out_objects``, see :mod:`nst_desktop.engine.net.recurring`)."""
 
     images: Sequence[StyleSource]
     weights: Sequence[float]
     scale: float = 1.0
+    leave_out_objects: bool = False
 
     def on_device(self, long_side: int, device: torch.device) -> Iterator[tuple[int, float, torch.Tensor]]:
         """``(index, weight, image)`` of each painting whose weight is above 0, one at a time: the

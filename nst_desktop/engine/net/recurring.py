@@ -37,9 +37,9 @@ from nst_desktop.engine.net.vgg import VGGFeatures
 #: which are not objects: their targets stay the plain Gram matrices).
 LAYERS: tuple[str, ...] = ("relu3_1", "relu4_1", "relu5_1")
 #: The layer whose activations decide how well a place recurs (deep enough to see objects).
-SOURCE_LAYER = "relu4_1"
-#: Long side (px) at most of the painting the weights are computed from: relu4_1 then has at most
-#: 64 x 64 cells, and the similarity of all pairs of cells at most 64⁴ = 16.7 M floats.
+SOURCE_LAYER = "relu5_1"
+#: Long side (px) at most of the painting the weights are computed from: relu5_1 then has at most
+#: 32 x 32 cells, and the similarity of all pairs of cells at most 32⁴ = 1 M floats.
 MAX_LONG_SIDE = 512
 #: Share of the cells a position's match is ranked among: recurrence is the similarity of its
 #: k-th best match, k = this share of the cells (one good match elsewhere is not recurring).

@@ -21,8 +21,9 @@ def style_targets(
 ) -> losses.StyleTargets:
     """Targets at one size: content activations and the weighted mean of the paintings' Gram
     matrices; with ``masks`` (at this size), one guided region per painting (see :mod:`losses`).
-    Each painting's Gram matrices at :data:`recurring.LAYERS` are guided by where it recurs
-    (:mod:`recurring`), so that its one-off objects are not targets.
+    With ``paintings.leave_out_objects``, each painting's Gram matrices at :data:`recurring.LAYERS`
+    are guided by where it recurs (:mod:`recurring`), so that its one-off objects are not targets;
+    without, they are the plain Gram matrices (no weights are computed).
 
     ``content_t``: the content at this size, ``(1, 3, H, W)`` in [0, 1] on the precision's device;
     ``long_side``: this size's long side, px (each painting is resized to ``long_side *
@@ -30,12 +31,13 @@ def style_targets(
     style_feats = []
     used_weights = []
     used_masks = []
-    guides = []
+    guides: list[dict[str, torch.Tensor]] | None = [] if paintings.leave_out_objects else None
     for i, w, s_t in paintings.on_device(long_side, precision.device):
         feats = precision.features(net, s_t)
         style_feats.append(feats)
-        recurs = recurring.painting_weights(net, precision, s_t, feats)
-        guides.append(recurring.at_layers(recurs, {n: tuple(f.shape[-2:]) for n, f in feats.items()}))
+        if guides is not None:
+            recurs = recurring.painting_weights(net, precision, s_t, feats)
+            guides.append(recurring.at_layers(recurs, {n: tuple(f.shape[-2:]) for n, f in feats.items()}))
         used_weights.append(w)
         if masks is not None and masks.styles is not None:
             used_masks.append(masks.styles[i : i + 1])

@@ -22,8 +22,9 @@ on a whole image. The tile grid is shifted at every step (see :mod:`tiling`).
 
 Targets at a size (:func:`tiled_targets`) are computed tile by tile too: the content's
 relu4_2 activations for the whole image (kept, in the network's dtype) and each style
-image's Gram matrices (accumulated, whatever the style image's size; guided at the deep layers
-by where the painting recurs, as :func:`targets.style_targets` does, see :mod:`recurring`).
+image's Gram matrices (accumulated, whatever the style image's size; with the paintings'
+``leave_out_objects``, guided at the deep layers by where the painting recurs, as
+:func:`targets.style_targets` does, see :mod:`recurring`).
 
 With ``wrap`` (seamless) every tile, the content's and the iterate's, wraps around the
 image's edges, so the result continues across them when repeated; the style images do not.
@@ -200,10 +201,11 @@ def tiled_targets(
     style_tiles = Tiles(tiles.size, tiles.margin, wrap=False, gram_size=tiles.gram_size)
     grams_of, used_weights, used_masks = [], [], []
     for i, w, s_t in paintings.on_device(long_side, precision.device):
-        # Guided by where the painting recurs, as in the untiled targets (see recurring).
-        s_hw = (int(s_t.shape[-2]), int(s_t.shape[-1]))
-        grids = {n: tiling.layer_hw(s_hw, TAP_STRIDE[n]) for n in losses.STYLE_LAYERS}
-        guides = recurring.at_layers(recurring.painting_weights(net, precision, s_t), grids)
+        guides = None
+        if paintings.leave_out_objects:  # guided by where the painting recurs, as untiled (see recurring)
+            s_hw = (int(s_t.shape[-2]), int(s_t.shape[-1]))
+            grids = {n: tiling.layer_hw(s_hw, TAP_STRIDE[n]) for n in losses.STYLE_LAYERS}
+            guides = recurring.at_layers(recurring.painting_weights(net, precision, s_t), grids)
         grams_of.append(whole_grams(net, precision, s_t, style_tiles, guides=guides))
         used_weights.append(float(w))
         if masks is not None and masks.styles is not None:
