@@ -501,7 +501,8 @@ _PARAM_VALUES = {"size": [32, 64, 8192, 8193, 0, -1], "style_strength": [1.0, 0.
                  "optimizer": ["lbfgs", "adam", "x"], "init": ["palette", "/etc/passwd", ""],
                  "seed": [None, 0, 2**63, -1], "preserve_colors": ["none", "match", "bogus"],
                  "tile": [0, 64, 65, 10**5], "precision": ["auto", "fp64"], "seamless": [True, "yes"],
-                 "memory_limit_mb": [0, 2**40], "style_scale": [1.0, 10.0], "tv_weight": [0.0, -1.0]}
+                 "leave_out_objects": [True, 1], "memory_limit_mb": [0, 2**40], "style_scale": [1.0, 10.0],
+                 "tv_weight": [0.0, -1.0]}
 _params = st.dictionaries(st.sampled_from([*_PARAM_VALUES, "bogus"]),
                           st.one_of(_leaf, st.sampled_from([v for vs in _PARAM_VALUES.values() for v in vs])),
                           max_size=6)
