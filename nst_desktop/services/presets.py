@@ -80,6 +80,8 @@ class Preset:
     device: str
     weights: str
     styles: tuple[PresetStyle, ...]
+    #: Optional in a preset file (older ones have none): False when missing.
+    leave_out_objects: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -167,7 +169,10 @@ _CHECKS = {
     "device": _choice("device", DEVICE_KINDS),
     "weights": _choice("weights", WEIGHT_SOURCES),
     "styles": _check_styles,
+    "leave_out_objects": _boolean("leave_out_objects"),
 }
+#: Fields a preset file may leave out (they were added later): their defaults apply.
+_OPTIONAL = frozenset({"leave_out_objects"})
 assert set(_CHECKS) == {f.name for f in fields(Preset)}
 
 
@@ -175,13 +180,13 @@ def preset_from_dict(data: Any) -> Preset:
     """A checked :class:`Preset` from parsed JSON; raises PresetError naming the first bad field."""
     if not isinstance(data, dict):
         raise PresetError("it does not hold a preset object")
-    missing = [k for k in _CHECKS if k not in data]
+    missing = [k for k in _CHECKS if k not in data and k not in _OPTIONAL]
     if missing:
         raise PresetError(f"it has no '{missing[0]}'")
     unknown = sorted(k for k in data if k not in _CHECKS)
     if unknown:
         raise PresetError(f"it has an unknown field '{str(unknown[0])[:40]}'")
-    return Preset(**{k: check(data[k]) for k, check in _CHECKS.items()})
+    return Preset(**{k: check(data[k]) for k, check in _CHECKS.items() if k in data})
 
 
 def _read_json(path: Path, limit: int) -> Any:

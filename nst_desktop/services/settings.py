@@ -97,6 +97,7 @@ class Settings:
     zoom: "fit" or "100" (result view).
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
+    leave_out_objects: leave the painting's one-off objects out (``StyleParams.leave_out_objects``).
     styles: the rows of the Style list, first row first (at most MAX_STYLES).
     keep_input_paths: saved results name their inputs by absolute path (False: by file name only,
         so that a shared result shows no folder or user names).
@@ -122,6 +123,7 @@ class Settings:
     preserve_colors: str = "none"
     style_scale: float = 1.0
     seamless: bool = False
+    leave_out_objects: bool = False
     styles: list[StyleEntry] = field(default_factory=list)
     keep_input_paths: bool = False
 
@@ -195,7 +197,7 @@ def _check(name: str, value: Any) -> Any:
     """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
     if name in ("window_geometry", "last_open_dir", "last_save_dir"):
         return value if _text(value) else None
-    if name in ("seamless", "keep_input_paths"):
+    if name in ("seamless", "keep_input_paths", "leave_out_objects"):
         return value if isinstance(value, bool) else None
     if name == "size":
         ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE

@@ -116,6 +116,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setDecimals(2)
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
+        self.objects_check = QCheckBox("Leave out the painting's objects")
 
         self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
@@ -164,6 +165,7 @@ class ControlsPanel(QWidget):
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
         form.addRow("Brush scale", self.scale_spin)
+        form.addRow("Objects", self.objects_check)
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)
@@ -182,6 +184,7 @@ class ControlsPanel(QWidget):
         self.quality_combo.currentIndexChanged.connect(self._on_changed)
         self.preserve_combo.currentIndexChanged.connect(self._on_changed)
         self.scale_spin.valueChanged.connect(self._on_changed)
+        self.objects_check.toggled.connect(self._on_changed)
         self.init_combo.currentIndexChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
@@ -237,6 +240,8 @@ class ControlsPanel(QWidget):
             self.seed_spin.setValue(int(values["seed"]))
         if "seamless" in values:
             self.seamless_check.setChecked(values["seamless"])
+        if "leave_out_objects" in values:
+            self.objects_check.setChecked(values["leave_out_objects"])
         for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo),
                            ("quality", self.quality_combo)):
             if key in values:
@@ -258,6 +263,7 @@ class ControlsPanel(QWidget):
             weights=self.weights_combo.currentData(),
             preview_every=preview_every,
             seamless=self.seamless_check.isChecked(),
+            leave_out_objects=self.objects_check.isChecked(),
         )
 
     def apply_settings(self, s: Settings) -> None:
@@ -273,6 +279,7 @@ class ControlsPanel(QWidget):
         _select(self.preserve_combo, s.preserve_colors)
         self.scale_spin.setValue(s.style_scale)
         self.seamless_check.setChecked(s.seamless)
+        self.objects_check.setChecked(s.leave_out_objects)
         self._rates = dict(s.seconds_per_pixel_step)
         self._step_seconds = dict(s.seconds_per_step)
         self._refresh()
@@ -289,6 +296,7 @@ class ControlsPanel(QWidget):
         s.preserve_colors = self.preserve_combo.currentData()
         s.style_scale = self.scale_spin.value()
         s.seamless = self.seamless_check.isChecked()
+        s.leave_out_objects = self.objects_check.isChecked()
 
     def choose_print_size(self) -> None:
         """Ask for a print's size and DPI and set the output size to its long side in pixels."""

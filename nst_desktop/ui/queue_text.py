@@ -33,7 +33,8 @@ def row_tooltip(item: QueueItem) -> str:
         lines.append(f"Result: {item.output}")
     p = item.params
     lines.append(f"Settings: {p.size} px, strength {p.style_strength:g}, brush {p.style_scale:g}×, "
-                 f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}")
+                 f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}"
+                 + (", objects left out" if p.leave_out_objects else ""))
     if item.message:
         lines.append(item.message)
     return "\n".join(lines)

@@ -30,7 +30,8 @@ _NUMBER_RANGES = (
 def restorable_params(p: dict[str, object]) -> tuple[dict[str, object], list[str]]:
     """(values, skipped) of the saved run parameters ``p``. ``values`` has, where valid: the numbers
     "size", "style_strength", "style_scale", "seed" (floats), "seamless" (bool), "init" and
-    "preserve_colors" (choice values) and "quality" (the preset whose steps ``p["steps"]`` are).
+    "preserve_colors" (choice values), "quality" (the preset whose steps ``p["steps"]`` are) and
+    "leave_out_objects" (bool; False where ``p`` has none: the run was made without the option).
     ``skipped``: the keys present in ``p`` but out of range or unknown, in that order."""
     values: dict[str, object] = {}
     skipped: list[str] = []
@@ -42,6 +43,11 @@ def restorable_params(p: dict[str, object]) -> tuple[dict[str, object], list[str
             skipped.append(key)
     if isinstance(p.get("seamless"), bool):
         values["seamless"] = p["seamless"]
+    leave_out = p.get("leave_out_objects", False)
+    if isinstance(leave_out, bool):
+        values["leave_out_objects"] = leave_out
+    else:
+        skipped.append("leave_out_objects")
     for key, choices in (("init", INIT_CHOICES), ("preserve_colors", PRESERVE_COLOR_CHOICES)):
         if key in p:
             if any(p[key] == value for _, value in choices):

@@ -56,6 +56,7 @@ def _file(tmp_path: Path, preset: object, name: str = "bad.json", **outer) -> Pa
     ({"init": 3}, "'init'"),
     ({"seed": -1}, "'seed'"),
     ({"seamless": "yes"}, "'seamless' must be true or false"),
+    ({"leave_out_objects": 1}, "'leave_out_objects' must be true or false"),
     ({"device": "tpu"}, "'device'"),
     ({"weights": "/tmp/evil.pth"}, "'weights'"),
     ({"name": ""}, "the name is empty"),
@@ -74,6 +75,14 @@ def test_every_field_of_a_preset_file_is_checked(tmp_path: Path, change: dict, w
         ps.read_preset_file(_file(tmp_path, data))
     text = str(err.value)
     assert text.startswith("'bad.json' is not a usable preset: ") and words in text and "\n" not in text
+
+
+def test_a_preset_file_from_before_leave_out_objects_is_read_with_it_off(tmp_path: Path) -> None:
+    data = _preset(leave_out_objects=True).to_dict()
+    assert data["leave_out_objects"] is True
+    assert ps.read_preset_file(_file(tmp_path, data, "new.json")).leave_out_objects is True
+    del data["leave_out_objects"]
+    assert ps.read_preset_file(_file(tmp_path, data, "old.json")) == _preset()
 
 
 def test_missing_fields_and_wrong_files(tmp_path: Path) -> None:

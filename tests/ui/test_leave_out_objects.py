@@ -1,0 +1,99 @@
+"""The "Leave out the painting's objects" checkbox: it reaches the run (and its result's metadata), is kept
+in the per-user settings, in presets and in a saved result's settings, and the History and the queue say so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nst_desktop.engine import read_metadata, save_image
+from nst_desktop.engine.params import StyleParams
+from nst_desktop.services.queue_store import QueueItem
+from nst_desktop.services.settings import Settings, load_settings, save_settings, settings_path
+from nst_desktop.ui.history_strip import settings_summary
+from nst_desktop.ui.queue_text import row_tooltip
+from tests.helpers import make_content
+from tests.ui.helpers import few_steps, load_both, make_window
+
+
+def test_the_checkbox_is_off_by_default_and_reaches_the_params(qtbot) -> None:
+    window = make_window(qtbot)
+    c = window.controls
+    assert not c.objects_check.isChecked() and not c.params().leave_out_objects
+    assert c.objects_check.text() == "Leave out the painting's objects"
+    assert "portraits" in c.objects_check.toolTip() and "moon" in c.objects_check.toolTip()
+    c.objects_check.setChecked(True)
+    assert c.params().leave_out_objects
+
+
+@pytest.mark.slow  # a real run at 48 px
+def test_a_run_with_the_checkbox_leaves_the_objects_out_and_the_history_says_so(qtbot, image_files,
+                                                                                 bundled_weights) -> None:
+    window = make_window(qtbot)
+    few_steps(window, steps=3, size=48)
+    load_both(window, image_files)
+    window.controls.objects_check.setChecked(True)
+    assert window.start_run()
+    job = window.runs.job
+    assert job is not None
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    entry = window.history.newest()
+    assert entry is not None and entry.result.metadata["params"]["leave_out_objects"] is True
+    assert "objects left out" in settings_summary(entry.result.metadata)
+    assert "objects left out" in window.result_view.caption.text()
+
+
+def test_the_history_text_names_it_only_when_on() -> None:
+    assert settings_summary({"params": {"size": 64, "leave_out_objects": True}}) == "64 px · objects left out"
+    assert settings_summary({"params": {"size": 64, "leave_out_objects": False}}) == "64 px"
+    assert settings_summary({"params": {"size": 64, "leave_out_objects": "yes"}}) == "64 px"
+
+
+def test_the_queue_text_names_it(tmp_path: Path) -> None:
+    item = QueueItem(1, tmp_path / "a.png", tmp_path / "b.png", StyleParams(leave_out_objects=True), tmp_path, 1)
+    assert "objects left out" in row_tooltip(item)
+    plain = QueueItem(2, tmp_path / "a.png", tmp_path / "b.png", StyleParams(), tmp_path, 1)
+    assert "objects left out" not in row_tooltip(plain)
+
+
+def test_it_persists_across_windows(qtbot) -> None:
+    first = make_window(qtbot)
+    first.controls.objects_check.setChecked(True)
+    first.write_settings()
+    assert load_settings().settings.leave_out_objects is True
+    second = make_window(qtbot)
+    assert second.controls.objects_check.isChecked()
+
+
+def test_a_missing_or_bad_stored_value_gives_the_default() -> None:
+    save_settings(Settings(leave_out_objects=True))
+    data = json.loads(settings_path().read_text())
+    assert data["leave_out_objects"] is True
+    for stored in ("yes", 1, None):
+        data["leave_out_objects"] = stored
+        settings_path().write_text(json.dumps(data))
+        assert load_settings().settings.leave_out_objects is False
+    del data["leave_out_objects"]  # a settings file from before the option
+    data["seamless"] = True
+    settings_path().write_text(json.dumps(data))
+    loaded = load_settings().settings
+    assert loaded.leave_out_objects is False and loaded.seamless is True
+
+
+def test_open_settings_from_image_restores_it(qtbot, tmp_path: Path) -> None:
+    on, old = tmp_path / "on.png", tmp_path / "old.png"
+    save_image(make_content((32, 21)), on, {"program": "NST Desktop", "params": {"size": 96,
+                                                                                 "leave_out_objects": True}})
+    save_image(make_content((32, 21)), old, {"program": "NST Desktop", "params": {"size": 80}})
+    window = make_window(qtbot)
+    assert window.restorer.restore_settings_from(on)
+    assert window.controls.objects_check.isChecked() and window.controls.size_spin.value() == 96
+    assert window.restorer.restore_settings_from(old)  # made without the option
+    assert not window.controls.objects_check.isChecked() and window.controls.size_spin.value() == 80
+    window.controls.objects_check.setChecked(True)
+    assert window.controls.apply_run_params({"leave_out_objects": "yes"}) == ["leave_out_objects"]
+    assert window.controls.objects_check.isChecked()  # a bad value is not applied
+    assert read_metadata(on)["params"]["leave_out_objects"] is True  # type: ignore[index]
