@@ -165,7 +165,7 @@ class ControlsPanel(QWidget):
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
         form.addRow("Brush scale", self.scale_spin)
-        form.addRow("Objects", self.objects_check)
+        form.addRow(self.objects_check)  # the whole row: its label says what it is
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)
