@@ -47,6 +47,7 @@ from nst_desktop.ui.elided import ElidedComboBox
 from nst_desktop.ui.estimate_text import ENGINE_LOADING, estimate_text
 from nst_desktop.ui.print_size import PrintSizeDialog
 from nst_desktop.ui.saved_params import restorable_params
+from nst_desktop.ui.wrapping_check import WrappingCheckBox
 
 #: Why the recoloured start is off while Colours keeps the photo's.
 PALETTE_UNUSED = "Colours keeps the photo's: the painting starts from the photo as it is"
@@ -116,7 +117,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setDecimals(2)
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
-        self.objects_check = QCheckBox("Leave out the painting's objects")
+        self.objects_check = WrappingCheckBox("Leave out the painting's objects")
 
         self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
@@ -164,8 +165,10 @@ class ControlsPanel(QWidget):
         form.addRow("Texture", self.seamless_check)
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
-        form.addRow("Brush scale", self.scale_spin)
-        form.addRow(self.objects_check)  # the whole row: its label says what it is
+        scale_row = QHBoxLayout()  # the objects checkbox beside it: a row of its own made the column scroll
+        scale_row.addWidget(self.scale_spin)
+        scale_row.addWidget(self.objects_check, 1)
+        form.addRow("Brush scale", scale_row)
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)

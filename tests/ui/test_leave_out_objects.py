@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from nst_desktop.engine import read_metadata, save_image
 from nst_desktop.engine.params import StyleParams
@@ -97,3 +98,15 @@ def test_open_settings_from_image_restores_it(qtbot, tmp_path: Path) -> None:
     assert window.controls.apply_run_params({"leave_out_objects": "yes"}) == ["leave_out_objects"]
     assert window.controls.objects_check.isChecked()  # a bad value is not applied
     assert read_metadata(on)["params"]["leave_out_objects"] is True  # type: ignore[index]
+
+
+def test_clicking_the_checkboxs_text_toggles_it_and_not_while_painting(qtbot) -> None:
+    window = make_window(qtbot)
+    check = window.controls.objects_check
+    qtbot.mouseClick(check.label, Qt.MouseButton.LeftButton)
+    assert check.isChecked() and window.controls.params().leave_out_objects
+    qtbot.mouseClick(check.box, Qt.MouseButton.LeftButton)
+    assert not check.isChecked()
+    check.setEnabled(False)  # as while painting
+    qtbot.mouseClick(check.label, Qt.MouseButton.LeftButton)
+    assert not check.isChecked()
