@@ -159,13 +159,15 @@ def test_ctrl_c_mid_chunk_keeps_the_frames_painted_and_says_how_many(
     pattern = ".out.mp4.nst-video-*/chunk_000/frame_*.png"
     finished = threading.Event()
 
-    def ctrl_c_at_half() -> None:  # as a terminal's Ctrl+C: SIGINT to this process
+    # At a quarter, not half way: 48 px frames take a fraction of a second each, and sent at half way the
+    # test failed in 1 of 2 whole-suite runs (never alone); a quarter leaves more of the chunk to interrupt.
+    def ctrl_c_at_a_quarter() -> None:  # as a terminal's Ctrl+C: SIGINT to this process
         while not finished.wait(0.05):
-            if len(list(tmp_path.glob(pattern))) >= FRAMES // 2:
+            if len(list(tmp_path.glob(pattern))) >= FRAMES // 4:
                 os.kill(os.getpid(), signal.SIGINT)
                 return
 
-    watcher = threading.Thread(target=ctrl_c_at_half)
+    watcher = threading.Thread(target=ctrl_c_at_a_quarter)
     watcher.start()
     try:
         rc = cli.main(argv)
@@ -175,7 +177,7 @@ def test_ctrl_c_mid_chunk_keeps_the_frames_painted_and_says_how_many(
     err = capsys.readouterr().err
     kept = sorted(tmp_path.glob(pattern))
     assert rc == 130, err
-    assert len(kept) >= FRAMES // 2 and f"stopped: {len(kept)} of {FRAMES} frames are painted and kept" in err
+    assert FRAMES // 4 <= len(kept) < FRAMES and f"stopped: {len(kept)} of {FRAMES} frames are painted and kept" in err
     assert [p.name for p in kept] == [f"frame_{i:06d}.png" for i in range(1, len(kept) + 1)]  # the first ones
 
     seen: list[VF.FrameDone] = []  # the same render goes on from the last kept frame
