@@ -29,16 +29,6 @@ from tests.helpers import disc_box, make_content, make_one_off_painting, make_st
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module")
-def fp32() -> Precision:
-    return Precision.choose("fp32", CPU)
-
-
-@pytest.fixture(scope="module")
-def net(bundled_weights: VGGWeights, fp32: Precision) -> VGGFeatures:
-    return fp32.prepare(VGGFeatures(bundled_weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
-
-
 def _weights(net: VGGFeatures, fp32: Precision, img: Image.Image, **kw: int) -> torch.Tensor:
     return recurring.painting_weights(net, fp32, pil_to_tensor(img), **kw)
 

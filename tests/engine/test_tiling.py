@@ -34,16 +34,6 @@ CPU = torch.device("cpu")
 MARGIN = sizing.MARGIN
 
 
-@pytest.fixture(scope="module")
-def fp32() -> Precision:
-    return Precision.choose("fp32", CPU)
-
-
-@pytest.fixture(scope="module")
-def net(bundled_weights: VGGWeights, fp32: Precision) -> VGGFeatures:
-    return fp32.prepare(VGGFeatures(bundled_weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS]))
-
-
 def _iterate(hw: tuple[int, int] = (104, 152)) -> tuple[torch.Tensor, torch.Tensor]:
     c_t = pil_to_tensor(make_content((hw[1], hw[0])))
     gen = torch.Generator().manual_seed(0)
