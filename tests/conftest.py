@@ -55,6 +55,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # subprocesses inherit it): on a 2-core machine shared with other work, two spinning
 # OpenMP threads per process were several times slower.
 os.environ.setdefault("NST_NUM_THREADS", "1")
+# Ray starts its workers at nice 15 (its worker_niceness); beside another busy test process (the
+# suite runs one per core) a test's Ray worker then got ~2 % of a core and a 48 px frame took 8 s.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 import torch  # noqa: E402
 
