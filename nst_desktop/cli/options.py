@@ -114,9 +114,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                     default=d.style_scale, help="size of the painting's brush strokes: the painting's long side "
                     f"relative to the output's ({P.MIN_STYLE_SCALE:g}-{P.MAX_STYLE_SCALE:g}, "
                     f"default {d.style_scale:g})")
-    parser.add_argument("--leave-out-objects", action="store_true", default=d.leave_out_objects,
-                    help="leave out the painting's one-off objects (faces, eyes, animals, the moon): only its "
-                    "recurring brushwork is painted (suits portraits and paintings with figures)")
+    parser.add_argument("--leave-out-objects", action=argparse.BooleanOptionalAction, default=d.leave_out_objects,
+                    help="leave out the painting's one-off objects (faces, eyes, animals): only its recurring "
+                    "brushwork is painted; --no-leave-out-objects paints them too, as results made before "
+                    f"this option (default: {'leave out' if d.leave_out_objects else 'paint them'})")
     parser.add_argument("--tile", type=tile_size, default=d.tile, metavar="PX",
                     help="optimise in tiles of PX px (a multiple of 16) at every size larger than that; by "
                     "default tiles are used only where a size does not fit the memory (print sizes)")

@@ -143,10 +143,11 @@ class StyleParams:
     memory_limit_mb: the memory a run may use, MB (10^6 bytes); 0: 90 % of what the device has free.
     seamless: the result tiles without a visible edge when repeated (wrap-around: its
         sides are then multiples of 16 px).
-    leave_out_objects: leave the painting's one-off objects (a face, eyes, an animal, the moon)
-        out of its style: its deep Gram targets (relu3_1..relu5_1) are weighted by where the
+    leave_out_objects: leave the painting's one-off objects (a face, eyes, an animal) out of its
+        style (default): its deep Gram targets (relu3_1..relu5_1) are weighted by where the
         painting recurs (see :mod:`nst_desktop.engine.net.recurring`), so only its recurring
-        brushwork is painted. Off (default): the plain Gram targets.
+        brushwork is painted; a painting that is all brushwork keeps every place. Off: the plain
+        Gram targets (results made before this option were all made so).
     """
 
     size: int = 512
@@ -168,7 +169,7 @@ class StyleParams:
     tile: int = 0
     memory_limit_mb: int = 0
     seamless: bool = False
-    leave_out_objects: bool = False
+    leave_out_objects: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""

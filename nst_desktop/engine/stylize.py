@@ -38,7 +38,7 @@ from nst_desktop.engine.image.inputs import (
 )
 from nst_desktop.engine.image.masks import Masks, composite, prepare_masks
 from nst_desktop.engine.image.palette import Palette, palette_for
-from nst_desktop.engine.net import losses
+from nst_desktop.engine.net import losses, recurring
 from nst_desktop.engine.net.objective import ExtraLoss, LossTerms, Objective
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.targets import style_targets
@@ -251,6 +251,7 @@ def _optimise(
     region_masks, extra_loss = run.region_masks, run.extra_loss
     device = precision.device
     net = precision.prepare(VGGFeatures(weights, [losses.CONTENT_LAYER, *losses.STYLE_LAYERS], params.pooling))
+    paintings = recurring.with_weights(net, precision, run.paintings)  # once: the same at every size
     style_weight = losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength
     offsets = torch.Generator().manual_seed(int(torch.initial_seed()) % 2**63)  # the tile grids' shifts
     x: torch.Tensor | None = None
@@ -270,9 +271,9 @@ def _optimise(
             stage_masks = region_masks.at(hw, device) if region_masks is not None else None
             seen_content = c_t if palette is None else palette.recolour(c_t)
             if tiles is not None:
-                targets = tiled_targets(net, precision, seen_content, run.paintings, max(hw), tiles, stage_masks)
+                targets = tiled_targets(net, precision, seen_content, paintings, max(hw), tiles, stage_masks)
             else:
-                targets = style_targets(net, precision, seen_content, run.paintings, max(hw), stage_masks)
+                targets = style_targets(net, precision, seen_content, paintings, max(hw), stage_masks)
             del seen_content
             keep = (stage_masks.keep, c_t) if stage_masks is not None else None  # kept: the photo itself
         if x is None:

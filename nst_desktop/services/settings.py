@@ -123,7 +123,7 @@ class Settings:
     preserve_colors: str = "none"
     style_scale: float = 1.0
     seamless: bool = False
-    leave_out_objects: bool = False
+    leave_out_objects: bool = StyleParams.leave_out_objects
     styles: list[StyleEntry] = field(default_factory=list)
     keep_input_paths: bool = False
 

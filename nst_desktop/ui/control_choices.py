@@ -44,9 +44,9 @@ CONTROL_TIPS = {
     "painted in full",
     "scale_spin": "Size of the brush strokes: the painting's size relative to the result "
     "(larger = coarser strokes)",
-    "objects_check": "Leave the painting's one-off objects (faces, eyes, animals, the moon) out of the style: "
-    "only its recurring brushwork is painted, so no eye or face of the painting turns up in the photo. Suits "
-    "portraits and paintings with figures or a moon; on texture-like paintings the result can look blurrier",
+    "objects_check": "Leave the painting's one-off objects (faces, eyes, animals) out of the style: only its "
+    "recurring brushwork is painted, so no eye or face of a portrait turns up in the photo's sky. A painting "
+    "that is all brushwork loses nothing. Untick to paint them too, as results made before this option",
     "quality_combo": "More steps paint more carefully and take longer",
     "init_combo": ("What the painting starts from: the photo recoloured to the painting's colours "
                    "(only while Colours is the painting's), the photo as it is, or random noise "

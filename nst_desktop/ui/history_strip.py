@@ -101,8 +101,8 @@ def settings_summary(metadata: Mapping[str, object]) -> str:
         parts.append(colours)
     if p.get("init") == "noise":
         parts.append("from noise")
-    if p.get("leave_out_objects") is True:
-        parts.append("objects left out")
+    if p.get("leave_out_objects") is False:  # the default leaves them out; older results have no field
+        parts.append("painting's objects kept")
     weights = metadata.get("style_weights")
     if isinstance(weights, list) and len(weights) == 2 and all(_number(w) is not None for w in weights):
         total = sum(weights)

@@ -34,7 +34,7 @@ def row_tooltip(item: QueueItem) -> str:
     p = item.params
     lines.append(f"Settings: {p.size} px, strength {p.style_strength:g}, brush {p.style_scale:g}×, "
                  f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}"
-                 + (", objects left out" if p.leave_out_objects else ""))
+                 + ("" if p.leave_out_objects else ", the painting's objects kept"))
     if item.message:
         lines.append(item.message)
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""--leave-out-objects: parsed by stylize, batch and video, reaches the engine, is stored in the result and
-shown by ``info``; a stored value that is not true or false is refused with one line."""
+"""--leave-out-objects (the default) and --no-leave-out-objects: parsed by stylize, batch and video, reach
+the engine, are stored in the result and shown by ``info``; a stored value that is not true or false is
+refused with one line."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from tests.helpers import make_content, make_one_off_painting
 def test_every_run_command_takes_the_flag(command: list[str]) -> None:
     parser = cli.build_parser()
     assert cli.run_params(parser.parse_args([*command, "--leave-out-objects"])).leave_out_objects is True
-    assert cli.run_params(parser.parse_args(command)).leave_out_objects is False
+    assert cli.run_params(parser.parse_args(command)).leave_out_objects is True
+    assert cli.run_params(parser.parse_args([*command, "--no-leave-out-objects"])).leave_out_objects is False
 
 
 def test_the_flag_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,7 +31,7 @@ def test_the_flag_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: py
     make_content((48, 32)).save(content)
     make_one_off_painting((64, 64)).save(style)
     on, off = tmp_path / "on.png", tmp_path / "off.png"
-    for out, flag in ((on, ["--leave-out-objects"]), (off, [])):
+    for out, flag in ((on, []), (off, ["--no-leave-out-objects"])):
         assert cli.main(["stylize", str(content), str(style), "-o", str(out), "--size", "48", "--steps", "3",
                          "--seed", "1", "--no-coarse-to-fine", "--device", "cpu", "--precision", "fp32", "--quiet",
                          *flag]) == 0

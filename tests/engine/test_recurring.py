@@ -45,8 +45,10 @@ def test_a_one_off_object_weighs_less_than_the_texture_it_sits_on(net: VGGFeatur
     far[:3], far[-3:], far[:, :3], far[:, -3:] = False, False, False, False
     under, others = m[covered > 0.9], m[far]
     assert under.numel() >= 4 and others.numel() >= under.numel()
-    assert float(under.max()) < float(others.median())
-    assert float(under.mean()) < 0.1 and float(others.median()) == 1.0
+    assert float(others.min()) == 1.0  # the texture recurs everywhere
+    # The disc's cells match only each other (a flat disc of 52 cells recurs a little within itself,
+    # a face does not): a quarter and more left out, the rest counted in part.
+    assert float((under == 0).float().mean()) >= 0.2 and float(under.mean()) < 0.7
 
 
 def test_a_plain_repeated_texture_keeps_most_of_its_weight(net: VGGFeatures, fp32: Precision) -> None:
@@ -59,30 +61,36 @@ def test_a_plain_repeated_texture_keeps_most_of_its_weight(net: VGGFeatures, fp3
 
 def test_the_weights_are_at_the_source_layers_grid_and_resize_to_each_layers(net: VGGFeatures,
                                                                              fp32: Precision) -> None:
-    s_t = pil_to_tensor(make_one_off_painting((120, 88)))
+    img = make_one_off_painting((120, 88))
+    m = recurring.painting_weights(net, fp32, img, long_side=112)  # seen at 112 x 82 (enlarged)
+    assert m.shape == (1, 1, 5, 7)
     with torch.no_grad():
-        feats = fp32.features(net, s_t)
-    m = recurring.painting_weights(net, fp32, s_t)
-    assert m.shape == (1, 1, *feats[recurring.SOURCE_LAYER].shape[-2:]) == (1, 1, 5, 7)
-    assert torch.equal(recurring.painting_weights(net, fp32, s_t, feats), m)  # reuses the features it is given
+        feats = fp32.features(net, pil_to_tensor(img))
     guides = recurring.at_layers(m, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
     assert set(guides) == set(recurring.LAYERS)
     for name, g in guides.items():
         assert g.shape[-2:] == feats[name].shape[-2:]
 
 
-def test_the_weights_do_not_depend_on_the_runs_size(net: VGGFeatures, fp32: Precision) -> None:
-    """Computed from the painting at a bounded size (here 128 px), a painting staged for two run sizes
-    gives the same weights; unbounded, the two grids differ."""
-    big = pil_to_tensor(make_one_off_painting((384, 288)))
-    small, large = (to_device(big, side, CPU) for side in (192, 320))
-    a = recurring.painting_weights(net, fp32, small, max_long_side=128)
-    b = recurring.painting_weights(net, fp32, large, max_long_side=128)
-    assert a.shape == b.shape == (1, 1, 6, 8)
-    assert float((a - b).abs().max()) < 0.05
-    assert float((a > 0.5).float().mean()) == pytest.approx(float((b > 0.5).float().mean()))
-    unbounded = recurring.painting_weights(net, fp32, large)
-    assert unbounded.shape[-2:] == (15, 20)
+def test_the_weights_do_not_depend_on_the_runs_size(net: VGGFeatures, fp32: Precision,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The painting is seen at one size whatever a run's size or stage: the targets of two sizes are
+    guided by the same weights (their guides are one pattern resized); weights at another size differ."""
+    img = make_one_off_painting((384, 288))
+    c_t = pil_to_tensor(make_content((96, 64)))
+    seen: list[torch.Tensor] = []
+    real = recurring.painting_weights
+
+    def spy(*args: object, **kw: object) -> torch.Tensor:
+        seen.append(real(*args, **kw))  # type: ignore[arg-type]
+        return seen[-1]
+
+    monkeypatch.setattr(recurring, "painting_weights", spy)
+    for side in (64, 160):
+        style_targets(net, fp32, c_t, Paintings([img], [1.0], leave_out_objects=True), side)
+    assert len(seen) == 2 and seen[0].shape == (1, 1, 24, 32) and torch.equal(seen[0], seen[1])
+    other = recurring.painting_weights(net, fp32, img, long_side=256)
+    assert other.shape == (1, 1, 12, 16)
 
 
 def test_the_targets_are_guided_at_the_deep_layers_only(net: VGGFeatures, fp32: Precision) -> None:
@@ -93,7 +101,7 @@ def test_the_targets_are_guided_at_the_deep_layers_only(net: VGGFeatures, fp32: 
     t = style_targets(net, fp32, c_t, Paintings([one], [1.0], leave_out_objects=True), 96)
     with torch.no_grad():
         feats = fp32.features(net, pil_to_tensor(one))
-    m = recurring.painting_weights(net, fp32, pil_to_tensor(one))
+    m = recurring.painting_weights(net, fp32, one)
     for name in losses.STYLE_LAYERS:
         plain = losses.gram(feats[name])
         if name in recurring.LAYERS:
@@ -144,11 +152,12 @@ def test_a_run_paints_with_guided_targets(bundled_weights: VGGWeights, kind: str
 
 
 def test_without_the_option_the_targets_are_the_plain_gram_matrices(net: VGGFeatures, fp32: Precision) -> None:
-    """``leave_out_objects`` off (the default): exactly the plain Gram targets, untiled and tiled, as
-    :func:`losses.make_targets` builds them without guides; on, the deep layers differ."""
+    """``leave_out_objects`` off (``--no-leave-out-objects``; on is the default of a run's StyleParams):
+    exactly the plain Gram targets, untiled and tiled, as :func:`losses.make_targets` builds them without
+    guides; on, the deep layers differ."""
     c_t = pil_to_tensor(make_content((96, 64)))
     one, other = make_one_off_painting((96, 96)), make_style((80, 96))
-    assert not StyleParams().leave_out_objects and not Paintings([one], [1.0]).leave_out_objects
+    assert StyleParams().leave_out_objects and not Paintings([one], [1.0]).leave_out_objects
     with torch.no_grad():
         content_feats = fp32.features(net, c_t)
         feats = [fp32.features(net, to_device(img, 96, CPU)) for img in (one, other)]
@@ -161,3 +170,24 @@ def test_without_the_option_the_targets_are_the_plain_gram_matrices(net: VGGFeat
         tiled = tiles_off.regions[0].grams[name]
         assert float((tiled - plain.grams[name]).abs().max()) <= 2e-5 * float(plain.grams[name].abs().max()), name
         assert torch.equal(on.grams[name], plain.grams[name]) == (name not in recurring.LAYERS), name
+
+
+@pytest.mark.slow  # a whole run at 64 px
+def test_a_run_finds_where_each_painting_recurs_once_for_all_its_sizes(bundled_weights: VGGWeights,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    real = recurring.painting_weights
+
+    def counted(*args: object, **kw: object) -> torch.Tensor:
+        calls.append(args[2])
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recurring, "painting_weights", counted)
+    one, other = make_one_off_painting((96, 96)), make_style((80, 96))
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=64, steps=4, start_size=32, precision="fp32")
+    assert params.leave_out_objects  # the default
+    phases: list[str] = []
+    res = stylize(StyleInputs(make_content((64, 48)), [one, other], style_weights=[1.0, 1.0]), params,
+                  bundled_weights, on_progress=lambda p: phases.append(p.phase))
+    assert res.steps_done == 4 and phases.count("targets") == 2  # two sizes (32 and 64 px)
+    assert len(calls) == 2  # once per painting, not per size

@@ -1,5 +1,6 @@
-"""The "Leave out the painting's objects" checkbox: it reaches the run (and its result's metadata), is kept
-in the per-user settings, in presets and in a saved result's settings, and the History and the queue say so."""
+"""The "Leave out the painting's objects" checkbox (on by default): it reaches the run (and its result's
+metadata), is kept in the per-user settings, in presets and in a saved result's settings, and the History and
+the queue say when it is off."""
 
 from __future__ import annotations
 
@@ -19,69 +20,70 @@ from tests.helpers import make_content
 from tests.ui.helpers import few_steps, load_both, make_window
 
 
-def test_the_checkbox_is_off_by_default_and_reaches_the_params(qtbot) -> None:
+def test_the_checkbox_is_on_by_default_and_reaches_the_params(qtbot) -> None:
     window = make_window(qtbot)
     c = window.controls
-    assert not c.objects_check.isChecked() and not c.params().leave_out_objects
+    assert c.objects_check.isChecked() and c.params().leave_out_objects
     assert c.objects_check.text() == "Leave out the painting's objects"
-    assert "portraits" in c.objects_check.toolTip() and "moon" in c.objects_check.toolTip()
-    c.objects_check.setChecked(True)
-    assert c.params().leave_out_objects
+    assert "portrait" in c.objects_check.toolTip() and "Untick" in c.objects_check.toolTip()
+    c.objects_check.setChecked(False)
+    assert not c.params().leave_out_objects
 
 
 @pytest.mark.slow  # a real run at 48 px
-def test_a_run_with_the_checkbox_leaves_the_objects_out_and_the_history_says_so(qtbot, image_files,
-                                                                                 bundled_weights) -> None:
+def test_a_run_without_the_checkbox_keeps_the_objects_and_the_history_says_so(qtbot, image_files,
+                                                                             bundled_weights) -> None:
     window = make_window(qtbot)
     few_steps(window, steps=3, size=48)
     load_both(window, image_files)
-    window.controls.objects_check.setChecked(True)
+    window.controls.objects_check.setChecked(False)
     assert window.start_run()
     job = window.runs.job
     assert job is not None
     with qtbot.waitSignal(job.ended, timeout=120_000):
         pass
     entry = window.history.newest()
-    assert entry is not None and entry.result.metadata["params"]["leave_out_objects"] is True
-    assert "objects left out" in settings_summary(entry.result.metadata)
-    assert "objects left out" in window.result_view.caption.text()
+    assert entry is not None and entry.result.metadata["params"]["leave_out_objects"] is False
+    assert "painting's objects kept" in settings_summary(entry.result.metadata)
+    assert "painting's objects kept" in window.result_view.caption.text()
 
 
-def test_the_history_text_names_it_only_when_on() -> None:
-    assert settings_summary({"params": {"size": 64, "leave_out_objects": True}}) == "64 px · objects left out"
-    assert settings_summary({"params": {"size": 64, "leave_out_objects": False}}) == "64 px"
+def test_the_history_text_names_it_only_when_off() -> None:
+    assert settings_summary({"params": {"size": 64, "leave_out_objects": False}}) == "64 px · painting's objects kept"
+    assert settings_summary({"params": {"size": 64, "leave_out_objects": True}}) == "64 px"
     assert settings_summary({"params": {"size": 64, "leave_out_objects": "yes"}}) == "64 px"
+    assert settings_summary({"params": {"size": 64}}) == "64 px"  # a result from before the option
 
 
 def test_the_queue_text_names_it(tmp_path: Path) -> None:
-    item = QueueItem(1, tmp_path / "a.png", tmp_path / "b.png", StyleParams(leave_out_objects=True), tmp_path, 1)
-    assert "objects left out" in row_tooltip(item)
-    plain = QueueItem(2, tmp_path / "a.png", tmp_path / "b.png", StyleParams(), tmp_path, 1)
-    assert "objects left out" not in row_tooltip(plain)
+    item = QueueItem(1, tmp_path / "a.png", tmp_path / "b.png", StyleParams(leave_out_objects=False), tmp_path, 1)
+    assert "painting's objects kept" in row_tooltip(item)
+    default = QueueItem(2, tmp_path / "a.png", tmp_path / "b.png", StyleParams(), tmp_path, 1)
+    assert "objects" not in row_tooltip(default)
 
 
 def test_it_persists_across_windows(qtbot) -> None:
     first = make_window(qtbot)
-    first.controls.objects_check.setChecked(True)
+    first.controls.objects_check.setChecked(False)
     first.write_settings()
-    assert load_settings().settings.leave_out_objects is True
+    assert load_settings().settings.leave_out_objects is False
     second = make_window(qtbot)
-    assert second.controls.objects_check.isChecked()
+    assert not second.controls.objects_check.isChecked()
 
 
 def test_a_missing_or_bad_stored_value_gives_the_default() -> None:
-    save_settings(Settings(leave_out_objects=True))
+    save_settings(Settings(leave_out_objects=False))
     data = json.loads(settings_path().read_text())
-    assert data["leave_out_objects"] is True
-    for stored in ("yes", 1, None):
+    assert data["leave_out_objects"] is False
+    for stored in ("no", 0, None):
         data["leave_out_objects"] = stored
         settings_path().write_text(json.dumps(data))
-        assert load_settings().settings.leave_out_objects is False
+        assert load_settings().settings.leave_out_objects is True
     del data["leave_out_objects"]  # a settings file from before the option
     data["seamless"] = True
     settings_path().write_text(json.dumps(data))
     loaded = load_settings().settings
-    assert loaded.leave_out_objects is False and loaded.seamless is True
+    assert loaded.leave_out_objects is True and loaded.seamless is True
 
 
 def test_open_settings_from_image_restores_it(qtbot, tmp_path: Path) -> None:
@@ -103,10 +105,11 @@ def test_open_settings_from_image_restores_it(qtbot, tmp_path: Path) -> None:
 def test_clicking_the_checkboxs_text_toggles_it_and_not_while_painting(qtbot) -> None:
     window = make_window(qtbot)
     check = window.controls.objects_check
+    assert check.isChecked()
     qtbot.mouseClick(check.label, Qt.MouseButton.LeftButton)
-    assert check.isChecked() and window.controls.params().leave_out_objects
+    assert not check.isChecked() and not window.controls.params().leave_out_objects
     qtbot.mouseClick(check.box, Qt.MouseButton.LeftButton)
-    assert not check.isChecked()
+    assert check.isChecked()
     check.setEnabled(False)  # as while painting
     qtbot.mouseClick(check.label, Qt.MouseButton.LeftButton)
-    assert not check.isChecked()
+    assert check.isChecked()

@@ -10,7 +10,7 @@ are ``(height, width)`` in px.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +37,16 @@ class Paintings:
     checked by :class:`~nst_desktop.engine.params.StyleInputs`), each resized at a size of the run
     to ``scale`` x that size's long side (the brush strokes' size, ``StyleParams.style_scale``).
     ``leave_out_objects``: their deep Gram targets are weighted by where each recurs
-    (``StyleParams.leave_out_objects``, see :mod:`nst_desktop.engine.net.recurring`)."""
+    (``StyleParams.leave_out_objects``, see :mod:`nst_desktop.engine.net.recurring`); a run passes
+    its params' value, False here gives the plain Gram targets."""
 
     images: Sequence[StyleSource]
     weights: Sequence[float]
     scale: float = 1.0
     leave_out_objects: bool = False
+    #: Each painting's weights where it recurs (``recurring.painting_weights``), computed once for a
+    #: run's every size (``recurring.with_weights``); None: computed where the targets are made.
+    recurrence: tuple[torch.Tensor, ...] | None = field(default=None, compare=False)
 
     def on_device(self, long_side: int, device: torch.device) -> Iterator[tuple[int, float, torch.Tensor]]:
         """``(index, weight, image)`` of each painting whose weight is above 0, one at a time: the

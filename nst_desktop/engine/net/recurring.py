@@ -10,26 +10,29 @@ Factors in Neural Style Transfer", eq. 6-7; see :func:`losses.guided_gram`).
 Recurrence of a position (a cell of :data:`SOURCE_LAYER`): the cosine similarity of its
 activation vector to that of its k-th most similar cell farther away than a radius (so a
 stroke's own neighbourhood does not count), k being :data:`MATCH_SHARE` of the cells.
-Weights map recurrence to [0, 1] relative to the painting's own distribution (see
-:func:`weights_from_features`).
+Weights map recurrence to [0, 1] on an absolute scale (see :func:`weights_from_features`): a
+painting that is all brushwork keeps every place, a portrait loses its face. A share of each
+painting left out instead (the least recurring half, tried first) blurred seascapes and mosaics,
+whose "least recurring" places are their strongest strokes (docs/quality.md).
 
-Conventions: paintings are ``(1, 3, H, W)`` float RGB in [0, 1] (colour-matched ones may be
-slightly outside), NCHW, on the run's device; weights are ``(1, 1, h, w)`` float32 in [0, 1] at a
-layer's grid of cells, 1 = recurs (fully counted), 0 = one-off (left out of the target). The
-weights are computed from the painting seen at a long side of at most :data:`MAX_LONG_SIDE` px,
-so their cost and their pattern do not depend on the run's size; they are then resized
+Conventions: paintings are Pillow images or ``(1, 3, H, W)`` float RGB in [0, 1] (colour-matched
+ones may be slightly outside), NCHW; weights are ``(1, 1, h, w)`` float32 in [0, 1] at a layer's
+grid of cells, 1 = recurs (fully counted), 0 = one-off (left out of the target). The weights are
+computed from the painting seen at a long side of :data:`LONG_SIDE` px (enlarged or reduced), so
+their cost and their pattern do not depend on the run's size or stage; they are then resized
 bilinearly to each layer's grid.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 
 from nst_desktop.engine.image.images import scaled_size
-from nst_desktop.engine.image.inputs import working_hw
+from nst_desktop.engine.image.inputs import Paintings, StyleSource, hw_of, to_device, working_hw
 from nst_desktop.engine.net.precision import Precision
 from nst_desktop.engine.net.vgg import VGGFeatures
 
@@ -38,9 +41,11 @@ from nst_desktop.engine.net.vgg import VGGFeatures
 LAYERS: tuple[str, ...] = ("relu3_1", "relu4_1", "relu5_1")
 #: The layer whose activations decide how well a place recurs (deep enough to see objects).
 SOURCE_LAYER = "relu5_1"
-#: Long side (px) at most of the painting the weights are computed from: relu5_1 then has at most
-#: 32 x 32 cells, and the similarity of all pairs of cells at most 32⁴ = 1 M floats.
-MAX_LONG_SIDE = 512
+#: Long side (px) the painting is seen at to find where it recurs, enlarged or reduced to it: the
+#: thresholds below were measured at this size, and the weights have one pattern at every size of a
+#: run (coarse to fine, tiled or not). relu5_1 then has at most 32 x 32 cells, and the similarity of
+#: all pairs of cells at most 32⁴ = 1 M floats.
+LONG_SIDE = 512
 #: Share of the cells a position's match is ranked among: recurrence is the similarity of its
 #: k-th best match, k = this share of the cells (one good match elsewhere is not recurring).
 MATCH_SHARE = 0.1
@@ -49,15 +54,14 @@ MATCH_SHARE = 0.1
 RADIUS_SHARE = 0.06
 #: The smallest exclusion radius, in cells.
 MIN_RADIUS_CELLS = 2.0
-#: Share of the positions left out: weight 0 below this quantile of the painting's recurrence.
-SHARE_LEFT_OUT = 0.5
-#: The weights rise linearly from 0 at quantile :data:`SHARE_LEFT_OUT` to 1 at this many
-#: quantiles above it (0.5 + 0.3: weight 1 from the 80 % quantile up).
-RISE = 0.3
-#: A position whose k-th match is at least this similar (cosine) recurs, whatever the quantiles:
-#: a painting that is one repeated texture keeps its weight (the real paintings measured recur
-#: far less, 95 % quantile 0.58-0.75 at 512 px, so the quantiles decide there).
-SURELY_RECURS = 0.9
+#: A position whose k-th match elsewhere is at most this similar (cosine at :data:`SOURCE_LAYER`)
+#: is one-off: weight 0. Measured on the painting at 512 px: the mosaic's places are all above
+#: 0.39, Turner's Shipwreck and The Starry Night keep 95-99 % of theirs (their ship, stars and moon
+#: are the places near it), Frida Kahlo's self-portrait loses 10 % below it and 42 % below 0.25
+#: (her face, the monkey, the cat).
+ONE_OFF_BELOW = 0.23
+#: From this similarity up a position recurs: weight 1 (linear between the two).
+RECURS_FROM = 0.28
 
 
 def recurrence(features: torch.Tensor) -> torch.Tensor:
@@ -76,36 +80,40 @@ def recurrence(features: torch.Tensor) -> torch.Tensor:
 
 
 def weights_from_features(features: torch.Tensor) -> torch.Tensor:
-    """``(1, C, h, w)`` activations of a painting -> ``(1, 1, h, w)`` weights in [0, 1].
-
-    0 below the :data:`SHARE_LEFT_OUT` quantile of :func:`recurrence`, rising linearly to 1 at
-    the quantile :data:`RISE` above it, and 1 wherever recurrence reaches that quantile or
-    :data:`SURELY_RECURS` (ties at the top, e.g. a texture that repeats exactly, count as 1)."""
+    """``(1, C, h, w)`` activations of a painting -> ``(1, 1, h, w)`` weights in [0, 1]: 0 where
+    :func:`recurrence` is at most :data:`ONE_OFF_BELOW`, 1 from :data:`RECURS_FROM` up, linear
+    between."""
     t = recurrence(features)
-    flat = t.reshape(-1)
-    lo = torch.quantile(flat, SHARE_LEFT_OUT)
-    hi = torch.quantile(flat, min(1.0, SHARE_LEFT_OUT + RISE))
-    m = ((t - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
-    return torch.where((t >= hi) | (t >= SURELY_RECURS), torch.ones_like(m), m)
+    return ((t - ONE_OFF_BELOW) / (RECURS_FROM - ONE_OFF_BELOW)).clamp(0, 1)
 
 
-def painting_weights(net: VGGFeatures, precision: Precision, painting: torch.Tensor,
-                     features: Mapping[str, torch.Tensor] | None = None,
-                     max_long_side: int = MAX_LONG_SIDE) -> torch.Tensor:
-    """Weights of ``painting`` ``(1, 3, H, W)`` at :data:`SOURCE_LAYER`'s grid of the painting
-    reduced to ``max_long_side`` px (antialiased bicubic) if larger (its short side kept at least
-    :data:`inputs.MIN_SIDE`); ``(1, 1, h, w)`` float32 on the painting's device. ``net`` must tap
-    :data:`SOURCE_LAYER`. ``features``: the painting's activations if the caller has them (used,
-    instead of a forward pass, when the painting needs no reduction)."""
-    hw = (int(painting.shape[-2]), int(painting.shape[-1]))
+def painting_weights(net: VGGFeatures, precision: Precision, painting: StyleSource,
+                     long_side: int = LONG_SIDE) -> torch.Tensor:
+    """Weights of ``painting`` (a Pillow image, or ``(1, 3, H, W)`` in [0, 1]) seen at ``long_side`` px
+    (resized as a run resizes its paintings, either way; its short side kept at least
+    :data:`inputs.MIN_SIDE`): ``(1, 1, h, w)`` float32 at :data:`SOURCE_LAYER`'s grid, on the
+    precision's device. ``net`` must tap :data:`SOURCE_LAYER`. Callers pass the painting as the run
+    has it, not as staged for one of its sizes, so that every size gets the same pattern."""
+    side = max(working_hw(scaled_size(hw_of(painting), long_side)))
     with torch.no_grad():
-        if max(hw) > max_long_side:
-            size = working_hw(scaled_size(hw, max_long_side))
-            painting = F.interpolate(painting.float(), size=size, mode="bicubic", align_corners=False, antialias=True)
-        elif features is not None and SOURCE_LAYER in features:
-            return weights_from_features(features[SOURCE_LAYER].detach())
-        feats = precision.features(net, painting, last=SOURCE_LAYER)
-        return weights_from_features(feats[SOURCE_LAYER])
+        seen = to_device(painting, side, precision.device)
+        return weights_from_features(precision.features(net, seen, last=SOURCE_LAYER)[SOURCE_LAYER])
+
+
+def with_weights(net: VGGFeatures, precision: Precision, paintings: Paintings) -> Paintings:
+    """``paintings`` with each one's weights (:func:`painting_weights`) computed once, for every size
+    of a run (they do not depend on it); unchanged without ``leave_out_objects`` or if already there."""
+    if not paintings.leave_out_objects or paintings.recurrence is not None:
+        return paintings
+    weights = tuple(painting_weights(net, precision, img) for img in paintings.images)
+    return dataclasses.replace(paintings, recurrence=weights)
+
+
+def weights_of(net: VGGFeatures, precision: Precision, paintings: Paintings, i: int) -> torch.Tensor:
+    """Painting ``i``'s weights: those :func:`with_weights` computed for the run, else computed now."""
+    if paintings.recurrence is not None:
+        return paintings.recurrence[i]
+    return painting_weights(net, precision, paintings.images[i])
 
 
 def at_layers(weights: torch.Tensor, grids: Mapping[str, tuple[int, int]]) -> dict[str, torch.Tensor]:

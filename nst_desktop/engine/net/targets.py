@@ -36,7 +36,7 @@ def style_targets(
         feats = precision.features(net, s_t)
         style_feats.append(feats)
         if guides is not None:
-            recurs = recurring.painting_weights(net, precision, s_t, feats)
+            recurs = recurring.weights_of(net, precision, paintings, i)
             guides.append(recurring.at_layers(recurs, {n: tuple(f.shape[-2:]) for n, f in feats.items()}))
         used_weights.append(w)
         if masks is not None and masks.styles is not None:

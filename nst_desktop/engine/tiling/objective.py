@@ -205,7 +205,7 @@ def tiled_targets(
         if paintings.leave_out_objects:  # guided by where the painting recurs, as untiled (see recurring)
             s_hw = (int(s_t.shape[-2]), int(s_t.shape[-1]))
             grids = {n: tiling.layer_hw(s_hw, TAP_STRIDE[n]) for n in losses.STYLE_LAYERS}
-            guides = recurring.at_layers(recurring.painting_weights(net, precision, s_t), grids)
+            guides = recurring.at_layers(recurring.weights_of(net, precision, paintings, i), grids)
         grams_of.append(whole_grams(net, precision, s_t, style_tiles, guides=guides))
         used_weights.append(float(w))
         if masks is not None and masks.styles is not None:
