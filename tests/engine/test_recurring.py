@@ -72,8 +72,9 @@ def test_the_weights_are_at_the_source_layers_grid_and_resize_to_each_layers(net
         assert g.shape[-2:] == feats[name].shape[-2:]
 
 
-def test_a_painting_is_seen_at_its_own_size_within_256_and_512_px(net: VGGFeatures, fp32: Precision) -> None:
-    for size, grid in (((80, 64), (12, 16)), ((384, 288), (18, 24)), ((1024, 768), (24, 32))):
+def test_a_painting_is_seen_at_512_px_and_a_small_one_at_256(net: VGGFeatures, fp32: Precision) -> None:
+    for size, grid in (((80, 64), (12, 16)), ((255, 200), (12, 16)), ((256, 200), (25, 32)), ((384, 288), (24, 32)),
+                       ((1024, 768), (24, 32))):
         m = recurring.painting_weights(net, fp32, make_style(size))  # relu5_1: 1/16 of the side seen
         assert m.shape[-2:] == grid, size
 
@@ -94,7 +95,7 @@ def test_the_weights_do_not_depend_on_the_runs_size(net: VGGFeatures, fp32: Prec
     monkeypatch.setattr(recurring, "painting_weights", spy)
     for side in (64, 160):
         style_targets(net, fp32, c_t, Paintings([img], [1.0], leave_out_objects=True), side)
-    assert len(seen) == 2 and seen[0].shape == (1, 1, 18, 24) and torch.equal(seen[0], seen[1])  # at 384 px
+    assert len(seen) == 2 and seen[0].shape == (1, 1, 24, 32) and torch.equal(seen[0], seen[1])  # at 512 px
     other = recurring.painting_weights(net, fp32, img, long_side=256)
     assert other.shape == (1, 1, 12, 16)
 

@@ -18,9 +18,9 @@ whose "least recurring" places are their strongest strokes (docs/quality.md).
 Conventions: paintings are Pillow images or ``(1, 3, H, W)`` float RGB in [0, 1] (colour-matched
 ones may be slightly outside), NCHW; weights are ``(1, 1, h, w)`` float32 in [0, 1] at a layer's
 grid of cells, 1 = recurs (fully counted), 0 = one-off (left out of the target). The weights are
-computed once per run from the painting as the run holds it, seen at its own long side kept within
-:data:`MIN_LONG_SIDE`..:data:`LONG_SIDE` px, so their pattern does not depend on the run's stage;
-they are then resized bilinearly to each layer's grid.
+computed once per run from the painting as the run holds it, seen at a long side of
+:data:`LONG_SIDE` px (:data:`SMALL_LONG_SIDE` for a small painting), so their pattern does not depend
+on the run's stage; they are then resized bilinearly to each layer's grid.
 """
 
 from __future__ import annotations
@@ -41,15 +41,15 @@ from nst_desktop.engine.net.vgg import VGGFeatures
 LAYERS: tuple[str, ...] = ("relu3_1", "relu4_1", "relu5_1")
 #: The layer whose activations decide how well a place recurs (deep enough to see objects).
 SOURCE_LAYER = "relu5_1"
-#: Long side (px) a painting is seen at to find where it recurs, if it is larger (reduced to it):
-#: the thresholds below were measured at this size. relu5_1 then has at most 32 x 32 cells, and the
+#: Long side (px) a painting is seen at to find where it recurs, enlarged or reduced to it: the
+#: thresholds below were measured at this size. relu5_1 then has at most 32 x 32 cells, and the
 #: similarity of all pairs of cells at most 32⁴ = 1 M floats.
 LONG_SIDE = 512
-#: A painting smaller than this (px, long side) is enlarged to it, so that relu5_1 has at least 16
-#: cells on its long side to compare (at 5 x 5 cells most places matched nothing and were "one-off").
-#: Between the two, a painting is seen at its own size (enlarging it to 512 px cost 4x as much for the
-#: same weights on the small paintings measured).
-MIN_LONG_SIDE = 256
+#: A painting whose long side is below this (px) is seen at this size instead: a thumbnail enlarged
+#: to 512 px is mostly blur, and the pass at 512 px cost 1.6-3 s on one float32 core for the same
+#: weights on the small paintings measured; at 256 px relu5_1 still has 16 cells on the long side
+#: (at 5 x 5 cells most places matched nothing and were "one-off").
+SMALL_LONG_SIDE = 256
 #: Share of the cells a position's match is ranked among: recurrence is the similarity of its
 #: k-th best match, k = this share of the cells (one good match elsewhere is not recurring).
 MATCH_SHARE = 0.1
@@ -94,13 +94,13 @@ def weights_from_features(features: torch.Tensor) -> torch.Tensor:
 def painting_weights(net: VGGFeatures, precision: Precision, painting: StyleSource,
                      long_side: int | None = None) -> torch.Tensor:
     """Weights of ``painting`` (a Pillow image, or ``(1, 3, H, W)`` in [0, 1]) seen at ``long_side`` px
-    (default: its own long side kept within :data:`MIN_LONG_SIDE`..:data:`LONG_SIDE`; resized as a
-    run resizes its paintings, its short side kept at least :data:`inputs.MIN_SIDE`):
+    (default: :data:`LONG_SIDE`, or :data:`SMALL_LONG_SIDE` for a painting smaller than that; resized
+    as a run resizes its paintings, either way, its short side kept at least :data:`inputs.MIN_SIDE`):
     ``(1, 1, h, w)`` float32 at :data:`SOURCE_LAYER`'s grid, on the precision's device. ``net`` must
     tap :data:`SOURCE_LAYER`. Callers pass the painting as the run holds it (reduced to the run's
     final size at most), not as staged for one of its sizes, so that every size gets the same pattern."""
     if long_side is None:
-        long_side = min(LONG_SIDE, max(MIN_LONG_SIDE, max(hw_of(painting))))
+        long_side = LONG_SIDE if max(hw_of(painting)) >= SMALL_LONG_SIDE else SMALL_LONG_SIDE
     side = max(working_hw(scaled_size(hw_of(painting), long_side)))
     with torch.no_grad():
         seen = to_device(painting, side, precision.device)
