@@ -198,3 +198,6 @@ def test_a_run_finds_where_each_painting_recurs_once_for_all_its_sizes(bundled_w
                   bundled_weights, on_progress=lambda p: phases.append(p.phase))
     assert res.steps_done == 4 and phases.count("targets") == 2  # two sizes (32 and 64 px)
     assert len(calls) == 2  # once per painting, not per size
+    calls.clear()
+    stylize(StyleInputs(make_content((64, 48)), [one, other], style_weights=[1.0, 0.0]), params, bundled_weights)
+    assert [c.size for c in calls] == [(64, 64)]  # only the first (96 px, held at 64): weight 0 is no target

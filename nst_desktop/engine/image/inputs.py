@@ -45,8 +45,9 @@ class Paintings:
     scale: float = 1.0
     leave_out_objects: bool = False
     #: Each painting's weights where it recurs (``recurring.painting_weights``), computed once for a
-    #: run's every size (``recurring.with_weights``); None: computed where the targets are made.
-    recurrence: tuple[torch.Tensor, ...] | None = field(default=None, compare=False)
+    #: run's every size (``recurring.with_weights``; None for a painting of weight 0); None: computed
+    #: where the targets are made.
+    recurrence: tuple[torch.Tensor | None, ...] | None = field(default=None, compare=False)
 
     def on_device(self, long_side: int, device: torch.device) -> Iterator[tuple[int, float, torch.Tensor]]:
         """``(index, weight, image)`` of each painting whose weight is above 0, one at a time: the

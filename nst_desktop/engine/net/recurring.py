@@ -109,18 +109,19 @@ def painting_weights(net: VGGFeatures, precision: Precision, painting: StyleSour
 
 def with_weights(net: VGGFeatures, precision: Precision, paintings: Paintings) -> Paintings:
     """``paintings`` with each one's weights (:func:`painting_weights`) computed once, for every size
-    of a run (they do not depend on it); unchanged without ``leave_out_objects`` or if already there."""
+    of a run (they do not depend on it; None for a painting of weight 0, which no target uses);
+    unchanged without ``leave_out_objects`` or if already there."""
     if not paintings.leave_out_objects or paintings.recurrence is not None:
         return paintings
-    weights = tuple(painting_weights(net, precision, img) for img in paintings.images)
+    weights = tuple(painting_weights(net, precision, img) if w > 0 else None
+                    for img, w in zip(paintings.images, paintings.weights, strict=True))
     return dataclasses.replace(paintings, recurrence=weights)
 
 
 def weights_of(net: VGGFeatures, precision: Precision, paintings: Paintings, i: int) -> torch.Tensor:
     """Painting ``i``'s weights: those :func:`with_weights` computed for the run, else computed now."""
-    if paintings.recurrence is not None:
-        return paintings.recurrence[i]
-    return painting_weights(net, precision, paintings.images[i])
+    known = paintings.recurrence[i] if paintings.recurrence is not None else None
+    return known if known is not None else painting_weights(net, precision, paintings.images[i])
 
 
 def at_layers(weights: torch.Tensor, grids: Mapping[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
