@@ -34,6 +34,10 @@ INIT_CHOICES = (
 QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 
 #: Each control's tooltip while it can be changed, by the panel's attribute name.
+#: How a result or queue item made with the objects checkbox unticked is described (the default leaves
+#: them out, so only this case is named).
+OBJECTS_KEPT = "painting's objects kept"
+
 CONTROL_TIPS = {
     "size_spin": "Long side of the result in pixels; the content's aspect ratio is kept",
     "strength_slider": "How strongly the style is applied (log scale, 0.01× to 100×; "
