@@ -201,3 +201,70 @@ def test_a_run_finds_where_each_painting_recurs_once_for_all_its_sizes(bundled_w
     calls.clear()
     stylize(StyleInputs(make_content((64, 48)), [one, other], style_weights=[1.0, 0.0]), params, bundled_weights)
     assert [c.size for c in calls] == [(64, 64)]  # only the first (96 px, held at 64): weight 0 is no target
+
+
+def _counting_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A fresh process memo, and a list that grows by one for each painting the network sees."""
+    monkeypatch.setattr(recurring, "MEMO", recurring.Memo())
+    passes: list[int] = []
+    real = recurring.weights_from_features
+
+    def counted(features: torch.Tensor) -> torch.Tensor:
+        passes.append(1)
+        return real(features)
+
+    monkeypatch.setattr(recurring, "weights_from_features", counted)
+    return passes
+
+
+def test_a_painting_seen_again_is_not_passed_through_the_network_again(
+        net: VGGFeatures, fp32: Precision, bundled_weights: VGGWeights, monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _counting_passes(monkeypatch)
+    img = make_one_off_painting((128, 96))
+    first = recurring.painting_weights(net, fp32, img)
+    again = recurring.painting_weights(net, fp32, img.copy())  # the same pixels, another image
+    assert len(passes) == 1 and torch.equal(first, again)
+    again[...] = 0  # a copy: what the memo holds is not changed by a caller
+    assert torch.equal(recurring.painting_weights(net, fp32, img), first) and len(passes) == 1
+    recurring.painting_weights(net, fp32, pil_to_tensor(img))  # as a tensor it is resized otherwise: another key
+    assert len(passes) == 2
+    # Whatever decides the weights is part of the key: a pixel, the size it is seen at, the network.
+    changed = img.copy()
+    changed.putpixel((5, 5), (255, 0, 0))
+    recurring.painting_weights(net, fp32, changed)
+    recurring.painting_weights(net, fp32, img, long_side=128)
+    average = fp32.prepare(VGGFeatures(bundled_weights, [recurring.SOURCE_LAYER], pooling="average"))
+    recurring.painting_weights(average, fp32, img)
+    other_weights = VGGWeights({k: v * 1.01 for k, v in bundled_weights.state_dict.items()},
+                               bundled_weights.preprocessing, bundled_weights.name)
+    recurring.painting_weights(fp32.prepare(VGGFeatures(other_weights, [recurring.SOURCE_LAYER])), fp32, img)
+    assert len(passes) == 6
+
+
+def test_the_memo_keeps_the_last_few_paintings(net: VGGFeatures, fp32: Precision,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _counting_passes(monkeypatch)
+    memo = recurring.Memo(size=2)
+    a, b, c = (make_style(size) for size in ((64, 64), (64, 80), (80, 64)))
+    for img in (a, b, a, c):  # a is used again before c comes: b is the one let go
+        recurring.painting_weights(net, fp32, img, memo=memo)
+    assert len(passes) == 3
+    recurring.painting_weights(net, fp32, a, memo=memo)
+    assert len(passes) == 3
+    recurring.painting_weights(net, fp32, b, memo=memo)
+    assert len(passes) == 4
+
+
+@pytest.mark.slow  # two whole runs at 64 px
+def test_a_second_run_with_the_same_painting_reuses_its_weights(bundled_weights: VGGWeights,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _counting_passes(monkeypatch)
+    params = StyleParams(device="cpu", seed=0, preview_every=0, size=64, steps=3, precision="fp32")
+    inputs = StyleInputs(make_content((64, 48)), [make_one_off_painting((96, 96))])
+    first = stylize(inputs, params, bundled_weights)
+    second = stylize(inputs, params, bundled_weights)
+    assert len(passes) == 1
+    assert first.image.tobytes() == second.image.tobytes()
+    monkeypatch.setattr(recurring, "MEMO", recurring.Memo())  # as a new process would paint it
+    assert stylize(inputs, params, bundled_weights).image.tobytes() == first.image.tobytes()
+    assert len(passes) == 2

@@ -20,16 +20,22 @@ ones may be slightly outside), NCHW; weights are ``(1, 1, h, w)`` float32 in [0,
 grid of cells, 1 = recurs (fully counted), 0 = one-off (left out of the target). The weights are
 computed once per run from the painting as the run holds it, seen at a long side of
 :data:`LONG_SIDE` px (:data:`SMALL_LONG_SIDE` for a small painting), so their pattern does not depend
-on the run's stage; they are then resized bilinearly to each layer's grid.
+on the run's stage; they are then resized bilinearly to each layer's grid. The last few paintings'
+weights are kept for later runs in the process (:class:`Memo`): video frames, batch items and the
+window's reruns reuse their painting.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from nst_desktop.engine.image.images import scaled_size
 from nst_desktop.engine.image.inputs import Paintings, StyleSource, hw_of, to_device, working_hw
@@ -66,6 +72,64 @@ MIN_RADIUS_CELLS = 2.0
 ONE_OFF_BELOW = 0.23
 #: From this similarity up a position recurs: weight 1 (linear between the two).
 RECURS_FROM = 0.28
+#: How many paintings' weights :data:`MEMO` keeps (each at most 32 x 32 floats): a run's blend of
+#: several, and the last run's.
+MEMO_PAINTINGS = 8
+#: The network's fingerprint (see :func:`_net_key`) samples its weights at every this many-th index
+#: along each dimension (about 60,000 numbers): different weights differ in thousands of them, and
+#: sampling keeps the fingerprint cheap next to the network pass it saves.
+NET_SAMPLE_STRIDE = 5
+
+
+class Memo:
+    """The weights of the last :data:`MEMO_PAINTINGS` paintings seen, by what decides them (the
+    painting's pixels, the size it is seen at, the network's weights and pooling, the number format
+    and device): a painting reused by a later run (each video frame, a batch's items, the window's
+    reruns) is not passed through the network again. Weights are kept on the CPU; thread-safe."""
+
+    def __init__(self, size: int = MEMO_PAINTINGS) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[object, ...], torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> torch.Tensor | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], weights: torch.Tensor) -> None:
+        with self._lock:
+            self._kept[key] = weights.detach().to("cpu", copy=True)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+
+#: The process's memo (a cache, like the loaded network weights': it changes no result).
+MEMO = Memo()
+
+
+def _painting_key(painting: StyleSource) -> tuple[object, ...]:
+    """What identifies a painting's pixels: its mode or dtype, size and a digest of its values."""
+    if isinstance(painting, Image.Image):
+        return painting.mode, painting.size, hashlib.blake2b(painting.tobytes(), digest_size=16).digest()
+    t = painting.detach().to("cpu").contiguous()
+    return str(t.dtype), tuple(t.shape), hashlib.blake2b(t.numpy().tobytes(), digest_size=16).digest()
+
+
+def _net_key(net: VGGFeatures, precision: Precision) -> tuple[object, ...]:
+    """What decides the network's activations besides the input: its layers (pooling included), a
+    sample of its weights and preprocessing (:data:`NET_SAMPLE_STRIDE`), device and number format."""
+    with torch.no_grad():
+        tensors = [*net.parameters(), *net.buffers()]  # the buffers: the preprocessing's few numbers
+        # Every k-th index along each dimension: a view, so only the sample is copied.
+        sample = torch.cat([t.detach()[tuple(slice(None, None, NET_SAMPLE_STRIDE) for _ in t.shape)].reshape(-1)
+                            .float().cpu() for t in tensors])
+    layers = tuple(type(m).__name__ for m in net.layers)
+    return (layers, hashlib.blake2b(sample.numpy().tobytes(), digest_size=16).digest(),
+            str(precision.device), str(precision.compute_dtype))
 
 
 def recurrence(features: torch.Tensor) -> torch.Tensor:
@@ -92,19 +156,27 @@ def weights_from_features(features: torch.Tensor) -> torch.Tensor:
 
 
 def painting_weights(net: VGGFeatures, precision: Precision, painting: StyleSource,
-                     long_side: int | None = None) -> torch.Tensor:
+                     long_side: int | None = None, memo: Memo | None = None) -> torch.Tensor:
     """Weights of ``painting`` (a Pillow image, or ``(1, 3, H, W)`` in [0, 1]) seen at ``long_side`` px
     (default: :data:`LONG_SIDE`, or :data:`SMALL_LONG_SIDE` for a painting smaller than that; resized
     as a run resizes its paintings, either way, its short side kept at least :data:`inputs.MIN_SIDE`):
     ``(1, 1, h, w)`` float32 at :data:`SOURCE_LAYER`'s grid, on the precision's device. ``net`` must
     tap :data:`SOURCE_LAYER`. Callers pass the painting as the run holds it (reduced to the run's
-    final size at most), not as staged for one of its sizes, so that every size gets the same pattern."""
+    final size at most), not as staged for one of its sizes, so that every size gets the same pattern.
+    Weights already in ``memo`` (default: :data:`MEMO`) are not computed again."""
+    memo = MEMO if memo is None else memo
     if long_side is None:
         long_side = LONG_SIDE if max(hw_of(painting)) >= SMALL_LONG_SIDE else SMALL_LONG_SIDE
     side = max(working_hw(scaled_size(hw_of(painting), long_side)))
+    key = (_painting_key(painting), side, _net_key(net, precision))
+    known = memo.get(key)
+    if known is not None:
+        return known.to(precision.device, copy=True)
     with torch.no_grad():
         seen = to_device(painting, side, precision.device)
-        return weights_from_features(precision.features(net, seen, last=SOURCE_LAYER)[SOURCE_LAYER])
+        weights = weights_from_features(precision.features(net, seen, last=SOURCE_LAYER)[SOURCE_LAYER])
+    memo.put(key, weights)
+    return weights
 
 
 def with_weights(net: VGGFeatures, precision: Precision, paintings: Paintings) -> Paintings:
