@@ -134,7 +134,7 @@ class SpeedKeeper(QObject):
         self.settings = settings
         self.test = SpeedTest(self)
         self.test.measured.connect(self._on_tested)
-        self.test.ended.connect(self._show_state)
+        self.test.ended.connect(self._on_test_ended)
         runs.running_changed.connect(self._on_running_changed)
         self._armed = False
         self._closed = False
@@ -164,6 +164,15 @@ class SpeedKeeper(QObject):
     @Slot()
     def _show_state(self) -> None:
         self.controls.set_measuring(self.test.measuring())
+
+    @Slot()
+    def _on_test_ended(self) -> None:
+        """A test a run cancelled can end after that run (a quick run beside a slow step): it starts
+        again now (measured, failed or cancelled by closing, it does not: see :meth:`test_chosen_device`)."""
+        if self._armed:
+            self.test_chosen_device()
+        else:
+            self._show_state()
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
-from nst_desktop.engine import StyleResult
+from nst_desktop.engine import StyleResult, measure
+from nst_desktop.engine.measure.calibrate import speed_from_steps
 from nst_desktop.services.jobs import measured_rate
 from nst_desktop.services.settings import Settings, save_settings
 from nst_desktop.ui import speed
@@ -63,6 +65,37 @@ def test_a_run_started_during_the_speed_test_cancels_it(qtbot, image_files) -> N
     assert window.has_unsaved_result()
     # cancelled, it reported nothing; the run was too small to measure the speed: the test runs again
     qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=300_000)
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_a_cancelled_speed_test_that_ends_after_the_run_starts_again(qtbot, image_files, monkeypatch) -> None:
+    """A quick run can end while the test it cancelled is still in its step (a slow step on a slow
+    CPU): the test then starts again once it has ended. It did not: it waited for a run's end that
+    had passed, and the window never had a measured time."""
+    run_over = threading.Event()
+    calls: list[str] = []
+
+    def measure_speed(device: str, precision: str = "auto", weights: object = None,
+                      cancel: threading.Event | None = None) -> object:
+        calls.append(device)
+        if len(calls) == 1:  # cancelled by the run, and still in its step when the run ends
+            assert cancel is not None
+            cancel.wait(60)
+            run_over.wait(60)
+            return None
+        return speed_from_steps((128 * 128, 0.02), (256 * 256, 0.05))  # no network: the window's part
+
+    monkeypatch.setattr(measure, "measure_speed", measure_speed)
+    window = make_window(qtbot, speed_test=True)
+    qtbot.waitUntil(window.speeds.test.is_running, timeout=10_000)
+    few_steps(window, steps=4, size=32)
+    load_both(window, image_files)
+    assert window.start_run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    assert window.speeds.test.is_running() and len(calls) == 1
+    run_over.set()
+    qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=10_000)
+    assert len(calls) == 2
 
 
 @pytest.mark.usefixtures("no_delay")
