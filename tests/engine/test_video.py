@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from nst_desktop.engine import Progress, StyleParams
+from nst_desktop.engine.net import recurring
 from nst_desktop.engine.video import flow as fl
 from nst_desktop.engine.video import io as vio
 from nst_desktop.engine.video import paint as V
@@ -161,6 +162,19 @@ def test_temporal_frames_flicker_less_than_independent_ones(
     temporal = flicker(painted("temporal", temporal_weight=1000.0))
     independent = flicker(painted("independent", temporal=False))
     assert temporal < 0.7 * independent
+
+
+def test_the_paintings_weights_are_found_once_for_all_frames(tmp_path: Path, clip: Path, painting: Path,
+                                                             bundled_weights, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaving out the painting's objects (the default) looks at the painting once, not once per frame."""
+    assert FAST.leave_out_objects
+    monkeypatch.setattr(recurring, "MEMO", recurring.Memo())
+    passes: list[int] = []
+    real = recurring.weights_from_features
+    monkeypatch.setattr(recurring, "weights_from_features", lambda f: passes.append(1) or real(f))
+    plan = V.plan_video(clip, [painting], tmp_path / "frames", _settings(start_s=0.25, end_s=0.75))
+    V.render_video(plan, [make_style((48, 48))], bundled_weights)
+    assert len(list((tmp_path / "frames").glob("frame_*.png"))) == 6 and len(passes) == 1
 
 
 def test_an_odd_size_gives_even_frames_for_h264(tmp_path: Path, clip: Path, painting: Path, bundled_weights) -> None:
