@@ -54,14 +54,20 @@ def test_windows_without_the_speed_test_do_not_measure(qtbot) -> None:
     assert not window.speeds.test.is_running() and "Time: known after the first run" in _estimate(window)
 
 
-@pytest.mark.usefixtures("no_delay")
-def test_a_run_started_during_the_speed_test_cancels_it(qtbot, image_files) -> None:
+def _run_during_the_speed_test(qtbot, image_files) -> MainWindow:
+    """A window whose speed test has started, after a small run started during it has ended."""
     window = make_window(qtbot, speed_test=True)
     qtbot.waitUntil(window.speeds.test.is_running, timeout=10_000)
     few_steps(window, steps=4, size=32)
     load_both(window, image_files)
     assert window.start_run()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    return window
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_a_run_started_during_the_speed_test_cancels_it(qtbot, image_files) -> None:
+    window = _run_during_the_speed_test(qtbot, image_files)
     assert window.has_unsaved_result()
     # cancelled, it reported nothing; the run was too small to measure the speed: the test runs again
     qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=300_000)
@@ -86,12 +92,7 @@ def test_a_cancelled_speed_test_that_ends_after_the_run_starts_again(qtbot, imag
         return speed_from_steps((128 * 128, 0.02), (256 * 256, 0.05))  # no network: the window's part
 
     monkeypatch.setattr(measure, "measure_speed", measure_speed)
-    window = make_window(qtbot, speed_test=True)
-    qtbot.waitUntil(window.speeds.test.is_running, timeout=10_000)
-    few_steps(window, steps=4, size=32)
-    load_both(window, image_files)
-    assert window.start_run()
-    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    window = _run_during_the_speed_test(qtbot, image_files)
     assert window.speeds.test.is_running() and len(calls) == 1
     run_over.set()
     qtbot.waitUntil(lambda: "from a speed test on this computer" in _estimate(window), timeout=10_000)
