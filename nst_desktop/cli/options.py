@@ -118,6 +118,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                     help="leave out the painting's one-off objects (faces, eyes, animals): only its recurring "
                     "brushwork is painted; --no-leave-out-objects paints them too, as results made before "
                     f"this option (default: {'leave out' if d.leave_out_objects else 'paint them'})")
+    parser.add_argument("--layer-weights", choices=P.LAYER_WEIGHTS, default=d.layer_weights,
+                    help="how the style layers weigh: fine, the fine layers most (a cleaner scene, fewer "
+                    "pieces of the painting); even, all alike, as results made before this option "
+                    f"(default {d.layer_weights})")
     parser.add_argument("--tile", type=tile_size, default=d.tile, metavar="PX",
                     help="optimise in tiles of PX px (a multiple of 16) at every size larger than that; by "
                     "default tiles are used only where a size does not fit the memory (print sizes)")
@@ -157,6 +161,7 @@ def run_params(args: argparse.Namespace) -> P.StyleParams:
         memory_limit_mb=args.memory_limit or 0,
         seamless=args.seamless,
         leave_out_objects=args.leave_out_objects,
+        layer_weights=args.layer_weights,
     )
 
 

@@ -78,6 +78,9 @@ INITS: tuple[InitName, ...] = get_args(InitName)
 #: The network's pooling layers: "max" (as trained) or "average" (see :mod:`vgg`).
 PoolingName = Literal["max", "average"]
 POOLINGS: tuple[PoolingName, ...] = get_args(PoolingName)
+#: How the style layers are weighted (see :data:`nst_desktop.engine.net.losses.LAYER_WEIGHTS`).
+LayerWeightsName = Literal["fine", "even"]
+LAYER_WEIGHTS: tuple[LayerWeightsName, ...] = get_args(LayerWeightsName)
 #: Network precision (see :meth:`nst_desktop.engine.net.precision.Precision.choose`).
 PrecisionName = Literal["auto", "fp32", "tf32", "bf16"]
 PRECISIONS: tuple[PrecisionName, ...] = get_args(PrecisionName)
@@ -148,6 +151,10 @@ class StyleParams:
         painting recurs (see :mod:`nst_desktop.engine.net.recurring`), so only its recurring
         brushwork is painted; a painting that is all brushwork keeps every place. Off: the plain
         Gram targets (results made before this option were all made so).
+    layer_weights: how the five style layers weigh in the style term
+        (:data:`nst_desktop.engine.net.losses.LAYER_WEIGHTS`): "fine" (default), each layer half
+        the one above it, relu1_1 most, for a clean scene with fewer pieces of the painting; "even",
+        all five alike (Gatys et al. 2016), as results made before this option.
     """
 
     size: int = 512
@@ -170,6 +177,7 @@ class StyleParams:
     memory_limit_mb: int = 0
     seamless: bool = False
     leave_out_objects: bool = True
+    layer_weights: LayerWeightsName = "fine"
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable message for an out-of-range value."""
@@ -187,6 +195,9 @@ class StyleParams:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be {' or '.join(map(repr, POOLINGS))}, not {self.pooling!r}")
+        if self.layer_weights not in LAYER_WEIGHTS:
+            raise ValueError(f"layer weights must be {' or '.join(map(repr, LAYER_WEIGHTS))}, "
+                             f"not {self.layer_weights!r}")
         if not MIN_TV_WEIGHT <= self.tv_weight <= MAX_TV_WEIGHT:
             raise ValueError(
                 f"tv weight must be between {MIN_TV_WEIGHT:g} and {MAX_TV_WEIGHT:.0e}, not {self.tv_weight}"

@@ -287,7 +287,8 @@ def _optimise(
             start = optimizer.carried(state, x, plan.history if plan.tiled else None)
         state = None  # the last size's state (carried or not) is not kept through this size
         extra = extra_loss.at(hw, device) if extra_loss is not None else None
-        terms = LossTerms(net, precision, style_weight, params.tv_weight, keep, extra)
+        terms = LossTerms(net, precision, style_weight, params.tv_weight, keep, extra,
+                          losses.LAYER_WEIGHTS[params.layer_weights])
         if tiles is not None:
             objective: Objective | TiledObjective = TiledObjective(
                 terms, targets, tiles, offsets, tracker.report_tile, sizing.LAGGED_GRAM, trim_heap)  # type: ignore[arg-type]
@@ -375,7 +376,8 @@ def evaluate(image: Image.Image, inputs: StyleInputs, params: StyleParams, weigh
         paintings = Paintings(styles, style_weights, params.style_scale, params.leave_out_objects)
         targets = style_targets(net, precision, c_t if palette is None else palette.recolour(c_t), paintings,
                                 long_side, stage_masks)
-        terms = LossTerms(net, precision, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength, params.tv_weight)
+        terms = LossTerms(net, precision, losses.STYLE_WEIGHT_AT_STRENGTH_1 * params.style_strength, params.tv_weight,
+                          layer_weights=losses.LAYER_WEIGHTS[params.layer_weights])
         objective = Objective(terms, targets)
         x = pil_to_tensor(image_seen).to(device)
         if tuple(x.shape[-2:]) != tuple(c_t.shape[-2:]):

@@ -275,14 +275,15 @@ def test_style_target_of_another_size_and_aspect() -> None:
     assert float(losses.style_loss(x, t)) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_style_layer_weights_are_normalised() -> None:
+def test_style_layer_weights_are_used_as_given() -> None:
+    """Not normalised: a choice's total weight is part of it (see losses.LAYER_WEIGHTS)."""
     c, s, x = _feats(1), _feats(2), _feats(3)
     t = losses.make_targets(c, s)
     one = float(losses.style_loss(x, t, {"relu3_1": 1.0}))
-    assert float(losses.style_loss(x, t, {"relu3_1": 5.0})) == pytest.approx(one, rel=1e-6)
+    assert float(losses.style_loss(x, t, {"relu3_1": 5.0})) == pytest.approx(5 * one, rel=1e-6)
     a = float(losses.style_loss(x, t, {"relu1_1": 1.0}))
     both = float(losses.style_loss(x, t, {"relu1_1": 1.0, "relu3_1": 1.0}))
-    assert both == pytest.approx((a + one) / 2, rel=1e-6)
+    assert both == pytest.approx(a + one, rel=1e-6)
 
 
 def test_style_loss_has_a_gradient() -> None:
@@ -356,3 +357,32 @@ def test_real_losses_are_finite_and_ordered(net: VGGFeatures) -> None:
     assert 0.05 < float(losses.style_loss(fc, t)) < 100
     assert 0.05 < float(losses.content_loss(fx, t)) < 100
 
+
+
+# --- layer weights ----------------------------------------------------------------------------------------
+
+
+def test_each_layer_weights_choice_has_its_weights() -> None:
+    from nst_desktop.engine.params import LAYER_WEIGHTS
+
+    assert set(losses.LAYER_WEIGHTS) == set(LAYER_WEIGHTS)
+    for weights in losses.LAYER_WEIGHTS.values():
+        assert list(weights) == list(losses.STYLE_LAYERS)  # the same layers, in the network's order
+    assert sum(losses.LAYER_WEIGHTS["even"].values()) == pytest.approx(1.0)
+    fine = list(losses.LAYER_WEIGHTS["fine"].values())
+    assert sum(fine) == pytest.approx(2.0)
+    assert all(a == pytest.approx(2 * b) for a, b in zip(fine, fine[1:]))  # each layer half the one above
+
+
+def test_the_style_term_is_the_weighted_sum_of_the_layers_errors() -> None:
+    """"even" is the mean of the layers' relative errors (the loss before the choice); "fine" their
+    sum with its weights."""
+    c, s, x = _feats(1), _feats(2), _feats(3)
+    t = losses.make_targets(c, s)
+    errors = {n: float((losses.gram(x[n]) - t.grams[n]).pow(2).mean() / t.gram_energies[n])
+              for n in losses.STYLE_LAYERS}
+    even = float(losses.style_loss(x, t, losses.LAYER_WEIGHTS["even"]))
+    fine = float(losses.style_loss(x, t, losses.LAYER_WEIGHTS["fine"]))
+    assert even == pytest.approx(sum(errors.values()) / 5, rel=1e-5)
+    assert fine == pytest.approx(sum(losses.LAYER_WEIGHTS["fine"][n] * e for n, e in errors.items()), rel=1e-5)
+    assert float(losses.style_loss(x, t)) == even  # the default of the function: the network's layers, even

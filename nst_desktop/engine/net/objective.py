@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,7 +36,8 @@ class LossTerms:
     the network ``net`` (prepared by ``precision``, which runs it), ``style_weight`` (the style
     term's weight: :data:`losses.STYLE_WEIGHT_AT_STRENGTH_1` x the style strength) and
     ``tv_weight``, ``keep = (mask, photo)`` (the pixels that show the photo, see
-    :meth:`Objective.compose`) and ``extra`` (a further term, see :class:`ExtraLoss`)."""
+    :meth:`Objective.compose`), ``extra`` (a further term, see :class:`ExtraLoss`) and
+    ``layer_weights`` (each style layer's weight, one of :data:`losses.LAYER_WEIGHTS`)."""
 
     net: VGGFeatures
     precision: Precision
@@ -43,6 +45,7 @@ class LossTerms:
     tv_weight: float
     keep: tuple[torch.Tensor, torch.Tensor] | None = None
     extra: Term | None = None
+    layer_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: losses.STYLE_LAYERS)
 
 
 class Objective:
@@ -57,6 +60,7 @@ class Objective:
     def __init__(self, terms: LossTerms, targets: losses.StyleTargets) -> None:
         self.net, self.precision, self.keep, self.extra = terms.net, terms.precision, terms.keep, terms.extra
         self.style_weight, self.tv_weight = terms.style_weight, terms.tv_weight
+        self.layer_weights = terms.layer_weights
         self.targets = targets
 
     tiled = False
@@ -71,7 +75,7 @@ class Objective:
         tap = losses.GramTap(losses.STYLE_LAYERS) if self.targets.regions is None else None
         feats = self.precision.features(self.net, x, tap)
         c = losses.content_loss(feats, self.targets)
-        s = losses.style_loss(feats, self.targets, grams=tap.grams if tap is not None else None)
+        s = losses.style_loss(feats, self.targets, self.layer_weights, grams=tap.grams if tap is not None else None)
         total = c + self.style_weight * s
         if self.tv_weight:
             total = total + self.tv_weight * losses.tv_loss(x)

@@ -328,7 +328,7 @@ class TiledObjective:
         self.net, self.precision, self.keep, self.extra = terms.net, terms.precision, terms.keep, terms.extra
         self.style_weight, self.tv_weight = terms.style_weight, terms.tv_weight
         self.targets, self.tiles, self.generator = targets, tiles, generator
-        self._layer_w = {n: w / sum(losses.STYLE_LAYERS.values()) for n, w in losses.STYLE_LAYERS.items()}
+        self._layer_w = dict(terms.layer_weights)
 
     def compose(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as the network sees it: kept pixels are the photo's."""
