@@ -27,6 +27,7 @@ from typing import Any
 
 from nst_desktop.engine.params import (
     INITS,
+    LAYER_WEIGHTS,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -82,6 +83,8 @@ class Preset:
     styles: tuple[PresetStyle, ...]
     #: Optional in a preset file (older ones have none): False when missing.
     leave_out_objects: bool = False
+    #: Optional too: "even" (all layers alike, as before the choice) when missing.
+    layer_weights: str = "even"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -170,9 +173,10 @@ _CHECKS = {
     "weights": _choice("weights", WEIGHT_SOURCES),
     "styles": _check_styles,
     "leave_out_objects": _boolean("leave_out_objects"),
+    "layer_weights": _choice("layer_weights", LAYER_WEIGHTS),
 }
 #: Fields a preset file may leave out (they were added later): their defaults apply.
-_OPTIONAL = frozenset({"leave_out_objects"})
+_OPTIONAL = frozenset({"leave_out_objects", "layer_weights"})
 assert set(_CHECKS) == {f.name for f in fields(Preset)}
 
 

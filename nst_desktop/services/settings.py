@@ -28,6 +28,7 @@ from typing import Any
 from nst_desktop.engine.params import (
     DEFAULT_QUALITY,
     INITS,
+    LAYER_WEIGHTS,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -98,6 +99,7 @@ class Settings:
     preserve_colors: "none", "luminance" or "match" (the Colours control).
     style_scale: brush scale, MIN_STYLE_SCALE .. MAX_STYLE_SCALE.
     leave_out_objects: leave the painting's one-off objects out (``StyleParams.leave_out_objects``).
+    layer_weights: how the style layers weigh (``StyleParams.layer_weights``).
     styles: the rows of the Style list, first row first (at most MAX_STYLES).
     keep_input_paths: saved results name their inputs by absolute path (False: by file name only,
         so that a shared result shows no folder or user names).
@@ -124,6 +126,7 @@ class Settings:
     style_scale: float = 1.0
     seamless: bool = False
     leave_out_objects: bool = StyleParams.leave_out_objects
+    layer_weights: str = StyleParams.layer_weights
     styles: list[StyleEntry] = field(default_factory=list)
     keep_input_paths: bool = False
 
@@ -199,6 +202,8 @@ def _check(name: str, value: Any) -> Any:
         return value if _text(value) else None
     if name in ("seamless", "keep_input_paths", "leave_out_objects"):
         return value if isinstance(value, bool) else None
+    if name == "layer_weights":
+        return value if isinstance(value, str) and value in LAYER_WEIGHTS else None
     if name == "size":
         ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE
         return value if ok else None

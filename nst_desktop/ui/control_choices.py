@@ -37,6 +37,9 @@ QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "best": "Best"}
 #: How a result or queue item made with the objects checkbox unticked is described (the default leaves
 #: them out, so only this case is named).
 OBJECTS_KEPT = "painting's objects kept"
+#: How a result or queue item made with all style layers alike is described (the default weighs the
+#: fine layers first, so only this case is named).
+EVEN_LAYERS = "all layers alike"
 
 CONTROL_TIPS = {
     "size_spin": "Long side of the result in pixels; the content's aspect ratio is kept",
@@ -51,6 +54,9 @@ CONTROL_TIPS = {
     "objects_check": "Leave the painting's one-off objects (faces, eyes, animals) out of the style: only its "
     "recurring brushwork is painted, so no eye or face of a portrait turns up in the photo's sky. A painting "
     "that is all brushwork loses nothing. Untick to paint them too, as results made before this option",
+    "layers_check": "Weigh the painting's fine layers (its strokes' texture and colour) most and its deep "
+    "layers (large forms, objects) least: the photo's scene stays clean, with no fur or stars pasted into "
+    "it. Untick to weigh all layers alike, as results made before this option",
     "quality_combo": "More steps paint more carefully and take longer",
     "init_combo": ("What the painting starts from: the photo recoloured to the painting's colours "
                    "(only while Colours is the painting's), the photo as it is, or random noise "

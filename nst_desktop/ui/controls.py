@@ -118,6 +118,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
         self.objects_check = WrappingCheckBox("Leave out the painting's objects")
+        self.layers_check = WrappingCheckBox("Clean scene (fine layers first)")
 
         self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh
@@ -162,7 +163,10 @@ class ControlsPanel(QWidget):
         size_row.addWidget(self.print_button)
         form.addRow("Output size", size_row)
         form.addRow(self.estimate_label)
-        form.addRow("Texture", self.seamless_check)
+        texture_row = QHBoxLayout()  # the layers checkbox beside it: a row of its own made the column scroll
+        texture_row.addWidget(self.seamless_check)
+        texture_row.addWidget(self.layers_check, 1)
+        form.addRow("Texture", texture_row)
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
         scale_row = QHBoxLayout()  # the objects checkbox beside it: a row of its own made the column scroll
@@ -188,6 +192,7 @@ class ControlsPanel(QWidget):
         self.preserve_combo.currentIndexChanged.connect(self._on_changed)
         self.scale_spin.valueChanged.connect(self._on_changed)
         self.objects_check.toggled.connect(self._on_changed)
+        self.layers_check.toggled.connect(self._on_changed)
         self.init_combo.currentIndexChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
@@ -245,6 +250,8 @@ class ControlsPanel(QWidget):
             self.seamless_check.setChecked(values["seamless"])
         if "leave_out_objects" in values:
             self.objects_check.setChecked(values["leave_out_objects"])
+        if "layer_weights" in values:
+            self.layers_check.setChecked(values["layer_weights"] == "fine")
         for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo),
                            ("quality", self.quality_combo)):
             if key in values:
@@ -267,6 +274,7 @@ class ControlsPanel(QWidget):
             preview_every=preview_every,
             seamless=self.seamless_check.isChecked(),
             leave_out_objects=self.objects_check.isChecked(),
+            layer_weights="fine" if self.layers_check.isChecked() else "even",
         )
 
     def apply_settings(self, s: Settings) -> None:
@@ -283,6 +291,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setValue(s.style_scale)
         self.seamless_check.setChecked(s.seamless)
         self.objects_check.setChecked(s.leave_out_objects)
+        self.layers_check.setChecked(s.layer_weights == "fine")
         self._rates = dict(s.seconds_per_pixel_step)
         self._step_seconds = dict(s.seconds_per_step)
         self._refresh()
@@ -300,6 +309,7 @@ class ControlsPanel(QWidget):
         s.style_scale = self.scale_spin.value()
         s.seamless = self.seamless_check.isChecked()
         s.leave_out_objects = self.objects_check.isChecked()
+        s.layer_weights = "fine" if self.layers_check.isChecked() else "even"
 
     def choose_print_size(self) -> None:
         """Ask for a print's size and DPI and set the output size to its long side in pixels."""

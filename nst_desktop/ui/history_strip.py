@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 
 from nst_desktop.engine import StyleResult, preset_for_steps
 from nst_desktop.services.jobs import format_duration
-from nst_desktop.ui.control_choices import OBJECTS_KEPT
+from nst_desktop.ui.control_choices import EVEN_LAYERS, OBJECTS_KEPT
 from nst_desktop.ui.worker import RunOutcome
 
 #: Longest side of a thumbnail, logical px.
@@ -104,6 +104,8 @@ def settings_summary(metadata: Mapping[str, object]) -> str:
         parts.append("from noise")
     if p.get("leave_out_objects") is False:  # the default leaves them out; older results have no field
         parts.append(OBJECTS_KEPT)
+    if p.get("layer_weights") == "even":  # the default weighs the fine layers first
+        parts.append(EVEN_LAYERS)
     weights = metadata.get("style_weights")
     if isinstance(weights, list) and len(weights) == 2 and all(_number(w) is not None for w in weights):
         total = sum(weights)

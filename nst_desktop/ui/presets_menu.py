@@ -159,7 +159,7 @@ class PresetsMenu(QObject):
         values = {"size": s.size, "style_strength": s.style_strength, "style_scale": s.style_scale,
                   "preserve_colors": s.preserve_colors, "quality": s.quality, "init": s.init, "seed": s.seed,
                   "seamless": s.seamless, "device": device_type(self.controls.device_id()), "weights": s.weights,
-                  "styles": styles, "leave_out_objects": s.leave_out_objects}
+                  "styles": styles, "leave_out_objects": s.leave_out_objects, "layer_weights": s.layer_weights}
         return preset_from_values(name, values), notes
 
     def apply(self, preset: Preset) -> list[str]:
@@ -172,6 +172,7 @@ class PresetsMenu(QObject):
         c.seed_spin.setValue(preset.seed)
         c.seamless_check.setChecked(preset.seamless)
         c.objects_check.setChecked(preset.leave_out_objects)
+        c.layers_check.setChecked(preset.layer_weights == "fine")
         for combo, value in ((c.quality_combo, preset.quality), (c.init_combo, preset.init),
                              (c.preserve_combo, preset.preserve_colors)):
             _select(combo, value)

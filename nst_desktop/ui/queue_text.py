@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from nst_desktop.services.jobs import format_duration
 from nst_desktop.services.queue_store import QueueItem
-from nst_desktop.ui.control_choices import OBJECTS_KEPT
+from nst_desktop.ui.control_choices import EVEN_LAYERS, OBJECTS_KEPT
 
 
 def row_text(position: int, item: QueueItem, progress: tuple[int, int] | None = None) -> str:
@@ -35,7 +35,8 @@ def row_tooltip(item: QueueItem) -> str:
     p = item.params
     lines.append(f"Settings: {p.size} px, strength {p.style_strength:g}, brush {p.style_scale:g}×, "
                  f"{p.steps} steps, colours {p.preserve_colors}, start {p.init}"
-                 + ("" if p.leave_out_objects else f", the {OBJECTS_KEPT}"))
+                 + ("" if p.leave_out_objects else f", the {OBJECTS_KEPT}")
+                 + ("" if p.layer_weights == "fine" else f", {EVEN_LAYERS}"))
     if item.message:
         lines.append(item.message)
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import math
 
 from nst_desktop.engine import preset_for_steps
 from nst_desktop.engine.params import (
+    LAYER_WEIGHTS,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -31,7 +32,8 @@ def restorable_params(p: dict[str, object]) -> tuple[dict[str, object], list[str
     """(values, skipped) of the saved run parameters ``p``. ``values`` has, where valid: the numbers
     "size", "style_strength", "style_scale", "seed" (floats), "seamless" (bool), "init" and
     "preserve_colors" (choice values), "quality" (the preset whose steps ``p["steps"]`` are) and
-    "leave_out_objects" (bool; False where ``p`` has none: the run was made without the option).
+    "leave_out_objects" (bool; False where ``p`` has none: the run was made without the option) and
+    "layer_weights" (a choice; "even" where ``p`` has none: the run was made before the choice).
     ``skipped``: the keys present in ``p`` but out of range or unknown, in that order."""
     values: dict[str, object] = {}
     skipped: list[str] = []
@@ -48,6 +50,11 @@ def restorable_params(p: dict[str, object]) -> tuple[dict[str, object], list[str
         values["leave_out_objects"] = leave_out
     else:
         skipped.append("leave_out_objects")
+    layers = p.get("layer_weights", "even")
+    if layers in LAYER_WEIGHTS:
+        values["layer_weights"] = layers
+    else:
+        skipped.append("layer_weights")
     for key, choices in (("init", INIT_CHOICES), ("preserve_colors", PRESERVE_COLOR_CHOICES)):
         if key in p:
             if any(p[key] == value for _, value in choices):

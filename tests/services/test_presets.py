@@ -57,6 +57,7 @@ def _file(tmp_path: Path, preset: object, name: str = "bad.json", **outer) -> Pa
     ({"seed": -1}, "'seed'"),
     ({"seamless": "yes"}, "'seamless' must be true or false"),
     ({"leave_out_objects": 1}, "'leave_out_objects' must be true or false"),
+    ({"layer_weights": "deep"}, "'layer_weights'"),
     ({"device": "tpu"}, "'device'"),
     ({"weights": "/tmp/evil.pth"}, "'weights'"),
     ({"name": ""}, "the name is empty"),
@@ -83,6 +84,13 @@ def test_a_preset_file_from_before_leave_out_objects_is_read_with_it_off(tmp_pat
     assert ps.read_preset_file(_file(tmp_path, data, "new.json")).leave_out_objects is True
     del data["leave_out_objects"]
     assert ps.read_preset_file(_file(tmp_path, data, "old.json")) == _preset()
+
+
+def test_a_preset_file_from_before_layer_weights_is_read_with_all_layers_alike(tmp_path: Path) -> None:
+    data = _preset(layer_weights="fine").to_dict()
+    assert ps.read_preset_file(_file(tmp_path, data, "new.json")).layer_weights == "fine"
+    del data["layer_weights"]
+    assert ps.read_preset_file(_file(tmp_path, data, "old.json")).layer_weights == "even"
 
 
 def test_missing_fields_and_wrong_files(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ def _change_everything(window: MainWindow) -> None:
     c.seed_spin.setValue(4242)
     c.seamless_check.setChecked(True)
     c.objects_check.setChecked(not c.objects_check.isChecked())
+    c.layers_check.setChecked(not c.layers_check.isChecked())
     for combo in (c.quality_combo, c.init_combo, c.preserve_combo):
         combo.setCurrentIndex((combo.currentIndex() + 1) % combo.count())
 
@@ -31,7 +32,8 @@ def _change_everything(window: MainWindow) -> None:
 def _values(window: MainWindow) -> tuple:
     c = window.controls
     return (c.size_spin.value(), c.strength_slider.value(), c.scale_spin.value(), c.seed_spin.value(),
-            c.seamless_check.isChecked(), c.objects_check.isChecked(), c.quality_combo.currentData(),
+            c.seamless_check.isChecked(), c.objects_check.isChecked(), c.layers_check.isChecked(),
+            c.quality_combo.currentData(),
             c.init_combo.currentData(), c.preserve_combo.currentData(), window.style_list.weights(),
             window.style_list.names())
 
