@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -92,7 +91,7 @@ class ControlsPanel(QWidget):
         self.print_button = QPushButton("Print Size…")
         self.print_button.setToolTip("Choose the output size from a print's width and height at a DPI")
         self.print_button.clicked.connect(self.choose_print_size)
-        self.seamless_check = QCheckBox("Seamless texture")
+        self.seamless_check = WrappingCheckBox("Seamless texture")
         self.seamless_check.setToolTip("Paint a texture that repeats without a visible edge (wallpapers, "
                                        "game textures); its sides become multiples of 16 px")
         self.estimate_label = QLabel()
@@ -118,7 +117,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
         self.objects_check = WrappingCheckBox("Leave out the painting's objects")
-        self.layers_check = WrappingCheckBox("Clean scene (fine layers first)")
+        self.layers_check = WrappingCheckBox("Clean scene")
 
         self.quality_combo = ElidedComboBox()
         for key in QUALITY_PRESETS:  # labelled with the chosen device's budgets in _refresh

@@ -23,7 +23,7 @@ def test_the_checkbox_is_on_by_default_and_reaches_the_params(qtbot) -> None:
     window = make_window(qtbot)
     c = window.controls
     assert c.layers_check.isChecked() and c.params().layer_weights == "fine"
-    assert "fine layers" in c.layers_check.text()
+    assert c.layers_check.text() == "Clean scene"
     assert "deep" in c.layers_check.toolTip() and "Untick" in c.layers_check.toolTip()
     c.layers_check.setChecked(False)
     assert c.params().layer_weights == "even"
