@@ -163,7 +163,7 @@ class ControlsPanel(QWidget):
         form.addRow("Output size", size_row)
         form.addRow(self.estimate_label)
         texture_row = QHBoxLayout()  # the layers checkbox beside it: a row of its own made the column scroll
-        texture_row.addWidget(self.seamless_check)
+        texture_row.addWidget(self.seamless_check, 1)
         texture_row.addWidget(self.layers_check, 1)
         form.addRow("Texture", texture_row)
         form.addRow("Style strength", strength_row)
