@@ -81,6 +81,8 @@ POOLINGS: tuple[PoolingName, ...] = get_args(PoolingName)
 #: How the style layers are weighted (see :data:`nst_desktop.engine.net.losses.LAYER_WEIGHTS`).
 LayerWeightsName = Literal["fine", "even"]
 LAYER_WEIGHTS: tuple[LayerWeightsName, ...] = get_args(LayerWeightsName)
+#: The layer weights of results and presets made before the choice (they have no such field).
+LAYER_WEIGHTS_BEFORE: LayerWeightsName = "even"
 #: Network precision (see :meth:`nst_desktop.engine.net.precision.Precision.choose`).
 PrecisionName = Literal["auto", "fp32", "tf32", "bf16"]
 PRECISIONS: tuple[PrecisionName, ...] = get_args(PrecisionName)

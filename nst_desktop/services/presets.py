@@ -28,6 +28,7 @@ from typing import Any
 from nst_desktop.engine.params import (
     INITS,
     LAYER_WEIGHTS,
+    LAYER_WEIGHTS_BEFORE,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -83,8 +84,8 @@ class Preset:
     styles: tuple[PresetStyle, ...]
     #: Optional in a preset file (older ones have none): False when missing.
     leave_out_objects: bool = False
-    #: Optional too: "even" (all layers alike, as before the choice) when missing.
-    layer_weights: str = "even"
+    #: Optional too: all layers alike, as before the choice, when missing.
+    layer_weights: str = LAYER_WEIGHTS_BEFORE
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -232,6 +232,15 @@ class ControlsPanel(QWidget):
         device_id = self.device_id()
         return preset_steps(self.quality_combo.currentData(), device_type(device_id), runs_half(device_id))
 
+    @property
+    def layer_weights(self) -> str:
+        """The style layers' weights the Clean scene checkbox stands for: ticked "fine", else "even"."""
+        return "fine" if self.layers_check.isChecked() else "even"
+
+    def show_layer_weights(self, choice: str) -> None:
+        """Tick Clean scene for the ``choice`` "fine", untick it for "even"."""
+        self.layers_check.setChecked(choice == "fine")
+
     def apply_run_params(self, p: dict[str, object]) -> list[str]:
         """Show the settings of a saved run (``metadata["params"]``); returns the names of those
         that could not be restored (out of range or unknown). Device and weights are kept; the
@@ -250,7 +259,7 @@ class ControlsPanel(QWidget):
         if "leave_out_objects" in values:
             self.objects_check.setChecked(values["leave_out_objects"])
         if "layer_weights" in values:
-            self.layers_check.setChecked(values["layer_weights"] == "fine")
+            self.show_layer_weights(values["layer_weights"])
         for key, combo in (("init", self.init_combo), ("preserve_colors", self.preserve_combo),
                            ("quality", self.quality_combo)):
             if key in values:
@@ -273,7 +282,7 @@ class ControlsPanel(QWidget):
             preview_every=preview_every,
             seamless=self.seamless_check.isChecked(),
             leave_out_objects=self.objects_check.isChecked(),
-            layer_weights="fine" if self.layers_check.isChecked() else "even",
+            layer_weights=self.layer_weights,
         )
 
     def apply_settings(self, s: Settings) -> None:
@@ -290,7 +299,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setValue(s.style_scale)
         self.seamless_check.setChecked(s.seamless)
         self.objects_check.setChecked(s.leave_out_objects)
-        self.layers_check.setChecked(s.layer_weights == "fine")
+        self.show_layer_weights(s.layer_weights)
         self._rates = dict(s.seconds_per_pixel_step)
         self._step_seconds = dict(s.seconds_per_step)
         self._refresh()
@@ -308,7 +317,7 @@ class ControlsPanel(QWidget):
         s.style_scale = self.scale_spin.value()
         s.seamless = self.seamless_check.isChecked()
         s.leave_out_objects = self.objects_check.isChecked()
-        s.layer_weights = "fine" if self.layers_check.isChecked() else "even"
+        s.layer_weights = self.layer_weights
 
     def choose_print_size(self) -> None:
         """Ask for a print's size and DPI and set the output size to its long side in pixels."""

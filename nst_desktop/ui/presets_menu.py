@@ -172,7 +172,7 @@ class PresetsMenu(QObject):
         c.seed_spin.setValue(preset.seed)
         c.seamless_check.setChecked(preset.seamless)
         c.objects_check.setChecked(preset.leave_out_objects)
-        c.layers_check.setChecked(preset.layer_weights == "fine")
+        c.show_layer_weights(preset.layer_weights)
         for combo, value in ((c.quality_combo, preset.quality), (c.init_combo, preset.init),
                              (c.preserve_combo, preset.preserve_colors)):
             _select(combo, value)

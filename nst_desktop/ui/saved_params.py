@@ -9,6 +9,7 @@ import math
 from nst_desktop.engine import preset_for_steps
 from nst_desktop.engine.params import (
     LAYER_WEIGHTS,
+    LAYER_WEIGHTS_BEFORE,
     MAX_SIZE,
     MAX_STYLE_SCALE,
     MAX_STYLE_STRENGTH,
@@ -50,7 +51,7 @@ def restorable_params(p: dict[str, object]) -> tuple[dict[str, object], list[str
         values["leave_out_objects"] = leave_out
     else:
         skipped.append("leave_out_objects")
-    layers = p.get("layer_weights", "even")
+    layers = p.get("layer_weights", LAYER_WEIGHTS_BEFORE)
     if layers in LAYER_WEIGHTS:
         values["layer_weights"] = layers
     else:

@@ -358,7 +358,6 @@ def test_real_losses_are_finite_and_ordered(net: VGGFeatures) -> None:
     assert 0.05 < float(losses.content_loss(fx, t)) < 100
 
 
-
 # --- layer weights ----------------------------------------------------------------------------------------
 
 
