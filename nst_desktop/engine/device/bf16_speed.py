@@ -24,9 +24,10 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 #: spends its time and a deep, narrow one. About 0.16 s for both formats on a 2-core CPU
 #: (0.7 s the first time in a process: oneDNN makes its kernels, which a run would do anyway).
 PROBE_LAYERS = ((64, 96), (256, 24))
-#: Timed repetitions per format, after one untimed; the fastest counts. The formats take
-#: turns so that a load on the machine meanwhile weighs on both.
-PROBE_REPEATS = 2
+#: Timed repetitions per format, after one untimed; the fastest counts (a load on the machine
+#: only ever adds time). The formats take turns so that a load meanwhile weighs on both. The
+#: result is kept for the machine (:mod:`bf16_record`), so it is measured with care.
+PROBE_REPEATS = 5
 
 
 def _layers(dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nst_desktop.engine.device import bf16_record
 from nst_desktop.engine.device.bf16_speed import bf16_speedup
 from nst_desktop.engine.device.devices import mkldnn_bf16_supported
 from nst_desktop.engine.net.vgg import Tap, VGGFeatures
@@ -63,11 +64,12 @@ def cpu_bf16() -> CpuBf16:
     (Intel Sapphire Rapids and newer) or AVX-512 BF16 instructions (e.g. AMD Zen 4, Intel
     Cooper Lake); emulated (and slower than float32) elsewhere, e.g. on AVX2-only laptops.
     Where native, :func:`bf16_speed.bf16_speedup` measures whether it is faster here (about
-    0.2 s, once per process): with AVX-512 BF16 alone it can be slower than float32."""
+    1 s, once per machine: :mod:`bf16_record` keeps it, so that every process decides alike):
+    with AVX-512 BF16 alone it can be slower than float32."""
     native, has = _bf16_instructions()
     if not native:
         return CpuBf16(False, has)
-    speedup = bf16_speedup()
+    speedup = bf16_record.speedup(bf16_speedup)
     if speedup >= BF16_MIN_SPEEDUP:
         return CpuBf16(True, f"{has}; measured {speedup:.1f}x as fast as float32", speedup)
     return CpuBf16(True, f"{has}, but bfloat16 measured {speedup:.2f}x as fast here", speedup)
