@@ -116,7 +116,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setDecimals(2)
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
-        self.objects_check = WrappingCheckBox("Leave out the painting's objects")
+        self.objects_check = WrappingCheckBox("Leave out objects")
         self.layers_check = WrappingCheckBox("Clean scene")
 
         self.quality_combo = ElidedComboBox()
@@ -162,16 +162,18 @@ class ControlsPanel(QWidget):
         size_row.addWidget(self.print_button)
         form.addRow("Output size", size_row)
         form.addRow(self.estimate_label)
-        texture_row = QHBoxLayout()  # the layers checkbox beside it: a row of its own made the column scroll
-        texture_row.addWidget(self.seamless_check, 1)
-        texture_row.addWidget(self.layers_check, 1)
-        form.addRow("Texture", texture_row)
         form.addRow("Style strength", strength_row)
         form.addRow("Colours", self.preserve_combo)
-        scale_row = QHBoxLayout()  # the objects checkbox beside it: a row of its own made the column scroll
+        # Checkboxes share rows: a row of their own made the column scroll on an 800 px screen. Each
+        # text fits two lines in the narrowest column (a 792 px window).
+        scale_row = QHBoxLayout()
         scale_row.addWidget(self.scale_spin)
-        scale_row.addWidget(self.objects_check, 1)
+        scale_row.addWidget(self.seamless_check, 1)
         form.addRow("Brush scale", scale_row)
+        scene_row = QHBoxLayout()  # the two ways of keeping the painting's objects out of the photo
+        scene_row.addWidget(self.objects_check, 1)
+        scene_row.addWidget(self.layers_check, 1)
+        form.addRow("Scene", scene_row)
         form.addRow("Quality", self.quality_combo)
         form.addRow("Start from", self.init_combo)
         form.addRow("Seed", seed_row)

@@ -16,6 +16,8 @@ class _ToggleLabel(QLabel):
         super().__init__(text)
         self._box = box
         self.setWordWrap(True)
+        # At the top, beside the box: a text of one line centred in the two lines' height sat below it.
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBuddy(box)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QScrollArea
 
 from nst_desktop.ui.controls import SEED_UNUSED
@@ -162,3 +163,26 @@ def test_the_progress_block_keeps_its_height_and_the_estimate_its_font(qtbot, wi
     qtbot.wait(10)
     assert (window.save_button.y(), label.height()) == (y_short, h_short)
     assert "<small>" not in window.controls.estimate_label.text()
+
+
+def test_every_checkbox_text_fits_its_two_lines_in_a_window_the_size_of_an_800_px_screen(
+    qtbot, window: MainWindow,
+) -> None:
+    """"Leave out the painting's objects" beside the brush scale needed three lines at 792 px wide
+    and lost its last word below the row."""
+    from PySide6.QtCore import QRect
+
+    from nst_desktop.ui.wrapping_check import WrappingCheckBox
+
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.width() <= 800  # the offscreen screen is 800 x 800: the window opens 792 px wide
+    checks = window.findChildren(WrappingCheckBox)
+    assert {c.text() for c in checks} >= {"Seamless texture", "Leave out objects", "Clean scene"}
+    for check in checks:
+        label = check.label
+        assert check.isVisible() and label.width() > 0, check.text()
+        fm = label.fontMetrics()
+        needed = fm.boundingRect(QRect(0, 0, label.width(), 10_000), int(Qt.TextFlag.TextWordWrap), label.text())
+        assert needed.height() <= label.height(), (check.text(), label.width(), needed.height(), label.height())
+        assert label.alignment() & Qt.AlignmentFlag.AlignTop  # a one-line text beside its box, not below it

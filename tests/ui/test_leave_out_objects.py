@@ -1,4 +1,4 @@
-"""The "Leave out the painting's objects" checkbox (on by default): it reaches the run (and its result's
+"""The "Leave out objects" checkbox (Scene row) (on by default): it reaches the run (and its result's
 metadata), is kept in the per-user settings, in presets and in a saved result's settings, and the History and
 the queue say when it is off."""
 
@@ -24,7 +24,7 @@ def test_the_checkbox_is_on_by_default_and_reaches_the_params(qtbot) -> None:
     window = make_window(qtbot)
     c = window.controls
     assert c.objects_check.isChecked() and c.params().leave_out_objects
-    assert c.objects_check.text() == "Leave out the painting's objects"
+    assert c.objects_check.text() == "Leave out objects"
     assert "portrait" in c.objects_check.toolTip() and "Untick" in c.objects_check.toolTip()
     c.objects_check.setChecked(False)
     assert not c.params().leave_out_objects
