@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 WINDOW_SIZE = (1280, 800)
+#: How long the finished window is left to settle before it is grabbed, ms.
+SETTLE_MS = 300
 
 
 def demo_content(size: tuple[int, int] = (640, 440)) -> Image.Image:
@@ -177,8 +179,10 @@ def _render(out: Path, content: str | None, style: str | None, size: int, steps:
     window.result_view.set_compare(True)
     window.result_view.set_split(0.04 if mask else 0.35)
     window.statusBar().showMessage("Finished. Save the result with Ctrl+S or drag it out.")
-    QTimer.singleShot(0, loop.quit)
-    loop.exec()  # let layouts and paints settle
+    # Let layouts and paints settle: a label whose text changed as the run ended (the estimate's
+    # new basis) takes several passes of posted layout requests to get its new height.
+    QTimer.singleShot(SETTLE_MS, loop.quit)
+    loop.exec()
     out.parent.mkdir(parents=True, exist_ok=True)
     shot = window.grab().toImage()
     if mask:  # the region painter to the right of the window
