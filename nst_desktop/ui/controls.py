@@ -116,7 +116,8 @@ class ControlsPanel(QWidget):
         self.scale_spin.setDecimals(2)
         self.scale_spin.setSuffix("×")
         self.scale_spin.setValue(1.0)
-        self.objects_check = WrappingCheckBox("Leave out objects")
+        self.objects_check = WrappingCheckBox("Leave out objects")  # short: two lines in the narrowest column
+        self.objects_check.box.setAccessibleName("Leave out the painting's objects")  # in the Scene row: whose
         self.layers_check = WrappingCheckBox("Clean scene")
 
         self.quality_combo = ElidedComboBox()

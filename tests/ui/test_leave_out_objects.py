@@ -25,6 +25,7 @@ def test_the_checkbox_is_on_by_default_and_reaches_the_params(qtbot) -> None:
     c = window.controls
     assert c.objects_check.isChecked() and c.params().leave_out_objects
     assert c.objects_check.text() == "Leave out objects"
+    assert c.objects_check.box.accessibleName() == "Leave out the painting's objects"  # read out without the row
     assert "portrait" in c.objects_check.toolTip() and "Untick" in c.objects_check.toolTip()
     c.objects_check.setChecked(False)
     assert not c.params().leave_out_objects
