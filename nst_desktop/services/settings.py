@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -196,32 +197,33 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: The fields that hold one of a few names, and those names.
+_CHOICES: dict[str, Collection[str]] = {
+    "quality": QUALITY_PRESETS, "init": INITS, "weights": WEIGHT_SOURCES, "zoom": ("fit", "100"),
+    "preserve_colors": PRESERVE_COLORS, "layer_weights": LAYER_WEIGHTS,
+}
+
+
 def _check(name: str, value: Any) -> Any:
     """``value`` if it is valid for field ``name``, else ``None`` (use the default)."""
     if name in ("window_geometry", "last_open_dir", "last_save_dir"):
         return value if _text(value) else None
     if name in ("seamless", "keep_input_paths", "leave_out_objects"):
         return value if isinstance(value, bool) else None
-    if name == "layer_weights":
-        return value if isinstance(value, str) and value in LAYER_WEIGHTS else None
+    if name in _CHOICES:
+        return value if isinstance(value, str) and value in _CHOICES[name] else None
     if name == "size":
         ok = isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE
         return value if ok else None
     if name == "style_strength":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         return float(value) if ok and MIN_STYLE_STRENGTH <= value <= MAX_STYLE_STRENGTH else None
-    if name == "quality":
-        return value if isinstance(value, str) and value in QUALITY_PRESETS else None
-    if name == "init":
-        return value if isinstance(value, str) and value in INITS else None
     if name == "seed":
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
         return value if ok else None
     if name == "device":
         ok = _text(value, MAX_NAME) and (value in ("auto", "cpu", "mps") or value.startswith("cuda"))
         return value if ok else None
-    if name == "weights":
-        return value if isinstance(value, str) and value in WEIGHT_SOURCES else None
     if name in ("recent_content", "recent_style"):
         return _valid_str_list(value)
     if name == "splitters":
@@ -230,10 +232,6 @@ def _check(name: str, value: Any) -> Any:
         return _valid_rates(value)
     if name == "seconds_per_step":
         return _valid_step_seconds(value)
-    if name == "zoom":
-        return value if isinstance(value, str) and value in ("fit", "100") else None
-    if name == "preserve_colors":
-        return value if isinstance(value, str) and value in PRESERVE_COLORS else None
     if name == "style_scale":
         ok = _number(value)
         return float(value) if ok and MIN_STYLE_SCALE <= value <= MAX_STYLE_SCALE else None
