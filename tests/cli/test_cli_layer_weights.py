@@ -4,15 +4,14 @@ one line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from nst_desktop import cli
-from nst_desktop.engine.image.images import METADATA_KEY, ImageError, read_metadata
+from nst_desktop.engine.image.images import ImageError, read_metadata
+from tests.cli.helpers import info_refusal, result_with_params, stylize_small
 from tests.helpers import make_content, make_style
 
 
@@ -33,9 +32,7 @@ def test_the_choice_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: 
     make_style((64, 64)).save(style)
     fine, even = tmp_path / "fine.png", tmp_path / "even.png"
     for out, flag in ((fine, []), (even, ["--layer-weights", "even"])):
-        assert cli.main(["stylize", str(content), str(style), "-o", str(out), "--size", "48", "--steps", "3",
-                         "--seed", "1", "--no-coarse-to-fine", "--device", "cpu", "--precision", "fp32", "--quiet",
-                         *flag]) == 0
+        stylize_small(content, style, out, *flag)
     assert read_metadata(fine)["params"]["layer_weights"] == "fine"  # type: ignore[index]
     assert read_metadata(even)["params"]["layer_weights"] == "even"  # type: ignore[index]
     # the weights change the objective, hence the result
@@ -46,14 +43,9 @@ def test_the_choice_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: 
 
 
 def test_a_stored_value_that_is_not_a_choice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "odd.png"
-    info = PngInfo()
-    info.add_itxt(METADATA_KEY, json.dumps({"program": "NST Desktop", "params": {"size": 64,
-                                                                                "layer_weights": "deep"}}))
-    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    path = result_with_params(tmp_path / "odd.png", {"size": 64, "layer_weights": "deep"})
     with pytest.raises(ImageError) as err:
         read_metadata(path)
     assert "layer weights" in str(err.value) and "'deep'" in str(err.value)
-    assert cli.main(["info", str(path)]) == 1
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "layer weights" in lines[0] and str(path) in lines[0]
+    line = info_refusal(path, capsys)
+    assert "layer weights" in line and str(path) in line

@@ -4,15 +4,14 @@ refused with one line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from nst_desktop import cli
-from nst_desktop.engine.image.images import METADATA_KEY, ImageError, read_metadata
+from nst_desktop.engine.image.images import ImageError, read_metadata
+from tests.cli.helpers import info_refusal, result_with_params, stylize_small
 from tests.helpers import make_content, make_one_off_painting
 
 
@@ -32,9 +31,7 @@ def test_the_flag_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: py
     make_one_off_painting((64, 64)).save(style)
     on, off = tmp_path / "on.png", tmp_path / "off.png"
     for out, flag in ((on, []), (off, ["--no-leave-out-objects"])):
-        assert cli.main(["stylize", str(content), str(style), "-o", str(out), "--size", "48", "--steps", "3",
-                         "--seed", "1", "--no-coarse-to-fine", "--device", "cpu", "--precision", "fp32", "--quiet",
-                         *flag]) == 0
+        stylize_small(content, style, out, *flag)
     assert read_metadata(on)["params"]["leave_out_objects"] is True  # type: ignore[index]
     assert read_metadata(off)["params"]["leave_out_objects"] is False  # type: ignore[index]
     # the option changes the targets, hence the result
@@ -45,14 +42,9 @@ def test_the_flag_reaches_the_engine_and_the_metadata(tmp_path: Path, capsys: py
 
 
 def test_a_stored_value_that_is_not_a_bool_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "odd.png"
-    info = PngInfo()
-    info.add_itxt(METADATA_KEY, json.dumps({"program": "NST Desktop", "params": {"size": 64,
-                                                                                "leave_out_objects": "yes"}}))
-    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    path = result_with_params(tmp_path / "odd.png", {"size": 64, "leave_out_objects": "yes"})
     with pytest.raises(ImageError) as err:
         read_metadata(path)
     assert "leave_out_objects" in str(err.value) and "true or false" in str(err.value)
-    assert cli.main(["info", str(path)]) == 1
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "leave_out_objects" in lines[0] and str(path) in lines[0]
+    line = info_refusal(path, capsys)
+    assert "leave_out_objects" in line and str(path) in line

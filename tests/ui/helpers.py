@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from nst_desktop.engine import StyleResult
 from nst_desktop.engine.device.devices import DeviceInfo
+from nst_desktop.services.settings import Settings, load_settings
 from nst_desktop.ui.main_window import MainWindow
 from nst_desktop.ui.qimage_convert import pil_to_qimage
 from nst_desktop.ui.region_canvas import RegionCanvas
@@ -142,6 +143,15 @@ def make_window(qtbot, prompts: Prompts | None = None, speed_test: bool = False)
     qtbot.addWidget(w)
     w.show()
     return w
+
+
+def untick_and_reopen(qtbot, check: str) -> tuple[Settings, MainWindow]:
+    """Untick the controls' checkbox named ``check`` (e.g. "objects_check") in a window that then
+    writes its settings: the settings stored, and a second window opened after it."""
+    first = make_window(qtbot)
+    getattr(first.controls, check).setChecked(False)
+    first.write_settings()
+    return load_settings().settings, make_window(qtbot)
 
 
 def few_steps(window: MainWindow, steps: int, size: int = 48) -> None:

@@ -16,7 +16,7 @@ from nst_desktop.services.settings import Settings, load_settings, save_settings
 from nst_desktop.ui.history_strip import settings_summary
 from nst_desktop.ui.queue_text import row_tooltip
 from tests.helpers import make_content
-from tests.ui.helpers import make_window
+from tests.ui.helpers import make_window, untick_and_reopen
 
 
 def test_the_checkbox_is_on_by_default_and_reaches_the_params(qtbot) -> None:
@@ -44,11 +44,8 @@ def test_the_queue_text_names_it(tmp_path: Path) -> None:
 
 
 def test_it_persists_across_windows(qtbot) -> None:
-    first = make_window(qtbot)
-    first.controls.layers_check.setChecked(False)
-    first.write_settings()
-    assert load_settings().settings.layer_weights == "even"
-    second = make_window(qtbot)
+    stored, second = untick_and_reopen(qtbot, "layers_check")
+    assert stored.layer_weights == "even"
     assert not second.controls.layers_check.isChecked()
 
 
