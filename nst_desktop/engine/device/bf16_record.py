@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from nst_desktop.app_info import APP_NAME
+from nst_desktop.engine.device.devices import cpu_capabilities
 
 #: The record, in the per-user cache folder; and its lock file beside it.
 FILE_NAME = "cpu-bfloat16.json"
@@ -63,10 +64,7 @@ def _cpu_model() -> str:
 def machine_key() -> dict[str, object]:
     """What decides the speed-up: the CPU's model, the instructions torch sees on it, torch's
     version and the ISA limits in the environment (:data:`ISA_VARIABLES`)."""
-    try:
-        caps = torch._C._cpu._get_cpu_capability()
-    except (AttributeError, RuntimeError):
-        caps = {}
+    caps = cpu_capabilities()
     return {
         "cpu": _cpu_model(),
         "instructions": sorted(str(k) for k, v in caps.items() if v is True),

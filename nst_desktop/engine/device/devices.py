@@ -65,6 +65,17 @@ def mkldnn_bf16_supported() -> bool:
         return False
 
 
+def cpu_capabilities() -> dict[str, object]:
+    """The CPU's instructions as torch sees them (e.g. ``{"avx2": True, "amx_bf16": False, ...}``);
+    empty where this torch cannot tell."""
+    import torch
+
+    try:
+        return dict(torch._C._cpu._get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return {}
+
+
 def cpu_device() -> DeviceInfo:
     """The CPU as :func:`available_devices` lists it (without loading torch)."""
     return DeviceInfo("cpu", f"CPU ({physical_cores()} cores)", _total_ram())

@@ -10,7 +10,7 @@ import torch
 
 from nst_desktop.engine.device import bf16_record
 from nst_desktop.engine.device.bf16_speed import bf16_speedup
-from nst_desktop.engine.device.devices import mkldnn_bf16_supported
+from nst_desktop.engine.device.devices import cpu_capabilities, mkldnn_bf16_supported
 from nst_desktop.engine.net.vgg import Tap, VGGFeatures
 from nst_desktop.engine.params import PrecisionName
 
@@ -45,10 +45,7 @@ class CpuBf16:
 def _bf16_instructions() -> tuple[bool, str]:
     """Whether oneDNN runs bfloat16 natively on this CPU, as torch sees it, and what it has or
     lacks, as a clause ("the CPU has AMX", "the CPU has no AMX or AVX-512 BF16")."""
-    try:
-        caps = torch._C._cpu._get_cpu_capability()
-    except (AttributeError, RuntimeError):
-        caps = {}
+    caps = cpu_capabilities()
     if not mkldnn_bf16_supported():
         return False, "oneDNN has no bfloat16 on this CPU"
     if caps.get("amx_bf16"):
